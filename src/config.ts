@@ -1,0 +1,95 @@
+import { resolve } from 'node:path';
+import { StartupError } from './errors.ts';
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** null: start an embedded PostgreSQL in dataDir. */
+  databaseUrl: string | null;
+  /** null: start a local Temporal dev server persisting in dataDir. */
+  temporalAddress: string | null;
+  temporalNamespace: string;
+  temporalTaskQueue: string;
+  /** Port of the embedded Temporal dev server (frontend gRPC). */
+  temporalDevPort: number;
+  temporalUiPort: number;
+  /** null: generated at first start and kept in dataDir. */
+  adminToken: string | null;
+  webhookAllowPrivateTargets: boolean;
+  logLevel: string;
+  production: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new StartupError(`${name}=${raw} is not a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new StartupError(`${name}=${env[name]} is not a boolean (use true or false)`);
+}
+
+function optional(env: Env, name: string): string | null {
+  const raw = env[name]?.trim();
+  return raw ? raw : null;
+}
+
+function databaseUrl(env: Env): string | null {
+  const raw = optional(env, 'DATABASE_URL');
+  if (raw === null) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new StartupError('DATABASE_URL is not a URL; expected postgres://user:password@host:5432/database');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new StartupError(`DATABASE_URL has scheme ${url.protocol}; expected postgres://user:password@host:5432/database`);
+  }
+  return raw;
+}
+
+function temporalAddress(env: Env): string | null {
+  const raw = optional(env, 'TEMPORAL_ADDRESS');
+  if (raw === null) return null;
+  if (!/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/.test(raw)) {
+    throw new StartupError(`TEMPORAL_ADDRESS=${raw} is not host:port (for example 127.0.0.1:7233)`);
+  }
+  return raw;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: Env = process.env): Config {
+  const logLevel = env.LOG_LEVEL?.trim() || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new StartupError(`LOG_LEVEL=${logLevel} is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return {
+    port: integer(env, 'PORT', 4000, 0, 65535),
+    host: optional(env, 'HOST') ?? '127.0.0.1',
+    dataDir: resolve(optional(env, 'DATA_DIR') ?? './.data'),
+    databaseUrl: databaseUrl(env),
+    temporalAddress: temporalAddress(env),
+    temporalNamespace: optional(env, 'TEMPORAL_NAMESPACE') ?? 'default',
+    temporalTaskQueue: optional(env, 'TEMPORAL_TASK_QUEUE') ?? 'trialcast',
+    temporalDevPort: integer(env, 'TEMPORAL_DEV_PORT', 7233, 0, 65535),
+    temporalUiPort: integer(env, 'TEMPORAL_UI_PORT', 8233, 0, 65535),
+    adminToken: optional(env, 'ADMIN_TOKEN'),
+    webhookAllowPrivateTargets: boolean(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
+    logLevel,
+    production: env.NODE_ENV === 'production',
+  };
+}

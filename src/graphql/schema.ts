@@ -1,0 +1,12 @@
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './common.ts';
+import '../modules/apps/app.graphql.ts';
+import '../modules/trials/trial.graphql.ts';
+
+export const schema = builder.toSchema();
+
+/** schema.graphql's text: the sorted SDL, so diffs show real changes only. */
+export function printSortedSchema(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

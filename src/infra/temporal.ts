@@ -1,0 +1,63 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { EphemeralServerExecutable } from '@temporalio/testing/lib/ephemeral-server.js';
+import { StartupError } from '../errors.ts';
+import { SEARCH_ATTRIBUTE_KEYS } from '../temporal/search-attributes.ts';
+
+export interface TemporalDevServer {
+  address: string;
+  stop(): Promise<void>;
+}
+
+export interface DevServerOptions {
+  executable: EphemeralServerExecutable;
+  ip?: string;
+  port?: number;
+  /** Omit for no Web UI (tests). */
+  uiPort?: number;
+  /** Omit for an in-memory server (tests). */
+  dbFilename?: string;
+  namespace: string;
+}
+
+/** `temporal server start-dev` with our search attributes registered. */
+export async function startTemporalDevServer(options: DevServerOptions): Promise<TemporalDevServer> {
+  try {
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: options.executable,
+        ip: options.ip ?? '127.0.0.1',
+        port: options.port,
+        ui: options.uiPort !== undefined,
+        uiPort: options.uiPort,
+        dbFilename: options.dbFilename,
+        namespace: options.namespace,
+        searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+        log: { format: 'json', level: 'error' },
+      },
+    });
+    return { address: env.address, stop: () => env.teardown() };
+  } catch (error) {
+    throw new StartupError(`the Temporal dev server did not start: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
+async function withReason<T>(address: string, connect: () => Promise<T>): Promise<T> {
+  try {
+    return await connect();
+  } catch (error) {
+    throw new StartupError(
+      `cannot reach Temporal at ${address} (${(error as Error).message.split('\n')[0]}); check TEMPORAL_ADDRESS`,
+    );
+  }
+}
+
+export async function connectClient(address: string, namespace: string): Promise<Client> {
+  const connection = await withReason(address, () => Connection.connect({ address, connectTimeout: '5s' }));
+  return new Client({ connection, namespace });
+}
+
+export async function connectWorkerConnection(address: string): Promise<NativeConnection> {
+  return withReason(address, () => NativeConnection.connect({ address }));
+}

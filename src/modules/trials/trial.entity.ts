@@ -1,0 +1,27 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { App } from '../apps/app.entity.ts';
+
+/** One trial user of one app. Its segment is owned by the trial's lifecycle workflow. */
+export const Trial = defineEntity({
+  name: 'Trial',
+  tableName: 'trials',
+  uniques: [{ properties: ['app', 'userId'] }],
+  indexes: [{ properties: ['app', 'segment'] }],
+  properties: {
+    id: p.string().primary(),
+    app: () => p.manyToOne(App).deleteRule('cascade'),
+    userId: p.string(),
+    email: p.string().nullable(),
+    stripeCustomerId: p.string().nullable(),
+    trialStart: p.datetime(),
+    trialEnd: p.datetime(),
+    /** Null until the workflow records the first segment. */
+    segment: p.string().nullable(),
+    /** Sequence number of the latest recorded segment change (0: none yet). */
+    lastSequence: p.integer().default(0),
+    workflowId: p.string(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type ITrial = InferEntity<typeof Trial>;

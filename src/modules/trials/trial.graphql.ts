@@ -1,0 +1,121 @@
+import { wrap } from '@mikro-orm/core';
+import { builder } from '../../graphql/builder.ts';
+import { MutationError, type FieldError } from '../../graphql/common.ts';
+import { requireApp } from '../../graphql/context.ts';
+import { SEGMENT_KEYS, type SegmentKey } from './segments.ts';
+import { Trial, type ITrial } from './trial.entity.ts';
+import type { ISegmentChange } from './segment-change.entity.ts';
+import { startTrial } from './trials.service.ts';
+
+export const SegmentKeyEnum = builder.enumType('SegmentKey', {
+  description: 'A lifecycle segment; converted and expired are final',
+  values: SEGMENT_KEYS,
+});
+
+export const TrialRef = builder.objectRef<ITrial>('Trial').implement({
+  description: "One trial user of one app, in one lifecycle segment",
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    appId: t.id({ resolve: (trial) => trial.app.id }),
+    userId: t.exposeString('userId'),
+    email: t.exposeString('email', { nullable: true }),
+    stripeCustomerId: t.exposeString('stripeCustomerId', { nullable: true }),
+    trialStart: t.expose('trialStart', { type: 'DateTime' }),
+    trialEnd: t.expose('trialEnd', { type: 'DateTime' }),
+    segment: t.field({
+      type: SegmentKeyEnum,
+      nullable: true,
+      description: 'Null only until the lifecycle workflow records the first segment',
+      resolve: (trial) => trial.segment as SegmentKey | null,
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const SegmentChangeRef = builder.objectRef<ISegmentChange>('SegmentChange').implement({
+  description: 'One transition of a trial from one segment to another',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    sequence: t.exposeInt('sequence', { description: 'Per trial, from 1, without gaps' }),
+    trial: t.field({
+      type: TrialRef,
+      resolve: (change, _args, { em }) =>
+        wrap(change.trial).isInitialized() ? change.trial : em.findOneOrFail(Trial, { id: change.trial.id }),
+    }),
+    oldSegment: t.field({
+      type: SegmentKeyEnum,
+      nullable: true,
+      description: "Null for a trial's first segment",
+      resolve: (change) => change.oldSegment as SegmentKey | null,
+    }),
+    newSegment: t.field({ type: SegmentKeyEnum, resolve: (change) => change.newSegment as SegmentKey }),
+    reason: t.exposeString('reason', { description: 'snake_case reason code, e.g. aha_event_received' }),
+    occurredAt: t.expose('occurredAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryField('trial', (t) =>
+  t.field({
+    type: TrialRef,
+    nullable: true,
+    args: { appId: t.arg.id({ required: true }), userId: t.arg.string({ required: true }) },
+    resolve: async (_root, args, { auth, em }) => {
+      requireApp(auth, String(args.appId));
+      return em.findOne(Trial, { app: String(args.appId), userId: args.userId });
+    },
+  }),
+);
+
+const StartTrialInput = builder.inputType('StartTrialInput', {
+  fields: (t) => ({
+    appId: t.id({ required: true }),
+    userId: t.string({ required: true }),
+    email: t.string(),
+    stripeCustomerId: t.string(),
+    trialStart: t.field({ type: 'DateTime', description: 'Default: now' }),
+    trialEnd: t.field({ type: 'DateTime', description: 'Default: 14 days after trialStart' }),
+  }),
+});
+
+type StartTrialPayload = { trial?: ITrial; errors: FieldError[] };
+
+builder.mutationField('startTrial', (t) =>
+  t.field({
+    type: builder.objectRef<StartTrialPayload>('StartTrialPayload').implement({
+      fields: (p) => ({
+        trial: p.field({ type: TrialRef, nullable: true, resolve: (payload) => payload.trial ?? null }),
+        errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }),
+      }),
+    }),
+    args: { input: t.arg({ type: StartTrialInput, required: true }) },
+    resolve: async (_root, { input }, { auth, em, services }) => {
+      requireApp(auth, String(input.appId));
+      return startTrial({ em, temporal: services.temporal, taskQueue: services.taskQueue }, { ...input, appId: String(input.appId) });
+    },
+  }),
+);
+
+builder.subscriptionField('segmentChanged', (t) =>
+  t.field({
+    type: SegmentChangeRef,
+    description: "Each recorded transition of the app's trials, filtered on the server",
+    args: {
+      appId: t.arg.id({ required: true }),
+      segments: t.arg({ type: [SegmentKeyEnum], description: 'Only changes into these segments' }),
+      trialId: t.arg.id({ description: 'Only this trial' }),
+    },
+    subscribe: (_root, args, { auth, services }) => {
+      const appId = String(args.appId);
+      requireApp(auth, appId);
+      const segments = args.segments ? new Set<string>(args.segments) : null;
+      const trialId = args.trialId == null ? null : String(args.trialId);
+      return services.feed.subscribe(
+        (change) =>
+          change.app.id === appId &&
+          (segments === null || segments.has(change.newSegment)) &&
+          (trialId === null || change.trial.id === trialId),
+      );
+    },
+    resolve: (change) => change,
+  }),
+);

@@ -1,0 +1,38 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { WebhookEndpoint } from './webhook-endpoint.entity.ts';
+
+/** One message to one endpoint; its id is the `webhook-id` on every attempt. */
+export const WebhookDelivery = defineEntity({
+  name: 'WebhookDelivery',
+  tableName: 'webhook_deliveries',
+  indexes: [{ properties: ['endpoint', 'createdAt'] }],
+  properties: {
+    id: p.string().primary(),
+    endpoint: () => p.manyToOne(WebhookEndpoint).deleteRule('cascade'),
+    eventType: p.string(),
+    payload: p.json<Record<string, unknown>>(),
+    /** pending | succeeded | failed */
+    status: p.string().default('pending'),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    deliveredAt: p.datetime().nullable(),
+  },
+});
+export type IWebhookDelivery = InferEntity<typeof WebhookDelivery>;
+
+/** One HTTP attempt of a delivery, whatever its outcome. */
+export const DeliveryAttempt = defineEntity({
+  name: 'DeliveryAttempt',
+  tableName: 'delivery_attempts',
+  indexes: [{ properties: ['delivery', 'attemptedAt'] }],
+  properties: {
+    id: p.string().primary(),
+    delivery: () => p.manyToOne(WebhookDelivery).deleteRule('cascade'),
+    attemptedAt: p.datetime(),
+    durationMs: p.integer(),
+    statusCode: p.integer().nullable(),
+    responseHeaders: p.json<Record<string, string>>().nullable(),
+    responseBody: p.text().nullable(),
+    error: p.text().nullable(),
+  },
+});
+export type IDeliveryAttempt = InferEntity<typeof DeliveryAttempt>;

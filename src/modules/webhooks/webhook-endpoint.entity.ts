@@ -1,0 +1,23 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { App } from '../apps/app.entity.ts';
+
+/** A URL of the app's that receives signed webhooks. */
+export const WebhookEndpoint = defineEntity({
+  name: 'WebhookEndpoint',
+  tableName: 'webhook_endpoints',
+  properties: {
+    id: p.string().primary(),
+    app: () => p.manyToOne(App).deleteRule('cascade'),
+    url: p.text(),
+    description: p.string().nullable(),
+    /** Event types delivered; empty means all. */
+    eventTypes: p.json<string[]>(),
+    /** Static headers added to every request, as Segment's destination allows. */
+    headers: p.json<Record<string, string>>(),
+    /** `whsec_…` signing secret; never logged. */
+    secret: p.string(),
+    enabled: p.boolean().default(true),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export type IWebhookEndpoint = InferEntity<typeof WebhookEndpoint>;

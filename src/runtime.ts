@@ -1,0 +1,122 @@
+/**
+ * Composes the processes: embedded PostgreSQL and Temporal (when no external ones are
+ * configured), migrations, the API listener and the Temporal worker. Everything started
+ * is stopped in reverse order by `stop`.
+ */
+import { join } from 'node:path';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Config } from './config.ts';
+import { StartupError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { loadAdminToken } from './admin-token.ts';
+import { assertPortFree } from './infra/net.ts';
+import { migrateUp, openOrm } from './infra/orm.ts';
+import { startEmbeddedPostgres } from './infra/postgres.ts';
+import { connectClient, connectWorkerConnection, startTemporalDevServer } from './infra/temporal.ts';
+import { resolveTemporalExecutable } from './infra/temporal-cli.ts';
+import { SegmentChangeFeed } from './modules/trials/segment-change-feed.ts';
+import { buildApp } from './server.ts';
+import { startWorker } from './temporal/worker.ts';
+
+export type Role = 'all' | 'api' | 'worker';
+
+export interface Runtime {
+  apiUrl: string | null;
+  temporalAddress: string;
+  temporalUiUrl: string | null;
+  adminTokenFile: string | null;
+  stop(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  role: Role;
+  config: Config;
+  logger: Logger;
+  /** Progress of long start-up steps (building the Temporal CLI), for people watching. */
+  progress?: (line: string) => void;
+  workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
+}
+
+export async function startRuntime({ role, config, logger, progress = () => undefined, workflowBundle }: RuntimeOptions): Promise<Runtime> {
+  const stops: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step().catch((error: Error) => logger.warn({ err: error.message }, 'stop step failed'));
+    stops.length = 0;
+  };
+  try {
+    if (role !== 'all' && (!config.databaseUrl || !config.temporalAddress)) {
+      throw new StartupError(
+        `npm run start:${role} needs DATABASE_URL and TEMPORAL_ADDRESS (one role of a deployment); ` +
+          'use npm start to run everything on one machine',
+      );
+    }
+
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const postgres = await startEmbeddedPostgres({ dir: join(config.dataDir, 'postgres'), database: 'trialcast', logger });
+      stops.push(() => postgres.stop());
+      databaseUrl = postgres.url;
+    }
+
+    let temporalAddress = config.temporalAddress;
+    let temporalUiUrl: string | null = null;
+    if (!temporalAddress) {
+      await assertPortFree('127.0.0.1', config.temporalDevPort, 'the Temporal dev server', 'TEMPORAL_DEV_PORT');
+      await assertPortFree('127.0.0.1', config.temporalUiPort, 'the Temporal Web UI', 'TEMPORAL_UI_PORT');
+      const executable = await resolveTemporalExecutable(progress);
+      const temporal = await startTemporalDevServer({
+        executable,
+        port: config.temporalDevPort,
+        uiPort: config.temporalUiPort,
+        dbFilename: join(config.dataDir, 'temporal.sqlite'),
+        namespace: config.temporalNamespace,
+      });
+      stops.push(() => temporal.stop());
+      temporalAddress = temporal.address;
+      temporalUiUrl = `http://127.0.0.1:${config.temporalUiPort}`;
+    }
+
+    const orm = await openOrm(databaseUrl);
+    stops.push(() => orm.close(true));
+    if (role !== 'worker') {
+      const applied = await migrateUp(orm);
+      if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
+    }
+
+    if (role !== 'api') {
+      const connection = await connectWorkerConnection(temporalAddress);
+      stops.push(() => connection.close());
+      const worker = await startWorker({
+        connection,
+        namespace: config.temporalNamespace,
+        taskQueue: config.temporalTaskQueue,
+        orm,
+        logger,
+        workflowBundle,
+      });
+      stops.push(() => worker.stop());
+    }
+
+    let apiUrl: string | null = null;
+    let adminTokenFile: string | null = null;
+    if (role !== 'worker') {
+      const admin = await loadAdminToken(config.adminToken, config.dataDir);
+      adminTokenFile = admin.file;
+      const temporal = await connectClient(temporalAddress, config.temporalNamespace);
+      stops.push(() => temporal.connection.close());
+      const feed = new SegmentChangeFeed(orm, databaseUrl, logger);
+      await feed.start();
+      stops.push(() => feed.stop());
+      const app = buildApp(
+        { orm, temporal, taskQueue: config.temporalTaskQueue, feed, adminToken: admin.token, logger },
+        { host: config.host, port: config.port, production: config.production },
+      );
+      apiUrl = (await app.start()).url;
+      stops.push(() => app.stop());
+    }
+    return { apiUrl, temporalAddress, temporalUiUrl, adminTokenFile, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,211 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga, type YogaInitialContext } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { ExecutionArgs } from 'graphql';
+import { StartupError } from './errors.ts';
+import { createMetrics } from './infra/metrics.ts';
+import { schema } from './graphql/schema.ts';
+import { authenticate, type Auth, type GraphQLContext, type Services } from './graphql/context.ts';
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  production: boolean;
+  /** How long in-flight requests get to finish on stop. */
+  drainMs?: number;
+}
+
+export interface RunningApp {
+  url: string;
+  port: number;
+}
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
+const DEFAULT_QUERY = /* GraphQL */ `# Trialcast: trial users' lifecycle segments, live.
+# Send your token in the Headers tab: {"Authorization": "Bearer <admin token or app API key>"}
+
+query MyApps {
+  apps { id name createdAt }
+}
+
+# Watch transitions as they happen (runs over WebSocket):
+# subscription Live($appId: ID!) {
+#   segmentChanged(appId: $appId) {
+#     sequence trial { userId email } oldSegment newSegment reason occurredAt
+#   }
+# }
+`;
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Readiness: the database and Temporal both answer. */
+async function readiness(services: Services): Promise<{ ready: boolean; checks: Record<string, string> }> {
+  const check = async (work: () => Promise<unknown>) => {
+    try {
+      await within(2000, work());
+      return 'ok';
+    } catch (error) {
+      return (error as Error).message.split('\n')[0] ?? 'failed';
+    }
+  };
+  const [database, temporal] = await Promise.all([
+    check(() => services.orm.em.getConnection().execute('select 1')),
+    check(() => services.temporal.connection.workflowService.getSystemInfo({})),
+  ]);
+  return { ready: database === 'ok' && temporal === 'ok', checks: { database, temporal } };
+}
+
+/**
+ * The API process's HTTP and WebSocket listener: GraphQL (HTTP and graphql-ws on /graphql),
+ * health, readiness and metrics. `start` binds (port 0 picks a free one), `stop` drains.
+ */
+export function buildApp(services: Services, options: ServerOptions, extraRoutes: Record<string, RouteHandler> = {}) {
+  const metrics = createMetrics();
+  const yoga = createYoga<{ wsAuth?: Auth }, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: options.production ? false : { subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY, title: 'Trialcast' },
+    logging: {
+      debug: (...args) => services.logger.debug({ args }, 'graphql'),
+      info: (...args) => services.logger.info({ args }, 'graphql'),
+      warn: (...args) => services.logger.warn({ args }, 'graphql'),
+      error: (...args) => services.logger.error({ args }, 'graphql'),
+    },
+    context: async (initial: YogaInitialContext & { wsAuth?: Auth }) => ({
+      services,
+      em: services.orm.em.fork(),
+      auth: initial.wsAuth ?? (await authenticate(initial.request.headers.get('authorization'), services)),
+    }),
+  });
+
+  const routes: Record<string, RouteHandler> = {
+    '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
+    '/readyz': async (_req, res) => {
+      const { ready, checks } = await readiness(services);
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+    },
+    '/metrics': async (_req, res) => {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(text);
+    },
+    '/graphql': async (req, res) => {
+      await yoga.requestListener(req, res);
+    },
+    ...extraRoutes,
+  };
+
+  const server = createServer(async (req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const handler = routes[path];
+    const route = handler ? path : 'unmatched';
+    const endTimer = metrics.httpDuration.startTimer({ route });
+    res.once('finish', () => {
+      endTimer();
+      metrics.httpRequests.inc({ route, status: String(res.statusCode) });
+    });
+    try {
+      if (!handler) return sendJson(res, 404, { error: `no route ${req.method} ${path}` });
+      await handler(req, res);
+    } catch (error) {
+      services.logger.error({ err: error, path }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    }
+  });
+
+  const wss = new WebSocketServer({ server, path: '/graphql' });
+  useServer<Record<string, unknown> | undefined, { auth?: Auth }>(
+    {
+      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
+      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
+      onConnect: async (ctx) => {
+        const auth = await authenticate(ctx.connectionParams?.authorization, services);
+        if (auth.kind === 'anonymous') return false; // closes with 4403 Forbidden
+        ctx.extra.auth = auth;
+        metrics.wsConnections.inc();
+        return true;
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          wsAuth: ctx.extra.auth,
+        });
+        const args = {
+          schema: enveloped,
+          operationName: params.operationName,
+          document: parse(params.query),
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        return errors.length ? errors : args;
+      },
+    },
+    wss,
+  );
+
+  let running: RunningApp | null = null;
+
+  return {
+    server,
+    metrics,
+    async start(): Promise<RunningApp> {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (error: NodeJS.ErrnoException) =>
+          reject(
+            new StartupError(
+              error.code === 'EADDRINUSE'
+                ? `port ${options.host}:${options.port} is already in use; stop what is using it or set PORT to another port`
+                : `cannot listen on ${options.host}:${options.port} (${error.code ?? error.message}); check PORT and HOST`,
+            ),
+          );
+        server.once('error', onError);
+        server.listen(options.port, options.host, () => {
+          server.off('error', onError);
+          resolve();
+        });
+      });
+      const { port } = server.address() as AddressInfo;
+      running = { port, url: `http://${options.host}:${port}` };
+      return running;
+    },
+    async stop(): Promise<void> {
+      if (!running) return;
+      running = null;
+      for (const client of wss.clients) client.close(1001, 'server shutting down');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const drain = setTimeout(() => server.closeAllConnections(), options.drainMs ?? 10_000);
+      await closed;
+      clearTimeout(drain);
+    },
+  };
+}
+
+export type App = ReturnType<typeof buildApp>;

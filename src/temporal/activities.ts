@@ -1,0 +1,58 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
+import { Trial } from '../modules/trials/trial.entity.ts';
+import { notifySegmentChange } from '../modules/trials/segment-change-feed.ts';
+
+export interface SegmentChangeRecord {
+  id: string;
+  appId: string;
+  trialId: string;
+  sequence: number;
+  oldSegment: string | null;
+  newSegment: string;
+  reason: string;
+  /** ISO-8601 */
+  occurredAt: string;
+}
+
+export interface ActivityDependencies {
+  orm: MikroORM;
+}
+
+/** Activities get their dependencies from the worker; each call works in its own EntityManager fork. */
+export function createActivities({ orm }: ActivityDependencies) {
+  return {
+    /**
+     * Records a transition once: a retry or replay with the same (trial, sequence) is a no-op.
+     * The trial row and the notification commit in the same transaction as the change.
+     */
+    async recordSegmentChange(change: SegmentChangeRecord): Promise<void> {
+      await orm.em.fork().transactional(async (em) => {
+        const inserted = await em
+          .createQueryBuilder(SegmentChange)
+          .insert({
+            id: change.id,
+            app: change.appId,
+            trial: change.trialId,
+            sequence: change.sequence,
+            oldSegment: change.oldSegment,
+            newSegment: change.newSegment,
+            reason: change.reason,
+            occurredAt: new Date(change.occurredAt),
+          })
+          .onConflict(['trial', 'sequence'])
+          .ignore()
+          .execute('run');
+        if (inserted.affectedRows === 0) return;
+        await em.nativeUpdate(
+          Trial,
+          { id: change.trialId, lastSequence: { $lt: change.sequence } },
+          { segment: change.newSegment, lastSequence: change.sequence },
+        );
+        await notifySegmentChange(em, { id: change.id, appId: change.appId, trialId: change.trialId });
+      });
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,55 @@
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Logger } from '../logger.ts';
+import { createActivities, type ActivityDependencies } from './activities.ts';
+
+export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+/** Bundled once per process (or once per test run, then passed in). */
+export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
+
+export interface WorkerOptions extends ActivityDependencies {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  logger: Logger;
+  workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
+}
+
+export interface RunningWorker {
+  /** Resolves when the worker has stopped. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const worker = await Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
+    activities: createActivities({ orm: options.orm }),
+    shutdownGraceTime: '10 seconds',
+  });
+  const done = worker.run();
+  done.catch((error: unknown) => options.logger.error({ err: error }, 'Temporal worker stopped with an error'));
+  options.logger.info({ taskQueue: options.taskQueue }, 'Temporal worker running');
+  return {
+    done,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done.catch(() => undefined);
+    },
+  };
+}

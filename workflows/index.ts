@@ -1,0 +1,1 @@
+export { trialLifecycle } from './trial-lifecycle.ts';

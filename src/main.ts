@@ -6,6 +6,7 @@ import { loadConfig } from './config.ts';
 import { StartupError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { startRuntime, type Role } from './runtime.ts';
+import { installTemporalLogging } from './temporal/sdk-logging.ts';
 
 const ROLES: Role[] = ['all', 'api', 'worker'];
 
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   if (!ROLES.includes(role)) fail(`unknown role ${role}; use one of ${ROLES.join(', ')}`);
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  installTemporalLogging(logger, config.logLevel === 'debug' || config.logLevel === 'trace' ? 'INFO' : 'WARN');
   const runtime = await startRuntime({ role, config, logger, progress: (line) => console.error(`trialcast: ${line}`) });
 
   logger.info(

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestStack, type TestStack } from './support/harness.ts';
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => stack?.stop());
+
+describe('operational endpoints', () => {
+  it('/healthz answers without touching dependencies', async () => {
+    const response = await fetch(`${stack.url}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('/readyz checks PostgreSQL and Temporal', async () => {
+    const response = await fetch(`${stack.url}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ready', checks: { database: 'ok', temporal: 'ok' } });
+  });
+
+  it('/metrics serves Prometheus text with request counts', async () => {
+    await fetch(`${stack.url}/healthz`);
+    const response = await fetch(`${stack.url}/metrics`);
+    expect(response.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await response.text();
+    expect(text).toMatch(/trialcast_http_requests_total\{route="\/healthz",status="200"\} \d+/);
+    expect(text).toMatch(/trialcast_process_cpu_seconds_total/);
+  });
+
+  it('an unknown route is a 404 naming it', async () => {
+    const response = await fetch(`${stack.url}/nope`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: 'no route GET /nope' });
+  });
+
+  it('GraphiQL is served to a browser', async () => {
+    const response = await fetch(`${stack.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/graphiql/i);
+  });
+});
+
+describe('graceful stop', () => {
+  it('lets an in-flight request finish, then refuses new connections', async () => {
+    const other = await startTestStack({ role: 'api' });
+    const inFlight = fetch(`${other.url}/readyz`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await other.stop();
+    expect((await inFlight).status).toBe(200);
+    await expect(fetch(`${other.url}/healthz`)).rejects.toThrow();
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * A whole Trialcast (API + worker) in the test process, on a database of its own cloned
+ * from the migrated template, the run's Temporal server and a task queue of its own.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { inject } from 'vitest';
+import WebSocket from 'ws';
+import { createClient, type Client as WsClient } from 'graphql-ws';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startRuntime, type Role, type Runtime } from '../../src/runtime.ts';
+
+const TEMPLATE_DATABASE = 'trialcast_template';
+
+/** A fresh database with every migration applied; returns its URL. */
+export async function createTestDatabase(): Promise<string> {
+  const adminUrl = inject('postgresUrl');
+  const name = `test_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export interface TestStack {
+  url: string;
+  adminToken: string;
+  databaseUrl: string;
+  config: Config;
+  runtime: Runtime;
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
+  ws(token?: string | null): WsClient;
+  stop(): Promise<void>;
+}
+
+export interface GraphQLResponse<T> {
+  status: number;
+  data?: T;
+  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+}
+
+export async function testConfig(overrides: Partial<Config> = {}): Promise<Config> {
+  return {
+    ...loadConfig({}),
+    port: 0,
+    dataDir: await mkdtemp(join(tmpdir(), 'trialcast-data-')),
+    databaseUrl: await createTestDatabase(),
+    temporalAddress: inject('temporalAddress'),
+    temporalTaskQueue: `test-${randomBytes(4).toString('hex')}`,
+    adminToken: `tca_test_${randomBytes(12).toString('hex')}`,
+    webhookAllowPrivateTargets: true,
+    ...overrides,
+  };
+}
+
+export async function startTestStack(options: { role?: Role; config?: Partial<Config> } = {}): Promise<TestStack> {
+  const config = await testConfig(options.config);
+  const runtime = await startRuntime({
+    role: options.role ?? 'all',
+    config,
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+  });
+  const url = runtime.apiUrl ?? '';
+  const adminToken = config.adminToken ?? '';
+  const clients: WsClient[] = [];
+  return {
+    url,
+    adminToken,
+    databaseUrl: config.databaseUrl ?? '',
+    config,
+    runtime,
+    gql: (query, variables, token = adminToken) => graphqlRequest(url, query, variables, token),
+    ws(token = adminToken) {
+      const client = createClient({
+        url: `${url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: token === null ? {} : { authorization: `Bearer ${token}` },
+        retryAttempts: 0,
+        lazy: false,
+        onNonLazyError: () => undefined,
+      });
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      await Promise.all(clients.map((client) => client.dispose()));
+      await runtime.stop();
+    },
+  };
+}
+
+export async function graphqlRequest<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token: string | null = null,
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, ...((await response.json()) as object) };
+}
+
+/** Collects a subscription's events; `next(n)` waits for the n-th. */
+export function collect<T>(client: WsClient, query: string, variables: Record<string, unknown>) {
+  const events: T[] = [];
+  const errors: unknown[] = [];
+  let wake: (() => void) | null = null;
+  const dispose = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (value) => {
+        if (value.errors) errors.push(value.errors);
+        if (value.data) events.push(value.data as T);
+        wake?.();
+      },
+      error: (error) => {
+        errors.push(error);
+        wake?.();
+      },
+      complete: () => wake?.(),
+    },
+  );
+  return {
+    events,
+    errors,
+    dispose,
+    async next(count: number, timeoutMs = 10_000): Promise<T[]> {
+      const deadline = Date.now() + timeoutMs;
+      while (events.length < count && errors.length === 0) {
+        if (Date.now() > deadline) throw new Error(`expected ${count} events within ${timeoutMs} ms, got ${events.length}`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 50);
+        });
+      }
+      if (errors.length) throw new Error(`subscription failed: ${JSON.stringify(errors)}`);
+      return events.slice(0, count);
+    },
+  };
+}
+
+/** Polls until `probe` returns a value that is not undefined. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

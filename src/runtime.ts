@@ -12,7 +12,7 @@ import { loadAdminToken } from './admin-token.ts';
 import { assertPortFree } from './infra/net.ts';
 import { migrateUp, openOrm } from './infra/orm.ts';
 import { startEmbeddedPostgres } from './infra/postgres.ts';
-import { connectClient, connectWorkerConnection, startTemporalDevServer } from './infra/temporal.ts';
+import { connectClient, connectWorkerConnection, ensureSearchAttributes, startTemporalDevServer } from './infra/temporal.ts';
 import { resolveTemporalExecutable } from './infra/temporal-cli.ts';
 import { SegmentChangeFeed } from './modules/trials/segment-change-feed.ts';
 import { buildApp } from './server.ts';
@@ -83,6 +83,10 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
     }
 
+    const temporal = await connectClient(temporalAddress, config.temporalNamespace);
+    stops.push(() => temporal.connection.close());
+    await ensureSearchAttributes(temporal, config.temporalNamespace);
+
     if (role !== 'api') {
       const connection = await connectWorkerConnection(temporalAddress);
       stops.push(() => connection.close());
@@ -102,8 +106,6 @@ export async function startRuntime({ role, config, logger, progress = () => unde
     if (role !== 'worker') {
       const admin = await loadAdminToken(config.adminToken, config.dataDir);
       adminTokenFile = admin.file;
-      const temporal = await connectClient(temporalAddress, config.temporalNamespace);
-      stops.push(() => temporal.connection.close());
       const feed = new SegmentChangeFeed(orm, databaseUrl, logger);
       await feed.start();
       stops.push(() => feed.stop());

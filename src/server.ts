@@ -134,7 +134,12 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
     }
   });
 
-  const wss = new WebSocketServer({ server, path: '/graphql' });
+  // noServer: the listener's errors (a port in use) stay ours to report, not ws's.
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    if ((req.url ?? '').split('?')[0] !== '/graphql') return socket.destroy();
+    wss.handleUpgrade(req, socket, head, (client) => wss.emit('connection', client, req));
+  });
   useServer<Record<string, unknown> | undefined, { auth?: Auth }>(
     {
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,

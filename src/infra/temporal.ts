@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { EphemeralServerExecutable } from '@temporalio/testing/lib/ephemeral-server.js';
@@ -60,4 +61,23 @@ export async function connectClient(address: string, namespace: string): Promise
 
 export async function connectWorkerConnection(address: string): Promise<NativeConnection> {
   return withReason(address, () => NativeConnection.connect({ address }));
+}
+
+/**
+ * Registers our custom search attributes on the namespace if missing (an external Temporal;
+ * the embedded dev server gets them at start). Idempotent, so every process may call it.
+ */
+export async function ensureSearchAttributes(client: Client, namespace: string): Promise<void> {
+  const { IndexedValueType } = temporal.api.enums.v1;
+  const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
+  const missing = Object.fromEntries(
+    SEARCH_ATTRIBUTE_KEYS.filter((key) => !customAttributes?.[key.name]).map((key) => [key.name, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+  );
+  if (Object.keys(missing).length === 0) return;
+  try {
+    await client.connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
+  } catch (error) {
+    // Another process registered them first.
+    if ((error as { code?: number }).code !== 6) throw error;
+  }
 }

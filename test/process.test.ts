@@ -1,0 +1,177 @@
+/**
+ * The real processes, as `npm start` / `npm run start:api` run them: spawned, driven over
+ * HTTP and WebSocket, stopped with SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { Connection, Client } from '@temporalio/client';
+import { freePort } from '../src/infra/net.ts';
+import { collect, createTestDatabase, eventually, graphqlRequest } from './support/harness.ts';
+import { CREATE_APP, SEGMENT_CHANGED, START_TRIAL, TRIAL, type CreatedApp } from './support/operations.ts';
+import WebSocket from 'ws';
+import { createClient } from 'graphql-ws';
+
+const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
+const running = new Set<ChildProcess>();
+
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+});
+
+interface Started {
+  child: ChildProcess;
+  ready: { api: string | null; temporal: string; temporalUi: string | null };
+  exited: Promise<{ code: number | null; stderr: string }>;
+}
+
+function spawnMain(role: string, env: Record<string, string>): { child: ChildProcess; exited: Promise<{ code: number | null; stderr: string }>; lines: string[] } {
+  const child = spawn(process.execPath, [MAIN, role], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', XDG_CACHE_HOME: process.env.XDG_CACHE_HOME ?? '', TEMPORAL_CLI: inject('temporalCli'), LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  const lines: string[] = [];
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve({ code, stderr });
+    }),
+  );
+  return { child, exited, lines };
+}
+
+async function startMain(role: string, env: Record<string, string>): Promise<Started> {
+  const { child, exited, lines } = spawnMain(role, env);
+  const ready = await Promise.race([
+    eventually(async () => {
+      const line = lines.find((text) => text.includes('"trialcast ready"'));
+      return line ? (JSON.parse(line) as Started['ready']) : undefined;
+    }, 90_000),
+    exited.then(({ code, stderr }) => {
+      throw new Error(`exited with ${code} before ready: ${stderr}`);
+    }),
+  ]);
+  return { child, ready, exited };
+}
+
+describe('npm start (all roles in one process) against external PostgreSQL and Temporal', () => {
+  it('serves the slice end to end and stops cleanly on SIGTERM', async () => {
+    const adminToken = 'tca_process_test_token';
+    const { child, ready, exited } = await startMain('all', {
+      PORT: '0',
+      DATABASE_URL: await createTestDatabase(),
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_TASK_QUEUE: `process-${process.pid}`,
+      ADMIN_TOKEN: adminToken,
+      DATA_DIR: await mkdtemp(join(tmpdir(), 'trialcast-proc-')),
+    });
+    const url = ready.api!;
+    const created = (await graphqlRequest<{ createApp: CreatedApp }>(url, CREATE_APP, { name: 'Proc' }, adminToken)).data!.createApp;
+
+    const ws = createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${created.apiKey}` } });
+    const live = collect<{ segmentChanged: { newSegment: string; reason: string } }>(ws, SEGMENT_CHANGED, { appId: created.app.id });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await graphqlRequest(url, START_TRIAL, { input: { appId: created.app.id, userId: 'p1' } }, created.apiKey);
+    const [event] = await live.next(1);
+    expect(event!.segmentChanged).toMatchObject({ newSegment: 'exploring', reason: 'trial_started' });
+    const { data } = await graphqlRequest<any>(url, TRIAL, { appId: created.app.id, userId: 'p1' }, created.apiKey);
+    expect(data.trial.segment).toBe('exploring');
+    await ws.dispose();
+
+    child.kill('SIGTERM');
+    expect((await exited).code).toBe(0);
+  });
+});
+
+describe('start-up mistakes end in one clear line and a non-zero exit', () => {
+  async function failure(role: string, env: Record<string, string>) {
+    const { exited } = spawnMain(role, { DATA_DIR: await mkdtemp(join(tmpdir(), 'trialcast-bad-')), ...env });
+    const { code, stderr } = await exited;
+    const lines = stderr.trim().split('\n');
+    return { code, lines };
+  }
+
+  it('a DATABASE_URL nobody answers', async () => {
+    const port = await freePort();
+    const { code, lines } = await failure('all', { DATABASE_URL: `postgres://u:p@127.0.0.1:${port}/db`, TEMPORAL_ADDRESS: inject('temporalAddress') });
+    expect(code).toBe(1);
+    expect(lines).toEqual([`trialcast: cannot reach PostgreSQL at 127.0.0.1:${port}/db (ECONNREFUSED); check DATABASE_URL`]);
+  });
+
+  it('a TEMPORAL_ADDRESS nobody answers', async () => {
+    const port = await freePort();
+    const { code, lines } = await failure('api', { DATABASE_URL: await createTestDatabase(), TEMPORAL_ADDRESS: `127.0.0.1:${port}`, PORT: '0' });
+    expect(code).toBe(1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^trialcast: cannot reach Temporal at 127.0.0.1:${port} .*check TEMPORAL_ADDRESS$`));
+  });
+
+  it('a port in use', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const { code, lines } = await failure('api', { DATABASE_URL: await createTestDatabase(), TEMPORAL_ADDRESS: inject('temporalAddress'), PORT: String(port) });
+      expect(code).toBe(1);
+      expect(lines).toEqual([`trialcast: port 127.0.0.1:${port} is already in use; stop what is using it or set PORT to another port`]);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('a deployment role without its external services', async () => {
+    const { code, lines } = await failure('worker', {});
+    expect(code).toBe(1);
+    expect(lines[0]).toMatch(/^trialcast: npm run start:worker needs DATABASE_URL and TEMPORAL_ADDRESS/);
+  });
+
+  it('a malformed variable', async () => {
+    const { code, lines } = await failure('all', { PORT: 'http' });
+    expect(code).toBe(1);
+    expect(lines).toEqual(['trialcast: PORT=http is not a whole number from 0 to 65535']);
+  });
+});
+
+describe('npm start with nothing external: embedded PostgreSQL and Temporal in DATA_DIR', () => {
+  it('keeps apps, trials and workflows across a restart, and serves the Temporal UI', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'trialcast-embedded-'));
+    const env = async () => ({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      TEMPORAL_DEV_PORT: String(await freePort()),
+      TEMPORAL_UI_PORT: String(await freePort()),
+    });
+    const first = await startMain('all', await env());
+    const { readFile } = await import('node:fs/promises');
+    const adminToken = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
+    const created = (await graphqlRequest<{ createApp: CreatedApp }>(first.ready.api!, CREATE_APP, { name: 'Kept' }, adminToken)).data!.createApp;
+    await graphqlRequest(first.ready.api!, START_TRIAL, { input: { appId: created.app.id, userId: 'kept-user' } }, adminToken);
+    await eventually(async () => {
+      const { data } = await graphqlRequest<any>(first.ready.api!, TRIAL, { appId: created.app.id, userId: 'kept-user' }, adminToken);
+      return data.trial?.segment ?? undefined;
+    });
+    const ui = await fetch(first.ready.temporalUi!);
+    expect(ui.status).toBe(200);
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+
+    const second = await startMain('all', await env());
+    const { data } = await graphqlRequest<any>(second.ready.api!, TRIAL, { appId: created.app.id, userId: 'kept-user' }, adminToken);
+    expect(data.trial).toMatchObject({ userId: 'kept-user', segment: 'exploring' });
+    const connection = await Connection.connect({ address: second.ready.temporal });
+    const description = await new Client({ connection }).workflow.getHandle(`trial:${created.app.id}:kept-user`).describe();
+    await connection.close();
+    expect(description.status.name).toBe('RUNNING');
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  }, 180_000);
+});

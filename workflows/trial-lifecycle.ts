@@ -3,9 +3,12 @@
  * no I/O (activities do that), time from the workflow clock, ids from the SDK's uuid4.
  */
 import {
+  allHandlersFinished,
+  ApplicationFailure,
   condition,
   continueAsNew,
   proxyActivities,
+  setHandler,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -13,35 +16,67 @@ import {
 import type { createActivities } from '../src/temporal/activities.ts';
 import { APP_ID_ATTRIBUTE, SEGMENT_ATTRIBUTE } from '../src/temporal/search-attributes.ts';
 import { FINAL_SEGMENTS, type SegmentKey } from '../src/modules/trials/segments.ts';
+import {
+  decideSegment,
+  isActiveAt,
+  nextThresholdAt,
+  phaseAt,
+  reasonFor,
+  type Trigger,
+} from '../src/modules/trials/segment-rules.ts';
+import {
+  activitySignal,
+  cancelUpdate,
+  convertUpdate,
+  extendTrialUpdate,
+  settingsChangedSignal,
+  stateQuery,
+  type TrialLifecycleInput,
+  type TrialState,
+} from './trial-lifecycle.messages.ts';
 
-const { recordSegmentChange } = proxyActivities<ReturnType<typeof createActivities>>({
+const { recordSegmentChange, lastActivityAt, saveTrialEnd } = proxyActivities<ReturnType<typeof createActivities>>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '1 minute' },
 });
 
-export interface TrialLifecycleInput {
-  appId: string;
-  trialId: string;
-  /** ISO-8601 */
-  trialEnd: string;
-  /** Carried over by continue-as-new. */
-  state?: TrialState;
-}
+/** Stronger triggers name the transition when several arrive before the workflow wakes. */
+const TRIGGER_RANK: Trigger[] = ['timer', 'activity', 'settings_changed', 'trial_extended', 'aha_event', 'converted'];
 
-/** Everything the workflow knows, small enough to carry across continue-as-new. */
-export interface TrialState {
-  segment: SegmentKey | null;
-  sequence: number;
+function initialState(input: TrialLifecycleInput): TrialState {
+  return {
+    segment: null,
+    sequence: 0,
+    ahaReached: false,
+    converted: false,
+    cancelled: false,
+    // Starting the trial is the user's first activity.
+    lastActivityAt: Date.now(),
+    trialStart: Date.parse(input.trialStart),
+    trialEnd: Date.parse(input.trialEnd),
+    settings: input.settings,
+  };
 }
 
 export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialState> {
-  const state: TrialState = input.state ?? { segment: null, sequence: 0 };
-  upsertSearchAttributes([{ key: APP_ID_ATTRIBUTE, value: input.appId }]);
+  const state = input.state ?? initialState(input);
+  let pending: Trigger | null = null;
+  // Wake-ups requested and evaluated: an update answers only once its own wake-up was decided.
+  let requested = 0;
+  let evaluated = 0;
+  const wake = (trigger: Trigger): number => {
+    if (pending === null || TRIGGER_RANK.indexOf(trigger) > TRIGGER_RANK.indexOf(pending)) pending = trigger;
+    return ++requested;
+  };
+  const isFinal = () => state.segment !== null && FINAL_SEGMENTS.has(state.segment);
+  const refuseWhenFinal = () => {
+    if (isFinal()) throw ApplicationFailure.nonRetryable(`the trial is already ${state.segment}`, 'TrialFinal');
+  };
 
   async function moveTo(segment: SegmentKey, reason: string): Promise<void> {
     const sequence = state.sequence + 1;
     await recordSegmentChange({
-      // The id and time come from the workflow, so a retried or replayed record is the same record.
+      // Id and time come from the workflow, so a retried or replayed record is the same record.
       id: `sgc_${uuid4().replaceAll('-', '')}`,
       appId: input.appId,
       trialId: input.trialId,
@@ -56,18 +91,96 @@ export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialS
     upsertSearchAttributes([{ key: SEGMENT_ATTRIBUTE, value: segment }]);
   }
 
-  if (state.segment === null) await moveTo('exploring', 'trial_started');
+  async function evaluate(trigger: Trigger): Promise<void> {
+    if (isFinal()) return;
+    const now = Date.now();
+    if (state.cancelled) return moveTo('expired', 'trial_cancelled');
+    const next = decideSegment(state, now, state.settings);
+    if (next === state.segment) return;
+    const reason = state.segment === null ? 'trial_started' : reasonFor(trigger, next, phaseAt(now, state.trialEnd, state.settings), isActiveAt(now, state.lastActivityAt, state.settings));
+    await moveTo(next, reason);
+  }
 
-  while (!FINAL_SEGMENTS.has(state.segment as SegmentKey)) {
-    const remainingMs = Date.parse(input.trialEnd) - Date.now();
-    if (remainingMs <= 0) {
-      await moveTo('expired', 'trial_expired');
-      break;
+  setHandler(stateQuery, () => state);
+  setHandler(activitySignal, (notice) => {
+    const at = Date.parse(notice.at);
+    if (Number.isFinite(at) && at > state.lastActivityAt) state.lastActivityAt = at;
+    if (notice.conversion) state.converted = true;
+    const newAha = notice.aha === true && !state.ahaReached;
+    if (notice.aha) state.ahaReached = true;
+    wake(notice.conversion ? 'converted' : newAha ? 'aha_event' : 'activity');
+  });
+  setHandler(settingsChangedSignal, (settings) => {
+    state.settings = settings;
+    wake('settings_changed');
+  });
+  setHandler(
+    extendTrialUpdate,
+    async ({ trialEnd }) => {
+      state.trialEnd = Date.parse(trialEnd);
+      await saveTrialEnd({ trialId: input.trialId, trialEnd });
+      const ticket = wake('trial_extended');
+      await condition(() => evaluated >= ticket);
+      return state;
+    },
+    {
+      validator: ({ trialEnd }) => {
+        refuseWhenFinal();
+        const end = Date.parse(trialEnd);
+        if (!Number.isFinite(end)) throw new Error(`trialEnd ${JSON.stringify(trialEnd)} is not an ISO-8601 time`);
+        if (end <= Date.now()) throw new Error('trialEnd must be in the future');
+      },
+    },
+  );
+  setHandler(
+    convertUpdate,
+    async () => {
+      state.converted = true;
+      wake('converted');
+      await condition(isFinal);
+      return state;
+    },
+    { validator: refuseWhenFinal },
+  );
+  setHandler(
+    cancelUpdate,
+    async () => {
+      state.cancelled = true;
+      wake('timer');
+      await condition(isFinal);
+      return state;
+    },
+    { validator: refuseWhenFinal },
+  );
+
+  upsertSearchAttributes([{ key: APP_ID_ATTRIBUTE, value: input.appId }]);
+  if (state.segment === null) await evaluate('trial_started');
+
+  while (!isFinal()) {
+    const threshold = nextThresholdAt(state, Date.now(), state.settings);
+    const woken = await condition(
+      () => pending !== null || workflowInfo().continueAsNewSuggested,
+      threshold === null ? undefined : Math.max(1, threshold - Date.now()),
+    );
+    if (!woken) {
+      // Most events only touch the activity record (no signal per event); read it before
+      // deciding a user went quiet.
+      const stored = await lastActivityAt(input.trialId);
+      if (stored !== null && Date.parse(stored) > state.lastActivityAt) state.lastActivityAt = Date.parse(stored);
+      wake('timer');
     }
-    await condition(() => workflowInfo().continueAsNewSuggested, remainingMs);
-    if (workflowInfo().continueAsNewSuggested) {
+    if (pending !== null) {
+      const trigger: Trigger = pending;
+      const upTo = requested;
+      pending = null;
+      await evaluate(trigger);
+      evaluated = upTo;
+    }
+    if (workflowInfo().continueAsNewSuggested && !isFinal()) {
+      await condition(allHandlersFinished);
       await continueAsNew<typeof trialLifecycle>({ ...input, state });
     }
   }
+  await condition(allHandlersFinished);
   return state;
 }

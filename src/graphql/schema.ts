@@ -3,6 +3,7 @@ import { builder } from './builder.ts';
 import './common.ts';
 import '../modules/apps/app.graphql.ts';
 import '../modules/trials/trial.graphql.ts';
+import '../modules/trials/settings.graphql.ts';
 
 export const schema = builder.toSchema();
 

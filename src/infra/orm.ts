@@ -6,6 +6,7 @@ import { App } from '../modules/apps/app.entity.ts';
 import { ApiKey } from '../modules/apps/api-key.entity.ts';
 import { Trial } from '../modules/trials/trial.entity.ts';
 import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
+import { AppSettings } from '../modules/trials/app-settings.entity.ts';
 import { WebhookEndpoint } from '../modules/webhooks/webhook-endpoint.entity.ts';
 import { DeliveryAttempt, WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.ts';
 
@@ -15,7 +16,7 @@ export const migrationsDir = fileURLToPath(new URL('../../migrations', import.me
 export function ormConfig(clientUrl: string, poolMax = 20) {
   return defineConfig({
     clientUrl,
-    entities: [App, ApiKey, Trial, SegmentChange, WebhookEndpoint, WebhookDelivery, DeliveryAttempt],
+    entities: [App, ApiKey, Trial, SegmentChange, AppSettings, WebhookEndpoint, WebhookDelivery, DeliveryAttempt],
     extensions: [Migrator],
     pool: { max: poolMax },
     // Entities are plain schemas; there is nothing for a folder scan or reflection to find.

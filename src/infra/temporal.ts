@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { EphemeralServerExecutable } from '@temporalio/testing/lib/ephemeral-server.js';
@@ -68,7 +68,7 @@ export async function connectWorkerConnection(address: string): Promise<NativeCo
  * the embedded dev server gets them at start). Idempotent, so every process may call it.
  */
 export async function ensureSearchAttributes(client: Client, namespace: string): Promise<void> {
-  const { IndexedValueType } = temporal.api.enums.v1;
+  const { IndexedValueType } = proto.temporal.api.enums.v1;
   const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
   const missing = Object.fromEntries(
     SEARCH_ATTRIBUTE_KEYS.filter((key) => !customAttributes?.[key.name]).map((key) => [key.name, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),

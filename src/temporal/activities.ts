@@ -52,6 +52,16 @@ export function createActivities({ orm }: ActivityDependencies) {
         await notifySegmentChange(em, { id: change.id, appId: change.appId, trialId: change.trialId });
       });
     },
+
+    /** The activity record's latest event time (ISO-8601), or null when none was stored. */
+    async lastActivityAt(trialId: string): Promise<string | null> {
+      const trial = await orm.em.fork().findOne(Trial, { id: trialId }, { fields: ['lastActivityAt'] });
+      return trial?.lastActivityAt?.toISOString() ?? null;
+    },
+
+    async saveTrialEnd({ trialId, trialEnd }: { trialId: string; trialEnd: string }): Promise<void> {
+      await orm.em.fork().nativeUpdate(Trial, { id: trialId }, { trialEnd: new Date(trialEnd) });
+    },
   };
 }
 

@@ -50,7 +50,8 @@ export function isActiveAt(now: number, lastActivityAt: number, settings: Segmen
   return now - lastActivityAt < settings.inactivityAfterMs;
 }
 
-const TABLE: Record<Exclude<TrialPhase, 'ended'>, [SegmentKey, SegmentKey, SegmentKey, SegmentKey]> = {
+type Row = readonly [SegmentKey, SegmentKey, SegmentKey, SegmentKey];
+const TABLE: Record<Exclude<TrialPhase, 'ended'>, Row> = {
   //           no aha+active    no aha+quiet     aha+active              aha+quiet
   early: ['exploring', 'gone_quiet', 'found_value', 'needs_nudge'],
   ending_soon: ['slipping_away', 'slipping_away', 'on_track_to_convert', 'needs_nudge'],
@@ -62,7 +63,9 @@ export function decideSegment(signals: TrialSignals, now: number, settings: Segm
   const phase = phaseAt(now, signals.trialEnd, settings);
   if (phase === 'ended') return 'expired';
   const active = isActiveAt(now, signals.lastActivityAt, settings);
-  return TABLE[phase][(signals.ahaReached ? 2 : 0) + (active ? 0 : 1)];
+  const [plainActive, plainQuiet, ahaActive, ahaQuiet] = TABLE[phase];
+  if (signals.ahaReached) return active ? ahaActive : ahaQuiet;
+  return active ? plainActive : plainQuiet;
 }
 
 /** What woke the workflow up: it picks the reason code of a transition. */

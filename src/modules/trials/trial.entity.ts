@@ -20,6 +20,9 @@ export const Trial = defineEntity({
     /** Sequence number of the latest recorded segment change (0: none yet). */
     lastSequence: p.integer().default(0),
     workflowId: p.string(),
+    /** Latest event time; most events update only this, which the workflow reads when its timers fire. */
+    lastActivityAt: p.datetime().nullable(),
+    ahaReachedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },

@@ -5,7 +5,7 @@ import { requireApp } from '../../graphql/context.ts';
 import { SEGMENT_KEYS, type SegmentKey } from './segments.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
 import type { ISegmentChange } from './segment-change.entity.ts';
-import { startTrial } from './trials.service.ts';
+import { runTrialCommand, startTrial, type TrialCommand } from './trials.service.ts';
 
 export const SegmentKeyEnum = builder.enumType('SegmentKey', {
   description: 'A lifecycle segment; converted and expired are final',
@@ -91,6 +91,64 @@ builder.mutationField('startTrial', (t) =>
     resolve: async (_root, { input }, { auth, em, services }) => {
       requireApp(auth, String(input.appId));
       return startTrial({ em, temporal: services.temporal, taskQueue: services.taskQueue }, { ...input, appId: String(input.appId) });
+    },
+  }),
+);
+
+const TrialPayload = builder.objectRef<StartTrialPayload>('TrialPayload').implement({
+  description: 'The trial after a command, or why the command was refused',
+  fields: (p) => ({
+    trial: p.field({ type: TrialRef, nullable: true, resolve: (payload) => payload.trial ?? null }),
+    errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }),
+  }),
+});
+
+function trialCommandField(name: string, description: string, toCommand: (input: { trialEnd?: Date | null }) => TrialCommand, withTrialEnd: boolean) {
+  const Input = builder.inputType(`${name[0]!.toUpperCase()}${name.slice(1)}Input`, {
+    fields: (t) => ({
+      appId: t.id({ required: true }),
+      userId: t.string({ required: true }),
+      ...(withTrialEnd ? { trialEnd: t.field({ type: 'DateTime', required: true }) } : {}),
+    }),
+  });
+  builder.mutationField(name, (t) =>
+    t.field({
+      type: TrialPayload,
+      description,
+      args: { input: t.arg({ type: Input, required: true }) },
+      resolve: async (_root, { input }, { auth, em, services }) => {
+        const appId = String(input.appId);
+        requireApp(auth, appId);
+        return runTrialCommand({ em, temporal: services.temporal }, appId, input.userId, toCommand(input as { trialEnd?: Date }));
+      },
+    }),
+  );
+}
+
+trialCommandField('extendTrial', 'Moves the trial end; the segment is re-evaluated at once', (input) => ({ kind: 'extend', trialEnd: input.trialEnd! }), true);
+trialCommandField('convertTrial', 'Marks the trial converted (final)', () => ({ kind: 'convert' }), false);
+trialCommandField('cancelTrial', 'Ends the trial now: expired, reason trial_cancelled (final)', () => ({ kind: 'cancel' }), false);
+
+const SegmentCount = builder.objectRef<{ key: SegmentKey; trials: number }>('SegmentCount').implement({
+  fields: (t) => ({
+    key: t.field({ type: SegmentKeyEnum, resolve: (row) => row.key }),
+    trials: t.exposeInt('trials'),
+  }),
+});
+
+builder.queryField('segments', (t) =>
+  t.field({
+    type: [SegmentCount],
+    description: 'Every segment with how many of the app\'s trials are in it now',
+    args: { appId: t.arg.id({ required: true }) },
+    resolve: async (_root, { appId }, { auth, em }) => {
+      requireApp(auth, String(appId));
+      const rows: Array<{ segment: string; trials: string }> = await em.execute(
+        'select segment, count(*) as trials from trials where app_id = ? and segment is not null group by segment',
+        [String(appId)],
+      );
+      const counts = new Map(rows.map((row) => [row.segment, Number(row.trials)]));
+      return SEGMENT_KEYS.map((key) => ({ key, trials: counts.get(key) ?? 0 }));
     },
   }),
 );

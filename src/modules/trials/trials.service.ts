@@ -1,9 +1,16 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { FieldError } from '../../graphql/common.ts';
 import { newId } from '../../ids.ts';
 import { APP_ID_ATTRIBUTE } from '../../temporal/search-attributes.ts';
-import type { TrialLifecycleInput } from '../../../workflows/trial-lifecycle.ts';
+import {
+  cancelUpdate,
+  convertUpdate,
+  extendTrialUpdate,
+  type TrialLifecycleInput,
+} from '../../../workflows/trial-lifecycle.messages.ts';
+import { loadSettings, toSegmentSettings } from './settings.service.ts';
+import { FINAL_SEGMENTS, type SegmentKey } from './segments.ts';
 import { App } from '../apps/app.entity.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
 
@@ -72,7 +79,13 @@ export async function startTrial(deps: TrialDeps, input: StartTrialInput): Promi
     });
     await em.flush();
   }
-  const args: TrialLifecycleInput = { appId: app.id, trialId: trial.id, trialEnd: trial.trialEnd.toISOString() };
+  const args: TrialLifecycleInput = {
+    appId: app.id,
+    trialId: trial.id,
+    trialStart: trial.trialStart.toISOString(),
+    trialEnd: trial.trialEnd.toISOString(),
+    settings: toSegmentSettings(await loadSettings(em, app.id)),
+  };
   await deps.temporal.workflow.start('trialLifecycle', {
     workflowId: trial.workflowId,
     taskQueue: deps.taskQueue,
@@ -80,5 +93,40 @@ export async function startTrial(deps: TrialDeps, input: StartTrialInput): Promi
     workflowIdConflictPolicy: 'USE_EXISTING',
     typedSearchAttributes: [{ key: APP_ID_ATTRIBUTE, value: app.id }],
   });
+  return { trial, errors: [] };
+}
+
+export type TrialCommand = { kind: 'extend'; trialEnd: Date } | { kind: 'convert' } | { kind: 'cancel' };
+
+/**
+ * Extend, convert or cancel: a workflow update (validated by the workflow, which owns the
+ * trial's state), never a database write behind its back. A refusal comes back as data.
+ */
+export async function runTrialCommand(
+  deps: Omit<TrialDeps, 'taskQueue'>,
+  appId: string,
+  userId: string,
+  command: TrialCommand,
+): Promise<{ trial?: ITrial; errors: FieldError[] }> {
+  const trial = await deps.em.findOne(Trial, { app: appId, userId });
+  if (!trial) return { errors: [{ field: 'userId', message: `no trial for user ${userId} in app ${appId}`, code: 'NOT_FOUND' }] };
+  // A final trial's workflow has completed and takes no more updates.
+  if (trial.segment && FINAL_SEGMENTS.has(trial.segment as SegmentKey)) {
+    return { errors: [{ field: null, message: `the trial is already ${trial.segment}`, code: 'TRIAL_FINAL' }] };
+  }
+  const handle = deps.temporal.workflow.getHandle(trial.workflowId);
+  try {
+    if (command.kind === 'extend') await handle.executeUpdate(extendTrialUpdate, { args: [{ trialEnd: command.trialEnd.toISOString() }] });
+    else await handle.executeUpdate(command.kind === 'convert' ? convertUpdate : cancelUpdate);
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError) {
+      const cause = error.cause as { message?: string; type?: string } | undefined;
+      return {
+        errors: [{ field: command.kind === 'extend' ? 'trialEnd' : null, message: cause?.message ?? error.message, code: cause?.type === 'TrialFinal' ? 'TRIAL_FINAL' : 'INVALID' }],
+      };
+    }
+    throw error;
+  }
+  await deps.em.refresh(trial);
   return { trial, errors: [] };
 }

@@ -1,0 +1,19 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+
+/** An app's segment settings; an app without a row uses the defaults. */
+export const AppSettings = defineEntity({
+  name: 'AppSettings',
+  tableName: 'app_settings',
+  properties: {
+    /** The app's id (one row per app). */
+    appId: p.string().primary(),
+    ahaEvents: p.json<string[]>(),
+    conversionEvents: p.json<string[]>(),
+    /** ISO-8601 durations, kept as the user wrote them. */
+    inactivityAfter: p.string(),
+    endingSoonBefore: p.string(),
+    lastChanceBefore: p.string(),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export type IAppSettings = InferEntity<typeof AppSettings>;

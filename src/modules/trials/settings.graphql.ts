@@ -1,0 +1,60 @@
+import { builder } from '../../graphql/builder.ts';
+import { MutationError, type FieldError } from '../../graphql/common.ts';
+import { requireApp } from '../../graphql/context.ts';
+import { loadSettings, updateSettings, type SettingsView } from './settings.service.ts';
+
+const SegmentSettingsRef = builder.objectRef<SettingsView>('SegmentSettings').implement({
+  description: "An app's segment rules; durations are ISO-8601 (P3D, PT30S)",
+  fields: (t) => ({
+    appId: t.exposeID('appId'),
+    ahaEvents: t.exposeStringList('ahaEvents', { description: 'Event names that show the user found value' }),
+    conversionEvents: t.exposeStringList('conversionEvents', { description: 'Event names that mean the user converted' }),
+    inactivityAfter: t.exposeString('inactivityAfter', { description: 'A user is quiet this long after their last activity' }),
+    endingSoonBefore: t.exposeString('endingSoonBefore', { description: 'The trial is ending soon this long before its end' }),
+    lastChanceBefore: t.exposeString('lastChanceBefore', { description: 'Last chance this long before the end' }),
+  }),
+});
+
+builder.queryField('segmentSettings', (t) =>
+  t.field({
+    type: SegmentSettingsRef,
+    args: { appId: t.arg.id({ required: true }) },
+    resolve: async (_root, { appId }, { auth, em }) => {
+      requireApp(auth, String(appId));
+      return loadSettings(em, String(appId));
+    },
+  }),
+);
+
+const UpdateSegmentSettingsInput = builder.inputType('UpdateSegmentSettingsInput', {
+  description: 'Only the fields given change',
+  fields: (t) => ({
+    appId: t.id({ required: true }),
+    ahaEvents: t.stringList(),
+    conversionEvents: t.stringList(),
+    inactivityAfter: t.string(),
+    endingSoonBefore: t.string(),
+    lastChanceBefore: t.string(),
+  }),
+});
+
+type Payload = { settings?: SettingsView; errors: FieldError[] };
+
+builder.mutationField('updateSegmentSettings', (t) =>
+  t.field({
+    type: builder.objectRef<Payload>('UpdateSegmentSettingsPayload').implement({
+      fields: (p) => ({
+        settings: p.field({ type: SegmentSettingsRef, nullable: true, resolve: (payload) => payload.settings ?? null }),
+        errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }),
+      }),
+    }),
+    description: 'Changes the rules and re-evaluates the open trials of the app',
+    args: { input: t.arg({ type: UpdateSegmentSettingsInput, required: true }) },
+    resolve: async (_root, { input }, { auth, em, services }) => {
+      const appId = String(input.appId);
+      requireApp(auth, appId);
+      const { appId: _id, ...fields } = input;
+      return updateSettings({ em, temporal: services.temporal }, appId, fields);
+    },
+  }),
+);

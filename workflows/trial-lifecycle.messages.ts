@@ -1,0 +1,49 @@
+/**
+ * The lifecycle workflow's messages, shared by the workflow and its callers (API, ingestion).
+ * Signals carry facts (activity happened, settings changed); updates are commands with a
+ * validator and an answer (extend, convert, cancel).
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { SegmentKey } from '../src/modules/trials/segments.ts';
+import type { SegmentSettings } from '../src/modules/trials/segment-rules.ts';
+
+export interface ActivityNotice {
+  /** ISO-8601 time of the event. */
+  at: string;
+  /** The event is one of the app's aha events (and its count was reached). */
+  aha?: boolean;
+  /** The event is one of the app's conversion events. */
+  conversion?: boolean;
+}
+
+/** Everything the workflow knows, small enough to carry across continue-as-new. */
+export interface TrialState {
+  segment: SegmentKey | null;
+  sequence: number;
+  ahaReached: boolean;
+  converted: boolean;
+  cancelled: boolean;
+  /** Epoch ms. */
+  lastActivityAt: number;
+  trialStart: number;
+  trialEnd: number;
+  settings: SegmentSettings;
+}
+
+export interface TrialLifecycleInput {
+  appId: string;
+  trialId: string;
+  /** ISO-8601 */
+  trialStart: string;
+  trialEnd: string;
+  settings: SegmentSettings;
+  /** Carried over by continue-as-new. */
+  state?: TrialState;
+}
+
+export const activitySignal = defineSignal<[ActivityNotice]>('activity');
+export const settingsChangedSignal = defineSignal<[SegmentSettings]>('settingsChanged');
+export const extendTrialUpdate = defineUpdate<TrialState, [{ trialEnd: string }]>('extendTrial');
+export const convertUpdate = defineUpdate<TrialState, []>('convert');
+export const cancelUpdate = defineUpdate<TrialState, []>('cancel');
+export const stateQuery = defineQuery<TrialState>('state');

@@ -1,0 +1,76 @@
+/**
+ * Determinism guard: recorded lifecycle histories (committed under test/fixtures/histories)
+ * replay against the current workflow code. A change that is not deterministic, or that
+ * changes the commands of already-running workflows without patching, fails here.
+ *
+ * `RECORD_HISTORY=1 npx vitest run test/replay.test.ts` records a fresh one through the real stack.
+ */
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { execFileSync } from 'node:child_process';
+import { activitySignal } from '../workflows/trial-lifecycle.messages.ts';
+import { eventually, startTestStack } from './support/harness.ts';
+import { CREATE_APP, START_TRIAL } from './support/operations.ts';
+
+const FIXTURES = new URL('./fixtures/histories/', import.meta.url);
+const REPLAY = new URL('../src/temporal/replay.ts', import.meta.url).pathname;
+
+/** Runs the replay tool in plain Node, as an operator would. */
+function replay(files: string[]): { code: number; output: string } {
+  const result = spawnSync(process.execPath, [REPLAY, ...files], {
+    env: { ...process.env, WORKFLOW_BUNDLE: inject('workflowBundlePath') },
+    encoding: 'utf8',
+  });
+  return { code: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
+}
+
+describe('workflow replay', () => {
+  it('every recorded history replays against the current workflow code', async () => {
+    const files = (await readdir(FIXTURES)).filter((name) => name.endsWith('.json'));
+    expect(files.length).toBeGreaterThan(0);
+    const { code, output } = replay(files.map((name) => new URL(name, FIXTURES).pathname));
+    expect(output.trim().split('\n').sort()).toEqual(files.map((name) => `ok ${name}`).sort());
+    expect(code).toBe(0);
+  });
+
+  it('a history that does not match the code is reported as diverged', async () => {
+    const recorded = JSON.parse(await readFile(new URL('trial-lifecycle-full.json', FIXTURES), 'utf8'));
+    // The history says the first activity was a different one than the code schedules.
+    const events = recorded.events as Array<{ eventType: string; activityTaskScheduledEventAttributes?: { activityType: { name: string } } }>;
+    events.find((event) => event.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')!.activityTaskScheduledEventAttributes!.activityType.name = 'somethingElse';
+    const file = join(await mkdtemp(join(tmpdir(), 'replay-')), 'tampered.json');
+    await writeFile(file, JSON.stringify(recorded));
+    const { code, output } = replay([file]);
+    expect(code).toBe(1);
+    expect(output).toMatch(/^DIVERGED tampered\.json: /m);
+  });
+
+  it.runIf(process.env.RECORD_HISTORY === '1')('records a full lifecycle history', async () => {
+    const stack = await startTestStack();
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    try {
+      const created = (await stack.gql(CREATE_APP, { name: 'recorded' })).data.createApp;
+      await stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }`, {
+        i: { appId: created.app.id, inactivityAfter: 'PT1S', endingSoonBefore: 'PT3S', lastChanceBefore: 'PT2S' },
+      });
+      await stack.gql(START_TRIAL, { input: { appId: created.app.id, userId: 'recorded', trialEnd: new Date(Date.now() + 60_000).toISOString() } });
+      const handle = new Client({ connection }).workflow.getHandle(`trial:${created.app.id}:recorded`);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await handle.signal(activitySignal, { at: new Date().toISOString(), aha: true });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await stack.gql(`mutation($a: ID!) { extendTrial(input: {appId: $a, userId: "recorded", trialEnd: "${new Date(Date.now() + 5000).toISOString()}"}) { errors { message } } }`, { a: created.app.id });
+      await eventually(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), 15_000);
+      // The CLI's JSON is the same format the Temporal UI downloads.
+      const json = execFileSync(inject('temporalCli'), ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', inject('temporalAddress'), '--output', 'json']);
+      await writeFile(new URL('trial-lifecycle-full.json', FIXTURES), `${JSON.stringify(JSON.parse(json.toString()), null, 1)}\n`);
+    } finally {
+      await connection.close();
+      await stack.stop();
+    }
+  }, 60_000);
+});

@@ -16,6 +16,8 @@ import { connectClient, connectWorkerConnection, ensureSearchAttributes, startTe
 import { resolveTemporalExecutable } from './infra/temporal-cli.ts';
 import { SegmentChangeFeed } from './modules/trials/segment-change-feed.ts';
 import { buildApp } from './server.ts';
+import { IngestService } from './modules/ingest/ingest.service.ts';
+import { segmentHttpRoutes } from './modules/ingest/segment-http.routes.ts';
 import { startWorker } from './temporal/worker.ts';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -109,9 +111,11 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       const feed = new SegmentChangeFeed(orm, databaseUrl, logger);
       await feed.start();
       stops.push(() => feed.stop());
+      const ingest = new IngestService({ orm, temporal, taskQueue: config.temporalTaskQueue, logger });
       const app = buildApp(
         { orm, temporal, taskQueue: config.temporalTaskQueue, feed, adminToken: admin.token, logger },
         { host: config.host, port: config.port, production: config.production },
+        segmentHttpRoutes(ingest),
       );
       apiUrl = (await app.start()).url;
       stops.push(() => app.stop());

@@ -5,6 +5,7 @@ import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { ExecutionArgs } from 'graphql';
 import { StartupError } from './errors.ts';
+import { sendJson } from './infra/http-body.ts';
 import { createMetrics } from './infra/metrics.ts';
 import { schema } from './graphql/schema.ts';
 import { authenticate, type Auth, type GraphQLContext, type Services } from './graphql/context.ts';
@@ -39,11 +40,6 @@ query MyApps {
 # }
 `;
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
 
 async function within<T>(ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -7,6 +7,7 @@ import { ApiKey } from '../modules/apps/api-key.entity.ts';
 import { Trial } from '../modules/trials/trial.entity.ts';
 import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
 import { AppSettings } from '../modules/trials/app-settings.entity.ts';
+import { Event, Identity } from '../modules/ingest/event.entity.ts';
 import { WebhookEndpoint } from '../modules/webhooks/webhook-endpoint.entity.ts';
 import { DeliveryAttempt, WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.ts';
 
@@ -16,7 +17,7 @@ export const migrationsDir = fileURLToPath(new URL('../../migrations', import.me
 export function ormConfig(clientUrl: string, poolMax = 20) {
   return defineConfig({
     clientUrl,
-    entities: [App, ApiKey, Trial, SegmentChange, AppSettings, WebhookEndpoint, WebhookDelivery, DeliveryAttempt],
+    entities: [App, ApiKey, Trial, SegmentChange, AppSettings, Event, Identity, WebhookEndpoint, WebhookDelivery, DeliveryAttempt],
     extensions: [Migrator],
     pool: { max: poolMax },
     // Entities are plain schemas; there is nothing for a folder scan or reflection to find.

@@ -1,0 +1,179 @@
+/**
+ * Durable, deduplicated event writes with group commit: requests that arrive while a
+ * transaction is in flight share the next one, so a 2xx always follows a commit and many
+ * concurrent requests cost few fsyncs.
+ */
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { IngestEvent } from './segment-message.ts';
+
+/** A user whose trial row exists, as the write left it. */
+export interface TouchedTrial {
+  appId: string;
+  userId: string;
+  segment: string | null;
+  workflowId: string;
+  ahaReachedAt: Date | null;
+}
+
+/** An event the effects step looks at: fresh, a duplicate (its effects are idempotent), or stitched. */
+export interface WrittenEvent {
+  appId: string;
+  event: IngestEvent;
+  fresh: boolean;
+}
+
+export interface WriteResult {
+  events: WrittenEvent[];
+  /** Events that became attributed to a user by this write (identity stitching). */
+  stitched: Array<{ appId: string; userId: string; event: string | null; type: string; properties: Record<string, unknown> }>;
+  trials: TouchedTrial[];
+}
+
+interface Pending {
+  appId: string;
+  events: IngestEvent[];
+  resolve: (result: WriteResult) => void;
+  reject: (error: unknown) => void;
+}
+
+const key = (appId: string, id: string) => `${appId}\u0000${id}`;
+
+/** Row sets travel as one JSON parameter, unpacked in SQL with jsonb_to_recordset. */
+const rowsParam = (rows: object[]) => JSON.stringify(rows);
+
+export class EventWriter {
+  readonly #orm: MikroORM;
+  #queue: Pending[] = [];
+  #running = false;
+
+  constructor(orm: MikroORM) {
+    this.#orm = orm;
+  }
+
+  write(appId: string, events: IngestEvent[]): Promise<WriteResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ appId, events, resolve, reject });
+      if (!this.#running) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#running = true;
+    while (this.#queue.length) {
+      const batch = this.#queue;
+      this.#queue = [];
+      try {
+        const result = await this.#orm.em.fork().transactional((em) => writeBatch(em, batch));
+        batch.forEach((pending, index) => pending.resolve(result[index]!));
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+      }
+    }
+    this.#running = false;
+  }
+}
+
+async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteResult[]> {
+  const all = batch.flatMap((pending) => pending.events.map((event) => ({ appId: pending.appId, event })));
+
+  // 1. Learn identities (identify/alias and any event carrying both ids) and resolve anonymous events.
+  const links = new Map<string, { appId: string; anonymousId: string; userId: string; email: string | null }>();
+  for (const { appId, event } of all) {
+    const anonymous = event.type === 'alias' ? event.previousId : event.anonymousId;
+    if (anonymous && event.userId) {
+      const email = typeof event.traits.email === 'string' ? event.traits.email : null;
+      links.set(key(appId, anonymous), { appId, anonymousId: anonymous, userId: event.userId, email });
+    }
+  }
+  const unresolved = all.filter(({ event }) => !event.userId && event.anonymousId);
+  if (unresolved.length) {
+    const rows: Array<{ app_id: string; anonymous_id: string; user_id: string }> = await em.execute(
+      `select app_id, anonymous_id, user_id from identities
+       where (app_id, anonymous_id) in (select a, n from jsonb_to_recordset(cast(? as jsonb)) as v(a text, n text))`,
+      [rowsParam(unresolved.map(({ appId, event }) => ({ a: appId, n: event.anonymousId })))],
+    );
+    const known = new Map(rows.map((row) => [key(row.app_id, row.anonymous_id), row.user_id]));
+    for (const { appId, event } of unresolved) {
+      event.userId = links.get(key(appId, event.anonymousId!))?.userId ?? known.get(key(appId, event.anonymousId!)) ?? null;
+    }
+  }
+
+  // 2. Store the events; a (app, messageId) seen before is a duplicate, acknowledged but not stored again.
+  const insertedKeys = new Set<string>();
+  for (let start = 0; start < all.length; start += 1000) {
+    const chunk = all.slice(start, start + 1000);
+    const rows: Array<{ app_id: string; message_id: string }> = await em.execute(
+      `insert into events (app_id, message_id, type, event, user_id, anonymous_id, properties, traits, context, timestamp, received_at)
+       select a, m, t, e, u, n, p, tr, c, ts, r
+       from jsonb_to_recordset(cast(? as jsonb))
+         as v(a text, m text, t text, e text, u text, n text, p jsonb, tr jsonb, c jsonb, ts timestamptz, r timestamptz)
+       on conflict (app_id, message_id) do nothing
+       returning app_id, message_id`,
+      [
+        rowsParam(
+          chunk.map(({ appId, event }) => ({
+            a: appId,
+            m: event.messageId,
+            t: event.type,
+            e: event.event,
+            u: event.userId,
+            n: event.anonymousId,
+            p: event.properties,
+            tr: event.traits,
+            c: event.context,
+            ts: event.timestamp.toISOString(),
+            r: event.receivedAt.toISOString(),
+          })),
+        ),
+      ],
+    );
+    for (const row of rows) insertedKeys.add(key(row.app_id, row.message_id));
+  }
+
+  // 3. Save identity links and stitch the anonymous events they explain.
+  let stitchedRows: Array<{ app_id: string; user_id: string; event: string | null; type: string; properties: Record<string, unknown> }> = [];
+  if (links.size) {
+    const linkRows = rowsParam([...links.values()].map((link) => ({ a: link.appId, n: link.anonymousId, u: link.userId, e: link.email })));
+    await em.execute(
+      `insert into identities (app_id, anonymous_id, user_id, email, updated_at)
+       select a, n, u, e, now() from jsonb_to_recordset(cast(? as jsonb)) as v(a text, n text, u text, e text)
+       on conflict (app_id, anonymous_id) do update set user_id = excluded.user_id, email = coalesce(excluded.email, identities.email), updated_at = now()`,
+      [linkRows],
+    );
+    stitchedRows = await em.execute(
+      `update events set user_id = v.u from jsonb_to_recordset(cast(? as jsonb)) as v(a text, n text, u text)
+       where events.app_id = v.a and events.anonymous_id = v.n and events.user_id is null
+       returning events.app_id, events.user_id, events.event, events.type, events.properties`,
+      [linkRows],
+    );
+  }
+
+  // 4. Move each known user's activity record forward (what the workflow reads when its timers fire).
+  const latest = new Map<string, { appId: string; userId: string; at: Date }>();
+  for (const { appId, event } of all) {
+    if (!event.userId || event.type === 'delete') continue;
+    const at = event.timestamp > event.receivedAt ? event.receivedAt : event.timestamp;
+    const current = latest.get(key(appId, event.userId));
+    if (!current || at > current.at) latest.set(key(appId, event.userId), { appId, userId: event.userId, at });
+  }
+  const users = [...latest.values()];
+  const trialRows: Array<{ app_id: string; user_id: string; segment: string | null; workflow_id: string; aha_reached_at: Date | null }> = users.length
+    ? await em.execute(
+        `update trials set last_activity_at = greatest(coalesce(trials.last_activity_at, v.at), v.at)
+         from jsonb_to_recordset(cast(? as jsonb)) as v(a text, u text, at timestamptz)
+         where trials.app_id = v.a and trials.user_id = v.u
+         returning trials.app_id, trials.user_id, trials.segment, trials.workflow_id, trials.aha_reached_at`,
+        [rowsParam(users.map((user) => ({ a: user.appId, u: user.userId, at: user.at.toISOString() })))],
+      )
+    : [];
+
+  return batch.map((pending) => ({
+    events: pending.events.map((event) => ({ appId: pending.appId, event, fresh: insertedKeys.has(key(pending.appId, event.messageId)) })),
+    stitched: stitchedRows
+      .filter((row) => row.app_id === pending.appId)
+      .map((row) => ({ appId: row.app_id, userId: row.user_id, event: row.event, type: row.type, properties: row.properties })),
+    trials: trialRows
+      .filter((row) => row.app_id === pending.appId)
+      .map((row) => ({ appId: row.app_id, userId: row.user_id, segment: row.segment, workflowId: row.workflow_id, ahaReachedAt: row.aha_reached_at })),
+  }));
+}

@@ -1,0 +1,75 @@
+/**
+ * The Segment HTTP Tracking API (`/v1/identify`, `/v1/track`, …, `/v1/batch`), compatible
+ * with Segment's own server libraries pointed at this host.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError, parseJson, readBody, sendJson } from '../../infra/http-body.ts';
+import type { RouteHandler } from '../../server.ts';
+import type { IngestService } from './ingest.service.ts';
+import {
+  checkMessage,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_MESSAGES,
+  MAX_MESSAGE_BYTES,
+  MESSAGE_TYPES,
+  type IngestEvent,
+  type MessageType,
+} from './segment-message.ts';
+
+/** Basic auth with the write key as user name (empty password), else `writeKey` in the body. */
+function writeKeyOf(req: IncomingMessage, body: unknown): string | null {
+  const header = req.headers.authorization;
+  if (header?.startsWith('Basic ')) {
+    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+    const user = decoded.split(':')[0];
+    if (user) return user;
+  }
+  const fromBody = (body as { writeKey?: unknown } | null)?.writeKey;
+  return typeof fromBody === 'string' && fromBody ? fromBody : null;
+}
+
+async function handle(ingest: IngestService, req: IncomingMessage, res: ServerResponse, type: MessageType | 'batch'): Promise<void> {
+  if (req.method !== 'POST') throw new HttpError(405, `use POST for /v1/${type}`, { allow: 'POST' });
+  const body = parseJson(await readBody(req, type === 'batch' ? MAX_BATCH_BYTES : MAX_MESSAGE_BYTES));
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the body must be a JSON object');
+  const writeKey = writeKeyOf(req, body);
+  if (!writeKey) throw new HttpError(401, 'missing write key: send HTTP Basic auth with the write key as user name, or writeKey in the body');
+  const appId = await ingest.appForWriteKey(writeKey);
+  if (!appId) throw new HttpError(401, 'unknown write key');
+  const receivedAt = new Date();
+
+  if (type !== 'batch') {
+    const checked = checkMessage(body, receivedAt, type);
+    if (!checked.ok) throw new HttpError(400, checked.error);
+    await ingest.ingest(appId, [checked.event]);
+    return sendJson(res, 200, { success: true });
+  }
+
+  const { batch, context } = body as { batch?: unknown; context?: unknown };
+  if (!Array.isArray(batch)) throw new HttpError(400, 'batch must be an array of messages');
+  if (batch.length > MAX_BATCH_MESSAGES) throw new HttpError(413, `batch has ${batch.length} messages; the limit is ${MAX_BATCH_MESSAGES}`);
+  const batchContext = typeof context === 'object' && context !== null && !Array.isArray(context) ? (context as Record<string, unknown>) : undefined;
+  const accepted: IngestEvent[] = [];
+  const rejected: Array<{ index: number; error: string }> = [];
+  batch.forEach((message, index) => {
+    if (JSON.stringify(message).length > MAX_MESSAGE_BYTES) return rejected.push({ index, error: `message is over ${MAX_MESSAGE_BYTES} bytes` });
+    const checked = checkMessage(message, receivedAt, undefined, batchContext);
+    if (checked.ok) accepted.push(checked.event);
+    else rejected.push({ index, error: checked.error });
+  });
+  if (accepted.length) await ingest.ingest(appId, accepted);
+  // One bad message never costs the good ones: they are stored, and each rejection is named.
+  sendJson(res, accepted.length || batch.length === 0 ? 200 : 400, { success: rejected.length === 0, accepted: accepted.length, rejected });
+}
+
+export function segmentHttpRoutes(ingest: IngestService): Record<string, RouteHandler> {
+  const route = (type: MessageType | 'batch'): RouteHandler => async (req, res) => {
+    try {
+      await handle(ingest, req, res, type);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      sendJson(res, error.status, { success: false, error: error.message }, error.headers);
+    }
+  };
+  return Object.fromEntries([...MESSAGE_TYPES, 'batch' as const].map((type) => [`/v1/${type}`, route(type)]));
+}

@@ -1,0 +1,178 @@
+/**
+ * The Segment HTTP Tracking API: real HTTP, the official analytics-node client, real
+ * PostgreSQL, and the lifecycle workflow reacting to what events say.
+ */
+import pg from 'pg';
+import { Analytics } from '@segment/analytics-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect, eventually, startTestStack, type TestStack } from './support/harness.ts';
+import { CREATE_APP, SEGMENT_CHANGED, TRIAL, type CreatedApp } from './support/operations.ts';
+
+let stack: TestStack;
+let db: pg.Client;
+beforeAll(async () => {
+  stack = await startTestStack();
+  db = new pg.Client({ connectionString: stack.databaseUrl });
+  await db.connect();
+});
+afterAll(async () => {
+  await db?.end();
+  await stack?.stop();
+});
+
+async function newApp(settings?: Record<string, unknown>): Promise<CreatedApp> {
+  const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'ingest' })).data!.createApp;
+  if (settings) {
+    await stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }`, {
+      i: { appId: app.app.id, ...settings },
+    });
+  }
+  return app;
+}
+
+function post(path: string, body: unknown, writeKey?: string, raw?: string) {
+  return fetch(`${stack.url}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(writeKey ? { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` } : {}),
+    },
+    body: raw ?? JSON.stringify(body),
+  });
+}
+
+async function count(sql: string, params: unknown[]): Promise<number> {
+  const { rows } = await db.query(sql, params);
+  return Number(rows[0].n);
+}
+
+describe('Segment HTTP Tracking API', () => {
+  it('the official @segment/analytics-node client works unchanged, and starts the trial from identify traits', async () => {
+    const app = await newApp();
+    const analytics = new Analytics({ writeKey: app.writeKey, host: stack.url, path: '/v1/batch', flushAt: 3, maxRetries: 0 });
+    analytics.identify({ userId: 'u-node', traits: { email: 'node@example.com', trial_end: '2099-02-01T00:00:00Z' } });
+    analytics.track({ userId: 'u-node', event: 'Report Created', properties: { size: 3 } });
+    analytics.page({ userId: 'u-node', name: 'Pricing' });
+    await analytics.closeAndFlush({ timeout: 5000 });
+
+    expect(await count('select count(*) as n from events where app_id = $1 and user_id = $2', [app.app.id, 'u-node'])).toBe(3);
+    const trial = await eventually(async () => {
+      const { data } = await stack.gql(TRIAL, { appId: app.app.id, userId: 'u-node' });
+      return data.trial?.segment ? data.trial : undefined;
+    });
+    expect(trial).toMatchObject({ email: 'node@example.com', trialEnd: '2099-02-01T00:00:00.000Z', segment: 'exploring' });
+  });
+
+  it('answers 200 {success:true}, accepts writeKey in the body, and counts a re-sent messageId once', async () => {
+    const app = await newApp();
+    const message = { userId: 'dup', event: 'Clicked', messageId: 'm-1', writeKey: app.writeKey };
+    for (let i = 0; i < 3; i += 1) {
+      const response = await post('/v1/track', message);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ success: true });
+    }
+    expect(await count('select count(*) as n from events where app_id = $1 and message_id = $2', [app.app.id, 'm-1'])).toBe(1);
+    // Without a messageId, identical content is the same message.
+    await post('/v1/track', { userId: 'dup', event: 'No id', timestamp: '2025-01-01T00:00:00Z' }, app.writeKey);
+    await post('/v1/track', { userId: 'dup', event: 'No id', timestamp: '2025-01-01T00:00:00Z' }, app.writeKey);
+    expect(await count(`select count(*) as n from events where app_id = $1 and event = 'No id'`, [app.app.id])).toBe(1);
+  });
+
+  it('corrects client clock skew with sentAt: timestamp = receivedAt − (sentAt − originalTimestamp)', async () => {
+    const app = await newApp();
+    const before = Date.now();
+    await post('/v1/track', { userId: 'skew', event: 'Skewed', originalTimestamp: '2030-01-01T00:00:00.000Z', sentAt: '2030-01-01T00:00:10.000Z' }, app.writeKey);
+    const { rows } = await db.query(`select timestamp from events where app_id = $1 and event = 'Skewed'`, [app.app.id]);
+    const stored = (rows[0].timestamp as Date).getTime();
+    expect(stored).toBeGreaterThanOrEqual(before - 10_000 - 5);
+    expect(stored).toBeLessThanOrEqual(Date.now() - 10_000 + 5);
+  });
+
+  it('stitches anonymous events to the user after identify, and merges a batch context into each message', async () => {
+    const app = await newApp();
+    await post('/v1/batch', { batch: [{ type: 'page', anonymousId: 'anon-1', name: 'Home' }, { type: 'track', anonymousId: 'anon-1', event: 'Signed Up' }], context: { library: { name: 'test' } } }, app.writeKey);
+    expect(await count('select count(*) as n from events where app_id = $1 and anonymous_id = $2 and user_id is null', [app.app.id, 'anon-1'])).toBe(2);
+    await post('/v1/identify', { anonymousId: 'anon-1', userId: 'known', traits: { email: 'k@example.com' } }, app.writeKey);
+    expect(await count('select count(*) as n from events where app_id = $1 and user_id = $2', [app.app.id, 'known'])).toBe(3);
+    // Later anonymous events are attributed at once.
+    await post('/v1/track', { anonymousId: 'anon-1', event: 'Later' }, app.writeKey);
+    expect(await count(`select count(*) as n from events where app_id = $1 and user_id = 'known' and event = 'Later'`, [app.app.id])).toBe(1);
+    const { rows } = await db.query(`select context from events where app_id = $1 and event = 'Signed Up'`, [app.app.id]);
+    expect(rows[0].context).toEqual({ library: { name: 'test' } });
+  });
+
+  it('refuses bad input with a 4xx naming the problem', async () => {
+    const app = await newApp();
+    const cases: Array<[string, unknown, string | undefined, number, RegExp, string?]> = [
+      ['/v1/track', { userId: 'x' }, app.writeKey, 400, /event is required for track/],
+      ['/v1/track', { event: 'x' }, app.writeKey, 400, /userId or anonymousId is required/],
+      ['/v1/alias', { userId: 'x' }, app.writeKey, 400, /previousId is required for alias/],
+      ['/v1/track', { userId: 'x', event: 'e', properties: [1] }, app.writeKey, 400, /properties must be an object/],
+      ['/v1/track', { userId: 'x', event: 'e', timestamp: 'yesterday' }, app.writeKey, 400, /timestamp must be an ISO-8601/],
+      ['/v1/track', { userId: 'x', event: 'e', messageId: 'm'.repeat(101) }, app.writeKey, 400, /messageId must be a string of 1 to 100/],
+      ['/v1/track', { userId: 'x', event: 'e' }, undefined, 401, /missing write key/],
+      ['/v1/track', { userId: 'x', event: 'e' }, 'wk_wrong', 401, /unknown write key/],
+      ['/v1/track', null, app.writeKey, 400, /malformed JSON/, '{"userId":'],
+      ['/v1/track', { userId: 'x', event: 'e', properties: { blob: 'x'.repeat(33_000) } }, app.writeKey, 413, /limit/],
+    ];
+    for (const [path, body, key, status, message, raw] of cases) {
+      const response = await post(path, body, key, raw);
+      expect(response.status, JSON.stringify(body)?.slice(0, 80)).toBe(status);
+      expect((await response.json()).error).toMatch(message);
+    }
+  });
+
+  it('in a batch, one bad message never loses the good ones', async () => {
+    const app = await newApp();
+    const response = await post('/v1/batch', {
+      batch: [{ type: 'track', userId: 'b', event: 'Good 1' }, { type: 'track', userId: 'b' }, { type: 'teleport', userId: 'b' }, { type: 'identify', userId: 'b' }],
+    }, app.writeKey);
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.accepted).toBe(2);
+    expect(body.rejected.map((r: { index: number }) => r.index)).toEqual([1, 2]);
+    expect(body.rejected[1].error).toMatch(/type must be one of/);
+    expect(await count('select count(*) as n from events where app_id = $1', [app.app.id])).toBe(2);
+  });
+});
+
+describe('events drive segments', () => {
+  it('an aha event moves the trial to found_value, a conversion event to converted, through ingest', async () => {
+    const app = await newApp({ ahaEvents: ['Report Created'], conversionEvents: ['Subscribed'] });
+    const live = collect<{ segmentChanged: { newSegment: string; reason: string } }>(stack.ws(app.apiKey), SEGMENT_CHANGED, { appId: app.app.id });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await post('/v1/track', { userId: 'journey', event: TRIAL_STARTED, properties: { trial_end: '2099-01-01T00:00:00Z' } }, app.writeKey);
+    await live.next(1);
+    await post('/v1/track', { userId: 'journey', event: 'Something Else' }, app.writeKey);
+    await post('/v1/track', { userId: 'journey', event: 'Report Created' }, app.writeKey);
+    await live.next(2);
+    await post('/v1/track', { userId: 'journey', event: 'Subscribed' }, app.writeKey);
+    const events = (await live.next(3)).map((event) => [event.segmentChanged.newSegment, event.segmentChanged.reason]);
+    expect(events).toEqual([
+      ['exploring', 'trial_started'],
+      ['found_value', 'aha_event_received'],
+      ['converted', 'converted'],
+    ]);
+  });
+
+  it('a quiet user who comes back is exploring again; events while active only move the activity record', async () => {
+    const app = await newApp({ inactivityAfter: 'PT2S' });
+    const live = collect<{ segmentChanged: { newSegment: string; reason: string } }>(stack.ws(app.apiKey), SEGMENT_CHANGED, { appId: app.app.id });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await post('/v1/identify', { userId: 'returner', traits: { trial_end: '2099-01-01T00:00:00Z' } }, app.writeKey);
+    await live.next(1);
+    // Activity every second keeps the user active without a signal: the timer reads the record.
+    for (let i = 0; i < 3; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await post('/v1/track', { userId: 'returner', event: 'Tick' }, app.writeKey);
+    }
+    expect(live.events).toHaveLength(1);
+    await live.next(2, 5000);
+    expect(live.events[1]!.segmentChanged).toMatchObject({ newSegment: 'gone_quiet', reason: 'inactivity' });
+    await post('/v1/track', { userId: 'returner', event: 'Back' }, app.writeKey);
+    const [, , third] = await live.next(3);
+    expect(third!.segmentChanged).toMatchObject({ newSegment: 'exploring', reason: 'activity_resumed' });
+  });
+});
+
+const TRIAL_STARTED = 'Trial Started';

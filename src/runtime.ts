@@ -97,6 +97,8 @@ export async function startRuntime({ role, config, logger, progress = () => unde
         namespace: config.temporalNamespace,
         taskQueue: config.temporalTaskQueue,
         orm,
+        temporal,
+        webhookAllowPrivateTargets: config.webhookAllowPrivateTargets,
         logger,
         workflowBundle,
       });
@@ -113,7 +115,7 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       stops.push(() => feed.stop());
       const ingest = new IngestService({ orm, temporal, taskQueue: config.temporalTaskQueue, logger });
       const app = buildApp(
-        { orm, temporal, taskQueue: config.temporalTaskQueue, feed, adminToken: admin.token, logger },
+        { orm, temporal, taskQueue: config.temporalTaskQueue, feed, adminToken: admin.token, webhookAllowPrivateTargets: config.webhookAllowPrivateTargets, logger },
         { host: config.host, port: config.port, production: config.production },
         segmentHttpRoutes(ingest),
       );

@@ -1,1 +1,2 @@
 export { trialLifecycle } from './trial-lifecycle.ts';
+export { deliverWebhook } from './deliver-webhook.ts';

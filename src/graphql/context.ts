@@ -16,6 +16,7 @@ export interface Services {
   taskQueue: string;
   feed: SegmentChangeFeed;
   adminToken: string;
+  webhookAllowPrivateTargets: boolean;
   logger: Logger;
 }
 

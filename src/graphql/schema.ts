@@ -4,6 +4,7 @@ import './common.ts';
 import '../modules/apps/app.graphql.ts';
 import '../modules/trials/trial.graphql.ts';
 import '../modules/trials/settings.graphql.ts';
+import '../modules/webhooks/webhook.graphql.ts';
 
 export const schema = builder.toSchema();
 

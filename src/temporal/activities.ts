@@ -1,4 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Client } from '@temporalio/client';
+import { attemptDelivery, markDeliveryFailed, planDeliveries, startDeliveryWorkflow } from '../modules/webhooks/deliveries.service.ts';
+import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.ts';
 import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
 import { Trial } from '../modules/trials/trial.entity.ts';
 import { notifySegmentChange } from '../modules/trials/segment-change-feed.ts';
@@ -17,17 +20,23 @@ export interface SegmentChangeRecord {
 
 export interface ActivityDependencies {
   orm: MikroORM;
+  temporal: Client;
+  taskQueue: string;
+  webhookAllowPrivateTargets: boolean;
 }
 
+
 /** Activities get their dependencies from the worker; each call works in its own EntityManager fork. */
-export function createActivities({ orm }: ActivityDependencies) {
+export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivateTargets }: ActivityDependencies) {
   return {
     /**
      * Records a transition once: a retry or replay with the same (trial, sequence) is a no-op.
-     * The trial row and the notification commit in the same transaction as the change.
+     * The trial row, the notification and the planned webhook deliveries commit in the same
+     * transaction as the change; the delivery workflows start after the commit (again on a retry).
      */
     async recordSegmentChange(change: SegmentChangeRecord): Promise<void> {
-      await orm.em.fork().transactional(async (em) => {
+      const em = orm.em.fork();
+      await em.transactional(async (em) => {
         const inserted = await em
           .createQueryBuilder(SegmentChange)
           .insert({
@@ -50,7 +59,22 @@ export function createActivities({ orm }: ActivityDependencies) {
           { segment: change.newSegment, lastSequence: change.sequence },
         );
         await notifySegmentChange(em, { id: change.id, appId: change.appId, trialId: change.trialId });
+        await planDeliveries(em, change);
       });
+      // The change may have been recorded by an earlier try of this activity that died before
+      // starting its deliveries: start whatever the database holds for this change.
+      const stored = await em.fork().find(WebhookDelivery, { segmentChangeId: change.id }, { fields: ['id'] });
+      await Promise.all(stored.map((delivery) => startDeliveryWorkflow(temporal, taskQueue, delivery.id)));
+    },
+
+    /** One attempt, recorded; plain data back to the workflow. */
+    async attemptWebhookDelivery(deliveryId: string) {
+      const { outcome, retryAfterMs, retrySchedule, attemptCount } = await attemptDelivery(orm, deliveryId, webhookAllowPrivateTargets);
+      return { outcome, retryAfterMs, retrySchedule, attemptCount };
+    },
+
+    async markWebhookDeliveryFailed(deliveryId: string): Promise<void> {
+      await markDeliveryFailed(orm, deliveryId);
     },
 
     /** The activity record's latest event time (ISO-8601), or null when none was stored. */

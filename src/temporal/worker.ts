@@ -39,7 +39,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
-    activities: createActivities({ orm: options.orm }),
+    activities: createActivities(options),
     shutdownGraceTime: '10 seconds',
   });
   const done = worker.run();

@@ -10,9 +10,13 @@ export const WebhookDelivery = defineEntity({
     id: p.string().primary(),
     endpoint: () => p.manyToOne(WebhookEndpoint).deleteRule('cascade'),
     eventType: p.string(),
-    payload: p.json<Record<string, unknown>>(),
-    /** pending | succeeded | failed */
+    /** The exact bytes sent (and signed) on every attempt. */
+    body: p.text(),
+    /** The segment change this delivery tells about; null for webhook.test. */
+    segmentChangeId: p.string().nullable(),
+    /** pending | delivered | failed */
     status: p.string().default('pending'),
+    attemptCount: p.integer().default(0),
     createdAt: p.datetime().onCreate(() => new Date()),
     deliveredAt: p.datetime().nullable(),
   },

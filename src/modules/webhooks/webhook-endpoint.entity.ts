@@ -16,7 +16,15 @@ export const WebhookEndpoint = defineEntity({
     headers: p.json<Record<string, string>>(),
     /** `whsec_…` signing secret; never logged. */
     secret: p.string(),
+    /** The secret before the last rotation: it keeps signing until previousSecretExpiresAt. */
+    previousSecret: p.string().nullable(),
+    previousSecretExpiresAt: p.datetime().nullable(),
+    /** One attempt's time limit, 1 to 30 s. */
+    timeoutMs: p.integer().default(15000),
+    /** ISO-8601 delays before each attempt (the first is usually PT0S). */
+    retrySchedule: p.json<string[]>(),
     enabled: p.boolean().default(true),
+    disabledReason: p.string().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

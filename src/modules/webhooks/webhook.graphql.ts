@@ -1,0 +1,254 @@
+import { GraphQLError } from 'graphql';
+import { builder } from '../../graphql/builder.ts';
+import { MutationError, type FieldError } from '../../graphql/common.ts';
+import { requireApp, type GraphQLContext } from '../../graphql/context.ts';
+import { newId } from '../../ids.ts';
+import { attemptDelivery, startDeliveryWorkflow } from './deliveries.service.ts';
+import { createEndpoint, rotateSecret, updateEndpoint, type EndpointInput } from './endpoints.service.ts';
+import { DeliveryAttempt, WebhookDelivery, type IDeliveryAttempt, type IWebhookDelivery } from './webhook-delivery.entity.ts';
+import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
+
+const HttpHeader = builder.objectRef<{ name: string; value: string }>('HttpHeader').implement({
+  fields: (t) => ({ name: t.exposeString('name'), value: t.exposeString('value') }),
+});
+const asHeaders = (record: Record<string, string> | null | undefined) => Object.entries(record ?? {}).map(([name, value]) => ({ name, value }));
+
+const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint').implement({
+  description: 'A URL that receives signed webhooks (Standard Webhooks)',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    appId: t.id({ resolve: (endpoint) => endpoint.app.id }),
+    url: t.exposeString('url'),
+    description: t.exposeString('description', { nullable: true }),
+    eventTypes: t.exposeStringList('eventTypes'),
+    headers: t.field({ type: [HttpHeader], resolve: (endpoint) => asHeaders(endpoint.headers) }),
+    secret: t.exposeString('secret', { description: 'whsec_… signing secret' }),
+    enabled: t.exposeBoolean('enabled'),
+    disabledReason: t.exposeString('disabledReason', { nullable: true }),
+    timeoutMs: t.exposeInt('timeoutMs'),
+    retrySchedule: t.exposeStringList('retrySchedule'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const AttemptRef = builder.objectRef<IDeliveryAttempt>('DeliveryAttempt').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    attemptedAt: t.expose('attemptedAt', { type: 'DateTime' }),
+    durationMs: t.exposeInt('durationMs'),
+    statusCode: t.exposeInt('statusCode', { nullable: true }),
+    responseHeaders: t.field({ type: [HttpHeader], resolve: (attempt) => asHeaders(attempt.responseHeaders) }),
+    responseBody: t.exposeString('responseBody', { nullable: true, description: 'Truncated at 16 KB' }),
+    error: t.exposeString('error', { nullable: true }),
+  }),
+});
+
+const DeliveryStatus = builder.enumType('DeliveryStatus', { values: ['pending', 'delivered', 'failed'] as const });
+
+const DeliveryRef = builder.objectRef<IWebhookDelivery>('WebhookDelivery').implement({
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Also the webhook-id header, the same on every attempt' }),
+    endpointId: t.id({ resolve: (delivery) => delivery.endpoint.id }),
+    eventType: t.exposeString('eventType'),
+    status: t.field({ type: DeliveryStatus, resolve: (delivery) => delivery.status as 'pending' | 'delivered' | 'failed' }),
+    payload: t.exposeString('body', { description: 'The exact JSON body sent' }),
+    attemptCount: t.exposeInt('attemptCount'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    deliveredAt: t.expose('deliveredAt', { type: 'DateTime', nullable: true }),
+    attempts: t.field({
+      type: [AttemptRef],
+      resolve: (delivery, _args, { em }) => em.find(DeliveryAttempt, { delivery: delivery.id }, { orderBy: { attemptedAt: 'asc' } }),
+    }),
+  }),
+});
+
+/** Opaque cursor: the (createdAt, id) position in newest-first order. */
+const cursorOf = (delivery: IWebhookDelivery) => Buffer.from(`${delivery.createdAt.toISOString()}|${delivery.id}`).toString('base64url');
+function positionAfter(cursor: string) {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(at ?? '');
+  if (!id || Number.isNaN(createdAt.getTime())) throw new GraphQLError('after is not a cursor from this connection', { extensions: { code: 'BAD_USER_INPUT' } });
+  return { $or: [{ createdAt: { $lt: createdAt } }, { createdAt, id: { $lt: id } }] };
+}
+
+const DeliveryEdge = builder.objectRef<IWebhookDelivery>('WebhookDeliveryEdge').implement({
+  fields: (t) => ({ cursor: t.string({ resolve: cursorOf }), node: t.field({ type: DeliveryRef, resolve: (delivery) => delivery }) }),
+});
+const PageInfo = builder.objectRef<{ hasNextPage: boolean; endCursor: string | null }>('DeliveryPageInfo').implement({
+  fields: (t) => ({ hasNextPage: t.exposeBoolean('hasNextPage'), endCursor: t.exposeString('endCursor', { nullable: true }) }),
+});
+const DeliveryConnection = builder.objectRef<{ edges: IWebhookDelivery[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }>('WebhookDeliveryConnection').implement({
+  fields: (t) => ({
+    edges: t.field({ type: [DeliveryEdge], resolve: (connection) => connection.edges }),
+    pageInfo: t.field({ type: PageInfo, resolve: (connection) => connection.pageInfo }),
+  }),
+});
+
+async function endpointFor(ctx: GraphQLContext, endpointId: string): Promise<IWebhookEndpoint> {
+  const endpoint = await ctx.em.findOne(WebhookEndpoint, { id: endpointId });
+  if (!endpoint) throw new GraphQLError(`no webhook endpoint ${endpointId}`, { extensions: { code: 'NOT_FOUND' } });
+  requireApp(ctx.auth, endpoint.app.id);
+  return endpoint;
+}
+
+builder.queryField('webhookEndpoints', (t) =>
+  t.field({
+    type: [EndpointRef],
+    args: { appId: t.arg.id({ required: true }) },
+    resolve: async (_root, { appId }, { auth, em }) => {
+      requireApp(auth, String(appId));
+      return em.find(WebhookEndpoint, { app: String(appId) }, { orderBy: { createdAt: 'asc' } });
+    },
+  }),
+);
+
+builder.queryField('deliveries', (t) =>
+  t.field({
+    type: DeliveryConnection,
+    description: 'Newest first, with their attempts; at most 100 a page',
+    args: {
+      endpointId: t.arg.id({ required: true }),
+      status: t.arg({ type: DeliveryStatus }),
+      first: t.arg.int({ defaultValue: 20 }),
+      after: t.arg.string(),
+    },
+    resolve: async (_root, args, ctx) => {
+      const endpoint = await endpointFor(ctx, String(args.endpointId));
+      const first = Math.min(Math.max(args.first ?? 20, 1), 100);
+      const rows = await ctx.em.find(
+        WebhookDelivery,
+        { endpoint, ...(args.status ? { status: args.status } : {}), ...(args.after ? positionAfter(args.after) : {}) },
+        { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first + 1 },
+      );
+      const edges = rows.slice(0, first);
+      const last = edges.at(-1);
+      return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: last ? cursorOf(last) : null } };
+    },
+  }),
+);
+
+const EndpointPayload = builder.objectRef<{ endpoint?: IWebhookEndpoint; errors: FieldError[] }>('WebhookEndpointPayload').implement({
+  fields: (t) => ({
+    endpoint: t.field({ type: EndpointRef, nullable: true, resolve: (payload) => payload.endpoint ?? null }),
+    errors: t.field({ type: [MutationError], resolve: (payload) => payload.errors }),
+  }),
+});
+
+const HeaderInput = builder.inputType('HttpHeaderInput', {
+  fields: (t) => ({ name: t.string({ required: true }), value: t.string({ required: true }) }),
+});
+
+const endpointFields = (t: any) => ({
+  url: t.string(),
+  description: t.string(),
+  eventTypes: t.stringList({ description: "Default ['trial.segment_changed']; '*' for every type" }),
+  headers: t.field({ type: [HeaderInput] }),
+  timeoutMs: t.int({ description: '1000 to 30000; default 15000' }),
+  retrySchedule: t.stringList({ description: 'ISO-8601 delays before each attempt; default the Standard Webhooks schedule' }),
+});
+
+const CreateInput = builder.inputType('CreateWebhookEndpointInput', {
+  fields: (t) => ({ appId: t.id({ required: true }), ...endpointFields(t) }),
+});
+const UpdateInput = builder.inputType('UpdateWebhookEndpointInput', {
+  fields: (t) => ({ endpointId: t.id({ required: true }), enabled: t.boolean(), ...endpointFields(t) }),
+});
+const DeleteInput = builder.inputType('DeleteWebhookEndpointInput', {
+  fields: (t) => ({ endpointId: t.id({ required: true }) }),
+});
+
+builder.mutationField('createWebhookEndpoint', (t) =>
+  t.field({
+    type: EndpointPayload,
+    args: { input: t.arg({ type: CreateInput, required: true }) },
+    resolve: async (_root, { input }, { auth, em, services }) => {
+      requireApp(auth, String(input.appId));
+      return createEndpoint(em, String(input.appId), input as EndpointInput, services.webhookAllowPrivateTargets);
+    },
+  }),
+);
+
+builder.mutationField('updateWebhookEndpoint', (t) =>
+  t.field({
+    type: EndpointPayload,
+    description: 'Changes what is given; enabled: false pauses deliveries, true resumes them',
+    args: { input: t.arg({ type: UpdateInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const endpoint = await endpointFor(ctx, String(input.endpointId));
+      return updateEndpoint(ctx.em, endpoint, input as EndpointInput, ctx.services.webhookAllowPrivateTargets);
+    },
+  }),
+);
+
+builder.mutationField('deleteWebhookEndpoint', (t) =>
+  t.field({
+    type: builder.objectRef<{ deletedId: string; errors: FieldError[] }>('DeleteWebhookEndpointPayload').implement({
+      fields: (p) => ({ deletedId: p.exposeID('deletedId'), errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }) }),
+    }),
+    args: { input: t.arg({ type: DeleteInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const endpoint = await endpointFor(ctx, String(input.endpointId));
+      await ctx.em.remove(endpoint).flush();
+      return { deletedId: String(input.endpointId), errors: [] };
+    },
+  }),
+);
+
+builder.mutationField('rotateWebhookSecret', (t) =>
+  t.field({
+    type: EndpointPayload,
+    description: 'A new secret; the old one keeps signing beside it for 24 hours',
+    args: { endpointId: t.arg.id({ required: true }) },
+    resolve: async (_root, { endpointId }, ctx) => ({ endpoint: await rotateSecret(ctx.em, await endpointFor(ctx, String(endpointId))), errors: [] }),
+  }),
+);
+
+builder.mutationField('sendTestWebhook', (t) =>
+  t.field({
+    type: builder.objectRef<{ attempt: IDeliveryAttempt | null; errors: FieldError[] }>('SendTestWebhookPayload').implement({
+      fields: (p) => ({
+        attempt: p.field({ type: AttemptRef, nullable: true, resolve: (payload) => payload.attempt }),
+        errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }),
+      }),
+    }),
+    description: 'Sends a webhook.test now, once, and returns the attempt (as the built-in tester does)',
+    args: { endpointId: t.arg.id({ required: true }) },
+    resolve: async (_root, { endpointId }, ctx) => {
+      const endpoint = await endpointFor(ctx, String(endpointId));
+      if (!endpoint.enabled) return { attempt: null, errors: [{ field: 'endpointId', message: 'the endpoint is disabled', code: 'DISABLED' }] };
+      const id = newId('msg');
+      ctx.em.create(WebhookDelivery, {
+        id,
+        endpoint,
+        eventType: 'webhook.test',
+        body: JSON.stringify({ id: `evt_${id.slice(4)}`, event: 'webhook.test', app_id: endpoint.app.id, endpoint_id: endpoint.id, occurred_at: new Date().toISOString() }),
+        segmentChangeId: null,
+      });
+      await ctx.em.flush();
+      const { attempt } = await attemptDelivery(ctx.services.orm, id, ctx.services.webhookAllowPrivateTargets);
+      return { attempt, errors: [] };
+    },
+  }),
+);
+
+builder.mutationField('redeliver', (t) =>
+  t.field({
+    type: builder.objectRef<{ delivery?: IWebhookDelivery; errors: FieldError[] }>('RedeliverPayload').implement({
+      fields: (p) => ({
+        delivery: p.field({ type: DeliveryRef, nullable: true, resolve: (payload) => payload.delivery ?? null }),
+        errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }),
+      }),
+    }),
+    description: 'Sends one delivery again, same body and webhook-id, on its endpoint’s schedule',
+    args: { deliveryId: t.arg.id({ required: true }) },
+    resolve: async (_root, { deliveryId }, ctx) => {
+      const delivery = await ctx.em.findOne(WebhookDelivery, { id: String(deliveryId) }, { populate: ['endpoint'] });
+      if (!delivery) return { errors: [{ field: 'deliveryId', message: `no delivery ${deliveryId}`, code: 'NOT_FOUND' }] };
+      requireApp(ctx.auth, delivery.endpoint.app.id);
+      delivery.status = 'pending';
+      await ctx.em.flush();
+      await startDeliveryWorkflow(ctx.services.temporal, ctx.services.taskQueue, delivery.id, `delivery:${delivery.id}:redeliver:${newId('r')}`);
+      return { delivery, errors: [] };
+    },
+  }),
+);

@@ -1,0 +1,249 @@
+/**
+ * Signed, durable webhook delivery against a real receiver on loopback and the real Temporal.
+ */
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../src/infra/net.ts';
+import { isForbiddenAddress } from '../src/modules/webhooks/ssrf.ts';
+import { sign } from '../src/modules/webhooks/signing.ts';
+import { classify, delayBefore, retryAfterMs } from '../src/modules/webhooks/retry-policy.ts';
+import { eventually, startTestStack, type TestStack } from './support/harness.ts';
+import { CREATE_APP, START_TRIAL, type CreatedApp } from './support/operations.ts';
+import { Receiver } from './support/receiver.ts';
+
+let stack: TestStack;
+const receivers: Receiver[] = [];
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await Promise.all(receivers.map((receiver) => receiver.stop()));
+  await stack?.stop();
+});
+
+const CREATE_ENDPOINT = /* GraphQL */ `
+  mutation Create($input: CreateWebhookEndpointInput!) {
+    createWebhookEndpoint(input: $input) { endpoint { id url secret eventTypes enabled } errors { field message code } }
+  }
+`;
+const DELIVERIES = /* GraphQL */ `
+  query Deliveries($endpointId: ID!, $status: DeliveryStatus, $first: Int, $after: String) {
+    deliveries(endpointId: $endpointId, status: $status, first: $first, after: $after) {
+      edges { cursor node { id eventType status attemptCount payload attempts { statusCode durationMs error responseBody } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`;
+
+async function receiver(): Promise<Receiver> {
+  const created = await new Receiver().start();
+  receivers.push(created);
+  return created;
+}
+
+async function appWithEndpoint(url: string, extra: Record<string, unknown> = {}) {
+  const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'hooks' })).data!.createApp;
+  const created = await stack.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url, ...extra } });
+  expect(created.data.createWebhookEndpoint.errors).toEqual([]);
+  return { app, endpoint: created.data.createWebhookEndpoint.endpoint as { id: string; secret: string } };
+}
+
+async function startTrial(app: CreatedApp, userId: string, extra: Record<string, unknown> = {}) {
+  const result = await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId, trialEnd: '2099-01-01T00:00:00Z', ...extra } });
+  expect(result.data.startTrial.errors).toEqual([]);
+}
+
+describe('delivery', () => {
+  it('sends the contract body, signed per Standard Webhooks (verified with the standardwebhooks library), and records the attempt', async () => {
+    const hook = await receiver();
+    const { app, endpoint } = await appWithEndpoint(hook.url, { headers: [{ name: 'X-Api-Secret', value: 's3' }] });
+    expect(endpoint.secret).toMatch(/^whsec_/);
+    await startTrial(app, 'usr_8a3f4b', { email: 'alex@example.com', stripeCustomerId: 'cus_Abc123', trialStart: '2025-02-14T00:00:00Z' });
+
+    const [request] = await hook.waitFor(1);
+    const payload = new Webhook(endpoint.secret).verify(request!.body, {
+      'webhook-id': String(request!.headers['webhook-id']),
+      'webhook-timestamp': String(request!.headers['webhook-timestamp']),
+      'webhook-signature': String(request!.headers['webhook-signature']),
+    });
+    expect(payload).toMatchObject({
+      event: 'trial.segment_changed',
+      app_id: app.app.id,
+      trial: { user_id: 'usr_8a3f4b', email: 'alex@example.com', stripe_customer_id: 'cus_Abc123', trial_start: '2025-02-14T00:00:00.000Z', trial_end: '2099-01-01T00:00:00.000Z' },
+      old_segment: null,
+      new_segment: 'exploring',
+      reason: 'trial_started',
+      sequence: 1,
+    });
+    expect(request!.headers['content-type']).toBe('application/json');
+    expect(request!.headers['user-agent']).toMatch(/^Trialcast\//);
+    expect(request!.headers['x-api-secret']).toBe('s3');
+
+    const deliveries = await eventually(async () => {
+      const { data } = await stack.gql(DELIVERIES, { endpointId: endpoint.id });
+      const node = data.deliveries.edges[0]?.node;
+      return node?.status === 'delivered' ? data.deliveries.edges : undefined;
+    });
+    expect(deliveries).toHaveLength(1);
+    expect(deliveries[0].node).toMatchObject({ id: request!.headers['webhook-id'], eventType: 'trial.segment_changed', attemptCount: 1 });
+    expect(deliveries[0].node.attempts).toEqual([{ statusCode: 200, durationMs: expect.any(Number), error: null, responseBody: 'answered 200' }]);
+  });
+
+  it('500 three times then 200: four attempts recorded, one success, one webhook-id', async () => {
+    const hook = (await receiver()).script({ status: 500 }, { status: 500 }, { status: 503, headers: { 'retry-after': '1' } });
+    const { app, endpoint } = await appWithEndpoint(hook.url, { retrySchedule: ['PT0S', 'PT0.5S', 'PT0.5S', 'PT0.5S', 'PT0.5S'] });
+    await startTrial(app, 'flaky');
+    const requests = await hook.waitFor(4);
+    expect(new Set(requests.map((request) => request.headers['webhook-id'])).size).toBe(1);
+    // Retry-After: 1 s was honoured over the 0.5 s schedule.
+    expect(requests[3]!.at - requests[2]!.at).toBeGreaterThanOrEqual(950);
+    const node = await eventually(async () => {
+      const { data } = await stack.gql(DELIVERIES, { endpointId: endpoint.id });
+      const first = data.deliveries.edges[0]?.node;
+      return first?.status === 'delivered' ? first : undefined;
+    });
+    expect(node.attempts.map((attempt: { statusCode: number }) => attempt.statusCode)).toEqual([500, 500, 503, 200]);
+  });
+
+  it('receiver down, then up: delivered once it is up, with the same webhook-id', async () => {
+    const port = await freePort();
+    const { app, endpoint } = await appWithEndpoint(`http://127.0.0.1:${port}/hooks`, { retrySchedule: ['PT0S', 'PT1S', 'PT1S', 'PT1S', 'PT1S', 'PT1S'] });
+    await startTrial(app, 'offline');
+    await eventually(async () => {
+      const { data } = await stack.gql(DELIVERIES, { endpointId: endpoint.id });
+      return data.deliveries.edges[0]?.node.attemptCount >= 2 ? true : undefined;
+    });
+    const hook = await new Receiver().start(port);
+    receivers.push(hook);
+    const [request] = await hook.waitFor(1);
+    const { data } = await stack.gql(DELIVERIES, { endpointId: endpoint.id });
+    const node = data.deliveries.edges[0].node;
+    expect(request!.headers['webhook-id']).toBe(node.id);
+    await eventually(async () => ((await stack.gql(DELIVERIES, { endpointId: endpoint.id })).data.deliveries.edges[0].node.status === 'delivered' ? true : undefined));
+    const attempts = (await stack.gql(DELIVERIES, { endpointId: endpoint.id })).data.deliveries.edges[0].node.attempts;
+    expect(attempts.at(-1).statusCode).toBe(200);
+    expect(attempts.slice(0, -1).every((attempt: { statusCode: null; error: string }) => attempt.statusCode === null && attempt.error === 'ECONNREFUSED')).toBe(true);
+  });
+
+  it('a slow receiver times out and is retried', async () => {
+    const hook = (await receiver()).script({ status: 200, delayMs: 2500 });
+    const { app, endpoint } = await appWithEndpoint(hook.url, { timeoutMs: 1000, retrySchedule: ['PT0S', 'PT0.5S', 'PT0.5S'] });
+    await startTrial(app, 'slow');
+    await hook.waitFor(2);
+    const node = await eventually(async () => {
+      const first = (await stack.gql(DELIVERIES, { endpointId: endpoint.id })).data.deliveries.edges[0]?.node;
+      return first?.status === 'delivered' ? first : undefined;
+    });
+    expect(node.attempts[0]).toMatchObject({ statusCode: null, error: 'timed out after 1000 ms' });
+    expect(node.attempts[0].durationMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('4xx is final; 410 Gone disables the endpoint at once', async () => {
+    const bad = (await receiver()).script({ status: 400 });
+    const first = await appWithEndpoint(bad.url, { retrySchedule: ['PT0S', 'PT0.5S'] });
+    await startTrial(first.app, 'refused');
+    const node = await eventually(async () => {
+      const edge = (await stack.gql(DELIVERIES, { endpointId: first.endpoint.id })).data.deliveries.edges[0];
+      return edge?.node.status === 'failed' ? edge.node : undefined;
+    });
+    expect(node.attemptCount).toBe(1);
+
+    const gone = (await receiver()).script({ status: 410 });
+    const second = await appWithEndpoint(gone.url);
+    await startTrial(second.app, 'gone');
+    await eventually(async () => {
+      const { data } = await stack.gql(`query($a: ID!) { webhookEndpoints(appId: $a) { enabled disabledReason } }`, { a: second.app.app.id });
+      return data.webhookEndpoints[0].enabled === false ? data.webhookEndpoints[0] : undefined;
+    });
+  });
+
+  it('an endpoint gets only the event types it asked for', async () => {
+    const hook = await receiver();
+    const { app } = await appWithEndpoint(hook.url, { eventTypes: ['trial.started', 'trial.segment_entered'] });
+    await startTrial(app, 'filtered');
+    const requests = await hook.waitFor(2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hook.requests.map((request) => JSON.parse(request.body).event).sort()).toEqual(['trial.segment_entered', 'trial.started']);
+    expect(JSON.parse(requests.find((r) => JSON.parse(r.body).event === 'trial.segment_entered')!.body).segment).toBe('exploring');
+  });
+});
+
+describe('tester, rotation, redelivery and paging', () => {
+  it('sendTestWebhook answers with the attempt; after a rotation both secrets sign; redeliver resends with the same webhook-id', async () => {
+    const hook = await receiver();
+    const { app, endpoint } = await appWithEndpoint(hook.url);
+    const tested = await stack.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { attempt { statusCode durationMs responseBody } errors { message } } }`, { e: endpoint.id });
+    expect(tested.data.sendTestWebhook).toEqual({ attempt: { statusCode: 200, durationMs: expect.any(Number), responseBody: 'answered 200' }, errors: [] });
+    expect(JSON.parse(hook.requests[0]!.body).event).toBe('webhook.test');
+
+    const rotated = await stack.gql(`mutation($e: ID!) { rotateWebhookSecret(endpointId: $e) { endpoint { secret } } }`, { e: endpoint.id });
+    const newSecret = rotated.data.rotateWebhookSecret.endpoint.secret;
+    expect(newSecret).not.toBe(endpoint.secret);
+    await stack.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { errors { message } } }`, { e: endpoint.id });
+    const [, afterRotation] = await hook.waitFor(2);
+    const headers = {
+      'webhook-id': String(afterRotation!.headers['webhook-id']),
+      'webhook-timestamp': String(afterRotation!.headers['webhook-timestamp']),
+      'webhook-signature': String(afterRotation!.headers['webhook-signature']),
+    };
+    expect(() => new Webhook(newSecret).verify(afterRotation!.body, headers)).not.toThrow();
+    expect(() => new Webhook(endpoint.secret).verify(afterRotation!.body, headers)).not.toThrow();
+
+    const { data } = await stack.gql(DELIVERIES, { endpointId: endpoint.id, first: 1 });
+    expect(data.deliveries.pageInfo.hasNextPage).toBe(true);
+    const next = await stack.gql(DELIVERIES, { endpointId: endpoint.id, first: 1, after: data.deliveries.pageInfo.endCursor });
+    expect(next.data.deliveries.edges[0].node.id).not.toBe(data.deliveries.edges[0].node.id);
+    expect(next.data.deliveries.pageInfo.hasNextPage).toBe(false);
+
+    const deliveryId = data.deliveries.edges[0].node.id;
+    const redelivered = await stack.gql(`mutation($d: ID!) { redeliver(deliveryId: $d) { delivery { id status } errors { message } } }`, { d: deliveryId });
+    expect(redelivered.data.redeliver.errors).toEqual([]);
+    const [, , resent] = await hook.waitFor(3);
+    expect(resent!.headers['webhook-id']).toBe(deliveryId);
+  });
+});
+
+describe('SSRF', () => {
+  it('refuses endpoints on our own network unless WEBHOOK_ALLOW_PRIVATE_TARGETS', async () => {
+    const strict = await startTestStack({ config: { webhookAllowPrivateTargets: false } });
+    try {
+      const app = (await strict.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'strict' })).data!.createApp;
+      for (const url of ['http://127.0.0.1:9/x', 'http://localhost/x', 'http://10.1.2.3/', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/', 'http://2130706433/', 'http://0177.0.0.1/', 'http://[::ffff:192.168.0.1]/', 'ftp://example.com/']) {
+        const result = await strict.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url } });
+        expect(result.data.createWebhookEndpoint.errors[0], url).toMatchObject({ field: 'url', code: 'INVALID_URL' });
+      }
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it.each([
+    ['127.0.0.1', true], ['10.0.0.1', true], ['172.16.5.4', true], ['172.32.0.1', false], ['192.168.1.1', true], ['169.254.169.254', true],
+    ['100.64.0.1', true], ['224.0.0.1', true], ['0.0.0.0', true], ['::1', true], ['fc00::1', true], ['fd12::1', true], ['fe80::1', true],
+    ['::ffff:127.0.0.1', true], ['::ffff:8.8.8.8', false], ['8.8.8.8', false], ['2606:4700::1111', false],
+  ])('isForbiddenAddress(%s) = %s', (address, expected) => expect(isForbiddenAddress(address)).toBe(expected));
+});
+
+describe('retry policy and signing (pure)', () => {
+  it.each([
+    [200, 'delivered'], [204, 'delivered'], [301, 'retry'], [400, 'final'], [401, 'final'], [404, 'final'], [408, 'retry'], [410, 'gone'], [429, 'retry'], [500, 'retry'], [503, 'retry'], [null, 'retry'],
+  ] as const)('status %s → %s', (status, outcome) => expect(classify(status)).toBe(outcome));
+
+  it('follows the schedule with ±10 % jitter, honours a longer Retry-After, and ends with the schedule', () => {
+    const schedule = ['PT0S', 'PT5S', 'PT5M'];
+    expect(delayBefore(2, schedule, 0, null)).toBe(4500);
+    expect(delayBefore(2, schedule, 1, null)).toBe(5500);
+    expect(delayBefore(2, schedule, 0.5, 60_000)).toBe(60_000);
+    expect(delayBefore(3, schedule, 0.5, null)).toBe(300_000);
+    expect(delayBefore(4, schedule, 0.5, null)).toBeNull();
+    expect(retryAfterMs('120', 0)).toBe(120_000);
+    expect(retryAfterMs(new Date(10_000).toUTCString(), 0)).toBe(10_000);
+    expect(retryAfterMs('soon', 0)).toBeNull();
+  });
+
+  it('signatures match the standardwebhooks reference implementation', () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const timestamp = new Date(1_700_000_000_000);
+    expect(sign(secret, 'msg_1', 1_700_000_000, '{"a":1}')).toBe(new Webhook(secret).sign('msg_1', timestamp, '{"a":1}'));
+  });
+});

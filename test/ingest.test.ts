@@ -175,4 +175,30 @@ describe('events drive segments', () => {
   });
 });
 
+describe('aha rules with a property and a count', () => {
+  it('found_value only once the counted, matching events are all in', async () => {
+    const app = await newApp({ ahaRules: [{ event: 'Project Created', property: 'plan.tier', equals: 'pro', count: 2 }] });
+    const live = collect<{ segmentChanged: { newSegment: string; reason: string } }>(stack.ws(app.apiKey), SEGMENT_CHANGED, { appId: app.app.id });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await post('/v1/identify', { userId: 'counted', traits: { trial_end: '2099-01-01T00:00:00Z' } }, app.writeKey);
+    await live.next(1);
+    // Distinct messageIds: identical content without one would be the same message, counted once.
+    await post('/v1/track', { userId: 'counted', event: 'Project Created', messageId: 'p1', properties: { plan: { tier: 'pro' } } }, app.writeKey);
+    await post('/v1/track', { userId: 'counted', event: 'Project Created', messageId: 'p2', properties: { plan: { tier: 'free' } } }, app.writeKey);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(live.events).toHaveLength(1);
+    await post('/v1/track', { userId: 'counted', event: 'Project Created', messageId: 'p3', properties: { plan: { tier: 'pro' } } }, app.writeKey);
+    const [, second] = await live.next(2);
+    expect(second!.segmentChanged).toMatchObject({ newSegment: 'found_value', reason: 'aha_event_received' });
+  });
+
+  it('refuses a rule with equals but no property, naming it', async () => {
+    const app = await newApp();
+    const { data } = await stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { field message } } }`, {
+      i: { appId: app.app.id, ahaRules: [{ event: 'A' }, { event: 'B', equals: 'x' }] },
+    });
+    expect(data.updateSegmentSettings.errors).toEqual([{ field: 'ahaRules', message: expect.stringMatching(/^ahaRules\[1\]/) }]);
+  });
+});
+
 const TRIAL_STARTED = 'Trial Started';

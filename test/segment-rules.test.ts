@@ -103,3 +103,30 @@ describe('parseIsoDuration', () => {
 
   it.each(['', 'P', 'PT', '5s', 'P1M', 'P1Y', 'PT-5S', 'P1.5D'])('refuses %j', (text) => expect(parseIsoDuration(text)).toBeNull());
 });
+
+describe('aha rules', async () => {
+  const { matchesRule, requiredCount, rulesFrom } = await import('../src/modules/trials/aha-rules.ts');
+  it('a bare name matches that event only', () => {
+    const [rule] = rulesFrom(['Report Created'], []);
+    expect(matchesRule(rule!, 'Report Created', {})).toBe(true);
+    expect(matchesRule(rule!, 'Report Viewed', {})).toBe(false);
+    expect(matchesRule(rule!, null, {})).toBe(false);
+    expect(requiredCount(rule!)).toBe(1);
+  });
+
+  it('a property rule needs the property (and its value when given), dotted paths included', () => {
+    const rule = { event: 'Project Created', property: 'plan.tier', equals: 'pro' };
+    expect(matchesRule(rule, 'Project Created', { plan: { tier: 'pro' } })).toBe(true);
+    expect(matchesRule(rule, 'Project Created', { plan: { tier: 'free' } })).toBe(false);
+    expect(matchesRule(rule, 'Project Created', {})).toBe(false);
+    expect(matchesRule({ event: 'Invite Sent', property: 'to' }, 'Invite Sent', { to: 'a@b.c' })).toBe(true);
+    expect(matchesRule({ event: 'Invite Sent', property: 'to' }, 'Invite Sent', { to: null })).toBe(false);
+    expect(matchesRule({ event: 'Seats', property: 'n', equals: '3' }, 'Seats', { n: 3 })).toBe(true);
+    expect(matchesRule({ event: 'X', property: 'constructor' }, 'X', {})).toBe(false);
+  });
+
+  it('a count of 0 or less means 1', () => {
+    expect(requiredCount({ event: 'e', count: 3 })).toBe(3);
+    expect(requiredCount({ event: 'e', count: 0 })).toBe(1);
+  });
+});

@@ -9,6 +9,7 @@ import { startTrial } from '../trials/trials.service.ts';
 import { FINAL_SEGMENTS, type SegmentKey } from '../trials/segments.ts';
 import { Trial } from '../trials/trial.entity.ts';
 import { EventWriter, type WriteResult } from './event-writer.ts';
+import { matchesRule, requiredCount, rulesFrom, type AhaRule } from '../trials/aha-rules.ts';
 import type { IngestEvent } from './segment-message.ts';
 
 /** Segments in which the workflow believes the user is inactive: any activity can change them. */
@@ -63,6 +64,21 @@ export class IngestService {
     return { stored, duplicates: events.length - stored };
   }
 
+  /** Whether this event completes an aha rule; counted rules count the user's stored events. */
+  async #reachesAha(appId: string, userId: string, rules: AhaRule[], name: string | null, properties: Record<string, unknown>): Promise<boolean> {
+    for (const rule of rules.filter((candidate) => matchesRule(candidate, name, properties))) {
+      const needed = requiredCount(rule);
+      if (needed === 1) return true;
+      const [row] = await this.#deps.orm.em.fork().getConnection().execute<Array<{ n: string }>>(
+        `select count(*) as n from events where app_id = ? and user_id = ? and event = ?` +
+          (rule.property ? ` and properties #>> string_to_array(?, '.') ${rule.equals == null ? 'is not null' : '= ?'}` : ''),
+        [appId, userId, rule.event, ...(rule.property ? [rule.property] : []), ...(rule.property && rule.equals != null ? [rule.equals] : [])],
+      );
+      if (Number(row?.n ?? 0) >= needed) return true;
+    }
+    return false;
+  }
+
   async #applyEffects(appId: string, result: WriteResult): Promise<void> {
     const { orm, temporal, taskQueue, logger } = this.#deps;
     const em = orm.em.fork();
@@ -88,18 +104,18 @@ export class IngestService {
     const open = result.trials.filter((trial) => !(trial.segment && FINAL_SEGMENTS.has(trial.segment as SegmentKey)));
     if (open.length === 0) return;
     const settings = await loadSettings(em, appId);
-    const ahaEvents = new Set(settings.ahaEvents);
+    const ahaRules = rulesFrom(settings.ahaEvents, settings.ahaRules);
     const conversionEvents = new Set(settings.conversionEvents);
     const byUser = new Map(open.map((trial) => [trial.userId, trial]));
     const notices = new Map<string, ActivityNotice>();
     const attributed = [
-      ...result.events.map(({ event }) => ({ userId: event.userId, name: event.event, type: event.type, at: event.timestamp })),
-      ...result.stitched.map((row) => ({ userId: row.userId, name: row.event, type: row.type, at: new Date() })),
+      ...result.events.map(({ event }) => ({ userId: event.userId, name: event.event, type: event.type, properties: event.properties, at: event.timestamp })),
+      ...result.stitched.map((row) => ({ userId: row.userId, name: row.event, type: row.type, properties: row.properties, at: new Date() })),
     ];
-    for (const { userId, name, type, at } of attributed) {
+    for (const { userId, name, type, properties, at } of attributed) {
       const trial = userId ? byUser.get(userId) : undefined;
       if (!trial || type === 'delete') continue;
-      const aha = name !== null && ahaEvents.has(name) && trial.ahaReachedAt === null;
+      const aha = trial.ahaReachedAt === null && (await this.#reachesAha(appId, trial.userId, ahaRules, name, properties));
       const conversion = name !== null && conversionEvents.has(name);
       if (!aha && !conversion && !QUIET_SEGMENTS.has(trial.segment ?? '')) continue;
       const notice = notices.get(trial.workflowId) ?? { at: at.toISOString() };

@@ -1,4 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import type { AhaRule } from './aha-rules.ts';
 
 /** An app's segment settings; an app without a row uses the defaults. */
 export const AppSettings = defineEntity({
@@ -8,6 +9,8 @@ export const AppSettings = defineEntity({
     /** The app's id (one row per app). */
     appId: p.string().primary(),
     ahaEvents: p.json<string[]>(),
+    /** Aha rules beyond bare names: a property match and a count. */
+    ahaRules: p.json<AhaRule[]>(),
     conversionEvents: p.json<string[]>(),
     /** ISO-8601 durations, kept as the user wrote them. */
     inactivityAfter: p.string(),

@@ -2,12 +2,28 @@ import { builder } from '../../graphql/builder.ts';
 import { MutationError, type FieldError } from '../../graphql/common.ts';
 import { requireApp } from '../../graphql/context.ts';
 import { loadSettings, updateSettings, type SettingsView } from './settings.service.ts';
+import type { AhaRule } from './aha-rules.ts';
+
+const AhaRuleRef = builder.objectRef<AhaRule>('AhaRule').implement({
+  description: 'An aha moment: this event (with property = equals, if given) seen count times',
+  fields: (t) => ({
+    event: t.exposeString('event'),
+    property: t.exposeString('property', { nullable: true, description: 'Dotted path in the properties, e.g. plan.tier' }),
+    equals: t.exposeString('equals', { nullable: true }),
+    count: t.int({ resolve: (rule) => rule.count ?? 1 }),
+  }),
+});
+
+const AhaRuleInput = builder.inputType('AhaRuleInput', {
+  fields: (t) => ({ event: t.string({ required: true }), property: t.string(), equals: t.string(), count: t.int() }),
+});
 
 const SegmentSettingsRef = builder.objectRef<SettingsView>('SegmentSettings').implement({
   description: "An app's segment rules; durations are ISO-8601 (P3D, PT30S)",
   fields: (t) => ({
     appId: t.exposeID('appId'),
     ahaEvents: t.exposeStringList('ahaEvents', { description: 'Event names that show the user found value' }),
+    ahaRules: t.field({ type: [AhaRuleRef], resolve: (settings) => settings.ahaRules }),
     conversionEvents: t.exposeStringList('conversionEvents', { description: 'Event names that mean the user converted' }),
     inactivityAfter: t.exposeString('inactivityAfter', { description: 'A user is quiet this long after their last activity' }),
     endingSoonBefore: t.exposeString('endingSoonBefore', { description: 'The trial is ending soon this long before its end' }),
@@ -31,6 +47,7 @@ const UpdateSegmentSettingsInput = builder.inputType('UpdateSegmentSettingsInput
   fields: (t) => ({
     appId: t.id({ required: true }),
     ahaEvents: t.stringList(),
+    ahaRules: t.field({ type: [AhaRuleInput] }),
     conversionEvents: t.stringList(),
     inactivityAfter: t.string(),
     endingSoonBefore: t.string(),

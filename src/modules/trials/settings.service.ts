@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { FieldError } from '../../graphql/common.ts';
 import { settingsChangedSignal } from '../../../workflows/trial-lifecycle.messages.ts';
 import { AppSettings } from './app-settings.entity.ts';
+import type { AhaRule } from './aha-rules.ts';
 import { parseIsoDuration } from './durations.ts';
 import type { SegmentSettings } from './segment-rules.ts';
 import { FINAL_SEGMENTS } from './segments.ts';
@@ -12,6 +13,7 @@ import { Trial } from './trial.entity.ts';
 export interface SettingsView {
   appId: string;
   ahaEvents: string[];
+  ahaRules: AhaRule[];
   conversionEvents: string[];
   inactivityAfter: string;
   endingSoonBefore: string;
@@ -20,6 +22,7 @@ export interface SettingsView {
 
 export const DEFAULT_SETTINGS: Omit<SettingsView, 'appId'> = {
   ahaEvents: [],
+  ahaRules: [],
   conversionEvents: [],
   inactivityAfter: 'P3D',
   endingSoonBefore: 'P3D',
@@ -29,7 +32,7 @@ export const DEFAULT_SETTINGS: Omit<SettingsView, 'appId'> = {
 export async function loadSettings(em: EntityManager, appId: string): Promise<SettingsView> {
   const row = await em.findOne(AppSettings, { appId });
   return row
-    ? { appId, ahaEvents: row.ahaEvents, conversionEvents: row.conversionEvents, inactivityAfter: row.inactivityAfter, endingSoonBefore: row.endingSoonBefore, lastChanceBefore: row.lastChanceBefore }
+    ? { appId, ahaEvents: row.ahaEvents, ahaRules: row.ahaRules, conversionEvents: row.conversionEvents, inactivityAfter: row.inactivityAfter, endingSoonBefore: row.endingSoonBefore, lastChanceBefore: row.lastChanceBefore }
     : { appId, ...DEFAULT_SETTINGS };
 }
 
@@ -57,6 +60,14 @@ export function mergeSettings(current: SettingsView, input: SettingsInput): { vi
     } else if (cleaned.length > 100) {
       errors.push({ field, message: `${field} takes at most 100 event names`, code: 'INVALID' });
     } else view[field] = cleaned;
+  }
+  if (input.ahaRules != null) {
+    const bad = input.ahaRules.findIndex(
+      (rule) => !rule.event?.trim() || rule.event.length > 200 || (rule.count != null && (!Number.isInteger(rule.count) || rule.count < 1 || rule.count > 10_000)) || (rule.equals != null && !rule.property),
+    );
+    if (bad >= 0) errors.push({ field: 'ahaRules', message: `ahaRules[${bad}] needs an event name (1 to 200 characters), a count from 1 to 10000 if any, and a property when equals is given`, code: 'INVALID' });
+    else if (input.ahaRules.length > 50) errors.push({ field: 'ahaRules', message: 'at most 50 aha rules', code: 'INVALID' });
+    else view.ahaRules = input.ahaRules.map((rule) => ({ event: rule.event.trim(), property: rule.property ?? null, equals: rule.equals ?? null, count: rule.count ?? 1 }));
   }
   for (const field of ['inactivityAfter', 'endingSoonBefore', 'lastChanceBefore'] as const) {
     const text = input[field];

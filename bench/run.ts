@@ -53,6 +53,104 @@ async function graphql(url: string, token: string, query: string, variables: obj
   return (await response.json()) as { data: any };
 }
 
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!) : Number.NaN;
+}
+
+async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+async function newApp(url: string, settings: Record<string, unknown>) {
+  const created = await graphql(url, 'tca_bench', 'mutation { createApp(input: {name: "bench"}) { app { id } apiKey writeKey } }', {});
+  const app = created.data.createApp;
+  await graphql(url, app.apiKey, 'mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }', { i: { appId: app.app.id, ...settings } });
+  return { appId: app.app.id as string, apiKey: app.apiKey as string, writeKey: app.writeKey as string };
+}
+
+/** From an aha event's ingest (HTTP 200) to the transition arriving on a graphql-ws subscription. */
+async function eventToSubscription(url: string): Promise<Result[]> {
+  const users = Number(process.env.BENCH_LATENCY_USERS ?? 200);
+  const app = await newApp(url, { ahaEvents: ['Aha'] });
+  const { createClient } = await import('graphql-ws');
+  const { default: WebSocket } = await import('ws');
+  const client = createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${app.apiKey}` } });
+  const arrived = new Map<string, number>();
+  const dispose = client.subscribe<{ segmentChanged: { newSegment: string; trial: { userId: string } } }>(
+    { query: 'subscription($a: ID!) { segmentChanged(appId: $a, segments: [found_value]) { newSegment trial { userId } } }', variables: { a: app.appId } },
+    { next: ({ data }) => data && arrived.set(data.segmentChanged.trial.userId, performance.now()), error: () => undefined, complete: () => undefined },
+  );
+  const auth = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
+  const track = (body: object) => fetch(`${url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify(body) });
+  const ids = Array.from({ length: users }, (_, i) => `lat-${i}`);
+  await pool(ids, 20, async (userId) => {
+    await track({ userId, event: 'Trial Started', properties: { trial_end: '2099-01-01T00:00:00Z' } });
+  });
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const sent = new Map<string, number>();
+  for (const userId of ids) {
+    sent.set(userId, performance.now());
+    await track({ userId, event: 'Aha' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const deadline = Date.now() + 30_000;
+  while (arrived.size < users && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  dispose();
+  await client.dispose();
+  const latencies = ids.filter((id) => arrived.has(id)).map((id) => arrived.get(id)! - sent.get(id)!);
+  return [
+    { name: 'segment.event_to_subscription.p50_ms', value: percentile(latencies, 50), unit: 'ms', note: `${users} aha events at ~40/s; received ${latencies.length}` },
+    { name: 'segment.event_to_subscription.p95_ms', value: percentile(latencies, 95), unit: 'ms' },
+  ];
+}
+
+/**
+ * Many open trial workflows at once, each with its timers: start them, then let every one's
+ * inactivity timer fire together, and read the lateness (threshold → transition recorded)
+ * from the recorded changes.
+ */
+async function openTrialsAndTimers(url: string, databaseUrl: string): Promise<Result[]> {
+  const count = Number(process.env.BENCH_TRIALS ?? 10_000);
+  const quietAfterS = Number(process.env.BENCH_QUIET_AFTER_S ?? 90);
+  const app = await newApp(url, { inactivityAfter: `PT${quietAfterS}S` });
+  const started = performance.now();
+  const ids = Array.from({ length: count }, (_, i) => `open-${i}`);
+  await pool(ids, 50, async (userId) => {
+    const response = await graphql(url, app.apiKey, 'mutation($i: StartTrialInput!) { startTrial(input: $i) { errors { message } } }', {
+      i: { appId: app.appId, userId, trialEnd: '2099-01-01T00:00:00Z' },
+    });
+    if (response.data?.startTrial?.errors?.length) throw new Error(JSON.stringify(response.data.startTrial.errors));
+  });
+  const startSeconds = (performance.now() - started) / 1000;
+  const { default: pg } = await import('pg');
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  const recorded = async (sequence: number) =>
+    Number((await db.query('select count(*) as n from segment_changes where app_id = $1 and sequence = $2', [app.appId, sequence])).rows[0].n);
+  const deadline = Date.now() + (quietAfterS + 600) * 1000;
+  while ((await recorded(1)) < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1000));
+  const rssMb = Math.round(process.memoryUsage().rss / 1048576);
+  while ((await recorded(2)) < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1000));
+  const { rows } = await db.query(
+    `select extract(epoch from (quiet.occurred_at - (first.occurred_at + make_interval(secs => $2)))) * 1000 as lateness
+     from segment_changes first join segment_changes quiet on quiet.trial_id = first.trial_id and quiet.sequence = 2
+     where first.app_id = $1 and first.sequence = 1`,
+    [app.appId, quietAfterS],
+  );
+  await db.end();
+  const lateness = rows.map((row) => Number(row.lateness));
+  return [
+    { name: 'trials.open', value: count, unit: 'workflows', note: `started through GraphQL startTrial at ${Math.round(count / startSeconds)}/s (50 concurrent)` },
+    { name: 'worker.rss_mb', value: rssMb, unit: 'MB', note: 'API + worker in one process with all trials open and cached' },
+    { name: 'segment.timer_lateness.p50_ms', value: percentile(lateness, 50), unit: 'ms', note: `${lateness.length} inactivity timers due within ${Math.round(startSeconds)} s of each other` },
+    { name: 'segment.timer_lateness.p99_ms', value: percentile(lateness, 99), unit: 'ms' },
+  ];
+}
+
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'trialcast-bench-'));
   const logger = createLogger('warn');
@@ -98,6 +196,8 @@ async function main(): Promise<void> {
       },
       { name: 'graphql.trial_query.p99_ms', value: trialQuery.latency.p99, unit: 'ms' },
     );
+    results.push(...(await eventToSubscription(url)));
+    results.push(...(await openTrialsAndTimers(url, runtime.databaseUrl!)));
   } finally {
     await runtime.stop();
     await rm(dataDir, { recursive: true, force: true });

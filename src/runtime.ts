@@ -24,6 +24,7 @@ export type Role = 'all' | 'api' | 'worker';
 
 export interface Runtime {
   apiUrl: string | null;
+  databaseUrl: string;
   temporalAddress: string;
   temporalUiUrl: string | null;
   adminTokenFile: string | null;
@@ -122,7 +123,7 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       apiUrl = (await app.start()).url;
       stops.push(() => app.stop());
     }
-    return { apiUrl, temporalAddress, temporalUiUrl, adminTokenFile, stop };
+    return { apiUrl, databaseUrl, temporalAddress, temporalUiUrl, adminTokenFile, stop };
   } catch (error) {
     await stop();
     throw error;

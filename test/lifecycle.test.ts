@@ -147,6 +147,25 @@ describe('commands are workflow updates', () => {
   });
 });
 
+describe('deleteTrial', () => {
+  it('cancels the workflow through its update, then removes the trial and its history', async () => {
+    const app = await newApp({});
+    const live = await startWatched(app, 'leaving', new Date(Date.now() + 86_400_000 * 20));
+    await live.next(1);
+    const deleted = await stack.gql(`mutation($a: ID!) { deleteTrial(input: {appId: $a, userId: "leaving"}) { deletedId errors { code } } }`, { a: app.app.id });
+    expect(deleted.data.deleteTrial.errors).toEqual([]);
+    expect((await live.next(2))[1]!.segmentChanged).toMatchObject({ newSegment: 'expired', reason: 'trial_cancelled' });
+    expect((await stack.gql(TRIAL, { appId: app.app.id, userId: 'leaving' })).data.trial).toBeNull();
+    const description = await eventually(async () => {
+      const current = await temporal.workflow.getHandle(`trial:${app.app.id}:leaving`).describe();
+      return current.status.name === 'COMPLETED' ? current : undefined;
+    });
+    expect(description.status.name).toBe('COMPLETED');
+    const again = await stack.gql(`mutation($a: ID!) { deleteTrial(input: {appId: $a, userId: "leaving"}) { errors { code } } }`, { a: app.app.id });
+    expect(again.data.deleteTrial.errors).toEqual([{ code: 'NOT_FOUND' }]);
+  });
+});
+
 describe('segment settings', () => {
   it('refuse bad durations naming the field, and re-evaluate open trials when changed', async () => {
     const app = await newApp({ inactivityAfter: 'PT1H' });

@@ -3,7 +3,8 @@
  * replay against the current workflow code. A change that is not deterministic, or that
  * changes the commands of already-running workflows without patching, fails here.
  *
- * `RECORD_HISTORY=1 npx vitest run test/replay.test.ts` records a fresh one through the real stack.
+ * `RECORD_HISTORY=1 RECORD_HISTORY_NAME=x.json npx vitest run test/replay.test.ts` records a fresh one through
+ * the real stack. Keep the old ones: they are what running workflows look like.
  */
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
@@ -67,7 +68,7 @@ describe('workflow replay', () => {
       await eventually(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), 15_000);
       // The CLI's JSON is the same format the Temporal UI downloads.
       const json = execFileSync(inject('temporalCli'), ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', inject('temporalAddress'), '--output', 'json']);
-      await writeFile(new URL('trial-lifecycle-full.json', FIXTURES), `${JSON.stringify(JSON.parse(json.toString()), null, 1)}\n`);
+      await writeFile(new URL(process.env.RECORD_HISTORY_NAME ?? 'trial-lifecycle-recorded.json', FIXTURES), `${JSON.stringify(JSON.parse(json.toString()), null, 1)}\n`);
     } finally {
       await connection.close();
       await stack.stop();

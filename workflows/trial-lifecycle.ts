@@ -7,7 +7,9 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   uuid4,
@@ -35,10 +37,17 @@ import {
   type TrialState,
 } from './trial-lifecycle.messages.ts';
 
-const { recordSegmentChange, lastActivityAt, saveTrialEnd } = proxyActivities<ReturnType<typeof createActivities>>({
+type Activities = ReturnType<typeof createActivities>;
+const activityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '1 minute' },
-});
+} as const;
+const remote = proxyActivities<Activities>(activityOptions);
+// Short database steps run as local activities: no server round trip to schedule them,
+// which is most of a timer-driven transition's latency. Histories recorded before this
+// change keep the remote path (patched() is false when replaying them).
+const local = proxyLocalActivities<Activities>(activityOptions);
+const db = () => (patched('local-db-activities') ? local : remote);
 
 /** Stronger triggers name the transition when several arrive before the workflow wakes. */
 const TRIGGER_RANK: Trigger[] = ['timer', 'activity', 'settings_changed', 'trial_extended', 'aha_event', 'converted'];
@@ -75,7 +84,7 @@ export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialS
 
   async function moveTo(segment: SegmentKey, reason: string): Promise<void> {
     const sequence = state.sequence + 1;
-    await recordSegmentChange({
+    await db().recordSegmentChange({
       // Id and time come from the workflow, so a retried or replayed record is the same record.
       id: `sgc_${uuid4().replaceAll('-', '')}`,
       appId: input.appId,
@@ -118,7 +127,7 @@ export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialS
     extendTrialUpdate,
     async ({ trialEnd }) => {
       state.trialEnd = Date.parse(trialEnd);
-      await saveTrialEnd({ trialId: input.trialId, trialEnd });
+      await db().saveTrialEnd({ trialId: input.trialId, trialEnd });
       const ticket = wake('trial_extended');
       await condition(() => evaluated >= ticket);
       return state;
@@ -165,7 +174,7 @@ export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialS
     if (!woken) {
       // Most events only touch the activity record (no signal per event); read it before
       // deciding a user went quiet.
-      const stored = await lastActivityAt(input.trialId);
+      const stored = await db().lastActivityAt(input.trialId);
       if (stored !== null && Date.parse(stored) > state.lastActivityAt) state.lastActivityAt = Date.parse(stored);
       wake('timer');
     }

@@ -5,7 +5,7 @@ import { requireApp } from '../../graphql/context.ts';
 import { SEGMENT_KEYS, type SegmentKey } from './segments.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
 import type { ISegmentChange } from './segment-change.entity.ts';
-import { runTrialCommand, startTrial, type TrialCommand } from './trials.service.ts';
+import { deleteTrial, runTrialCommand, startTrial, type TrialCommand } from './trials.service.ts';
 
 export const SegmentKeyEnum = builder.enumType('SegmentKey', {
   description: 'A lifecycle segment; converted and expired are final',
@@ -128,6 +128,27 @@ function trialCommandField(name: string, description: string, toCommand: (input:
 trialCommandField('extendTrial', 'Moves the trial end; the segment is re-evaluated at once', (input) => ({ kind: 'extend', trialEnd: input.trialEnd! }), true);
 trialCommandField('convertTrial', 'Marks the trial converted (final)', () => ({ kind: 'convert' }), false);
 trialCommandField('cancelTrial', 'Ends the trial now: expired, reason trial_cancelled (final)', () => ({ kind: 'cancel' }), false);
+
+const DeleteTrialInput = builder.inputType('DeleteTrialInput', {
+  fields: (t) => ({ appId: t.id({ required: true }), userId: t.string({ required: true }) }),
+});
+
+builder.mutationField('deleteTrial', (t) =>
+  t.field({
+    type: builder.objectRef<{ deletedId?: string; errors: FieldError[] }>('DeleteTrialPayload').implement({
+      fields: (p) => ({
+        deletedId: p.exposeID('deletedId', { nullable: true }),
+        errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }),
+      }),
+    }),
+    description: 'Cancels an open trial (expired, trial_cancelled) and deletes it with its segment history',
+    args: { input: t.arg({ type: DeleteTrialInput, required: true }) },
+    resolve: async (_root, { input }, { auth, em, services }) => {
+      requireApp(auth, String(input.appId));
+      return deleteTrial({ em, temporal: services.temporal }, String(input.appId), input.userId);
+    },
+  }),
+);
 
 const SegmentCount = builder.objectRef<{ key: SegmentKey; trials: number }>('SegmentCount').implement({
   fields: (t) => ({

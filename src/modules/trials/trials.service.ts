@@ -99,6 +99,23 @@ export async function startTrial(deps: TrialDeps, input: StartTrialInput): Promi
 export type TrialCommand = { kind: 'extend'; trialEnd: Date } | { kind: 'convert' } | { kind: 'cancel' };
 
 /**
+ * Deletes a trial: an open trial's workflow is cancelled first (an update, so it ends
+ * cleanly and says so to subscribers and webhooks), then the trial and its changes go.
+ * The app's events stay: they are the app's data, erased by a Segment `delete` call.
+ */
+export async function deleteTrial(deps: Omit<TrialDeps, 'taskQueue'>, appId: string, userId: string): Promise<{ deletedId?: string; errors: FieldError[] }> {
+  const trial = await deps.em.findOne(Trial, { app: appId, userId });
+  if (!trial) return { errors: [{ field: 'userId', message: `no trial for user ${userId} in app ${appId}`, code: 'NOT_FOUND' }] };
+  if (!(trial.segment && FINAL_SEGMENTS.has(trial.segment as SegmentKey))) {
+    const cancelled = await runTrialCommand(deps, appId, userId, { kind: 'cancel' });
+    if (cancelled.errors.some((error) => error.code !== 'TRIAL_FINAL')) return { errors: cancelled.errors };
+  }
+  const id = trial.id;
+  await deps.em.remove(trial).flush();
+  return { deletedId: id, errors: [] };
+}
+
+/**
  * Extend, convert or cancel: a workflow update (validated by the workflow, which owns the
  * trial's state), never a database write behind its back. A refusal comes back as data.
  */

@@ -133,8 +133,10 @@ async function openTrialsAndTimers(url: string, databaseUrl: string): Promise<Re
     Number((await db.query('select count(*) as n from segment_changes where app_id = $1 and sequence = $2', [app.appId, sequence])).rows[0].n);
   const deadline = Date.now() + (quietAfterS + 600) * 1000;
   while ((await recorded(1)) < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1000));
+  const running = await recorded(1);
   const rssMb = Math.round(process.memoryUsage().rss / 1048576);
   while ((await recorded(2)) < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1000));
+  const quiet = await recorded(2);
   const { rows } = await db.query(
     `select extract(epoch from (quiet.occurred_at - (first.occurred_at + make_interval(secs => $2)))) * 1000 as lateness
      from segment_changes first join segment_changes quiet on quiet.trial_id = first.trial_id and quiet.sequence = 2
@@ -144,7 +146,12 @@ async function openTrialsAndTimers(url: string, databaseUrl: string): Promise<Re
   await db.end();
   const lateness = rows.map((row) => Number(row.lateness));
   return [
-    { name: 'trials.open', value: count, unit: 'workflows', note: `started through GraphQL startTrial at ${Math.round(count / startSeconds)}/s (50 concurrent)` },
+    {
+      name: 'trials.open',
+      value: running,
+      unit: 'workflows',
+      note: `${count} started through GraphQL startTrial at ${Math.round(count / startSeconds)}/s (50 concurrent); ${running} recorded their first segment and ${quiet} their inactivity transition before the deadline`,
+    },
     { name: 'worker.rss_mb', value: rssMb, unit: 'MB', note: 'API + worker in one process with all trials open and cached' },
     { name: 'segment.timer_lateness.p50_ms', value: percentile(lateness, 50), unit: 'ms', note: `${lateness.length} inactivity timers due within ${Math.round(startSeconds)} s of each other` },
     { name: 'segment.timer_lateness.p99_ms', value: percentile(lateness, 99), unit: 'ms' },

@@ -16,6 +16,8 @@ export interface Config {
   temporalUiPort: number;
   /** null: generated at first start and kept in dataDir. */
   adminToken: string | null;
+  /** Key for integration secrets at rest (base64, 32 bytes); null: kept in dataDir. */
+  secretKey: string | null;
   webhookAllowPrivateTargets: boolean;
   logLevel: string;
   production: boolean;
@@ -88,6 +90,7 @@ export function loadConfig(env: Env = process.env): Config {
     temporalDevPort: integer(env, 'TEMPORAL_DEV_PORT', 7233, 0, 65535),
     temporalUiPort: integer(env, 'TEMPORAL_UI_PORT', 8233, 0, 65535),
     adminToken: optional(env, 'ADMIN_TOKEN'),
+    secretKey: optional(env, 'SECRET_KEY'),
     webhookAllowPrivateTargets: boolean(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
     logLevel,
     production: env.NODE_ENV === 'production',

@@ -16,8 +16,11 @@ import { connectClient, connectWorkerConnection, ensureSearchAttributes, startTe
 import { resolveTemporalExecutable } from './infra/temporal-cli.ts';
 import { SegmentChangeFeed } from './modules/trials/segment-change-feed.ts';
 import { buildApp } from './server.ts';
+import { loadSecretBox } from './secret-box.ts';
 import { IngestService } from './modules/ingest/ingest.service.ts';
 import { segmentHttpRoutes } from './modules/ingest/segment-http.routes.ts';
+import { stripeRoutes } from './modules/ingest/stripe.routes.ts';
+import { hookRoutes } from './modules/ingest/hook-routes.ts';
 import { startWorker } from './temporal/worker.ts';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -114,11 +117,12 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       const feed = new SegmentChangeFeed(orm, databaseUrl, logger);
       await feed.start();
       stops.push(() => feed.stop());
+      const secrets = await loadSecretBox(config.secretKey, config.dataDir);
       const ingest = new IngestService({ orm, temporal, taskQueue: config.temporalTaskQueue, logger });
       const app = buildApp(
-        { orm, temporal, taskQueue: config.temporalTaskQueue, feed, adminToken: admin.token, webhookAllowPrivateTargets: config.webhookAllowPrivateTargets, logger },
+        { orm, temporal, taskQueue: config.temporalTaskQueue, feed, adminToken: admin.token, webhookAllowPrivateTargets: config.webhookAllowPrivateTargets, secrets, logger },
         { host: config.host, port: config.port, production: config.production },
-        segmentHttpRoutes(ingest),
+        { ...segmentHttpRoutes(ingest), ...hookRoutes(ingest, secrets), ...stripeRoutes({ orm, temporal, taskQueue: config.temporalTaskQueue, secrets, logger }) },
       );
       apiUrl = (await app.start()).url;
       stops.push(() => app.stop());

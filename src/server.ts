@@ -113,8 +113,10 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
 
   const server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const handler = routes[path];
-    const route = handler ? path : 'unmatched';
+    // Exact routes first; a route ending in '/' also serves the paths below it (/hooks/stripe/{appId}).
+    const prefix = routes[path] ? path : Object.keys(routes).find((candidate) => candidate.endsWith('/') && path.startsWith(candidate) && path.length > candidate.length);
+    const handler = prefix ? routes[prefix] : undefined;
+    const route = prefix ? (prefix === path ? path : `${prefix}:id`) : 'unmatched';
     const endTimer = metrics.httpDuration.startTimer({ route });
     res.once('finish', () => {
       endTimer();

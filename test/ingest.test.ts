@@ -175,6 +175,45 @@ describe('events drive segments', () => {
   });
 });
 
+describe('limits, allow-list and volume', () => {
+  it('over the app rate limit: 429 with Retry-After, nothing stored for the refused request', async () => {
+    const app = await newApp({ rateLimitPerSecond: 5 });
+    const batch = (n: number, tag: string) => ({ batch: Array.from({ length: n }, (_, i) => ({ type: 'track', userId: 'r', event: 'E', messageId: `${tag}-${i}` })) });
+    expect((await post('/v1/batch', batch(10, 'a'), app.writeKey)).status).toBe(200);
+    const refused = await post('/v1/batch', batch(3, 'b'), app.writeKey);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await refused.json()).error).toMatch(/rate limit/);
+    expect(await count('select count(*) as n from events where app_id = $1', [app.app.id])).toBe(10);
+  });
+
+  it('events outside the allow-list are stored and counted but do not move segments', async () => {
+    const app = await newApp({ ahaEvents: ['Report Created'], eventAllowList: ['Trial Started'] });
+    await post('/v1/track', { userId: 'listed', event: TRIAL_STARTED, properties: { trial_end: '2099-01-01T00:00:00Z' } }, app.writeKey);
+    await eventually(async () => (await stack.gql(TRIAL, { appId: app.app.id, userId: 'listed' })).data.trial?.segment ?? undefined);
+    await post('/v1/track', { userId: 'listed', event: 'Report Created' }, app.writeKey);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect((await stack.gql(TRIAL, { appId: app.app.id, userId: 'listed' })).data.trial.segment).toBe('exploring');
+    expect(await count(`select count(*) as n from events where app_id = $1 and event = 'Report Created'`, [app.app.id])).toBe(1);
+  });
+
+  it('eventVolume and signalQueue count what came in, per name', async () => {
+    const app = await newApp();
+    await post('/v1/batch', { batch: [
+      { type: 'track', userId: 'v', event: 'Clicked', messageId: '1' },
+      { type: 'track', userId: 'v', event: 'Clicked', messageId: '2' },
+      { type: 'page', userId: 'v', name: 'Pricing', messageId: '3' },
+    ] }, app.writeKey);
+    const { data } = await stack.gql(`query($a: ID!) { eventVolume(appId: $a) { day type event count } signalQueue(appId: $a) { type event count } }`, { a: app.app.id });
+    const today = new Date().toISOString().slice(0, 10);
+    expect(data.eventVolume).toEqual([
+      { day: today, type: 'track', event: 'Clicked', count: 2 },
+      { day: today, type: 'page', event: 'Pricing', count: 1 },
+    ]);
+    expect(data.signalQueue).toEqual([{ type: 'track', event: 'Clicked', count: 2 }, { type: 'page', event: 'Pricing', count: 1 }]);
+  });
+});
+
 describe('aha rules with a property and a count', () => {
   it('found_value only once the counted, matching events are all in', async () => {
     const app = await newApp({ ahaRules: [{ event: 'Project Created', property: 'plan.tier', equals: 'pro', count: 2 }] });

@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../logger.ts';
+import type { SecretBox } from '../secret-box.ts';
 import { hashSecret } from '../ids.ts';
 import { ApiKey } from '../modules/apps/api-key.entity.ts';
 import type { SegmentChangeFeed } from '../modules/trials/segment-change-feed.ts';
@@ -17,6 +18,7 @@ export interface Services {
   feed: SegmentChangeFeed;
   adminToken: string;
   webhookAllowPrivateTargets: boolean;
+  secrets: SecretBox;
   logger: Logger;
 }
 

@@ -2,9 +2,11 @@ import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './common.ts';
 import '../modules/apps/app.graphql.ts';
+import '../modules/apps/integrations.graphql.ts';
 import '../modules/trials/trial.graphql.ts';
 import '../modules/trials/settings.graphql.ts';
 import '../modules/webhooks/webhook.graphql.ts';
+import '../modules/ingest/volume.graphql.ts';
 
 export const schema = builder.toSchema();
 

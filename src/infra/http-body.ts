@@ -38,3 +38,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
   res.end(text);
 }
+
+/**
+ * A route whose expected failures (HttpError) are answered as JSON `{success: false, error}`;
+ * anything else propagates to the server's 500 handler.
+ */
+export function answeringHttpErrors(
+  work: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return async (req, res) => {
+    try {
+      await work(req, res);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      sendJson(res, error.status, { success: false, error: error.message }, error.headers);
+    }
+  };
+}

@@ -4,6 +4,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { StartupError } from '../errors.ts';
 import { App } from '../modules/apps/app.entity.ts';
 import { ApiKey } from '../modules/apps/api-key.entity.ts';
+import { Integrations } from '../modules/apps/integrations.entity.ts';
 import { Trial } from '../modules/trials/trial.entity.ts';
 import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
 import { AppSettings } from '../modules/trials/app-settings.entity.ts';
@@ -17,7 +18,7 @@ export const migrationsDir = fileURLToPath(new URL('../../migrations', import.me
 export function ormConfig(clientUrl: string, poolMax = 20) {
   return defineConfig({
     clientUrl,
-    entities: [App, ApiKey, Trial, SegmentChange, AppSettings, Event, Identity, WebhookEndpoint, WebhookDelivery, DeliveryAttempt],
+    entities: [App, ApiKey, Integrations, Trial, SegmentChange, AppSettings, Event, Identity, WebhookEndpoint, WebhookDelivery, DeliveryAttempt],
     extensions: [Migrator],
     pool: { max: poolMax },
     // Entities are plain schemas; there is nothing for a folder scan or reflection to find.

@@ -4,30 +4,26 @@ import type { Logger } from '../../logger.ts';
 import { hashSecret } from '../../ids.ts';
 import { activitySignal, type ActivityNotice } from '../../../workflows/trial-lifecycle.messages.ts';
 import { App } from '../apps/app.entity.ts';
-import { loadSettings } from '../trials/settings.service.ts';
-import { startTrial } from '../trials/trials.service.ts';
+import { loadSettings, type SettingsView } from '../trials/settings.service.ts';
+import { RateLimiter } from './rate-limiter.ts';
+import { deleteTrial, startTrial } from '../trials/trials.service.ts';
 import { FINAL_SEGMENTS, type SegmentKey } from '../trials/segments.ts';
 import { Trial } from '../trials/trial.entity.ts';
 import { EventWriter, type WriteResult } from './event-writer.ts';
 import { matchesRule, requiredCount, rulesFrom, type AhaRule } from '../trials/aha-rules.ts';
-import type { IngestEvent } from './segment-message.ts';
+import { eventDate, type IngestEvent } from './segment-message.ts';
 
 /** Segments in which the workflow believes the user is inactive: any activity can change them. */
 const QUIET_SEGMENTS: ReadonlySet<string> = new Set<SegmentKey>(['gone_quiet', 'needs_nudge']);
 const TRIAL_STARTED_EVENT = 'Trial Started';
 const WRITE_KEY_CACHE_MS = 30_000;
+const SETTINGS_CACHE_MS = 1_000;
 
 export interface IngestDeps {
   orm: MikroORM;
   temporal: Client;
   taskQueue: string;
   logger: Logger;
-}
-
-function date(value: unknown): Date | null {
-  if (typeof value !== 'string' && typeof value !== 'number') return null;
-  const parsed = new Date(value);
-  return Number.isNaN(parsed.getTime()) ? null : parsed;
 }
 
 /**
@@ -40,10 +36,36 @@ export class IngestService {
   readonly #deps: IngestDeps;
   readonly #writer: EventWriter;
   readonly #writeKeys = new Map<string, { appId: string | null; until: number }>();
+  readonly #settings = new Map<string, { view: SettingsView; until: number }>();
+  readonly #limiter = new RateLimiter();
 
   constructor(deps: IngestDeps) {
     this.#deps = deps;
     this.#writer = new EventWriter(deps.orm);
+  }
+
+  get orm(): MikroORM {
+    return this.#deps.orm;
+  }
+
+  /** The app whose write key and server token these are, or null. */
+  async appForServerToken(writeKey: string, serverToken: string): Promise<string | null> {
+    const app = await this.#deps.orm.em.fork().findOne(App, { writeKeyHash: hashSecret(writeKey), serverTokenHash: hashSecret(serverToken) }, { fields: ['id'] });
+    return app?.id ?? null;
+  }
+
+  /**
+   * A Segment `delete` (a deletion request): the user's events and identities are erased and
+   * their trial ends (cancelled, then removed with its history).
+   */
+  async eraseUser(appId: string, userId: string): Promise<void> {
+    const em = this.#deps.orm.em.fork();
+    await em.transactional(async (tx) => {
+      await tx.execute('delete from events where app_id = ? and (user_id = ? or anonymous_id in (select anonymous_id from identities where app_id = ? and user_id = ?))', [appId, userId, appId, userId]);
+      await tx.execute('delete from identities where app_id = ? and user_id = ?', [appId, userId]);
+    });
+    const result = await deleteTrial({ em, temporal: this.#deps.temporal }, appId, userId);
+    if (result.errors.some((error) => error.code !== 'NOT_FOUND')) throw new Error(result.errors.map((error) => error.message).join('; '));
   }
 
   /** The app a write key belongs to, or null. Cached briefly: it is asked on every request. */
@@ -55,6 +77,22 @@ export class IngestService {
     if (this.#writeKeys.size > 10_000) this.#writeKeys.clear();
     this.#writeKeys.set(hash, { appId: app?.id ?? null, until: Date.now() + WRITE_KEY_CACHE_MS });
     return app?.id ?? null;
+  }
+
+  /** Settings change rarely and every request needs them: kept for a second. */
+  async #settingsOf(appId: string): Promise<SettingsView> {
+    const cached = this.#settings.get(appId);
+    if (cached && cached.until > Date.now()) return cached.view;
+    const view = await loadSettings(this.#deps.orm.em.fork(), appId);
+    if (this.#settings.size > 10_000) this.#settings.clear();
+    this.#settings.set(appId, { view, until: Date.now() + SETTINGS_CACHE_MS });
+    return view;
+  }
+
+  /** Null when these events may come in now; otherwise seconds to wait (the app's rate limit). */
+  async admit(appId: string, events: number): Promise<number | null> {
+    const { rateLimitPerSecond } = await this.#settingsOf(appId);
+    return this.#limiter.take(appId, events, rateLimitPerSecond);
   }
 
   async ingest(appId: string, events: IngestEvent[]): Promise<{ stored: number; duplicates: number }> {
@@ -95,15 +133,16 @@ export class IngestService {
         appId,
         userId: event.userId,
         email,
-        trialStart: date(facts.trial_start) ?? event.timestamp,
-        trialEnd: date(facts.trial_end),
+        trialStart: eventDate(facts.trial_start) ?? event.timestamp,
+        trialEnd: eventDate(facts.trial_end),
       });
       if (started.errors.length) logger.warn({ appId, userId: event.userId, errors: started.errors }, 'event could not start a trial');
     }
 
     const open = result.trials.filter((trial) => !(trial.segment && FINAL_SEGMENTS.has(trial.segment as SegmentKey)));
     if (open.length === 0) return;
-    const settings = await loadSettings(em, appId);
+    const settings = await this.#settingsOf(appId);
+    const allowed = (name: string | null, type: string) => type === 'identify' || settings.eventAllowList === null || (name !== null && settings.eventAllowList.includes(name));
     const ahaRules = rulesFrom(settings.ahaEvents, settings.ahaRules);
     const conversionEvents = new Set(settings.conversionEvents);
     const byUser = new Map(open.map((trial) => [trial.userId, trial]));
@@ -114,7 +153,8 @@ export class IngestService {
     ];
     for (const { userId, name, type, properties, at } of attributed) {
       const trial = userId ? byUser.get(userId) : undefined;
-      if (!trial || type === 'delete') continue;
+      // Events outside the allow-list are stored and counted, but not used for segments.
+      if (!trial || type === 'delete' || !allowed(name, type)) continue;
       const aha = trial.ahaReachedAt === null && (await this.#reachesAha(appId, trial.userId, ahaRules, name, properties));
       const conversion = name !== null && conversionEvents.has(name);
       if (!aha && !conversion && !QUIET_SEGMENTS.has(trial.segment ?? '')) continue;

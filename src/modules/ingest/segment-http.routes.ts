@@ -3,7 +3,7 @@
  * with Segment's own server libraries pointed at this host.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, parseJson, readBody, sendJson } from '../../infra/http-body.ts';
+import { answeringHttpErrors, HttpError, parseJson, readBody, sendJson } from '../../infra/http-body.ts';
 import type { RouteHandler } from '../../server.ts';
 import type { IngestService } from './ingest.service.ts';
 import {
@@ -15,6 +15,36 @@ import {
   type IngestEvent,
   type MessageType,
 } from './segment-message.ts';
+
+/** 429 with Retry-After when the app is over its rate limit. */
+export async function admitOrThrow(ingest: IngestService, appId: string, events: number): Promise<void> {
+  const wait = await ingest.admit(appId, events);
+  if (wait !== null) throw new HttpError(429, `over this app's rate limit; retry in ${wait} s`, { 'retry-after': String(wait) });
+}
+
+export type MessageCheck = (message: unknown) => { ok: true; event: IngestEvent } | { ok: false; error: string };
+
+/**
+ * Checks each message, stores the good ones (durably, before answering) and names each bad one
+ * by index: one bad message never costs the good ones. `single` answers a lone message's
+ * problem as a plain 400.
+ */
+export async function acceptMessages(ingest: IngestService, res: ServerResponse, appId: string, messages: unknown[], check: MessageCheck, single = false): Promise<void> {
+  if (messages.length > MAX_BATCH_MESSAGES) throw new HttpError(413, `${messages.length} messages; the limit is ${MAX_BATCH_MESSAGES}`);
+  await admitOrThrow(ingest, appId, messages.length);
+  const accepted: IngestEvent[] = [];
+  const rejected: Array<{ index: number; error: string }> = [];
+  messages.forEach((message, index) => {
+    if (JSON.stringify(message).length > MAX_MESSAGE_BYTES) return rejected.push({ index, error: `message is over ${MAX_MESSAGE_BYTES} bytes` });
+    const checked = check(message);
+    if (checked.ok) accepted.push(checked.event);
+    else rejected.push({ index, error: checked.error });
+  });
+  if (single && rejected.length) throw new HttpError(400, rejected[0]!.error);
+  if (accepted.length) await ingest.ingest(appId, accepted);
+  if (single) return sendJson(res, 200, { success: true });
+  sendJson(res, accepted.length || messages.length === 0 ? 200 : 400, { success: rejected.length === 0, accepted: accepted.length, rejected });
+}
 
 /** Basic auth with the write key as user name (empty password), else `writeKey` in the body. */
 function writeKeyOf(req: IncomingMessage, body: unknown): string | null {
@@ -37,39 +67,14 @@ async function handle(ingest: IngestService, req: IncomingMessage, res: ServerRe
   const appId = await ingest.appForWriteKey(writeKey);
   if (!appId) throw new HttpError(401, 'unknown write key');
   const receivedAt = new Date();
-
-  if (type !== 'batch') {
-    const checked = checkMessage(body, receivedAt, type);
-    if (!checked.ok) throw new HttpError(400, checked.error);
-    await ingest.ingest(appId, [checked.event]);
-    return sendJson(res, 200, { success: true });
-  }
-
+  if (type !== 'batch') return acceptMessages(ingest, res, appId, [body], (message) => checkMessage(message, receivedAt, type), true);
   const { batch, context } = body as { batch?: unknown; context?: unknown };
   if (!Array.isArray(batch)) throw new HttpError(400, 'batch must be an array of messages');
-  if (batch.length > MAX_BATCH_MESSAGES) throw new HttpError(413, `batch has ${batch.length} messages; the limit is ${MAX_BATCH_MESSAGES}`);
   const batchContext = typeof context === 'object' && context !== null && !Array.isArray(context) ? (context as Record<string, unknown>) : undefined;
-  const accepted: IngestEvent[] = [];
-  const rejected: Array<{ index: number; error: string }> = [];
-  batch.forEach((message, index) => {
-    if (JSON.stringify(message).length > MAX_MESSAGE_BYTES) return rejected.push({ index, error: `message is over ${MAX_MESSAGE_BYTES} bytes` });
-    const checked = checkMessage(message, receivedAt, undefined, batchContext);
-    if (checked.ok) accepted.push(checked.event);
-    else rejected.push({ index, error: checked.error });
-  });
-  if (accepted.length) await ingest.ingest(appId, accepted);
-  // One bad message never costs the good ones: they are stored, and each rejection is named.
-  sendJson(res, accepted.length || batch.length === 0 ? 200 : 400, { success: rejected.length === 0, accepted: accepted.length, rejected });
+  await acceptMessages(ingest, res, appId, batch, (message) => checkMessage(message, receivedAt, undefined, batchContext));
 }
 
 export function segmentHttpRoutes(ingest: IngestService): Record<string, RouteHandler> {
-  const route = (type: MessageType | 'batch'): RouteHandler => async (req, res) => {
-    try {
-      await handle(ingest, req, res, type);
-    } catch (error) {
-      if (!(error instanceof HttpError)) throw error;
-      sendJson(res, error.status, { success: false, error: error.message }, error.headers);
-    }
-  };
+  const route = (type: MessageType | 'batch'): RouteHandler => answeringHttpErrors((req, res) => handle(ingest, req, res, type));
   return Object.fromEntries([...MESSAGE_TYPES, 'batch' as const].map((type) => [`/v1/${type}`, route(type)]));
 }

@@ -40,18 +40,51 @@ function identifier(message: Json, field: string): string | null | Error {
   return value;
 }
 
+// PostgreSQL's timestamptz holds years up to 294276, JavaScript's Date up to 275760; events
+// are dated in the Unix era, so anything outside 1970–9999 is a client bug, refused by name.
+const EARLIEST = Date.UTC(1970, 0, 1);
+const LATEST = Date.UTC(10000, 0, 1);
+
+/** A date-time an event can carry (ISO-8601 text, or epoch milliseconds), or null. */
+export function eventDate(value: unknown): Date | null {
+  if (typeof value !== 'string' && typeof value !== 'number') return null;
+  const date = new Date(value);
+  const ms = date.getTime();
+  return ms >= EARLIEST && ms < LATEST ? date : null;
+}
+
 function time(message: Json, field: string): Date | null | Error {
   const value = message[field];
   if (value === undefined || value === null) return null;
-  const date = typeof value === 'string' ? new Date(value) : null;
-  if (!date || Number.isNaN(date.getTime())) return new Error(`${field} must be an ISO-8601 date-time`);
-  return date;
+  const date = typeof value === 'string' ? eventDate(value) : null;
+  return date ?? new Error(`${field} must be an ISO-8601 date-time between 1970 and 9999`);
 }
 
 function object(message: Json, field: string): Json | Error {
   const value = message[field];
   if (value === undefined || value === null) return {};
   return isObject(value) ? value : new Error(`${field} must be an object`);
+}
+
+export const MAX_DEPTH = 32;
+
+/**
+ * What PostgreSQL would refuse (with a 500, not our 400): NUL characters in text or jsonb,
+ * lone UTF-16 surrogates in jsonb, and very deep nesting. Keys are checked like values.
+ */
+export function storageProblem(value: unknown, depth = 0): string | null {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return 'strings must not contain the NUL character (\\u0000)';
+    if (!value.isWellFormed()) return 'strings must be valid Unicode (a lone surrogate was sent)';
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  if (depth >= MAX_DEPTH) return `values must not nest deeper than ${MAX_DEPTH} levels`;
+  for (const [key, inner] of Object.entries(value)) {
+    const problem = storageProblem(key) ?? storageProblem(inner, depth + 1);
+    if (problem) return problem;
+  }
+  return null;
 }
 
 /** Without a messageId, the same content is the same message (Segment delivers at least once). */
@@ -65,6 +98,8 @@ function contentHash(message: Json): string {
  */
 export function checkMessage(raw: unknown, receivedAt: Date, routeType?: MessageType | 'delete', batchContext?: Json): Checked {
   if (!isObject(raw)) return { ok: false, error: 'a message must be a JSON object' };
+  const problem = storageProblem(raw);
+  if (problem) return { ok: false, error: problem };
   const type = routeType ?? raw.type;
   if (typeof type !== 'string' || !([...MESSAGE_TYPES, 'delete'] as string[]).includes(type)) {
     return { ok: false, error: `type must be one of ${MESSAGE_TYPES.join(', ')}; got ${JSON.stringify(raw.type ?? null)}` };
@@ -104,7 +139,8 @@ export function checkMessage(raw: unknown, receivedAt: Date, routeType?: Message
   const [timestamp, sentAt, originalTimestamp] = times as Array<Date | null>;
   const original = originalTimestamp ?? timestamp;
   const corrected =
-    sentAt && original ? new Date(receivedAt.getTime() - (sentAt.getTime() - original.getTime())) : (timestamp ?? receivedAt);
+    sentAt && original ? eventDate(receivedAt.getTime() - (sentAt.getTime() - original.getTime())) : (timestamp ?? receivedAt);
+  if (!corrected) return fail('sentAt and originalTimestamp correct the timestamp to outside 1970–9999');
 
   return {
     ok: true,

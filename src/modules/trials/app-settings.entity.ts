@@ -12,6 +12,10 @@ export const AppSettings = defineEntity({
     /** Aha rules beyond bare names: a property match and a count. */
     ahaRules: p.json<AhaRule[]>(),
     conversionEvents: p.json<string[]>(),
+    /** Null: every event counts for segments; else only these names (identify always). */
+    eventAllowList: p.json<string[]>().nullable(),
+    /** Events a second accepted per API process, bursts of two seconds' worth. */
+    rateLimitPerSecond: p.integer().default(1000),
     /** ISO-8601 durations, kept as the user wrote them. */
     inactivityAfter: p.string(),
     endingSoonBefore: p.string(),

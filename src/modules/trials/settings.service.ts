@@ -15,6 +15,8 @@ export interface SettingsView {
   ahaEvents: string[];
   ahaRules: AhaRule[];
   conversionEvents: string[];
+  eventAllowList: string[] | null;
+  rateLimitPerSecond: number;
   inactivityAfter: string;
   endingSoonBefore: string;
   lastChanceBefore: string;
@@ -24,6 +26,8 @@ export const DEFAULT_SETTINGS: Omit<SettingsView, 'appId'> = {
   ahaEvents: [],
   ahaRules: [],
   conversionEvents: [],
+  eventAllowList: null,
+  rateLimitPerSecond: 1000,
   inactivityAfter: 'P3D',
   endingSoonBefore: 'P3D',
   lastChanceBefore: 'P1D',
@@ -32,7 +36,7 @@ export const DEFAULT_SETTINGS: Omit<SettingsView, 'appId'> = {
 export async function loadSettings(em: EntityManager, appId: string): Promise<SettingsView> {
   const row = await em.findOne(AppSettings, { appId });
   return row
-    ? { appId, ahaEvents: row.ahaEvents, ahaRules: row.ahaRules, conversionEvents: row.conversionEvents, inactivityAfter: row.inactivityAfter, endingSoonBefore: row.endingSoonBefore, lastChanceBefore: row.lastChanceBefore }
+    ? { appId, ahaEvents: row.ahaEvents, ahaRules: row.ahaRules, conversionEvents: row.conversionEvents, eventAllowList: row.eventAllowList ?? null, rateLimitPerSecond: row.rateLimitPerSecond, inactivityAfter: row.inactivityAfter, endingSoonBefore: row.endingSoonBefore, lastChanceBefore: row.lastChanceBefore }
     : { appId, ...DEFAULT_SETTINGS };
 }
 
@@ -45,12 +49,26 @@ export function toSegmentSettings(view: SettingsView): SegmentSettings {
   };
 }
 
-export type SettingsInput = { [K in keyof Omit<SettingsView, 'appId'>]?: SettingsView[K] | null };
+export type SettingsInput = { [K in keyof Omit<SettingsView, 'appId' | 'eventAllowList'>]?: SettingsView[K] | null } & {
+  /** An empty list removes the allow-list. */
+  eventAllowList?: string[] | null;
+};
 
 /** Pure: merges the input over the current settings and names every bad field. */
 export function mergeSettings(current: SettingsView, input: SettingsInput): { view: SettingsView; errors: FieldError[] } {
   const view: SettingsView = { ...current };
   const errors: FieldError[] = [];
+  if (input.eventAllowList != null) {
+    const names = [...new Set(input.eventAllowList.map((name) => name.trim()))];
+    if (names.some((name) => name === '' || name.length > 200) || names.length > 1000) {
+      errors.push({ field: 'eventAllowList', message: 'eventAllowList takes up to 1000 names of 1 to 200 characters', code: 'INVALID' });
+    } else view.eventAllowList = names.length ? names : null;
+  }
+  if (input.rateLimitPerSecond != null) {
+    if (!Number.isInteger(input.rateLimitPerSecond) || input.rateLimitPerSecond < 1 || input.rateLimitPerSecond > 1_000_000) {
+      errors.push({ field: 'rateLimitPerSecond', message: 'rateLimitPerSecond must be 1 to 1000000', code: 'INVALID' });
+    } else view.rateLimitPerSecond = input.rateLimitPerSecond;
+  }
   for (const field of ['ahaEvents', 'conversionEvents'] as const) {
     const names = input[field];
     if (names == null) continue;

@@ -1,0 +1,46 @@
+import { builder } from '../../graphql/builder.ts';
+import { MutationError, type FieldError } from '../../graphql/common.ts';
+import { requireApp } from '../../graphql/context.ts';
+import { Integrations } from './integrations.entity.ts';
+
+const UpdateIntegrationsInput = builder.inputType('UpdateIntegrationsInput', {
+  description: 'A secret left out stays as it is; an empty string removes it',
+  fields: (t) => ({
+    appId: t.id({ required: true }),
+    segmentSharedSecret: t.string({ description: "The Segment Webhooks destination's shared secret (X-Signature)" }),
+    stripeSigningSecret: t.string({ description: "The Stripe endpoint's signing secret (whsec_…)" }),
+  }),
+});
+
+type Payload = { segmentSharedSecretSet?: boolean; stripeSigningSecretSet?: boolean; errors: FieldError[] };
+
+builder.mutationField('updateIntegrations', (t) =>
+  t.field({
+    type: builder.objectRef<Payload>('UpdateIntegrationsPayload').implement({
+      description: 'Which secrets are set; the secrets themselves are never returned',
+      fields: (p) => ({
+        segmentSharedSecretSet: p.exposeBoolean('segmentSharedSecretSet', { nullable: true }),
+        stripeSigningSecretSet: p.exposeBoolean('stripeSigningSecretSet', { nullable: true }),
+        errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }),
+      }),
+    }),
+    args: { input: t.arg({ type: UpdateIntegrationsInput, required: true }) },
+    resolve: async (_root, { input }, { auth, em, services }) => {
+      const appId = String(input.appId);
+      requireApp(auth, appId);
+      const errors: FieldError[] = [];
+      for (const field of ['segmentSharedSecret', 'stripeSigningSecret'] as const) {
+        const value = input[field];
+        if (value != null && value.length > 500) errors.push({ field, message: `${field} must be at most 500 characters`, code: 'INVALID' });
+      }
+      if (errors.length) return { errors };
+      const row = (await em.findOne(Integrations, { appId })) ?? em.create(Integrations, { appId, segmentSharedSecret: null, stripeSigningSecret: null });
+      for (const field of ['segmentSharedSecret', 'stripeSigningSecret'] as const) {
+        const value = input[field];
+        if (value != null) row[field] = value === '' ? null : services.secrets.seal(value);
+      }
+      await em.flush();
+      return { segmentSharedSecretSet: row.segmentSharedSecret !== null, stripeSigningSecretSet: row.stripeSigningSecret !== null, errors: [] };
+    },
+  }),
+);

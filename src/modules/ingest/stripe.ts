@@ -1,0 +1,71 @@
+/**
+ * Stripe webhook signatures (`Stripe-Signature: t=…,v1=…`): HMAC-SHA256 of `t.body` with the
+ * endpoint's signing secret, within a tolerance of the current time. Pure.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export const STRIPE_TOLERANCE_S = 300;
+
+/** Null when valid; otherwise what is wrong, for the 401's body. */
+export function stripeSignatureProblem(header: string | undefined, body: string, secret: string, nowS: number, toleranceS = STRIPE_TOLERANCE_S): string | null {
+  if (!header) return 'missing Stripe-Signature header';
+  const parts = header.split(',').map((part) => part.trim().split('='));
+  const timestamp = Number(parts.find(([key]) => key === 't')?.[1]);
+  const signatures = parts.filter(([key]) => key === 'v1').map(([, value]) => value ?? '');
+  if (!Number.isFinite(timestamp) || signatures.length === 0) return 'Stripe-Signature must carry t= and v1=';
+  if (Math.abs(nowS - timestamp) > toleranceS) return `Stripe-Signature timestamp is more than ${toleranceS} s from now (replayed or clock skew)`;
+  const expected = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest();
+  const matches = signatures.some((signature) => {
+    const given = Buffer.from(signature, 'hex');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+  return matches ? null : 'Stripe-Signature does not match the signing secret';
+}
+
+interface Subscription {
+  id: string;
+  customer: string;
+  status: string;
+  trial_start?: number | null;
+  trial_end?: number | null;
+  metadata?: Record<string, string> | null;
+}
+
+/** What a Stripe event asks of a trial; pure, so every branch is testable. */
+export type StripeIntent =
+  | { kind: 'trialing'; userId: string; customerId: string; trialStart: Date | null; trialEnd: Date | null }
+  | { kind: 'convert'; userId: string | null; customerId: string }
+  | { kind: 'cancel'; userId: string; customerId: string }
+  | { kind: 'ignore'; why: string };
+
+export function intentOf(body: unknown): StripeIntent {
+  const event = (typeof body === 'object' && body !== null ? body : {}) as { type?: unknown; data?: { object?: unknown; previous_attributes?: unknown } };
+  const object = event.data?.object as Record<string, unknown> | undefined;
+  if (typeof event.type !== 'string' || typeof object !== 'object' || object === null) return { kind: 'ignore', why: 'not a Stripe event' };
+  if (event.type.startsWith('customer.subscription.')) {
+    const sub = object as unknown as Subscription;
+    if (typeof sub.customer !== 'string') return { kind: 'ignore', why: 'subscription without a customer' };
+    const metadataUser = (sub.metadata as Record<string, unknown> | null | undefined)?.user_id;
+    const userId = typeof metadataUser === 'string' && metadataUser !== '' ? metadataUser : sub.customer;
+    const previous = (event.data?.previous_attributes ?? {}) as { status?: string };
+    if (event.type === 'customer.subscription.deleted') return { kind: 'cancel', userId, customerId: sub.customer };
+    if (sub.status === 'trialing') {
+      const at = (seconds: unknown) => {
+        const date = typeof seconds === 'number' ? new Date(seconds * 1000) : null;
+        return date && Number.isFinite(date.getTime()) ? date : null;
+      };
+      return { kind: 'trialing', userId, customerId: sub.customer, trialStart: at(sub.trial_start), trialEnd: at(sub.trial_end) };
+    }
+    if (sub.status === 'active' && (previous.status === 'trialing' || event.type === 'customer.subscription.created')) {
+      return { kind: 'convert', userId, customerId: sub.customer };
+    }
+    if (sub.status === 'canceled' || sub.status === 'incomplete_expired') return { kind: 'cancel', userId, customerId: sub.customer };
+    return { kind: 'ignore', why: `subscription status ${sub.status}` };
+  }
+  if (event.type === 'invoice.paid') {
+    const amount = Number(object.amount_paid ?? 0);
+    if (typeof object.customer !== 'string' || amount <= 0) return { kind: 'ignore', why: 'invoice without a paid amount' };
+    return { kind: 'convert', userId: null, customerId: object.customer };
+  }
+  return { kind: 'ignore', why: `event type ${event.type} is not used` };
+}

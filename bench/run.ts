@@ -68,7 +68,8 @@ async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promi
 async function newApp(url: string, settings: Record<string, unknown>) {
   const created = await graphql(url, 'tca_bench', 'mutation { createApp(input: {name: "bench"}) { app { id } apiKey writeKey } }', {});
   const app = created.data.createApp;
-  await graphql(url, app.apiKey, 'mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }', { i: { appId: app.app.id, ...settings } });
+  const updated = await graphql(url, app.apiKey, 'mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }', { i: { appId: app.app.id, ...settings } });
+  if (updated.data.updateSegmentSettings.errors.length) throw new Error(JSON.stringify(updated.data.updateSegmentSettings.errors));
   return { appId: app.app.id as string, apiKey: app.apiKey as string, writeKey: app.writeKey as string };
 }
 
@@ -105,6 +106,96 @@ async function eventToSubscription(url: string): Promise<Result[]> {
   return [
     { name: 'segment.event_to_subscription.p50_ms', value: percentile(latencies, 50), unit: 'ms', note: `${users} aha events at ~40/s; received ${latencies.length}` },
     { name: 'segment.event_to_subscription.p95_ms', value: percentile(latencies, 95), unit: 'ms' },
+  ];
+}
+
+/** A rate limit high enough that the bench measures the ingest path, not the limiter. */
+const UNLIMITED = { rateLimitPerSecond: 1_000_000 };
+
+/** Track messages with unique ids, so none is deduplicated away. */
+function trackMessages(prefix: string, count: number, at: number) {
+  return Array.from({ length: count }, (_, i) => ({
+    type: 'track',
+    messageId: `${prefix}-${at}-${i}`,
+    userId: `ingest-user-${(at * count + i) % 5000}`,
+    event: 'Report Viewed',
+    properties: { report: 'weekly', rows: i },
+    timestamp: new Date().toISOString(),
+  }));
+}
+
+/**
+ * `/v1/batch` (100 messages a request) and single `/v1/track`, each acknowledged only after
+ * its commit; beside them, a bare node:http server and raw multi-row INSERTs of the same rows.
+ * After each load the stored rows are counted: every acknowledged event must be there.
+ */
+async function ingestThroughput(url: string, databaseUrl: string): Promise<Result[]> {
+  const app = await newApp(url, UNLIMITED);
+  const { default: pg } = await import('pg');
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    return await measureIngest(url, app, databaseUrl, db);
+  } finally {
+    await db.end();
+  }
+}
+
+async function measureIngest(url: string, app: { appId: string; writeKey: string }, databaseUrl: string, db: import('pg').Client): Promise<Result[]> {
+  const { default: pg } = await import('pg');
+  const auth = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
+  const stored = async () => Number((await db.query('select count(*) as n from events where app_id = $1', [app.appId])).rows[0].n);
+  let sequence = 0;
+  const unique = (path: string, body: (n: number) => object) => [{ method: 'POST' as const, path, setupRequest: (request: any) => ({ ...request, body: JSON.stringify(body(sequence++)) }) }];
+
+  const BATCH = 100;
+  const probe = await fetch(`${url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ batch: trackMessages('probe', BATCH, 0) }) });
+  if (probe.status !== 200) throw new Error(`/v1/batch answered ${probe.status}: ${await probe.text()}`);
+  const batch = await load({ url: `${url}/v1/batch`, headers: { 'content-type': 'application/json', authorization: auth }, requests: unique('/v1/batch', (n) => ({ batch: trackMessages('b', BATCH, n) })) });
+  const afterBatch = await stored();
+  const track = await load({ url: `${url}/v1/track`, headers: { 'content-type': 'application/json', authorization: auth }, requests: unique('/v1/track', (n) => trackMessages('t', 1, n)[0]!) });
+  const afterTrack = await stored();
+  for (const [name, result] of [['batch', batch], ['track', track]] as const) {
+    if (result.non2xx > 0 || result.errors > 0) throw new Error(`/v1/${name} had ${result.non2xx} non-2xx and ${result.errors} errors: ${JSON.stringify(result.statusCodeStats)}`);
+  }
+  const acknowledged = batch['2xx'] * BATCH + track['2xx'];
+  if (afterTrack < acknowledged) throw new Error(`lost events: ${acknowledged} acknowledged, ${afterTrack} stored`);
+
+  // The machine's limit for the same rows: 100-row INSERTs on as many connections as our pool.
+  const raw = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  let rawRows = 0;
+  const rawUntil = performance.now() + DURATION_S * 1000;
+  await Promise.all(Array.from({ length: 10 }, async (_, worker) => {
+    for (let n = 0; performance.now() < rawUntil; n++) {
+      const rows = trackMessages(`raw-${worker}`, BATCH, n);
+      await raw.query(
+        `insert into events (app_id, message_id, type, event, user_id, properties, traits, context, timestamp, received_at)
+         select $1, m, 'track', 'Report Viewed', u, p, '{}', '{}', now(), now()
+         from jsonb_to_recordset($2::jsonb) as v(m text, u text, p jsonb)`,
+        [app.appId, JSON.stringify(rows.map((row) => ({ m: row.messageId, u: row.userId, p: row.properties })))],
+      );
+      rawRows += BATCH;
+    }
+  }));
+  await raw.end();
+  const bare = await bareNodeRequestsPerSecond('{"success":true}');
+  return [
+    {
+      name: 'ingest.batch.events_per_s',
+      value: Math.round(batch.requests.average * BATCH),
+      unit: 'events/s',
+      baseline: Math.round(rawRows / DURATION_S),
+      note: `/v1/batch of ${BATCH}, ${CONNECTIONS} connections, ${DURATION_S} s, p99 ${batch.latency.p99} ms, ${batch.non2xx} non-2xx; baseline: raw 100-row INSERTs on 10 connections`,
+    },
+    {
+      name: 'ingest.track.req_per_s',
+      value: Math.round(track.requests.average),
+      unit: 'req/s',
+      baseline: Math.round(bare),
+      note: `/v1/track, ${CONNECTIONS} connections, ${DURATION_S} s, ${track.non2xx} non-2xx; baseline: bare node:http`,
+    },
+    { name: 'ingest.track.p99_ms', value: track.latency.p99, unit: 'ms' },
+    { name: 'ingest.durable', value: afterTrack - afterBatch >= track['2xx'] && afterBatch >= batch['2xx'] * BATCH ? 1 : 0, unit: 'bool', note: `${acknowledged} events acknowledged, ${afterTrack} stored` },
   ];
 }
 
@@ -174,37 +265,12 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   try {
     const url = runtime.apiUrl!;
-    const created = await graphql(url, 'tca_bench', 'mutation { createApp(input: {name: "bench"}) { app { id } apiKey } }', {});
-    const { app, apiKey } = created.data.createApp;
-    await graphql(url, apiKey, 'mutation($a: ID!) { startTrial(input: {appId: $a, userId: "bench-user"}) { trial { id } } }', { a: app.id });
-
-    const query = JSON.stringify({
-      query: 'query($a: ID!, $u: String!) { trial(appId: $a, userId: $u) { id userId email segment trialStart trialEnd } }',
-      variables: { a: app.id, u: 'bench-user' },
-    });
-    const sample = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, body: query });
-    const sampleBody = await sample.text();
-
-    const trialQuery = await load({
-      url: `${url}/graphql`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-      body: query,
-    });
-    if (trialQuery.non2xx > 0 || trialQuery.errors > 0) throw new Error(`trial query had ${trialQuery.non2xx} non-2xx and ${trialQuery.errors} errors`);
-    const bare = await bareNodeRequestsPerSecond(sampleBody);
-    results.push(
-      {
-        name: 'graphql.trial_query.req_per_s',
-        value: Math.round(trialQuery.requests.average),
-        unit: 'req/s',
-        baseline: Math.round(bare),
-        note: `${CONNECTIONS} connections, ${DURATION_S} s, app API key auth + one indexed SELECT; baseline: bare node:http answering the same JSON`,
-      },
-      { name: 'graphql.trial_query.p99_ms', value: trialQuery.latency.p99, unit: 'ms' },
-    );
-    results.push(...(await eventToSubscription(url)));
-    results.push(...(await openTrialsAndTimers(url, runtime.databaseUrl!)));
+    // BENCH_ONLY=ingest,graphql,latency,trials runs a subset.
+    const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,trials').split(','));
+    if (only.has('ingest')) results.push(...(await ingestThroughput(url, runtime.databaseUrl!)));
+    if (only.has('graphql')) results.push(...(await trialQueryThroughput(url)));
+    if (only.has('latency')) results.push(...(await eventToSubscription(url)));
+    if (only.has('trials')) results.push(...(await openTrialsAndTimers(url, runtime.databaseUrl!)));
   } finally {
     await runtime.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -215,6 +281,38 @@ async function main(): Promise<void> {
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`wrote ${file.pathname}`);
   process.exit(0);
+}
+
+async function trialQueryThroughput(url: string): Promise<Result[]> {
+  const created = await graphql(url, 'tca_bench', 'mutation { createApp(input: {name: "bench"}) { app { id } apiKey } }', {});
+  const { app, apiKey } = created.data.createApp;
+  await graphql(url, apiKey, 'mutation($a: ID!) { startTrial(input: {appId: $a, userId: "bench-user"}) { trial { id } } }', { a: app.id });
+
+  const query = JSON.stringify({
+    query: 'query($a: ID!, $u: String!) { trial(appId: $a, userId: $u) { id userId email segment trialStart trialEnd } }',
+    variables: { a: app.id, u: 'bench-user' },
+  });
+  const sample = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, body: query });
+  const sampleBody = await sample.text();
+
+  const trialQuery = await load({
+    url: `${url}/graphql`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    body: query,
+  });
+  if (trialQuery.non2xx > 0 || trialQuery.errors > 0) throw new Error(`trial query had ${trialQuery.non2xx} non-2xx and ${trialQuery.errors} errors`);
+  const bare = await bareNodeRequestsPerSecond(sampleBody);
+  return [
+    {
+      name: 'graphql.trial_query.req_per_s',
+      value: Math.round(trialQuery.requests.average),
+      unit: 'req/s',
+      baseline: Math.round(bare),
+      note: `${CONNECTIONS} connections, ${DURATION_S} s, app API key auth + one indexed SELECT; baseline: bare node:http answering the same JSON`,
+    },
+    { name: 'graphql.trial_query.p99_ms', value: trialQuery.latency.p99, unit: 'ms' },
+  ];
 }
 
 await main();

@@ -14,7 +14,9 @@ import { migrateUp, openOrm } from './infra/orm.ts';
 import { startEmbeddedPostgres } from './infra/postgres.ts';
 import { connectClient, connectWorkerConnection, ensureSearchAttributes, startTemporalDevServer } from './infra/temporal.ts';
 import { resolveTemporalExecutable } from './infra/temporal-cli.ts';
-import { SegmentChangeFeed } from './modules/trials/segment-change-feed.ts';
+import { PgFeed } from './infra/pg-feed.ts';
+import { segmentChangeChannel } from './modules/trials/segment-change-feed.ts';
+import { operationalEventChannel } from './modules/webhooks/operational-events.ts';
 import { buildApp } from './server.ts';
 import { loadSecretBox } from './secret-box.ts';
 import { IngestService } from './modules/ingest/ingest.service.ts';
@@ -114,13 +116,15 @@ export async function startRuntime({ role, config, logger, progress = () => unde
     if (role !== 'worker') {
       const admin = await loadAdminToken(config.adminToken, config.dataDir);
       adminTokenFile = admin.file;
-      const feed = new SegmentChangeFeed(orm, databaseUrl, logger);
+      const feed = new PgFeed(databaseUrl, logger);
+      const segmentChanges = segmentChangeChannel(feed, orm);
+      const operationalEvents = operationalEventChannel(feed);
       await feed.start();
       stops.push(() => feed.stop());
       const secrets = await loadSecretBox(config.secretKey, config.dataDir);
       const ingest = new IngestService({ orm, temporal, taskQueue: config.temporalTaskQueue, logger });
       const app = buildApp(
-        { orm, temporal, taskQueue: config.temporalTaskQueue, feed, adminToken: admin.token, webhookAllowPrivateTargets: config.webhookAllowPrivateTargets, secrets, logger },
+        { orm, temporal, taskQueue: config.temporalTaskQueue, segmentChanges, operationalEvents, adminToken: admin.token, webhookAllowPrivateTargets: config.webhookAllowPrivateTargets, secrets, logger },
         { host: config.host, port: config.port, production: config.production },
         { ...segmentHttpRoutes(ingest), ...hookRoutes(ingest, secrets), ...stripeRoutes({ orm, temporal, taskQueue: config.temporalTaskQueue, secrets, logger }) },
       );

@@ -1,2 +1,2 @@
 export { trialLifecycle } from './trial-lifecycle.ts';
-export { deliverWebhook } from './deliver-webhook.ts';
+export { webhookLane } from './webhook-lane.ts';

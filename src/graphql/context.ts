@@ -6,7 +6,9 @@ import type { Logger } from '../logger.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { hashSecret } from '../ids.ts';
 import { ApiKey } from '../modules/apps/api-key.entity.ts';
-import type { SegmentChangeFeed } from '../modules/trials/segment-change-feed.ts';
+import type { FeedChannel } from '../infra/pg-feed.ts';
+import type { ISegmentChange } from '../modules/trials/segment-change.entity.ts';
+import type { OperationalEvent } from '../modules/webhooks/operational-events.ts';
 
 export type Auth = { kind: 'admin' } | { kind: 'app'; appId: string } | { kind: 'anonymous' };
 
@@ -15,7 +17,8 @@ export interface Services {
   orm: MikroORM;
   temporal: Client;
   taskQueue: string;
-  feed: SegmentChangeFeed;
+  segmentChanges: FeedChannel<ISegmentChange>;
+  operationalEvents: FeedChannel<OperationalEvent>;
   adminToken: string;
   webhookAllowPrivateTargets: boolean;
   secrets: SecretBox;

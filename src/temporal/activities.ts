@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import { attemptDelivery, markDeliveryFailed, planDeliveries, startDeliveryWorkflow } from '../modules/webhooks/deliveries.service.ts';
+import { attemptDelivery, dispatchDeliveries, eventTypesFor, markDeliveryExhausted, planDeliveries } from '../modules/webhooks/deliveries.service.ts';
 import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.ts';
 import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
 import { Trial } from '../modules/trials/trial.entity.ts';
@@ -28,6 +28,7 @@ export interface ActivityDependencies {
 
 /** Activities get their dependencies from the worker; each call works in its own EntityManager fork. */
 export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivateTargets }: ActivityDependencies) {
+  const deliveryDeps = { orm, temporal, taskQueue, allowPrivate: webhookAllowPrivateTargets };
   return {
     /**
      * Records a transition once: a retry or replay with the same (trial, sequence) is a no-op.
@@ -62,19 +63,25 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
         await planDeliveries(em, change);
       });
       // The change may have been recorded by an earlier try of this activity that died before
-      // starting its deliveries: start whatever the database holds for this change.
-      const stored = await em.fork().find(WebhookDelivery, { segmentChangeId: change.id }, { fields: ['id'] });
-      await Promise.all(stored.map((delivery) => startDeliveryWorkflow(temporal, taskQueue, delivery.id)));
+      // handing its deliveries over: hand over whatever the database holds for this change.
+      const stored = await em.fork().find(WebhookDelivery, { segmentChangeId: change.id }, { populate: ['endpoint'] });
+      const typeOrder = eventTypesFor(change);
+      stored.sort((a, b) => typeOrder.indexOf(a.eventType) - typeOrder.indexOf(b.eventType));
+      await dispatchDeliveries(
+        temporal,
+        taskQueue,
+        stored.map((delivery) => ({ id: delivery.id, endpointId: delivery.endpoint.id, trialId: delivery.trialId ?? null, ordered: delivery.endpoint.ordered })),
+      );
     },
 
     /** One attempt, recorded; plain data back to the workflow. */
     async attemptWebhookDelivery(deliveryId: string) {
-      const { outcome, retryAfterMs, retrySchedule, attemptCount } = await attemptDelivery(orm, deliveryId, webhookAllowPrivateTargets);
+      const { outcome, retryAfterMs, retrySchedule, attemptCount } = await attemptDelivery(deliveryDeps, deliveryId);
       return { outcome, retryAfterMs, retrySchedule, attemptCount };
     },
 
-    async markWebhookDeliveryFailed(deliveryId: string): Promise<void> {
-      await markDeliveryFailed(orm, deliveryId);
+    async markWebhookDeliveryExhausted(deliveryId: string): Promise<void> {
+      await markDeliveryExhausted(deliveryDeps, deliveryId);
     },
 
     /** The activity record's latest event time (ISO-8601), or null when none was stored. */

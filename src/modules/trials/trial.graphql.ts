@@ -188,7 +188,7 @@ builder.subscriptionField('segmentChanged', (t) =>
       requireApp(auth, appId);
       const segments = args.segments ? new Set<string>(args.segments) : null;
       const trialId = args.trialId == null ? null : String(args.trialId);
-      return services.feed.subscribe(
+      return services.segmentChanges.subscribe(
         (change) =>
           change.app.id === appId &&
           (segments === null || segments.has(change.newSegment)) &&

@@ -2,6 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FieldError } from '../../graphql/common.ts';
 import { newId } from '../../ids.ts';
 import { App } from '../apps/app.entity.ts';
+import { parseIsoDuration } from '../trials/durations.ts';
+import { OPERATIONAL_EVENT_TYPES } from './operational-events.ts';
 import { DEFAULT_RETRY_SCHEDULE, validSchedule } from './retry-policy.ts';
 import { newWebhookSecret } from './signing.ts';
 import { resolveTarget } from './ssrf.ts';
@@ -18,6 +20,7 @@ export const EVENT_TYPES = [
   'trial.converted',
   'trial.expired',
   'webhook.test',
+  ...OPERATIONAL_EVENT_TYPES,
 ];
 /** Headers we set ourselves; a custom header may not replace them. */
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'user-agent', 'host', 'webhook-id', 'webhook-timestamp', 'webhook-signature']);
@@ -30,6 +33,8 @@ export interface EndpointInput {
   timeoutMs?: number | null;
   retrySchedule?: string[] | null;
   enabled?: boolean | null;
+  ordered?: boolean | null;
+  disableAfter?: string | null;
 }
 
 /** Checks what is given (SSRF included) and returns the fields to set. */
@@ -66,7 +71,14 @@ async function validated(input: EndpointInput, allowPrivate: boolean): Promise<{
   if (input.description != null) fields.description = input.description.slice(0, 500);
   if (input.enabled != null) {
     fields.enabled = input.enabled;
-    if (input.enabled) fields.disabledReason = null;
+    // Re-enabled: a fresh start, the old run of failures forgotten.
+    if (input.enabled) Object.assign(fields, { disabledReason: null, failingSince: null });
+  }
+  if (input.ordered != null) fields.ordered = input.ordered;
+  if (input.disableAfter != null) {
+    const ms = parseIsoDuration(input.disableAfter);
+    if (ms === null || ms < 1000) errors.push({ field: 'disableAfter', message: 'disableAfter must be an ISO-8601 duration of at least a second, such as P5D', code: 'INVALID' });
+    else fields.disableAfter = input.disableAfter;
   }
   return { fields, errors };
 }
@@ -91,6 +103,8 @@ export async function createEndpoint(em: EntityManager, appId: string, input: En
     timeoutMs: fields.timeoutMs ?? 15_000,
     retrySchedule: fields.retrySchedule ?? DEFAULT_RETRY_SCHEDULE,
     enabled: fields.enabled ?? true,
+    ordered: fields.ordered ?? true,
+    disableAfter: fields.disableAfter ?? 'P5D',
   });
   await em.flush();
   return { endpoint, errors: [] };

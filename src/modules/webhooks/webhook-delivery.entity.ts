@@ -5,15 +5,18 @@ import { WebhookEndpoint } from './webhook-endpoint.entity.ts';
 export const WebhookDelivery = defineEntity({
   name: 'WebhookDelivery',
   tableName: 'webhook_deliveries',
-  indexes: [{ properties: ['endpoint', 'createdAt'] }],
+  indexes: [{ properties: ['endpoint', 'createdAt'] }, { properties: ['endpoint', 'status', 'createdAt'] }, { properties: ['createdAt'] }],
   properties: {
     id: p.string().primary(),
     endpoint: () => p.manyToOne(WebhookEndpoint).deleteRule('cascade'),
     eventType: p.string(),
     /** The exact bytes sent (and signed) on every attempt. */
     body: p.text(),
-    /** The segment change this delivery tells about; null for webhook.test. */
+    /** The segment change this delivery tells about; null for webhook.test and operational events. */
     segmentChangeId: p.string().nullable(),
+    /** The trial and its per-trial sequence number, for in-order delivery. */
+    trialId: p.string().nullable(),
+    sequence: p.integer().nullable(),
     /** pending | delivered | failed */
     status: p.string().default('pending'),
     attemptCount: p.integer().default(0),

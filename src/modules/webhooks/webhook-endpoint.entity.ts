@@ -23,6 +23,12 @@ export const WebhookEndpoint = defineEntity({
     timeoutMs: p.integer().default(15000),
     /** ISO-8601 delays before each attempt (the first is usually PT0S). */
     retrySchedule: p.json<string[]>(),
+    /** Whether one trial's changes reach this endpoint in order (a later one waits for an earlier one's retries). */
+    ordered: p.boolean().default(true),
+    /** ISO-8601: an endpoint that fails every delivery for this long is disabled. */
+    disableAfter: p.string().default('P5D'),
+    /** When the current run of failures began; null after a success. */
+    failingSince: p.datetime().nullable(),
     enabled: p.boolean().default(true),
     disabledReason: p.string().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),

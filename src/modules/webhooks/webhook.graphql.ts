@@ -3,7 +3,8 @@ import { builder } from '../../graphql/builder.ts';
 import { MutationError, type FieldError } from '../../graphql/common.ts';
 import { requireApp, type GraphQLContext } from '../../graphql/context.ts';
 import { newId } from '../../ids.ts';
-import { attemptDelivery, startDeliveryWorkflow } from './deliveries.service.ts';
+import { attemptDelivery, dispatchDeliveries, type DeliveryDeps } from './deliveries.service.ts';
+import { OPERATIONAL_EVENT_TYPES, type Dispatchable, type OperationalEvent, type OperationalEventType } from './operational-events.ts';
 import { createEndpoint, rotateSecret, updateEndpoint, type EndpointInput } from './endpoints.service.ts';
 import { DeliveryAttempt, WebhookDelivery, type IDeliveryAttempt, type IWebhookDelivery } from './webhook-delivery.entity.ts';
 import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
@@ -25,6 +26,9 @@ const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint').imple
     secret: t.exposeString('secret', { description: 'whsec_… signing secret' }),
     enabled: t.exposeBoolean('enabled'),
     disabledReason: t.exposeString('disabledReason', { nullable: true }),
+    ordered: t.exposeBoolean('ordered', { description: "One trial's changes arrive in order: a later one waits while an earlier one is retried" }),
+    disableAfter: t.exposeString('disableAfter', { description: 'ISO-8601: failing every delivery this long disables the endpoint' }),
+    failingSince: t.expose('failingSince', { type: 'DateTime', nullable: true, description: 'Start of the current run of failed attempts' }),
     timeoutMs: t.exposeInt('timeoutMs'),
     retrySchedule: t.exposeStringList('retrySchedule'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -84,6 +88,9 @@ const DeliveryConnection = builder.objectRef<{ edges: IWebhookDelivery[]; pageIn
   }),
 });
 
+const deliveryDeps = ({ services }: GraphQLContext): DeliveryDeps => ({ orm: services.orm, temporal: services.temporal, taskQueue: services.taskQueue, allowPrivate: services.webhookAllowPrivateTargets });
+const dispatchable = (delivery: IWebhookDelivery): Dispatchable => ({ id: delivery.id, endpointId: delivery.endpoint.id, trialId: delivery.trialId ?? null, ordered: delivery.endpoint.ordered });
+
 async function endpointFor(ctx: GraphQLContext, endpointId: string): Promise<IWebhookEndpoint> {
   const endpoint = await ctx.em.findOne(WebhookEndpoint, { id: endpointId });
   if (!endpoint) throw new GraphQLError(`no webhook endpoint ${endpointId}`, { extensions: { code: 'NOT_FOUND' } });
@@ -109,6 +116,8 @@ builder.queryField('deliveries', (t) =>
     args: {
       endpointId: t.arg.id({ required: true }),
       status: t.arg({ type: DeliveryStatus }),
+      since: t.arg({ type: 'DateTime', description: 'Created at or after this time' }),
+      until: t.arg({ type: 'DateTime', description: 'Created before this time' }),
       first: t.arg.int({ defaultValue: 20 }),
       after: t.arg.string(),
     },
@@ -117,7 +126,12 @@ builder.queryField('deliveries', (t) =>
       const first = Math.min(Math.max(args.first ?? 20, 1), 100);
       const rows = await ctx.em.find(
         WebhookDelivery,
-        { endpoint, ...(args.status ? { status: args.status } : {}), ...(args.after ? positionAfter(args.after) : {}) },
+        {
+          endpoint,
+          ...(args.status ? { status: args.status } : {}),
+          ...(args.since || args.until ? { createdAt: { ...(args.since ? { $gte: args.since } : {}), ...(args.until ? { $lt: args.until } : {}) } } : {}),
+          ...(args.after ? { $and: [positionAfter(args.after)] } : {}),
+        },
         { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first + 1 },
       );
       const edges = rows.slice(0, first);
@@ -145,6 +159,8 @@ const endpointFields = (t: any) => ({
   headers: t.field({ type: [HeaderInput] }),
   timeoutMs: t.int({ description: '1000 to 30000; default 15000' }),
   retrySchedule: t.stringList({ description: 'ISO-8601 delays before each attempt; default the Standard Webhooks schedule' }),
+  ordered: t.boolean({ description: "Default true: one trial's changes arrive in order" }),
+  disableAfter: t.string({ description: 'ISO-8601; default P5D' }),
 });
 
 const CreateInput = builder.inputType('CreateWebhookEndpointInput', {
@@ -225,7 +241,7 @@ builder.mutationField('sendTestWebhook', (t) =>
         segmentChangeId: null,
       });
       await ctx.em.flush();
-      const { attempt } = await attemptDelivery(ctx.services.orm, id, ctx.services.webhookAllowPrivateTargets);
+      const { attempt } = await attemptDelivery(deliveryDeps(ctx), id);
       return { attempt, errors: [] };
     },
   }),
@@ -245,10 +261,66 @@ builder.mutationField('redeliver', (t) =>
       const delivery = await ctx.em.findOne(WebhookDelivery, { id: String(deliveryId) }, { populate: ['endpoint'] });
       if (!delivery) return { errors: [{ field: 'deliveryId', message: `no delivery ${deliveryId}`, code: 'NOT_FOUND' }] };
       requireApp(ctx.auth, delivery.endpoint.app.id);
+      if (!delivery.endpoint.enabled) return { errors: [{ field: 'deliveryId', message: 'its endpoint is disabled; enable it first', code: 'DISABLED' }] };
       delivery.status = 'pending';
       await ctx.em.flush();
-      await startDeliveryWorkflow(ctx.services.temporal, ctx.services.taskQueue, delivery.id, `delivery:${delivery.id}:redeliver:${newId('r')}`);
+      await dispatchDeliveries(ctx.services.temporal, ctx.services.taskQueue, [dispatchable(delivery)]);
       return { delivery, errors: [] };
     },
+  }),
+);
+
+/** Redeliveries are handed over this many at a time (each lane keeps its own order). */
+const REDELIVER_LIMIT = 10_000;
+
+builder.mutationField('redeliverFailed', (t) =>
+  t.field({
+    type: builder.objectRef<{ count: number; errors: FieldError[] }>('RedeliverFailedPayload').implement({
+      fields: (p) => ({
+        count: p.exposeInt('count', { description: 'Deliveries sent again' }),
+        errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }),
+      }),
+    }),
+    description: "Replays an outage: every failed delivery of the endpoint since a time, oldest first, each with its own webhook-id",
+    args: { endpointId: t.arg.id({ required: true }), since: t.arg({ type: 'DateTime', required: true }) },
+    resolve: async (_root, { endpointId, since }, ctx) => {
+      const endpoint = await endpointFor(ctx, String(endpointId));
+      if (!endpoint.enabled) return { count: 0, errors: [{ field: 'endpointId', message: 'the endpoint is disabled; enable it first', code: 'DISABLED' }] };
+      const failed = await ctx.em.find(WebhookDelivery, { endpoint, status: 'failed', createdAt: { $gte: since } }, { orderBy: { createdAt: 'asc', sequence: 'asc' }, limit: REDELIVER_LIMIT });
+      if (failed.length === 0) return { count: 0, errors: [] };
+      await ctx.em.nativeUpdate(WebhookDelivery, { id: { $in: failed.map((delivery) => delivery.id) } }, { status: 'pending' });
+      await dispatchDeliveries(ctx.services.temporal, ctx.services.taskQueue, failed.map(dispatchable));
+      return { count: failed.length, errors: [] };
+    },
+  }),
+);
+
+const OperationalEventTypeEnum = builder.enumType('OperationalEventType', {
+  values: Object.fromEntries(OPERATIONAL_EVENT_TYPES.map((type) => [type.replace('.', '_').toUpperCase(), { value: type }])) as Record<string, { value: OperationalEventType }>,
+});
+
+const OperationalEventRef = builder.objectRef<OperationalEvent>('WebhookOperationalEvent').implement({
+  description: 'Something an operator should know about the app\'s webhooks (also sent to its other endpoints)',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    type: t.field({ type: OperationalEventTypeEnum, resolve: (event) => event.type }),
+    endpointId: t.exposeID('endpointId'),
+    deliveryId: t.exposeID('deliveryId', { nullable: true }),
+    message: t.exposeString('message'),
+    occurredAt: t.string({ resolve: (event) => event.occurredAt }),
+  }),
+});
+
+builder.subscriptionField('webhookOperationalEvents', (t) =>
+  t.field({
+    type: OperationalEventRef,
+    description: 'endpoint.disabled, delivery.failing and delivery.exhausted for the app, live',
+    args: { appId: t.arg.id({ required: true }) },
+    subscribe: (_root, args, { auth, services }) => {
+      const appId = String(args.appId);
+      requireApp(auth, appId);
+      return services.operationalEvents.subscribe((event) => event.appId === appId);
+    },
+    resolve: (event) => event,
   }),
 );

@@ -1,0 +1,99 @@
+/**
+ * Live fan-out across API processes through PostgreSQL LISTEN/NOTIFY (no extra broker).
+ * A notice is sent inside the transaction that records its subject, so subscribers hear
+ * only of committed facts. One LISTEN connection per process carries every channel; each
+ * notice is loaded once and offered to every local listener of its channel.
+ */
+import pg from 'pg';
+import { Repeater } from 'graphql-yoga';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from '../logger.ts';
+
+/** Called inside the recording transaction: PostgreSQL sends the notice on commit only. */
+export async function notify(em: EntityManager, channel: string, payload: object): Promise<void> {
+  await em.execute('select pg_notify(?, ?)', [channel, JSON.stringify(payload)]);
+}
+
+export class FeedChannel<T> {
+  readonly #listeners = new Set<(item: T) => void>();
+  readonly #load: (payload: unknown) => Promise<T | null>;
+
+  constructor(load: (payload: unknown) => Promise<T | null>) {
+    this.#load = load;
+  }
+
+  /** Loads the notice's subject (once for all listeners) and offers it to each. */
+  async offer(payload: unknown): Promise<void> {
+    if (this.#listeners.size === 0) return;
+    const item = await this.#load(payload);
+    if (item !== null) for (const listener of this.#listeners) listener(item);
+  }
+
+  subscribe(accept: (item: T) => boolean): AsyncIterable<T> {
+    return new Repeater<T>(async (push, stop) => {
+      const listener = (item: T) => {
+        if (accept(item)) void push(item);
+      };
+      this.#listeners.add(listener);
+      await stop;
+      this.#listeners.delete(listener);
+    });
+  }
+}
+
+export class PgFeed {
+  readonly #channels = new Map<string, FeedChannel<unknown>>();
+  #client: pg.Client | null = null;
+  #stopped = false;
+  readonly #url: string;
+  readonly #logger: Logger;
+
+  constructor(url: string, logger: Logger) {
+    this.#url = url;
+    this.#logger = logger;
+  }
+
+  /** Registers a channel before start(). */
+  channel<T>(name: string, load: (payload: unknown) => Promise<T | null>): FeedChannel<T> {
+    const channel = new FeedChannel<T>(load);
+    this.#channels.set(name, channel as FeedChannel<unknown>);
+    return channel;
+  }
+
+  async start(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.#url });
+    client.on('notification', (message) => void this.#deliver(message.channel, message.payload));
+    client.on('error', (error) => this.#reconnect(error));
+    await client.connect();
+    for (const name of this.#channels.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(name)}`);
+    this.#client = client;
+  }
+
+  #reconnect(error: Error): void {
+    if (this.#stopped) return;
+    this.#logger.warn({ err: error.message }, 'live feed lost its database connection; reconnecting');
+    void this.#client?.end().catch(() => undefined);
+    this.#client = null;
+    const retry = () =>
+      this.start().catch((again: Error) => {
+        this.#logger.warn({ err: again.message }, 'live feed reconnect failed');
+        if (!this.#stopped) setTimeout(retry, 1000);
+      });
+    setTimeout(retry, 200);
+  }
+
+  async #deliver(name: string, payload: string | undefined): Promise<void> {
+    const channel = this.#channels.get(name);
+    if (!channel || !payload) return;
+    try {
+      await channel.offer(JSON.parse(payload));
+    } catch (error) {
+      this.#logger.error({ err: error, channel: name }, 'could not deliver a notice to subscribers');
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#client?.end().catch(() => undefined);
+  }
+}

@@ -14,6 +14,7 @@ import { freePort } from '../src/infra/net.ts';
 import { collect, createTestDatabase, eventually, graphqlRequest } from './support/harness.ts';
 import { CREATE_APP, SEGMENT_CHANGED, START_TRIAL, TRIAL, type CreatedApp } from './support/operations.ts';
 import WebSocket from 'ws';
+import { Receiver } from './support/receiver.ts';
 import { createClient } from 'graphql-ws';
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
@@ -173,5 +174,48 @@ describe('npm start with nothing external: embedded PostgreSQL and Temporal in D
     expect(description.status.name).toBe('RUNNING');
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
+  }, 180_000);
+});
+
+describe('a worker killed mid-delivery (kill -9) and replaced', () => {
+  it('delivers once a new worker runs, with the same webhook-id', async () => {
+    const adminToken = 'tca_kill_test_token';
+    const env = {
+      PORT: '0',
+      DATABASE_URL: await createTestDatabase(),
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_TASK_QUEUE: `kill-${process.pid}`,
+      ADMIN_TOKEN: adminToken,
+      DATA_DIR: await mkdtemp(join(tmpdir(), 'trialcast-kill-')),
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+    };
+    const api = await startMain('api', env);
+    const worker = await startMain('worker', env);
+    // The first request hangs: the worker is killed while it waits for the answer.
+    const hook = await new Receiver().script({ status: 200, delayMs: 20_000 }).start();
+    try {
+      const url = api.ready.api!;
+      const app = (await graphqlRequest<{ createApp: CreatedApp }>(url, CREATE_APP, { name: 'Kill' }, adminToken)).data!.createApp;
+      const created = await graphqlRequest<any>(url, `mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } errors { message } } }`, { i: { appId: app.app.id, url: hook.url } }, adminToken);
+      const endpointId = created.data.createWebhookEndpoint.endpoint.id;
+      await graphqlRequest(url, START_TRIAL, { input: { appId: app.app.id, userId: 'survivor', trialEnd: '2099-01-01T00:00:00Z' } }, adminToken);
+
+      const [first] = await hook.waitFor(1, 30_000);
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+      await startMain('worker', env);
+
+      const requests = await hook.waitFor(2, 60_000);
+      expect(requests[1]!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
+      expect(requests[1]!.body).toBe(first!.body);
+      const delivery = await eventually(async () => {
+        const { data } = await graphqlRequest<any>(url, `query($e: ID!) { deliveries(endpointId: $e) { edges { node { id status } } } }`, { e: endpointId }, adminToken);
+        const node = data.deliveries.edges[0]?.node;
+        return node?.status === 'delivered' ? node : undefined;
+      }, 30_000);
+      expect(delivery.id).toBe(first!.headers['webhook-id']);
+    } finally {
+      await hook.stop();
+    }
   }, 180_000);
 });

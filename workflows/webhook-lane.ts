@@ -15,6 +15,8 @@ import { enqueueDeliveriesSignal, type WebhookLaneInput } from './webhook-lane.m
 const { attemptWebhookDelivery, markWebhookDeliveryExhausted } = proxyActivities<ReturnType<typeof createActivities>>({
   // An attempt is bounded by the endpoint's timeout (at most 30 s) plus DNS and the record.
   startToCloseTimeout: '60 seconds',
+  // The attempt heartbeats every second: a worker that died mid-attempt is known within 5 s.
+  heartbeatTimeout: '5 seconds',
   // Only our own failures (database down) retry here; the endpoint's answers are outcomes.
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { attemptDelivery, dispatchDeliveries, eventTypesFor, markDeliveryExhausted, planDeliveries } from '../modules/webhooks/deliveries.service.ts';
@@ -74,10 +75,20 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
       );
     },
 
-    /** One attempt, recorded; plain data back to the workflow. */
+    /**
+     * One attempt, recorded; plain data back to the workflow. It heartbeats while the
+     * receiver thinks, so a worker killed mid-attempt is noticed in seconds (the workflow's
+     * heartbeat timeout) and the attempt is made again, with the same webhook-id.
+     */
     async attemptWebhookDelivery(deliveryId: string) {
-      const { outcome, retryAfterMs, retrySchedule, attemptCount } = await attemptDelivery(deliveryDeps, deliveryId);
-      return { outcome, retryAfterMs, retrySchedule, attemptCount };
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat(), 1000);
+      try {
+        const { outcome, retryAfterMs, retrySchedule, attemptCount } = await attemptDelivery(deliveryDeps, deliveryId);
+        return { outcome, retryAfterMs, retrySchedule, attemptCount };
+      } finally {
+        clearInterval(beat);
+      }
     },
 
     async markWebhookDeliveryExhausted(deliveryId: string): Promise<void> {

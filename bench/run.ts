@@ -200,6 +200,82 @@ async function measureIngest(url: string, app: { appId: string; writeKey: string
 }
 
 /**
+ * Webhook delivery: trials reach their aha event at a steady rate; each transition is one
+ * delivery to a receiver on loopback, which reads the latency from the body's occurred_at
+ * (recorded) to the first attempt's arrival. Also counts the Temporal history events of
+ * one delivery lane, the Temporal work a delivery costs.
+ */
+async function deliveryThroughput(url: string, temporalAddress: string): Promise<Result[]> {
+  const trials = Number(process.env.BENCH_DELIVERY_TRIALS ?? 1000);
+  const rate = Number(process.env.BENCH_DELIVERY_RATE ?? 200);
+  // Every endpoint takes every event type: an aha transition is 3 deliveries to each.
+  const endpoints = Number(process.env.BENCH_DELIVERY_ENDPOINTS ?? 10);
+  const expected = trials * endpoints * 3;
+  const arrivals: Array<{ at: number; latency: number }> = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const payload = JSON.parse(body) as { new_segment: string; occurred_at: string };
+      if (payload.new_segment === 'found_value') arrivals.push({ at: Date.now(), latency: Date.now() - Date.parse(payload.occurred_at) });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  try {
+    const app = await newApp(url, { ahaEvents: ['Aha'], ...UNLIMITED });
+    for (let i = 0; i < endpoints; i++) {
+      await graphql(url, app.apiKey, 'mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { errors { message } } }', { i: { appId: app.appId, url: `${hookUrl}/${i}`, eventTypes: ['*'] } });
+    }
+    const ids = Array.from({ length: trials }, (_, i) => `dlv-${i}`);
+    await pool(ids, 50, async (userId) => {
+      await graphql(url, app.apiKey, 'mutation($i: StartTrialInput!) { startTrial(input: $i) { errors { message } } }', { i: { appId: app.appId, userId, trialEnd: '2099-01-01T00:00:00Z' } });
+    });
+    // Let the trial.started deliveries drain before the measured phase.
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const auth = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
+    const started = Date.now();
+    for (let i = 0; i < ids.length; i++) {
+      const due = started + (i / rate) * 1000;
+      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+      void fetch(`${url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ userId: ids[i], event: 'Aha', messageId: `aha-${i}` }) });
+    }
+    const offeredFor = (Date.now() - started) / 1000;
+    const deadline = Date.now() + 180_000;
+    while (arrivals.length < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    const seconds = (Math.max(...arrivals.map((arrival) => arrival.at)) - started) / 1000;
+
+    const { Connection, Client } = await import('@temporalio/client');
+    const connection = await Connection.connect({ address: temporalAddress });
+    const client = new Client({ connection });
+    const lanes = (await client.workflow.count('WorkflowType = "webhookLane"')).count;
+    const history = await client.workflow.getHandle(`trial:${app.appId}:${ids[0]}`).fetchHistory();
+    const markers = history.events?.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity').length ?? 0;
+    await connection.close();
+    const latencies = arrivals.map((arrival) => arrival.latency);
+    return [
+      {
+        name: 'delivery.per_s',
+        value: Math.round(arrivals.length / seconds),
+        unit: 'deliveries/s',
+        note: `${arrivals.length} of ${expected} deliveries (${trials} aha transitions offered at ${rate}/s over ${offeredFor.toFixed(1)} s, × ${endpoints} endpoints × 3 event types) received by a loopback receiver within ${seconds.toFixed(1)} s`,
+      },
+      { name: 'delivery.first_attempt.p50_ms', value: percentile(latencies, 50), unit: 'ms', note: 'transition recorded (its occurred_at) → first attempt received' },
+      { name: 'delivery.first_attempt.p99_ms', value: percentile(latencies, 99), unit: 'ms' },
+      {
+        name: 'delivery.temporal_lanes',
+        value: lanes,
+        unit: 'workflows',
+        note: `delivery lanes started in the run (a lane only for a delivery whose first attempt failed); a change's first attempts are one local activity in the trial's own workflow (${markers} local-activity markers, ${history.events?.length ?? 0} history events in all, in one trial's history after its 2 transitions)`,
+      },
+    ];
+  } finally {
+    receiver.close();
+  }
+}
+
+/**
  * Many open trial workflows at once, each with its timers: start them, then let every one's
  * inactivity timer fire together, and read the lateness (threshold → transition recorded)
  * from the recorded changes.
@@ -258,6 +334,8 @@ async function main(): Promise<void> {
     dataDir,
     port: 0,
     adminToken: 'tca_bench',
+    // The delivery bench's receiver is on loopback.
+    webhookAllowPrivateTargets: true,
     temporalDevPort: await freePort(),
     temporalUiPort: await freePort(),
   };
@@ -265,11 +343,12 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   try {
     const url = runtime.apiUrl!;
-    // BENCH_ONLY=ingest,graphql,latency,trials runs a subset.
-    const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,trials').split(','));
+    // BENCH_ONLY=ingest,graphql,latency,delivery,trials runs a subset.
+    const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,delivery,trials').split(','));
     if (only.has('ingest')) results.push(...(await ingestThroughput(url, runtime.databaseUrl!)));
     if (only.has('graphql')) results.push(...(await trialQueryThroughput(url)));
     if (only.has('latency')) results.push(...(await eventToSubscription(url)));
+    if (only.has('delivery')) results.push(...(await deliveryThroughput(url, runtime.temporalAddress)));
     if (only.has('trials')) results.push(...(await openTrialsAndTimers(url, runtime.databaseUrl!)));
   } finally {
     await runtime.stop();

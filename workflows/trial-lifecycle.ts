@@ -48,6 +48,8 @@ const remote = proxyActivities<Activities>(activityOptions);
 // change keep the remote path (patched() is false when replaying them).
 const local = proxyLocalActivities<Activities>(activityOptions);
 const db = () => (patched('local-db-activities') ? local : remote);
+// First webhook attempts: a local activity too, given the longest endpoint timeout (30 s).
+const webhookSender = proxyLocalActivities<Activities>({ ...activityOptions, startToCloseTimeout: '60 seconds' });
 
 /** Stronger triggers name the transition when several arrive before the workflow wakes. */
 const TRIGGER_RANK: Trigger[] = ['timer', 'activity', 'settings_changed', 'trial_extended', 'aha_event', 'converted'];
@@ -82,11 +84,17 @@ export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialS
     if (isFinal()) throw ApplicationFailure.nonRetryable(`the trial is already ${state.segment}`, 'TrialFinal');
   };
 
+  // Webhook first attempts run behind the transitions, one change after another (so a trial's
+  // webhooks leave in order) without holding up the next transition or timer.
+  const firstAttemptsByWorkflow = patched('webhook-first-attempts');
+  let webhooks: Promise<void> = Promise.resolve();
+
   async function moveTo(segment: SegmentKey, reason: string): Promise<void> {
     const sequence = state.sequence + 1;
+    const id = `sgc_${uuid4().replaceAll('-', '')}`;
     await db().recordSegmentChange({
       // Id and time come from the workflow, so a retried or replayed record is the same record.
-      id: `sgc_${uuid4().replaceAll('-', '')}`,
+      id,
       appId: input.appId,
       trialId: input.trialId,
       sequence,
@@ -94,7 +102,9 @@ export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialS
       newSegment: segment,
       reason,
       occurredAt: new Date().toISOString(),
+      firstAttemptsByWorkflow,
     });
+    if (firstAttemptsByWorkflow) webhooks = webhooks.then(() => webhookSender.sendFirstAttempts(id));
     state.segment = segment;
     state.sequence = sequence;
     upsertSearchAttributes([{ key: SEGMENT_ATTRIBUTE, value: segment }]);
@@ -187,9 +197,11 @@ export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialS
     }
     if (workflowInfo().continueAsNewSuggested && !isFinal()) {
       await condition(allHandlersFinished);
+      await webhooks;
       await continueAsNew<typeof trialLifecycle>({ ...input, state });
     }
   }
   await condition(allHandlersFinished);
+  await webhooks;
   return state;
 }

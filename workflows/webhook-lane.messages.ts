@@ -1,10 +1,16 @@
 /** The webhook lane's signal, shared by the workflow and the code that hands it deliveries. */
 import { defineSignal } from '@temporalio/workflow';
 
-/** Delivery ids to send after those already queued, in the order given. */
-export const enqueueDeliveriesSignal = defineSignal<[string[]]>('enqueueDeliveries');
+/** A delivery for the lane; `notBefore` (epoch ms) when its next attempt is scheduled later. */
+export interface LaneItem {
+  id: string;
+  notBefore?: number;
+}
+
+/** Deliveries to send after those already queued, in the order given. */
+export const enqueueDeliveriesSignal = defineSignal<[LaneItem[]]>('enqueueDeliveries');
 
 export interface WebhookLaneInput {
   /** Deliveries carried over a continue-as-new. */
-  deliveryIds: string[];
+  items: LaneItem[];
 }

@@ -1,5 +1,8 @@
 /**
- * A webhook lane: one trial's deliveries to one endpoint, sent one at a time and in order,
+ * A webhook lane holds the deliveries that need Temporal: those whose first attempt failed
+ * (most first attempts succeed straight from the lifecycle workflow's sendFirstAttempts and
+ * never get here), redeliveries, and operational events.
+ * One trial's deliveries to one endpoint share a lane, sent one at a time and in order,
  * so a later change never arrives before an earlier one that is still being retried.
  * (Unordered endpoints, the tester's sends and operational events get a lane each.)
  * Each delivery is attempted on its endpoint's schedule until delivered, refused for good,
@@ -10,7 +13,7 @@
 import { continueAsNew, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../src/temporal/activities.ts';
 import { delayBefore } from '../src/modules/webhooks/retry-policy.ts';
-import { enqueueDeliveriesSignal, type WebhookLaneInput } from './webhook-lane.messages.ts';
+import { enqueueDeliveriesSignal, type LaneItem, type WebhookLaneInput } from './webhook-lane.messages.ts';
 
 const { attemptWebhookDelivery, markWebhookDeliveryExhausted } = proxyActivities<ReturnType<typeof createActivities>>({
   // An attempt is bounded by the endpoint's timeout (at most 30 s) plus DNS and the record.
@@ -21,28 +24,30 @@ const { attemptWebhookDelivery, markWebhookDeliveryExhausted } = proxyActivities
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
-/** The lane's queue: ids in arrival order, each taken once. */
+/** The lane's queue: deliveries in arrival order, each held once. */
 class DeliveryQueue {
-  readonly #pending: string[];
-  constructor(ids: string[]) {
-    this.#pending = [...new Set(ids)];
+  readonly #pending: LaneItem[] = [];
+  constructor(items: LaneItem[]) {
+    this.add(items);
   }
-  add(ids: string[]): void {
-    for (const id of ids) if (!this.#pending.includes(id)) this.#pending.push(id);
+  add(items: LaneItem[]): void {
+    for (const item of items) if (!this.#pending.some((held) => held.id === item.id)) this.#pending.push(item);
   }
-  get head(): string | undefined {
+  get head(): LaneItem | undefined {
     return this.#pending[0];
   }
-  remove(id: string): void {
-    this.#pending.splice(this.#pending.indexOf(id), 1);
+  remove(item: LaneItem): void {
+    this.#pending.splice(this.#pending.indexOf(item), 1);
   }
-  get pending(): string[] {
+  get pending(): LaneItem[] {
     return [...this.#pending];
   }
 }
 
 /** One delivery, to the end of its schedule; returns its final outcome. */
-async function deliver(deliveryId: string): Promise<string> {
+async function deliver({ id: deliveryId, notBefore }: LaneItem): Promise<string> {
+  // A delivery whose first attempt failed outside the lane waits for its next scheduled one.
+  if (notBefore !== undefined && notBefore > Date.now()) await sleep(notBefore - Date.now());
   for (;;) {
     const result = await attemptWebhookDelivery(deliveryId);
     if (result.outcome !== 'retry') return result.outcome;
@@ -56,14 +61,14 @@ async function deliver(deliveryId: string): Promise<string> {
   }
 }
 
-export async function webhookLane({ deliveryIds }: WebhookLaneInput): Promise<void> {
-  const queue = new DeliveryQueue(deliveryIds);
-  setHandler(enqueueDeliveriesSignal, (ids) => queue.add(ids));
-  for (let id = queue.head; id !== undefined; id = queue.head) {
-    await deliver(id);
-    queue.remove(id);
+export async function webhookLane({ items }: WebhookLaneInput): Promise<void> {
+  const queue = new DeliveryQueue(items);
+  setHandler(enqueueDeliveriesSignal, (added) => queue.add(added));
+  for (let item = queue.head; item !== undefined; item = queue.head) {
+    await deliver(item);
+    queue.remove(item);
     if (workflowInfo().continueAsNewSuggested && queue.head !== undefined) {
-      await continueAsNew<typeof webhookLane>({ deliveryIds: queue.pending });
+      await continueAsNew<typeof webhookLane>({ items: queue.pending });
     }
   }
 }

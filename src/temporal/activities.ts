@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import { attemptDelivery, dispatchDeliveries, eventTypesFor, markDeliveryExhausted, planDeliveries } from '../modules/webhooks/deliveries.service.ts';
+import { attemptDelivery, dispatchable, dispatchDeliveries, markDeliveryExhausted, planDeliveries, sendFirstAttempts } from '../modules/webhooks/deliveries.service.ts';
 import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.ts';
 import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
 import { Trial } from '../modules/trials/trial.entity.ts';
@@ -17,6 +17,8 @@ export interface SegmentChangeRecord {
   reason: string;
   /** ISO-8601 */
   occurredAt: string;
+  /** The workflow runs sendFirstAttempts after recording (absent in older histories: hand over to lanes here). */
+  firstAttemptsByWorkflow?: boolean;
 }
 
 export interface ActivityDependencies {
@@ -63,16 +65,16 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
         await notifySegmentChange(em, { id: change.id, appId: change.appId, trialId: change.trialId });
         await planDeliveries(em, change);
       });
-      // The change may have been recorded by an earlier try of this activity that died before
-      // handing its deliveries over: hand over whatever the database holds for this change.
+      // Histories from before first attempts ran in the workflow hand every delivery to its
+      // lane here (again on a retry, if an earlier try died before doing so).
+      if (change.firstAttemptsByWorkflow) return;
       const stored = await em.fork().find(WebhookDelivery, { segmentChangeId: change.id }, { populate: ['endpoint'] });
-      const typeOrder = eventTypesFor(change);
-      stored.sort((a, b) => typeOrder.indexOf(a.eventType) - typeOrder.indexOf(b.eventType));
-      await dispatchDeliveries(
-        temporal,
-        taskQueue,
-        stored.map((delivery) => ({ id: delivery.id, endpointId: delivery.endpoint.id, trialId: delivery.trialId ?? null, ordered: delivery.endpoint.ordered })),
-      );
+      await dispatchDeliveries(temporal, taskQueue, stored.map(dispatchable));
+    },
+
+    /** The change's webhooks, first attempts straight away; what must be retried goes to its lane. */
+    async sendFirstAttempts(changeId: string): Promise<void> {
+      await sendFirstAttempts(deliveryDeps, changeId);
     },
 
     /**

@@ -1,12 +1,12 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import { enqueueDeliveriesSignal } from '../../../workflows/webhook-lane.messages.ts';
+import { enqueueDeliveriesSignal, type LaneItem } from '../../../workflows/webhook-lane.messages.ts';
 import { newId } from '../../ids.ts';
 import { parseIsoDuration } from '../trials/durations.ts';
 import { Trial } from '../trials/trial.entity.ts';
 import { deliveryIdFor } from './delivery-id.ts';
 import { postOnce, type AttemptResult } from './http-attempt.ts';
-import { classify, retryAfterMs, type Outcome } from './retry-policy.ts';
+import { classify, delayBefore, retryAfterMs, type Outcome } from './retry-policy.ts';
 import { signatureHeaders } from './signing.ts';
 import { resolveTarget } from './ssrf.ts';
 import { DeliveryAttempt, WebhookDelivery, type IDeliveryAttempt, type IWebhookDelivery } from './webhook-delivery.entity.ts';
@@ -111,20 +111,87 @@ export function laneIdFor(delivery: Dispatchable): string {
  * deliveries that are no longer pending.
  */
 export async function dispatchDeliveries(temporal: Client, taskQueue: string, deliveries: Dispatchable[]): Promise<void> {
-  const lanes = new Map<string, string[]>();
-  for (const delivery of deliveries) lanes.set(laneIdFor(delivery), [...(lanes.get(laneIdFor(delivery)) ?? []), delivery.id]);
+  const lanes = new Map<string, LaneItem[]>();
+  for (const delivery of deliveries) {
+    const item: LaneItem = delivery.notBefore === undefined ? { id: delivery.id } : { id: delivery.id, notBefore: delivery.notBefore };
+    lanes.set(laneIdFor(delivery), [...(lanes.get(laneIdFor(delivery)) ?? []), item]);
+  }
   await Promise.all(
-    [...lanes].map(([workflowId, deliveryIds]) =>
-      temporal.workflow.signalWithStart('webhookLane', {
-        workflowId,
-        taskQueue,
-        args: [{ deliveryIds: [] }],
-        signal: enqueueDeliveriesSignal,
-        signalArgs: [deliveryIds],
-      }),
+    [...lanes].map(([workflowId, items]) =>
+      temporal.workflow.signalWithStart('webhookLane', { workflowId, taskQueue, args: [{ items: [] }], signal: enqueueDeliveriesSignal, signalArgs: [items] }),
     ),
   );
 }
+
+export const dispatchable = (delivery: IWebhookDelivery): Dispatchable => ({
+  id: delivery.id,
+  endpointId: delivery.endpoint.id,
+  trialId: delivery.trialId ?? null,
+  ordered: delivery.endpoint.ordered,
+});
+
+/** The order one change's deliveries go out in, for each endpoint. */
+const TYPE_ORDER = ['trial.segment_changed', 'trial.started', 'trial.segment_left', 'trial.segment_entered', 'trial.converted', 'trial.expired'];
+
+/**
+ * A change's first attempts, made straight away (from a local activity of the trial's
+ * workflow, no workflow of their own): most webhooks cost Temporal nothing beyond the
+ * change itself. The change's deliveries are loaded together, posted (endpoints in
+ * parallel, each endpoint's in order) and recorded in one transaction. Only a delivery that
+ * must be retried, or that must wait behind an earlier one of the same trial still being
+ * retried, is handed to its lane. Re-run after a crash, it hands over what an earlier run
+ * attempted (the lane skips what is no longer pending).
+ */
+export async function sendFirstAttempts(deps: DeliveryDeps, changeId: string): Promise<void> {
+  const em = deps.orm.em.fork();
+  const deliveries = await em.find(WebhookDelivery, { segmentChangeId: changeId, status: 'pending' }, { populate: ['endpoint'] });
+  if (deliveries.length === 0) return;
+  const blocked = await endpointsWithEarlierPending(em, deliveries[0]!);
+  const byEndpoint = new Map<string, IWebhookDelivery[]>();
+  for (const delivery of deliveries.sort((a, b) => TYPE_ORDER.indexOf(a.eventType) - TYPE_ORDER.indexOf(b.eventType))) {
+    byEndpoint.set(delivery.endpoint.id, [...(byEndpoint.get(delivery.endpoint.id) ?? []), delivery]);
+  }
+  const posted: Posted[] = [];
+  const waiting: IWebhookDelivery[] = [];
+  await Promise.all(
+    [...byEndpoint.values()].map(async (group) => {
+      for (const delivery of group) {
+        const { endpoint } = delivery;
+        // Behind an earlier change still in the lane, or behind one of this change that just failed: queue.
+        const queued = endpoint.ordered && (blocked.has(endpoint.id) || waiting.some((other) => other.endpoint === endpoint));
+        if (!endpoint.enabled) continue;
+        if (queued || delivery.attemptCount > 0) {
+          waiting.push(delivery);
+          continue;
+        }
+        const attemptedAt = new Date();
+        const result = await post(delivery, deps.allowPrivate, attemptedAt);
+        posted.push({ delivery, attemptedAt, result });
+        if (classify(result.statusCode) === 'retry' && endpoint.ordered) blocked.add(endpoint.id);
+      }
+    }),
+  );
+  const outcomes = await recordAttempts(deps, em, posted);
+  const handOver = waiting.map(dispatchable);
+  for (const [index, { delivery }] of posted.entries()) {
+    const result = outcomes[index]!;
+    if (result.outcome !== 'retry') continue;
+    const delay = delayBefore(result.attemptCount + 1, result.retrySchedule, Math.random(), result.retryAfterMs);
+    if (delay === null) await markDeliveryExhausted(deps, delivery.id);
+    else handOver.push({ ...dispatchable(delivery), notBefore: Date.now() + delay });
+  }
+  // A lane takes its deliveries in the order given: a change's failed first attempt before those queued behind it.
+  handOver.sort((a, b) => TYPE_ORDER.indexOf(deliveries.find((d) => d.id === a.id)!.eventType) - TYPE_ORDER.indexOf(deliveries.find((d) => d.id === b.id)!.eventType));
+  if (handOver.length) await dispatchDeliveries(deps.temporal, deps.taskQueue, handOver);
+}
+
+/** The endpoints for which an earlier change of this delivery's trial is still pending (in a lane). */
+async function endpointsWithEarlierPending(em: EntityManager, delivery: IWebhookDelivery): Promise<Set<string>> {
+  if (delivery.trialId == null || delivery.sequence == null) return new Set();
+  const rows = await em.find(WebhookDelivery, { trialId: delivery.trialId, status: 'pending', sequence: { $lt: delivery.sequence } }, { fields: ['endpoint'] });
+  return new Set(rows.map((row) => row.endpoint.id));
+}
+
 
 /** Secrets that sign now: the current one, and the previous one during a rotation's overlap. */
 function signingSecrets(endpoint: IWebhookEndpoint, now: Date): string[] {
@@ -147,76 +214,92 @@ export interface DeliveryDeps {
   allowPrivate: boolean;
 }
 
-/**
- * One attempt of a delivery, recorded whatever happens. The SSRF check runs at every
- * attempt (DNS may have changed) and the request goes to the address it checked.
- * A delivery that is no longer pending (delivered, failed, its endpoint disabled) is skipped.
- */
-export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): Promise<AttemptOutcome> {
-  const em = deps.orm.em.fork();
-  const delivery = await em.findOneOrFail(WebhookDelivery, { id: deliveryId }, { populate: ['endpoint'] });
+/** The HTTP exchange of one attempt. The SSRF check runs at every attempt (DNS may have changed) and the request goes to the address it checked. */
+async function post(delivery: IWebhookDelivery, allowPrivate: boolean, attemptedAt: Date): Promise<AttemptResult> {
   const endpoint = delivery.endpoint;
-  if (delivery.status !== 'pending' || !endpoint.enabled) {
-    return { outcome: 'skipped', attempt: null, retryAfterMs: null, retrySchedule: endpoint.retrySchedule, attemptCount: delivery.attemptCount };
-  }
-  const attemptedAt = new Date();
-  let result: AttemptResult;
   try {
-    const target = await resolveTarget(endpoint.url, deps.allowPrivate);
+    const target = await resolveTarget(endpoint.url, allowPrivate);
     const timestamp = Math.floor(attemptedAt.getTime() / 1000);
-    result = await postOnce(
-      target,
-      {
-        ...endpoint.headers,
-        'content-type': 'application/json',
-        'user-agent': USER_AGENT,
-        ...signatureHeaders(signingSecrets(endpoint, attemptedAt), delivery.id, timestamp, delivery.body),
-      },
-      delivery.body,
-      endpoint.timeoutMs,
-    );
+    const headers = { ...endpoint.headers, 'content-type': 'application/json', 'user-agent': USER_AGENT, ...signatureHeaders(signingSecrets(endpoint, attemptedAt), delivery.id, timestamp, delivery.body) };
+    return await postOnce(target, headers, delivery.body, endpoint.timeoutMs);
   } catch (error) {
-    result = { statusCode: null, headers: {}, body: null, durationMs: 0, error: (error as Error).message };
+    return { statusCode: null, headers: {}, body: null, durationMs: 0, error: (error as Error).message };
   }
-  const outcome = classify(result.statusCode);
-  const attempt = em.create(DeliveryAttempt, {
-    id: newId('att'),
-    delivery,
-    attemptedAt,
-    durationMs: result.durationMs,
-    statusCode: result.statusCode,
-    responseHeaders: result.headers,
-    responseBody: result.body,
-    error: result.error,
-  });
-  delivery.attemptCount += 1;
-  if (outcome === 'delivered') {
-    delivery.status = 'delivered';
-    delivery.deliveredAt = new Date();
-  } else if (outcome === 'final' || outcome === 'gone') {
-    delivery.status = 'failed';
-  }
-  // The endpoint's health: a run of failures starts at the first failed attempt and ends at
-  // the next success. The tester's sends do not count either way.
-  if (delivery.eventType !== 'webhook.test') endpoint.failingSince = outcome === 'delivered' ? null : (endpoint.failingSince ?? attemptedAt);
-  const disabledBecause = outcome === 'gone' ? 'the endpoint answered 410 Gone' : failingTooLong(endpoint, attemptedAt);
-  if (disabledBecause) {
-    endpoint.enabled = false;
-    endpoint.disabledReason = disabledBecause;
-  }
+}
+
+interface Posted {
+  delivery: IWebhookDelivery;
+  attemptedAt: Date;
+  result: AttemptResult;
+}
+
+/**
+ * Records attempts (in one transaction): the attempt rows, each delivery's status, its
+ * endpoint's health (disabled after 410 or a long run of failures), and the operational
+ * events that follow, whose deliveries are then handed to their lanes.
+ */
+async function recordAttempts(deps: DeliveryDeps, em: EntityManager, posted: Posted[]): Promise<AttemptOutcome[]> {
   const raised: Dispatchable[] = [];
+  const outcomes: AttemptOutcome[] = [];
   await em.begin();
   try {
+    const facts: AttemptFacts[] = [];
+    for (const { delivery, attemptedAt, result } of posted) {
+      const endpoint = delivery.endpoint;
+      const outcome = classify(result.statusCode);
+      const attempt = em.create(DeliveryAttempt, {
+        id: newId('att'),
+        delivery,
+        attemptedAt,
+        durationMs: result.durationMs,
+        statusCode: result.statusCode,
+        responseHeaders: result.headers,
+        responseBody: result.body,
+        error: result.error,
+      });
+      delivery.attemptCount += 1;
+      if (outcome === 'delivered') {
+        delivery.status = 'delivered';
+        delivery.deliveredAt = new Date();
+      } else if (outcome === 'final' || outcome === 'gone') {
+        delivery.status = 'failed';
+      }
+      // The endpoint's health: a run of failures starts at the first failed attempt and ends at
+      // the next success. The tester's sends do not count either way.
+      if (delivery.eventType !== 'webhook.test') endpoint.failingSince = outcome === 'delivered' ? null : (endpoint.failingSince ?? attemptedAt);
+      const disabledBecause = !endpoint.enabled ? null : outcome === 'gone' ? 'the endpoint answered 410 Gone' : failingTooLong(endpoint, attemptedAt);
+      if (disabledBecause) {
+        endpoint.enabled = false;
+        endpoint.disabledReason = disabledBecause;
+      }
+      // Operational events are about the app's own trial webhooks, never about each other.
+      if (!isOperational(delivery.eventType)) facts.push({ delivery, endpoint, attempt, outcome, result, disabledBecause });
+      outcomes.push({ outcome, attempt, retryAfterMs: retryAfterMs(result.headers['retry-after'], Date.now()), retrySchedule: endpoint.retrySchedule, attemptCount: delivery.attemptCount });
+    }
     await em.flush();
-    // Operational events are about the app's own trial webhooks, never about each other.
-    if (!isOperational(delivery.eventType)) raised.push(...(await raiseFromAttempt(em, { delivery, endpoint, attempt, outcome, result, disabledBecause })));
+    for (const fact of facts) raised.push(...(await raiseFromAttempt(em, fact)));
     await em.commit();
   } catch (error) {
     await em.rollback();
     throw error;
   }
   if (raised.length) await dispatchDeliveries(deps.temporal, deps.taskQueue, raised);
-  return { outcome, attempt, retryAfterMs: retryAfterMs(result.headers['retry-after'], Date.now()), retrySchedule: endpoint.retrySchedule, attemptCount: delivery.attemptCount };
+  return outcomes;
+}
+
+/**
+ * One attempt of a delivery, recorded whatever happens. A delivery that is no longer
+ * pending (delivered, failed, its endpoint disabled) is skipped.
+ */
+export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): Promise<AttemptOutcome> {
+  const em = deps.orm.em.fork();
+  const delivery = await em.findOneOrFail(WebhookDelivery, { id: deliveryId }, { populate: ['endpoint'] });
+  if (delivery.status !== 'pending' || !delivery.endpoint.enabled) {
+    return { outcome: 'skipped', attempt: null, retryAfterMs: null, retrySchedule: delivery.endpoint.retrySchedule, attemptCount: delivery.attemptCount };
+  }
+  const attemptedAt = new Date();
+  const [outcome] = await recordAttempts(deps, em, [{ delivery, attemptedAt, result: await post(delivery, deps.allowPrivate, attemptedAt) }]);
+  return outcome!;
 }
 
 interface AttemptFacts {

@@ -38,6 +38,8 @@ export interface Dispatchable {
   endpointId: string;
   trialId: string | null;
   ordered: boolean;
+  /** Epoch ms before which the lane does not attempt it (its retry schedule's next step). */
+  notBefore?: number;
 }
 
 /**

@@ -3,8 +3,8 @@ import { builder } from '../../graphql/builder.ts';
 import { MutationError, type FieldError } from '../../graphql/common.ts';
 import { requireApp, type GraphQLContext } from '../../graphql/context.ts';
 import { newId } from '../../ids.ts';
-import { attemptDelivery, dispatchDeliveries, type DeliveryDeps } from './deliveries.service.ts';
-import { OPERATIONAL_EVENT_TYPES, type Dispatchable, type OperationalEvent, type OperationalEventType } from './operational-events.ts';
+import { attemptDelivery, dispatchable, dispatchDeliveries, type DeliveryDeps } from './deliveries.service.ts';
+import { OPERATIONAL_EVENT_TYPES, type OperationalEvent, type OperationalEventType } from './operational-events.ts';
 import { createEndpoint, rotateSecret, updateEndpoint, type EndpointInput } from './endpoints.service.ts';
 import { DeliveryAttempt, WebhookDelivery, type IDeliveryAttempt, type IWebhookDelivery } from './webhook-delivery.entity.ts';
 import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
@@ -89,7 +89,6 @@ const DeliveryConnection = builder.objectRef<{ edges: IWebhookDelivery[]; pageIn
 });
 
 const deliveryDeps = ({ services }: GraphQLContext): DeliveryDeps => ({ orm: services.orm, temporal: services.temporal, taskQueue: services.taskQueue, allowPrivate: services.webhookAllowPrivateTargets });
-const dispatchable = (delivery: IWebhookDelivery): Dispatchable => ({ id: delivery.id, endpointId: delivery.endpoint.id, trialId: delivery.trialId ?? null, ordered: delivery.endpoint.ordered });
 
 async function endpointFor(ctx: GraphQLContext, endpointId: string): Promise<IWebhookEndpoint> {
   const endpoint = await ctx.em.findOne(WebhookEndpoint, { id: endpointId });

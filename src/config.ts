@@ -21,6 +21,8 @@ export interface Config {
   webhookAllowPrivateTargets: boolean;
   logLevel: string;
   production: boolean;
+  /** Schema introspection (and GraphiQL); off by default in production. */
+  graphqlIntrospection: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -94,5 +96,6 @@ export function loadConfig(env: Env = process.env): Config {
     webhookAllowPrivateTargets: boolean(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
     logLevel,
     production: env.NODE_ENV === 'production',
+    graphqlIntrospection: boolean(env, 'GRAPHQL_INTROSPECTION', env.NODE_ENV !== 'production'),
   };
 }

@@ -17,6 +17,7 @@ import { resolveTemporalExecutable } from './infra/temporal-cli.ts';
 import { PgFeed } from './infra/pg-feed.ts';
 import { segmentChangeChannel } from './modules/trials/segment-change-feed.ts';
 import { operationalEventChannel } from './modules/webhooks/operational-events.ts';
+import { deliveryAttemptChannel } from './modules/webhooks/attempt-feed.ts';
 import { buildApp } from './server.ts';
 import { loadSecretBox } from './secret-box.ts';
 import { IngestService } from './modules/ingest/ingest.service.ts';
@@ -119,13 +120,14 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       const feed = new PgFeed(databaseUrl, logger);
       const segmentChanges = segmentChangeChannel(feed, orm);
       const operationalEvents = operationalEventChannel(feed);
+      const deliveryAttempts = deliveryAttemptChannel(feed, orm);
       await feed.start();
       stops.push(() => feed.stop());
       const secrets = await loadSecretBox(config.secretKey, config.dataDir);
       const ingest = new IngestService({ orm, temporal, taskQueue: config.temporalTaskQueue, logger });
       const app = buildApp(
-        { orm, temporal, taskQueue: config.temporalTaskQueue, segmentChanges, operationalEvents, adminToken: admin.token, webhookAllowPrivateTargets: config.webhookAllowPrivateTargets, secrets, logger },
-        { host: config.host, port: config.port, production: config.production },
+        { orm, temporal, taskQueue: config.temporalTaskQueue, segmentChanges, operationalEvents, deliveryAttempts, adminToken: admin.token, webhookAllowPrivateTargets: config.webhookAllowPrivateTargets, secrets, logger },
+        { host: config.host, port: config.port, production: config.production, introspection: config.graphqlIntrospection },
         { ...segmentHttpRoutes(ingest), ...hookRoutes(ingest, secrets), ...stripeRoutes({ orm, temporal, taskQueue: config.temporalTaskQueue, secrets, logger }) },
       );
       apiUrl = (await app.start()).url;

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { useCsrfPrevention, useOperationLimits } from './graphql/guards.ts';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -14,6 +15,7 @@ export interface ServerOptions {
   host: string;
   port: number;
   production: boolean;
+  introspection: boolean;
   /** How long in-flight requests get to finish on stop. */
   drainMs?: number;
 }
@@ -80,7 +82,8 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: options.production ? false : { subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY, title: 'Trialcast' },
+    plugins: [useCsrfPrevention(), useOperationLimits({ introspection: options.introspection })],
+    graphiql: options.production || !options.introspection ? false : { subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY, title: 'Trialcast' },
     logging: {
       debug: (...args) => services.logger.debug({ args }, 'graphql'),
       info: (...args) => services.logger.info({ args }, 'graphql'),

@@ -9,6 +9,7 @@ import { ApiKey } from '../modules/apps/api-key.entity.ts';
 import type { FeedChannel } from '../infra/pg-feed.ts';
 import type { ISegmentChange } from '../modules/trials/segment-change.entity.ts';
 import type { OperationalEvent } from '../modules/webhooks/operational-events.ts';
+import type { IDeliveryAttempt } from '../modules/webhooks/webhook-delivery.entity.ts';
 
 export type Auth = { kind: 'admin' } | { kind: 'app'; appId: string } | { kind: 'anonymous' };
 
@@ -19,6 +20,7 @@ export interface Services {
   taskQueue: string;
   segmentChanges: FeedChannel<ISegmentChange>;
   operationalEvents: FeedChannel<OperationalEvent>;
+  deliveryAttempts: FeedChannel<IDeliveryAttempt>;
   adminToken: string;
   webhookAllowPrivateTargets: boolean;
   secrets: SecretBox;

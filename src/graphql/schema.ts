@@ -2,6 +2,7 @@ import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './common.ts';
 import '../modules/apps/app.graphql.ts';
+import '../modules/apps/api-key.graphql.ts';
 import '../modules/apps/integrations.graphql.ts';
 import '../modules/trials/trial.graphql.ts';
 import '../modules/trials/settings.graphql.ts';

@@ -97,3 +97,32 @@ export class PgFeed {
     await this.#client?.end().catch(() => undefined);
   }
 }
+
+/**
+ * What a reconnecting subscriber missed, then live, with no gap and no duplicate: the live
+ * listener is attached before the past is read, and live items already replayed are skipped.
+ */
+export function replayThenLive<T extends { id: string }>(live: AsyncIterable<T>, past: () => Promise<T[]>): AsyncIterable<T> {
+  return new Repeater<T>(async (push, stop) => {
+    const iterator = live[Symbol.asyncIterator]();
+    // The first next() starts the live listener (a Repeater runs its executor on it).
+    let pending = iterator.next();
+    let stopped = false;
+    const stopping = stop.then(() => {
+      stopped = true;
+      return { done: true as const, value: undefined };
+    });
+    const replayed = new Set<string>();
+    for (const item of await past()) {
+      replayed.add(item.id);
+      await push(item);
+    }
+    while (!stopped) {
+      const result = await Promise.race([pending, stopping]);
+      if (result.done) break;
+      if (!replayed.has(result.value.id)) await push(result.value);
+      pending = iterator.next();
+    }
+    await iterator.return?.();
+  });
+}

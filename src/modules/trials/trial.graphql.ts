@@ -1,10 +1,12 @@
 import { wrap } from '@mikro-orm/core';
+import { GraphQLError } from 'graphql';
+import { replayThenLive } from '../../infra/pg-feed.ts';
 import { builder } from '../../graphql/builder.ts';
 import { MutationError, type FieldError } from '../../graphql/common.ts';
 import { requireApp } from '../../graphql/context.ts';
 import { SEGMENT_KEYS, type SegmentKey } from './segments.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
-import type { ISegmentChange } from './segment-change.entity.ts';
+import { SegmentChange, type ISegmentChange } from './segment-change.entity.ts';
 import { deleteTrial, runTrialCommand, startTrial, type TrialCommand } from './trials.service.ts';
 
 export const SegmentKeyEnum = builder.enumType('SegmentKey', {
@@ -174,6 +176,9 @@ builder.queryField('segments', (t) =>
   }),
 );
 
+/** A reconnecting subscriber gets at most this many missed changes replayed. */
+const MAX_REPLAY = 10_000;
+
 builder.subscriptionField('segmentChanged', (t) =>
   t.field({
     type: SegmentChangeRef,
@@ -182,17 +187,28 @@ builder.subscriptionField('segmentChanged', (t) =>
       appId: t.arg.id({ required: true }),
       segments: t.arg({ type: [SegmentKeyEnum], description: 'Only changes into these segments' }),
       trialId: t.arg.id({ description: 'Only this trial' }),
+      since: t.arg.string({ description: 'ISO-8601 time: changes since then are replayed first (oldest first), then live, with no gap or duplicate' }),
     },
-    subscribe: (_root, args, { auth, services }) => {
+    subscribe: (_root, args, { auth, services, em }) => {
       const appId = String(args.appId);
       requireApp(auth, appId);
       const segments = args.segments ? new Set<string>(args.segments) : null;
       const trialId = args.trialId == null ? null : String(args.trialId);
-      return services.segmentChanges.subscribe(
+      const live = services.segmentChanges.subscribe(
         (change) =>
           change.app.id === appId &&
           (segments === null || segments.has(change.newSegment)) &&
           (trialId === null || change.trial.id === trialId),
+      );
+      if (args.since == null) return live;
+      const since = new Date(args.since);
+      if (Number.isNaN(since.getTime())) throw new GraphQLError(`since ${JSON.stringify(args.since)} is not an ISO-8601 time`, { extensions: { code: 'BAD_USER_INPUT' } });
+      return replayThenLive(live, () =>
+        em.find(
+          SegmentChange,
+          { app: appId, occurredAt: { $gte: since }, ...(segments ? { newSegment: { $in: [...segments] } } : {}), ...(trialId ? { trial: trialId } : {}) },
+          { populate: ['trial'], orderBy: { occurredAt: 'asc', sequence: 'asc' }, limit: MAX_REPLAY },
+        ),
       );
     },
     resolve: (change) => change,

@@ -4,6 +4,7 @@ import { enqueueDeliveriesSignal, type LaneItem } from '../../../workflows/webho
 import { newId } from '../../ids.ts';
 import { parseIsoDuration } from '../trials/durations.ts';
 import { Trial } from '../trials/trial.entity.ts';
+import { notifyAttempt } from './attempt-feed.ts';
 import { deliveryIdFor } from './delivery-id.ts';
 import { postOnce, type AttemptResult } from './http-attempt.ts';
 import { classify, delayBefore, retryAfterMs, type Outcome } from './retry-policy.ts';
@@ -277,6 +278,7 @@ async function recordAttempts(deps: DeliveryDeps, em: EntityManager, posted: Pos
       outcomes.push({ outcome, attempt, retryAfterMs: retryAfterMs(result.headers['retry-after'], Date.now()), retrySchedule: endpoint.retrySchedule, attemptCount: delivery.attemptCount });
     }
     await em.flush();
+    for (const { attempt } of outcomes) await notifyAttempt(em, { id: attempt!.id, endpointId: (attempt!.delivery as IWebhookDelivery).endpoint.id });
     for (const fact of facts) raised.push(...(await raiseFromAttempt(em, fact)));
     await em.commit();
   } catch (error) {

@@ -38,6 +38,7 @@ const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint').imple
 const AttemptRef = builder.objectRef<IDeliveryAttempt>('DeliveryAttempt').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
+    deliveryId: t.id({ resolve: (attempt) => attempt.delivery.id, description: 'Also the webhook-id' }),
     attemptedAt: t.expose('attemptedAt', { type: 'DateTime' }),
     durationMs: t.exposeInt('durationMs'),
     statusCode: t.exposeInt('statusCode', { nullable: true }),
@@ -321,5 +322,18 @@ builder.subscriptionField('webhookOperationalEvents', (t) =>
       return services.operationalEvents.subscribe((event) => event.appId === appId);
     },
     resolve: (event) => event,
+  }),
+);
+
+builder.subscriptionField('deliveryAttemptRecorded', (t) =>
+  t.field({
+    type: AttemptRef,
+    description: "Each attempt to the endpoint as it is recorded (first attempts, retries, tests), live",
+    args: { endpointId: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, ctx) => {
+      const endpoint = await endpointFor(ctx, String(args.endpointId));
+      return ctx.services.deliveryAttempts.subscribe((attempt) => attempt.delivery.endpoint.id === endpoint.id);
+    },
+    resolve: (attempt) => attempt,
   }),
 );

@@ -1,0 +1,83 @@
+/**
+ * An app's GraphQL API keys: created (the secret shown once, only its hash stored), listed
+ * without secrets, revoked. An app key manages its own app's keys; the admin any app's.
+ */
+import { builder } from '../../graphql/builder.ts';
+import { invalid, MutationError, type FieldError } from '../../graphql/common.ts';
+import { requireApp } from '../../graphql/context.ts';
+import { hashSecret, newId, newSecret } from '../../ids.ts';
+import { ApiKey, type IApiKey } from './api-key.entity.ts';
+import { App } from './app.entity.ts';
+
+const ApiKeyRef = builder.objectRef<IApiKey>('ApiKey').implement({
+  description: 'A bearer key for one app (its secret is shown only when created)',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    appId: t.id({ resolve: (key) => key.app.id }),
+    name: t.exposeString('name'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+builder.queryField('apiKeys', (t) =>
+  t.field({
+    type: [ApiKeyRef],
+    description: "The app's API keys, revoked ones included, oldest first",
+    args: { appId: t.arg.id({ required: true }) },
+    resolve: async (_root, { appId }, { auth, em }) => {
+      requireApp(auth, String(appId));
+      return em.find(ApiKey, { app: String(appId) }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    },
+  }),
+);
+
+const ApiKeyPayload = builder.objectRef<{ apiKey?: IApiKey; secret?: string; errors: FieldError[] }>('ApiKeyPayload').implement({
+  fields: (t) => ({
+    apiKey: t.field({ type: ApiKeyRef, nullable: true, resolve: (payload) => payload.apiKey ?? null }),
+    secret: t.exposeString('secret', { nullable: true, description: 'The bearer token; shown once, on creation' }),
+    errors: t.field({ type: [MutationError], resolve: (payload) => payload.errors }),
+  }),
+});
+
+builder.mutationField('createApiKey', (t) =>
+  t.field({
+    type: ApiKeyPayload,
+    args: {
+      input: t.arg({
+        type: builder.inputType('CreateApiKeyInput', { fields: (f) => ({ appId: f.id({ required: true }), name: f.string({ required: true }) }) }),
+        required: true,
+      }),
+    },
+    resolve: async (_root, { input }, { auth, em }) => {
+      const appId = String(input.appId);
+      requireApp(auth, appId);
+      const name = input.name.trim();
+      if (name.length < 1 || name.length > 100) return { errors: [invalid('name', 'name must be 1 to 100 characters')] };
+      const app = await em.findOne(App, { id: appId });
+      if (!app) return { errors: [{ field: 'appId', message: `no app ${appId}`, code: 'NOT_FOUND' }] };
+      const secret = newSecret('tck');
+      const apiKey = em.create(ApiKey, { id: newId('key'), app, name, tokenHash: hashSecret(secret) });
+      await em.flush();
+      return { apiKey, secret, errors: [] };
+    },
+  }),
+);
+
+builder.mutationField('revokeApiKey', (t) =>
+  t.field({
+    type: ApiKeyPayload,
+    description: 'The key stops working at once, on every API process',
+    args: {
+      input: t.arg({ type: builder.inputType('RevokeApiKeyInput', { fields: (f) => ({ apiKeyId: f.id({ required: true }) }) }), required: true }),
+    },
+    resolve: async (_root, { input }, { auth, em }) => {
+      const apiKey = await em.findOne(ApiKey, { id: String(input.apiKeyId) });
+      if (!apiKey) return { errors: [{ field: 'apiKeyId', message: `no API key ${input.apiKeyId}`, code: 'NOT_FOUND' }] };
+      requireApp(auth, apiKey.app.id);
+      apiKey.revokedAt ??= new Date();
+      await em.flush();
+      return { apiKey, errors: [] };
+    },
+  }),
+);

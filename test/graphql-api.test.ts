@@ -1,0 +1,139 @@
+/**
+ * The GraphQL API's keys, limits and live replay, over real HTTP and graphql-ws.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect, eventually, startTestStack, type TestStack } from './support/harness.ts';
+import { CREATE_APP, SEGMENT_CHANGED, START_TRIAL, type CreatedApp } from './support/operations.ts';
+import { Receiver } from './support/receiver.ts';
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(() => stack?.stop());
+
+const newApp = async (name = 'api') => (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name })).data!.createApp;
+
+describe('API keys', () => {
+  const CREATE_KEY = `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { apiKey { id name revokedAt } secret errors { field code } } }`;
+  const REVOKE_KEY = `mutation($i: RevokeApiKeyInput!) { revokeApiKey(input: $i) { apiKey { id revokedAt } errors { code } } }`;
+
+  it('are created with a secret shown once, listed without it, and stop working when revoked', async () => {
+    const app = await newApp();
+    const created = (await stack.gql(CREATE_KEY, { i: { appId: app.app.id, name: 'ci' } }, app.apiKey)).data.createApiKey;
+    expect(created).toMatchObject({ apiKey: { name: 'ci', revokedAt: null }, errors: [] });
+    expect(created.secret).toMatch(/^tck_/);
+
+    const listed = await stack.gql(`query($a: ID!) { apiKeys(appId: $a) { id name revokedAt } }`, { a: app.app.id }, created.secret);
+    expect(listed.data.apiKeys.map((key: { name: string }) => key.name)).toEqual(['default', 'ci']);
+    expect(JSON.stringify(listed)).not.toContain(created.secret);
+
+    const revoked = await stack.gql(REVOKE_KEY, { i: { apiKeyId: created.apiKey.id } }, app.apiKey);
+    expect(revoked.data.revokeApiKey.apiKey.revokedAt).toEqual(expect.any(String));
+    const refused = await stack.gql(`query($a: ID!) { app(id: $a) { id } }`, { a: app.app.id }, created.secret);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    // The app's other key still works.
+    expect((await stack.gql(`query($a: ID!) { app(id: $a) { id } }`, { a: app.app.id }, app.apiKey)).data.app.id).toBe(app.app.id);
+  });
+
+  it("an app key cannot list, create or revoke another app's keys", async () => {
+    const mine = await newApp('mine');
+    const theirs = await newApp('theirs');
+    const theirKeys = (await stack.gql(`query($a: ID!) { apiKeys(appId: $a) { id } }`, { a: theirs.app.id })).data.apiKeys;
+    const attempts = [
+      await stack.gql(`query($a: ID!) { apiKeys(appId: $a) { id } }`, { a: theirs.app.id }, mine.apiKey),
+      await stack.gql(CREATE_KEY, { i: { appId: theirs.app.id, name: 'sneaky' } }, mine.apiKey),
+      await stack.gql(REVOKE_KEY, { i: { apiKeyId: theirKeys[0].id } }, mine.apiKey),
+    ];
+    for (const attempt of attempts) expect(attempt.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await stack.gql(`query($a: ID!) { app(id: $a) { id } }`, { a: theirs.app.id }, theirs.apiKey)).data.app.id).toBe(theirs.app.id);
+  });
+});
+
+describe('limits', () => {
+  const post = (body: string, headers: Record<string, string>) =>
+    fetch(`${stack.url}/graphql`, { method: 'POST', body, headers: { authorization: `Bearer ${stack.adminToken}`, ...headers } });
+
+  it('refuses operations deeper than 12 levels or selecting more than 2000 fields, naming the limit', async () => {
+    const deep = await stack.gql(`{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } } }`);
+    expect(deep.errors?.[0]).toMatchObject({ message: 'operation is 13 levels deep; the limit is 12', extensions: { code: 'QUERY_TOO_DEEP' } });
+    const wide = await stack.gql(`{ ${Array.from({ length: 2001 }, (_, i) => `a${i}: apps { id }`).join(' ')} }`);
+    expect(wide.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    expect(wide.errors?.[0]?.message).toMatch(/selects 4002 fields; the limit is 2000/);
+    // Fragments count where they are used.
+    const viaFragments = await stack.gql(`query { ${Array.from({ length: 1001 }, (_, i) => `a${i}: apps { ...F }`).join(' ')} } fragment F on App { id }`);
+    expect(viaFragments.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    expect((await stack.gql(`{ apps { id name } }`)).errors).toBeUndefined();
+  });
+
+  it('refuses requests a browser could forge cross-site (CSRF), and serves JSON clients', async () => {
+    const query = JSON.stringify({ query: '{ apps { id } }' });
+    const forged = await post(query, { 'content-type': 'text/plain' });
+    expect(forged.status).toBe(403);
+    expect((await forged.json()).errors[0].extensions.code).toBe('CSRF_PREVENTED');
+    expect((await fetch(`${stack.url}/graphql?query=${encodeURIComponent('{ apps { id } }')}`, { headers: { authorization: `Bearer ${stack.adminToken}` } })).status).toBe(403);
+    const withHeader = await fetch(`${stack.url}/graphql?query=${encodeURIComponent('{ apps { id } }')}`, { headers: { authorization: `Bearer ${stack.adminToken}`, 'x-graphql-csrf': '1' } });
+    expect(withHeader.status).toBe(200);
+    expect((await post(query, { 'content-type': 'application/json' })).status).toBe(200);
+  });
+
+  it('introspection can be switched off (GRAPHQL_INTROSPECTION=false, the production default)', async () => {
+    const closed = await startTestStack({ role: 'api', config: { graphqlIntrospection: false } });
+    try {
+      const refused = await closed.gql(`{ __schema { queryType { name } } }`);
+      expect(refused.errors?.[0]?.message).toMatch(/introspection/i);
+      expect((await closed.gql(`{ apps { id } }`)).errors).toBeUndefined();
+    } finally {
+      await closed.stop();
+    }
+    expect((await stack.gql(`{ __schema { queryType { name } } }`)).data.__schema.queryType.name).toBe('Query');
+  });
+});
+
+describe('subscriptions', () => {
+  it('segmentChanged with since replays what was missed, then continues live, with no gap and no duplicate', async () => {
+    const app = await newApp('since');
+    const before = new Date().toISOString();
+    const start = async (userId: string) => stack.gql(START_TRIAL, { input: { appId: app.app.id, userId, trialEnd: '2099-01-01T00:00:00Z' } });
+    await start('missed-1');
+    await start('missed-2');
+    await eventually(async () => ((await stack.gql(`query($a: ID!) { segments(appId: $a) { key trials } }`, { a: app.app.id })).data.segments.find((s: { key: string }) => s.key === 'exploring').trials === 2 ? true : undefined));
+
+    const live = collect<{ segmentChanged: { id: string; trial: { userId: string } } }>(stack.ws(app.apiKey), `subscription($a: ID!, $s: String) { segmentChanged(appId: $a, since: $s) { id trial { userId } } }`, { a: app.app.id, s: before });
+    const replayed = await live.next(2);
+    expect(replayed.map((event) => event.segmentChanged.trial.userId).sort()).toEqual(['missed-1', 'missed-2']);
+    await start('live-1');
+    const all = await live.next(3);
+    expect(all[2]!.segmentChanged.trial.userId).toBe('live-1');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(new Set(live.events.map((event) => event.segmentChanged.id)).size).toBe(live.events.length);
+    expect(live.events).toHaveLength(3);
+    live.dispose();
+
+    const bad = collect(stack.ws(app.apiKey), SEGMENT_CHANGED.replace('$trialId: ID)', '$trialId: ID, $since: String)').replace('trialId: $trialId)', 'trialId: $trialId, since: $since)'), { appId: app.app.id, since: 'yesterday' });
+    await expect(bad.next(1, 3000)).rejects.toThrow(/yesterday.{0,4} is not an ISO-8601 time/);
+  });
+
+  it('deliveryAttemptRecorded shows each attempt to the endpoint as it is recorded', async () => {
+    const app = await newApp('attempts');
+    const hook = await new Receiver().script({ status: 503 }).start();
+    try {
+      const created = await stack.gql(`mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }`, { i: { appId: app.app.id, url: hook.url } });
+      const endpointId = created.data.createWebhookEndpoint.endpoint.id;
+      const live = collect<{ deliveryAttemptRecorded: { deliveryId: string; statusCode: number } }>(stack.ws(app.apiKey), `subscription($e: ID!) { deliveryAttemptRecorded(endpointId: $e) { deliveryId statusCode } }`, { e: endpointId });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await stack.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { errors { message } } }`, { e: endpointId });
+      await stack.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { errors { message } } }`, { e: endpointId });
+      const events = await live.next(2);
+      expect(events.map((event) => event.deliveryAttemptRecorded.statusCode)).toEqual([503, 200]);
+      expect(events[0]!.deliveryAttemptRecorded.deliveryId).toBe(hook.requests[0]!.headers['webhook-id']);
+      live.dispose();
+
+      const other = await newApp('other');
+      const forbidden = collect(stack.ws(other.apiKey), `subscription($e: ID!) { deliveryAttemptRecorded(endpointId: $e) { deliveryId } }`, { e: endpointId });
+      await expect(forbidden.next(1, 3000)).rejects.toThrow(/cannot access app/);
+    } finally {
+      await hook.stop();
+    }
+  });
+});

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, SEGMENT_CHANGED, START_TRIAL, type CreatedApp } from './support/operations.ts';
 import { Receiver } from './support/receiver.ts';
+import { loaderFor } from '../src/graphql/batch-loader.ts';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -47,6 +48,52 @@ describe('API keys', () => {
     ];
     for (const attempt of attempts) expect(attempt.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await stack.gql(`query($a: ID!) { app(id: $a) { id } }`, { a: theirs.app.id }, theirs.apiKey)).data.app.id).toBe(theirs.app.id);
+  });
+});
+
+describe('trials connection', () => {
+  const TRIALS = `query($a: ID!, $s: SegmentKey, $q: String, $first: Int, $after: String) {
+    trials(appId: $a, segment: $s, search: $q, first: $first, after: $after) {
+      edges { cursor node { userId email segment latestChange { sequence newSegment reason } changes { sequence } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }`;
+
+  it('pages newest first with cursors, filters by segment and searches user id or email, with each trial\'s changes', async () => {
+    const app = await newApp('paging');
+    for (const [userId, email] of [['u-alpha', 'alpha@example.com'], ['u-beta', 'beta@example.com'], ['u-gamma', 'Gamma@Example.com']]) {
+      await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId, email, trialEnd: '2099-01-01T00:00:00Z' } });
+    }
+    await stack.gql(`mutation($i: ConvertTrialInput!) { convertTrial(input: $i) { errors { message } } }`, { i: { appId: app.app.id, userId: 'u-beta' } });
+    const firstPage = (await stack.gql(TRIALS, { a: app.app.id, first: 2 })).data.trials;
+    expect(firstPage.edges.map((edge: { node: { userId: string } }) => edge.node.userId)).toEqual(['u-gamma', 'u-beta']);
+    expect(firstPage.pageInfo.hasNextPage).toBe(true);
+    const secondPage = (await stack.gql(TRIALS, { a: app.app.id, first: 2, after: firstPage.pageInfo.endCursor })).data.trials;
+    expect(secondPage.edges.map((edge: { node: { userId: string } }) => edge.node.userId)).toEqual(['u-alpha']);
+    expect(secondPage.pageInfo.hasNextPage).toBe(false);
+
+    const converted = (await stack.gql(TRIALS, { a: app.app.id, s: 'converted' })).data.trials.edges;
+    expect(converted).toHaveLength(1);
+    expect(converted[0].node).toMatchObject({ userId: 'u-beta', latestChange: { sequence: 2, newSegment: 'converted', reason: 'converted' }, changes: [{ sequence: 1 }, { sequence: 2 }] });
+    expect((await stack.gql(TRIALS, { a: app.app.id, q: 'gam' })).data.trials.edges[0].node.userId).toBe('u-gamma');
+    expect((await stack.gql(TRIALS, { a: app.app.id, q: 'u-' })).data.trials.edges).toHaveLength(3);
+    expect((await stack.gql(TRIALS, { a: app.app.id, q: '%' })).data.trials.edges).toHaveLength(0);
+    expect((await stack.gql(TRIALS, { a: app.app.id, after: 'not-a-cursor' })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const other = await newApp('other-tenant');
+    expect((await stack.gql(TRIALS, { a: app.app.id }, other.apiKey)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('a loader batches the loads of one turn into one call', async () => {
+    const calls: string[][] = [];
+    const scope = {};
+    const loader = loaderFor<string, number>(scope, 'lengths', async (keys) => {
+      calls.push(keys);
+      return new Map(keys.map((key) => [key, key.length]));
+    });
+    const values = await Promise.all(['a', 'bb', 'a', 'ccc'].map((key) => loader.load(key)));
+    expect(values).toEqual([1, 2, 1, 3]);
+    expect(calls).toEqual([['a', 'bb', 'ccc']]);
+    expect(loaderFor(scope, 'lengths', async () => new Map())).toBe(loader);
   });
 });
 

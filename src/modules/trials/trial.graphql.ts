@@ -3,7 +3,9 @@ import { GraphQLError } from 'graphql';
 import { replayThenLive } from '../../infra/pg-feed.ts';
 import { builder } from '../../graphql/builder.ts';
 import { MutationError, type FieldError } from '../../graphql/common.ts';
-import { requireApp } from '../../graphql/context.ts';
+import { after, connectionOf, pageSize, toPage } from '../../graphql/connection.ts';
+import { loaderFor } from '../../graphql/batch-loader.ts';
+import { requireApp, type GraphQLContext } from '../../graphql/context.ts';
 import { SEGMENT_KEYS, type SegmentKey } from './segments.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
 import { SegmentChange, type ISegmentChange } from './segment-change.entity.ts';
@@ -55,6 +57,53 @@ export const SegmentChangeRef = builder.objectRef<ISegmentChange>('SegmentChange
     occurredAt: t.expose('occurredAt', { type: 'DateTime' }),
   }),
 });
+
+/** A trial's changes, oldest first; batched across the trials of one request. */
+const changesOf = (trial: ITrial, ctx: GraphQLContext) =>
+  loaderFor<string, ISegmentChange[]>(ctx, 'segmentChangesByTrial', async (trialIds) => {
+    const rows = await ctx.em.find(SegmentChange, { trial: { $in: trialIds } }, { orderBy: { sequence: 'asc' } });
+    const byTrial = new Map<string, ISegmentChange[]>(trialIds.map((id) => [id, []]));
+    for (const row of rows) byTrial.get(row.trial.id)!.push(row);
+    return byTrial;
+  }).load(trial.id);
+
+builder.objectFields(TrialRef, (t) => ({
+  changes: t.field({ type: [SegmentChangeRef], description: 'Every transition, oldest first', resolve: async (trial, _args, ctx) => (await changesOf(trial, ctx)) ?? [] }),
+  latestChange: t.field({ type: SegmentChangeRef, nullable: true, resolve: async (trial, _args, ctx) => (await changesOf(trial, ctx))?.at(-1) ?? null }),
+}));
+
+const TrialConnection = connectionOf('Trial', TrialRef);
+
+builder.queryField('trials', (t) =>
+  t.field({
+    type: TrialConnection,
+    description: "The app's trials, newest first; at most 100 a page",
+    args: {
+      appId: t.arg.id({ required: true }),
+      segment: t.arg({ type: SegmentKeyEnum, description: 'Only trials in this segment now' }),
+      search: t.arg.string({ description: 'User id or email starting with this (case-insensitive)' }),
+      first: t.arg.int({ defaultValue: 20 }),
+      after: t.arg.string(),
+    },
+    resolve: async (_root, args, { auth, em }) => {
+      const appId = String(args.appId);
+      requireApp(auth, appId);
+      const first = pageSize(args.first);
+      const prefix = args.search ? `${args.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+      const rows = await em.find(
+        Trial,
+        {
+          app: appId,
+          ...(args.segment ? { segment: args.segment } : {}),
+          ...(prefix ? { $or: [{ userId: { $ilike: prefix } }, { email: { $ilike: prefix } }] } : {}),
+          ...(args.after ? { $and: [after(args.after)] } : {}),
+        },
+        { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first + 1 },
+      );
+      return toPage(rows, first);
+    },
+  }),
+);
 
 builder.queryField('trial', (t) =>
   t.field({

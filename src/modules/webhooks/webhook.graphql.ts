@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { builder } from '../../graphql/builder.ts';
+import { after, connectionOf, pageSize, toPage } from '../../graphql/connection.ts';
 import { MutationError, type FieldError } from '../../graphql/common.ts';
 import { requireApp, type GraphQLContext } from '../../graphql/context.ts';
 import { newId } from '../../ids.ts';
@@ -67,27 +68,7 @@ const DeliveryRef = builder.objectRef<IWebhookDelivery>('WebhookDelivery').imple
   }),
 });
 
-/** Opaque cursor: the (createdAt, id) position in newest-first order. */
-const cursorOf = (delivery: IWebhookDelivery) => Buffer.from(`${delivery.createdAt.toISOString()}|${delivery.id}`).toString('base64url');
-function positionAfter(cursor: string) {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) throw new GraphQLError('after is not a cursor from this connection', { extensions: { code: 'BAD_USER_INPUT' } });
-  return { $or: [{ createdAt: { $lt: createdAt } }, { createdAt, id: { $lt: id } }] };
-}
-
-const DeliveryEdge = builder.objectRef<IWebhookDelivery>('WebhookDeliveryEdge').implement({
-  fields: (t) => ({ cursor: t.string({ resolve: cursorOf }), node: t.field({ type: DeliveryRef, resolve: (delivery) => delivery }) }),
-});
-const PageInfo = builder.objectRef<{ hasNextPage: boolean; endCursor: string | null }>('DeliveryPageInfo').implement({
-  fields: (t) => ({ hasNextPage: t.exposeBoolean('hasNextPage'), endCursor: t.exposeString('endCursor', { nullable: true }) }),
-});
-const DeliveryConnection = builder.objectRef<{ edges: IWebhookDelivery[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }>('WebhookDeliveryConnection').implement({
-  fields: (t) => ({
-    edges: t.field({ type: [DeliveryEdge], resolve: (connection) => connection.edges }),
-    pageInfo: t.field({ type: PageInfo, resolve: (connection) => connection.pageInfo }),
-  }),
-});
+const DeliveryConnection = connectionOf('WebhookDelivery', DeliveryRef);
 
 const deliveryDeps = ({ services }: GraphQLContext): DeliveryDeps => ({ orm: services.orm, temporal: services.temporal, taskQueue: services.taskQueue, allowPrivate: services.webhookAllowPrivateTargets });
 
@@ -123,20 +104,18 @@ builder.queryField('deliveries', (t) =>
     },
     resolve: async (_root, args, ctx) => {
       const endpoint = await endpointFor(ctx, String(args.endpointId));
-      const first = Math.min(Math.max(args.first ?? 20, 1), 100);
+      const first = pageSize(args.first);
       const rows = await ctx.em.find(
         WebhookDelivery,
         {
           endpoint,
           ...(args.status ? { status: args.status } : {}),
           ...(args.since || args.until ? { createdAt: { ...(args.since ? { $gte: args.since } : {}), ...(args.until ? { $lt: args.until } : {}) } } : {}),
-          ...(args.after ? { $and: [positionAfter(args.after)] } : {}),
+          ...(args.after ? { $and: [after(args.after)] } : {}),
         },
         { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first + 1 },
       );
-      const edges = rows.slice(0, first);
-      const last = edges.at(-1);
-      return { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: last ? cursorOf(last) : null } };
+      return toPage(rows, first);
     },
   }),
 );

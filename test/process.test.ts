@@ -219,3 +219,35 @@ describe('a worker killed mid-delivery (kill -9) and replaced', () => {
     }
   }, 180_000);
 });
+
+describe('two API processes (fan-out through PostgreSQL LISTEN/NOTIFY)', () => {
+  it('a subscriber on each sees every change, whichever process took the request', async () => {
+    const adminToken = 'tca_fanout_test_token';
+    const env = {
+      PORT: '0',
+      DATABASE_URL: await createTestDatabase(),
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_TASK_QUEUE: `fanout-${process.pid}`,
+      ADMIN_TOKEN: adminToken,
+      DATA_DIR: await mkdtemp(join(tmpdir(), 'trialcast-fanout-')),
+    };
+    const [first, second] = await Promise.all([startMain('api', env), startMain('api', env), startMain('worker', env)]);
+    const urls = [first!.ready.api!, second!.ready.api!];
+    expect(urls[0]).not.toBe(urls[1]);
+    const app = (await graphqlRequest<{ createApp: CreatedApp }>(urls[0]!, CREATE_APP, { name: 'Fanout' }, adminToken)).data!.createApp;
+    const clients = urls.map((url) => createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${app.apiKey}` } }));
+    try {
+      const subscribers = clients.map((client) => collect<{ segmentChanged: { trial: { userId: string } } }>(client, SEGMENT_CHANGED, { appId: app.app.id }));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // One trial started through each process.
+      await graphqlRequest(urls[0]!, START_TRIAL, { input: { appId: app.app.id, userId: 'via-first', trialEnd: '2099-01-01T00:00:00Z' } }, app.apiKey);
+      await graphqlRequest(urls[1]!, START_TRIAL, { input: { appId: app.app.id, userId: 'via-second', trialEnd: '2099-01-01T00:00:00Z' } }, app.apiKey);
+      for (const subscriber of subscribers) {
+        const events = await subscriber.next(2, 30_000);
+        expect(events.map((event) => event.segmentChanged.trial.userId).sort()).toEqual(['via-first', 'via-second']);
+      }
+    } finally {
+      await Promise.all(clients.map((client) => client.dispose()));
+    }
+  }, 180_000);
+});

@@ -20,6 +20,8 @@ export interface EmbeddedPostgresOptions {
   logger: Logger;
   /** Throw-away servers (tests) trade crash safety for speed. */
   ephemeral?: boolean;
+  /** A fixed port (a restart keeps its clients' URLs); default: a free one. */
+  port?: number;
 }
 
 /** Password of the embedded cluster, made at first start and kept beside its data. */
@@ -77,7 +79,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const asRoot = process.getuid?.() === 0;
   if (asRoot) await assertTraversableByPostgresUser(parent);
   const password = await clusterPassword(dir);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dir,

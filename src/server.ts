@@ -121,9 +121,12 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
     const handler = prefix ? routes[prefix] : undefined;
     const route = prefix ? (prefix === path ? path : `${prefix}:id`) : 'unmatched';
     const endTimer = metrics.httpDuration.startTimer({ route });
+    const started = performance.now();
     res.once('finish', () => {
       endTimer();
       metrics.httpRequests.inc({ route, status: String(res.statusCode) });
+      // The route, never the path or query: both can carry credentials (/hooks/segment/{writeKey}, ?token=).
+      services.logger.info({ method: req.method, route, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
     });
     try {
       if (!handler) return sendJson(res, 404, { error: `no route ${req.method} ${path}` });

@@ -11,7 +11,7 @@ import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { startRuntime, type Role, type Runtime } from '../../src/runtime.ts';
 
 const TEMPLATE_DATABASE = 'trialcast_template';
@@ -63,12 +63,12 @@ export async function testConfig(overrides: Partial<Config> = {}): Promise<Confi
   };
 }
 
-export async function startTestStack(options: { role?: Role; config?: Partial<Config> } = {}): Promise<TestStack> {
+export async function startTestStack(options: { role?: Role; config?: Partial<Config>; logger?: Logger } = {}): Promise<TestStack> {
   const config = await testConfig(options.config);
   const runtime = await startRuntime({
     role: options.role ?? 'all',
     config,
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    logger: options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const url = runtime.apiUrl ?? '';

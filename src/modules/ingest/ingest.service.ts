@@ -99,6 +99,7 @@ export class IngestService {
     const result = await this.#writer.write(appId, events);
     await this.#applyEffects(appId, result);
     const stored = result.events.filter((written) => written.fresh).length;
+    this.#deps.logger.debug({ appId, events: events.length, stored, trials: result.trials.length }, 'events ingested');
     return { stored, duplicates: events.length - stored };
   }
 

@@ -114,7 +114,9 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
     ...extraRoutes,
   };
 
-  const server = createServer(async (req, res) => {
+  // Slow clients (slow-loris) cannot hold connections: headers within 10 s, a whole request
+  // within 30 s, checked every second.
+  const server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 }, async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     // Exact routes first; a route ending in '/' also serves the paths below it (/hooks/stripe/{appId}).
     const prefix = routes[path] ? path : Object.keys(routes).find((candidate) => candidate.endsWith('/') && path.startsWith(candidate) && path.length > candidate.length);

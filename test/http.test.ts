@@ -52,3 +52,24 @@ describe('graceful stop', () => {
     await expect(fetch(`${other.url}/healthz`)).rejects.toThrow();
   });
 });
+
+describe('slow clients', () => {
+  it('a client that never finishes its headers (slow-loris) is cut off within about 10 s', async () => {
+    const { connect } = await import('node:net');
+    const { port } = new URL(stack.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const opened = Date.now();
+    socket.write('POST /v1/track HTTP/1.1\r\nHost: x\r\n');
+    // A header line every 2 s, never the end of the headers.
+    const drip = setInterval(() => socket.write(`X-Drip: ${Date.now()}\r\n`), 2000);
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    await new Promise((resolve) => socket.once('close', resolve));
+    clearInterval(drip);
+    const heldFor = Date.now() - opened;
+    expect(heldFor).toBeGreaterThanOrEqual(9_000);
+    expect(heldFor).toBeLessThan(15_000);
+    expect(answer).toMatch(/^HTTP\/1.1 408/);
+  }, 30_000);
+});

@@ -45,10 +45,16 @@ describe('operational endpoints', () => {
 describe('graceful stop', () => {
   it('lets an in-flight request finish, then refuses new connections', async () => {
     const other = await startTestStack({ role: 'api' });
-    const inFlight = fetch(`${other.url}/readyz`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    const { request } = await import('node:http');
+    // In flight: connected and sent before the stop begins.
+    const req = request(`${other.url}/readyz`);
+    const connected = new Promise((resolve) => req.once('socket', (socket) => socket.once('connect', resolve)));
+    const answered = new Promise<{ statusCode?: number }>((resolve) => req.once('response', resolve));
+    req.end();
+    await connected;
+    await new Promise((resolve) => setTimeout(resolve, 50));
     await other.stop();
-    expect((await inFlight).status).toBe(200);
+    expect((await answered).statusCode).toBe(200);
     await expect(fetch(`${other.url}/healthz`)).rejects.toThrow();
   });
 });

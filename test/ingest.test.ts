@@ -175,6 +175,19 @@ describe('events drive segments', () => {
   });
 });
 
+describe('events before the trial', () => {
+  it('an aha event stored before the trial starts counts from its first segment', async () => {
+    const app = await newApp({ ahaEvents: ['Report Shared'] });
+    expect((await post('/v1/track', { userId: 'early', event: 'Report Shared', messageId: 'early-aha' }, app.writeKey)).status).toBe(200);
+    expect((await post('/v1/identify', { userId: 'early', messageId: 'early-id', traits: { trial_end: '2099-01-01T00:00:00Z' } }, app.writeKey)).status).toBe(200);
+    const first = await eventually(async () => {
+      const { rows } = await db.query(`select c.new_segment, c.reason from segment_changes c join trials t on t.id = c.trial_id where t.app_id = $1 and t.user_id = 'early' and c.sequence = 1`, [app.app.id]);
+      return rows[0];
+    });
+    expect(first).toEqual({ new_segment: 'found_value', reason: 'trial_started' });
+  });
+});
+
 describe('limits, allow-list and volume', () => {
   it('over the app rate limit: 429 with Retry-After, nothing stored for the refused request', async () => {
     const app = await newApp({ rateLimitPerSecond: 5 });

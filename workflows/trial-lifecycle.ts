@@ -173,6 +173,8 @@ export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialS
   );
 
   upsertSearchAttributes([{ key: APP_ID_ATTRIBUTE, value: input.appId }]);
+  // Events before the trial began (or an aha whose signal was lost) count from the start.
+  if (state.segment === null && patched('aha-before-start') && !state.ahaReached && (await db().ahaReachedBefore(input.trialId))) state.ahaReached = true;
   if (state.segment === null) await evaluate('trial_started');
 
   while (!isFinal()) {

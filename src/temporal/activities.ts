@@ -5,6 +5,7 @@ import { attemptDelivery, dispatchable, dispatchDeliveries, markDeliveryExhauste
 import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.ts';
 import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
 import { Trial } from '../modules/trials/trial.entity.ts';
+import { storedEventsReachAha } from '../modules/trials/aha-facts.ts';
 import { notifySegmentChange } from '../modules/trials/segment-change-feed.ts';
 
 export interface SegmentChangeRecord {
@@ -95,6 +96,13 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
 
     async markWebhookDeliveryExhausted(deliveryId: string): Promise<void> {
       await markDeliveryExhausted(deliveryDeps, deliveryId);
+    },
+
+    /** Whether the trial's aha moment already happened (stored events, or a signal that was marked). */
+    async ahaReachedBefore(trialId: string): Promise<boolean> {
+      const em = orm.em.fork();
+      const trial = await em.findOneOrFail(Trial, { id: trialId }, { fields: ['app', 'userId', 'ahaReachedAt'] });
+      return trial.ahaReachedAt !== null || (await storedEventsReachAha(em, trial.app.id, trial.userId));
     },
 
     /** The activity record's latest event time (ISO-8601), or null when none was stored. */

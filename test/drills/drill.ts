@@ -241,6 +241,17 @@ async function runDrill(stack: Stack, name: string, fault: { description: string
   const stored = await count('select count(*) as n from events where app_id = $1');
   // Sequence numbers without gaps: a trial's highest sequence is its number of changes.
   const gaps = await count('select count(*) as n from (select trial_id from segment_changes where app_id = $1 group by trial_id having max(sequence) <> count(*)) g');
+  if (reached < USERS) {
+    // What a lost transition looks like, for whoever fixes it.
+    const { rows } = await db.query(
+      `select t.user_id, t.segment, t.aha_reached_at, t.last_activity_at, t.workflow_id,
+              (select string_agg(sequence || ':' || new_segment || ':' || reason, ' ' order by sequence) from segment_changes c where c.trial_id = t.id) as changes,
+              (select count(*) from events e where e.app_id = t.app_id and e.user_id = t.user_id and e.event = 'Aha') as aha_events
+       from trials t where t.app_id = $1 and not exists (select 1 from segment_changes c where c.trial_id = t.id and c.new_segment = 'found_value') limit 10`,
+      [app.id],
+    );
+    console.error(`${name}: users not in found_value:`, JSON.stringify(rows));
+  }
   await db.end();
   const fresh = [...stack.receiver.seen].filter(([id]) => !before.has(id));
   const duplicates = fresh.reduce((sum, [, times]) => sum + times - 1, 0);

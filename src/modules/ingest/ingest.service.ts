@@ -12,6 +12,7 @@ import { Trial } from '../trials/trial.entity.ts';
 import { EventWriter, type WriteResult } from './event-writer.ts';
 import { matchesRule, requiredCount, rulesFrom, type AhaRule } from '../trials/aha-rules.ts';
 import { eventDate, type IngestEvent } from './segment-message.ts';
+import { eventsMeetRule } from '../trials/aha-facts.ts';
 
 /** Segments in which the workflow believes the user is inactive: any activity can change them. */
 const QUIET_SEGMENTS: ReadonlySet<string> = new Set<SegmentKey>(['gone_quiet', 'needs_nudge']);
@@ -106,14 +107,7 @@ export class IngestService {
   /** Whether this event completes an aha rule; counted rules count the user's stored events. */
   async #reachesAha(appId: string, userId: string, rules: AhaRule[], name: string | null, properties: Record<string, unknown>): Promise<boolean> {
     for (const rule of rules.filter((candidate) => matchesRule(candidate, name, properties))) {
-      const needed = requiredCount(rule);
-      if (needed === 1) return true;
-      const [row] = await this.#deps.orm.em.fork().getConnection().execute<Array<{ n: string }>>(
-        `select count(*) as n from events where app_id = ? and user_id = ? and event = ?` +
-          (rule.property ? ` and properties #>> string_to_array(?, '.') ${rule.equals == null ? 'is not null' : '= ?'}` : ''),
-        [appId, userId, rule.event, ...(rule.property ? [rule.property] : []), ...(rule.property && rule.equals != null ? [rule.equals] : [])],
-      );
-      if (Number(row?.n ?? 0) >= needed) return true;
+      if (requiredCount(rule) === 1 || (await eventsMeetRule(this.#deps.orm.em.fork(), appId, userId, rule))) return true;
     }
     return false;
   }
@@ -167,7 +161,6 @@ export class IngestService {
     }
     await Promise.all(
       [...notices].map(async ([workflowId, notice]) => {
-        if (notice.aha) await em.nativeUpdate(Trial, { workflowId, ahaReachedAt: null }, { ahaReachedAt: new Date(notice.at) });
         await temporal.workflow
           .getHandle(workflowId)
           .signal(activitySignal, notice)
@@ -175,6 +168,10 @@ export class IngestService {
             // The trial ended between the write and the signal: nothing left to move.
             if (error.name !== 'WorkflowNotFoundError') throw error;
           });
+        // Marked only once the workflow has it: were the mark first and the signal then lost
+        // (the process killed between them), the client's retry would find the aha already
+        // marked and never signal it. A signal sent twice is harmless.
+        if (notice.aha) await em.nativeUpdate(Trial, { workflowId, ahaReachedAt: null }, { ahaReachedAt: new Date(notice.at) });
       }),
     );
   }

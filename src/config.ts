@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { StartupError } from './errors.ts';
+import { parseIsoDuration } from './modules/trials/durations.ts';
 
 export interface Config {
   port: number;
@@ -23,6 +24,8 @@ export interface Config {
   production: boolean;
   /** Schema introspection (and GraphiQL); off by default in production. */
   graphqlIntrospection: boolean;
+  /** ISO-8601: delivered and failed webhook deliveries (and their attempts) are kept this long. */
+  deliveryRetention: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -43,6 +46,12 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   throw new StartupError(`${name}=${env[name]} is not a boolean (use true or false)`);
+}
+
+function duration(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim() || fallback;
+  if (parseIsoDuration(raw) === null) throw new StartupError(`${name}=${raw} is not an ISO-8601 duration (such as P30D or PT12H)`);
+  return raw;
 }
 
 function optional(env: Env, name: string): string | null {
@@ -97,5 +106,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     production: env.NODE_ENV === 'production',
     graphqlIntrospection: boolean(env, 'GRAPHQL_INTROSPECTION', env.NODE_ENV !== 'production'),
+    deliveryRetention: duration(env, 'DELIVERY_RETENTION', 'P30D'),
   };
 }

@@ -25,6 +25,7 @@ import { segmentHttpRoutes } from './modules/ingest/segment-http.routes.ts';
 import { stripeRoutes } from './modules/ingest/stripe.routes.ts';
 import { hookRoutes } from './modules/ingest/hook-routes.ts';
 import { startWorker } from './temporal/worker.ts';
+import { ensureSchedules } from './temporal/schedules.ts';
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -106,10 +107,12 @@ export async function startRuntime({ role, config, logger, progress = () => unde
         orm,
         temporal,
         webhookAllowPrivateTargets: config.webhookAllowPrivateTargets,
+        deliveryRetention: config.deliveryRetention,
         logger,
         workflowBundle,
       });
       stops.push(() => worker.stop());
+      await ensureSchedules(temporal, config.temporalTaskQueue);
     }
 
     let apiUrl: string | null = null;

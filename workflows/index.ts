@@ -1,2 +1,3 @@
 export { trialLifecycle } from './trial-lifecycle.ts';
 export { webhookLane } from './webhook-lane.ts';
+export { pruneDeliveries } from './prune-deliveries.ts';

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import { attemptDelivery, dispatchable, dispatchDeliveries, markDeliveryExhausted, planDeliveries, sendFirstAttempts } from '../modules/webhooks/deliveries.service.ts';
+import { attemptDelivery, dispatchable, dispatchDeliveries, markDeliveryExhausted, planDeliveries, pruneDeliveries, sendFirstAttempts } from '../modules/webhooks/deliveries.service.ts';
 import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.ts';
 import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
 import { Trial } from '../modules/trials/trial.entity.ts';
@@ -27,11 +27,13 @@ export interface ActivityDependencies {
   temporal: Client;
   taskQueue: string;
   webhookAllowPrivateTargets: boolean;
+  /** ISO-8601 retention of finished deliveries. */
+  deliveryRetention: string;
 }
 
 
 /** Activities get their dependencies from the worker; each call works in its own EntityManager fork. */
-export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivateTargets }: ActivityDependencies) {
+export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivateTargets, deliveryRetention }: ActivityDependencies) {
   const deliveryDeps = { orm, temporal, taskQueue, allowPrivate: webhookAllowPrivateTargets };
   return {
     /**
@@ -96,6 +98,11 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
 
     async markWebhookDeliveryExhausted(deliveryId: string): Promise<void> {
       await markDeliveryExhausted(deliveryDeps, deliveryId);
+    },
+
+    /** One batch of the retention sweep; the number deleted. */
+    async pruneDeliveries(): Promise<number> {
+      return pruneDeliveries(orm, deliveryRetention);
     },
 
     /** Whether the trial's aha moment already happened (stored events, or a signal that was marked). */

@@ -353,3 +353,15 @@ export async function markDeliveryExhausted(deps: DeliveryDeps, deliveryId: stri
   });
   if (raised.length) await dispatchDeliveries(deps.temporal, deps.taskQueue, raised);
 }
+
+/** Delivered and failed deliveries older than the retention go, with their attempts (cascade); a batch at a time. */
+export async function pruneDeliveries(orm: MikroORM, retention: string, batch = 5000): Promise<number> {
+  const cutoff = new Date(Date.now() - (parseIsoDuration(retention) ?? 0));
+  const rows = await orm.em.fork().getConnection().execute<Array<{ id: string }>>(
+    `delete from webhook_deliveries where id in (
+       select id from webhook_deliveries where created_at < ? and status <> 'pending' limit ?
+     ) returning id`,
+    [cutoff, batch],
+  );
+  return rows.length;
+}

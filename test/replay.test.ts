@@ -17,6 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { activitySignal } from '../workflows/trial-lifecycle.messages.ts';
 import { eventually, startTestStack } from './support/harness.ts';
 import { CREATE_APP, START_TRIAL } from './support/operations.ts';
+import { Receiver } from './support/receiver.ts';
 
 const FIXTURES = new URL('./fixtures/histories/', import.meta.url);
 const REPLAY = new URL('../src/temporal/replay.ts', import.meta.url).pathname;
@@ -50,6 +51,33 @@ describe('workflow replay', () => {
     expect(code).toBe(1);
     expect(output).toMatch(/^DIVERGED tampered\.json: /m);
   });
+
+  it('a fresh history with webhooks behind the transitions, an early aha and a conversion replays against the code', async () => {
+    const stack = await startTestStack();
+    const hook = await new Receiver().script({ status: 200, delayMs: 400 }, { status: 500 }, { status: 200, delayMs: 300 }).start();
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    try {
+      const created = (await stack.gql(CREATE_APP, { name: 'fresh' })).data.createApp;
+      await stack.gql(`mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { errors { message } } }`, { i: { appId: created.app.id, url: hook.url, eventTypes: ['*'], retrySchedule: ['PT0S', 'PT0.5S'] } });
+      await stack.gql(START_TRIAL, { input: { appId: created.app.id, userId: 'fresh', trialEnd: '2099-01-01T00:00:00Z' } });
+      const handle = new Client({ connection }).workflow.getHandle(`trial:${created.app.id}:fresh`);
+      // The aha arrives while the first change's webhooks are still being sent.
+      await handle.signal(activitySignal, { at: new Date().toISOString(), aha: true });
+      await eventually(async () => ((await stack.gql(`query($a: ID!) { trial(appId: $a, userId: "fresh") { segment } }`, { a: created.app.id })).data.trial?.segment === 'found_value' ? true : undefined));
+      await stack.gql(`mutation($a: ID!) { convertTrial(input: {appId: $a, userId: "fresh"}) { errors { message } } }`, { a: created.app.id });
+      await eventually(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), 20_000);
+      const json = execFileSync(inject('temporalCli'), ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', inject('temporalAddress'), '--output', 'json']);
+      const file = join(await mkdtemp(join(tmpdir(), 'replay-')), 'fresh.json');
+      await writeFile(file, json);
+      const { code, output } = replay([file]);
+      expect(output.trim()).toBe('ok fresh.json');
+      expect(code).toBe(0);
+    } finally {
+      await connection.close();
+      await hook.stop();
+      await stack.stop();
+    }
+  }, 60_000);
 
   it.runIf(process.env.RECORD_HISTORY === '1')('records a full lifecycle history', async () => {
     const stack = await startTestStack();

@@ -92,7 +92,7 @@ export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialS
   async function moveTo(segment: SegmentKey, reason: string): Promise<void> {
     const sequence = state.sequence + 1;
     const id = `sgc_${uuid4().replaceAll('-', '')}`;
-    await db().recordSegmentChange({
+    const recorded = await db().recordSegmentChange({
       // Id and time come from the workflow, so a retried or replayed record is the same record.
       id,
       appId: input.appId,
@@ -104,10 +104,16 @@ export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialS
       occurredAt: new Date().toISOString(),
       firstAttemptsByWorkflow,
     });
-    if (firstAttemptsByWorkflow) webhooks = webhooks.then(() => webhookSender.sendFirstAttempts(id));
-    state.segment = segment;
+    // Local activities of a workflow task that never completed (its worker killed) have run
+    // all the same: a different decision may hold this sequence number, already published.
+    // Adopt it, and decide again from there. (Older histories recorded no result.)
+    const adopted = recorded && recorded.id !== id ? (recorded.newSegment as SegmentKey) : null;
+    const changeId = adopted ? recorded!.id : id;
+    if (firstAttemptsByWorkflow) webhooks = webhooks.then(() => webhookSender.sendFirstAttempts(changeId));
+    state.segment = adopted ?? segment;
     state.sequence = sequence;
-    upsertSearchAttributes([{ key: SEGMENT_ATTRIBUTE, value: segment }]);
+    upsertSearchAttributes([{ key: SEGMENT_ATTRIBUTE, value: state.segment }]);
+    if (adopted) wake('timer');
   }
 
   async function evaluate(trigger: Trigger): Promise<void> {

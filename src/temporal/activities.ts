@@ -22,6 +22,12 @@ export interface SegmentChangeRecord {
   firstAttemptsByWorkflow?: boolean;
 }
 
+/** The change stored under a trial's sequence number. */
+export interface RecordedChange {
+  id: string;
+  newSegment: string;
+}
+
 export interface ActivityDependencies {
   orm: MikroORM;
   temporal: Client;
@@ -39,9 +45,11 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
     /**
      * Records a transition once: a retry or replay with the same (trial, sequence) is a no-op.
      * The trial row, the notification and the planned webhook deliveries commit in the same
-     * transaction as the change; the delivery workflows start after the commit (again on a retry).
+     * transaction as the change. Returns the change recorded under that sequence number, which
+     * is not this one when a workflow task that never completed (its worker killed) recorded
+     * and published a different decision first: the workflow then adopts that one.
      */
-    async recordSegmentChange(change: SegmentChangeRecord): Promise<void> {
+    async recordSegmentChange(change: SegmentChangeRecord): Promise<RecordedChange> {
       const em = orm.em.fork();
       await em.transactional(async (em) => {
         const inserted = await em
@@ -68,11 +76,14 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
         await notifySegmentChange(em, { id: change.id, appId: change.appId, trialId: change.trialId });
         await planDeliveries(em, change);
       });
+      const recorded = await em.fork().findOneOrFail(SegmentChange, { trial: change.trialId, sequence: change.sequence });
       // Histories from before first attempts ran in the workflow hand every delivery to its
       // lane here (again on a retry, if an earlier try died before doing so).
-      if (change.firstAttemptsByWorkflow) return;
-      const stored = await em.fork().find(WebhookDelivery, { segmentChangeId: change.id }, { populate: ['endpoint'] });
-      await dispatchDeliveries(temporal, taskQueue, stored.map(dispatchable));
+      if (!change.firstAttemptsByWorkflow) {
+        const stored = await em.fork().find(WebhookDelivery, { segmentChangeId: recorded.id }, { populate: ['endpoint'] });
+        await dispatchDeliveries(temporal, taskQueue, stored.map(dispatchable));
+      }
+      return { id: recorded.id, newSegment: recorded.newSegment };
     },
 
     /** The change's webhooks, first attempts straight away; what must be retried goes to its lane. */

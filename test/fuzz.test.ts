@@ -18,11 +18,20 @@ let app: CreatedApp;
 beforeAll(async () => {
   stack = await startTestStack({ role: 'api' });
   app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'fuzz' })).data!.createApp;
+  startHeap = process.memoryUsage().heapUsed;
+  startRss = process.memoryUsage().rss;
   await stack.gql(`mutation($i: UpdateIntegrationsInput!) { updateIntegrations(input: $i) { errors { message } } }`, {
     i: { appId: app.app.id, stripeSigningSecret: STRIPE_SECRET, segmentSharedSecret: 'fuzz-shared' },
   });
 });
-afterAll(() => stack?.stop());
+afterAll(async () => {
+  // For RELIABILITY.md's long runs: memory before and after (in this process, where the server runs).
+  if (process.env.FUZZ_RUNS) console.log(`fuzz memory: heap ${mb(startHeap)} → ${mb(process.memoryUsage().heapUsed)} MB, rss ${mb(startRss)} → ${mb(process.memoryUsage().rss)} MB`);
+  await stack?.stop();
+});
+const mb = (bytes: number) => Math.round(bytes / 1_048_576);
+let startHeap = 0;
+let startRss = 0;
 
 const deep = (depth: number): unknown => (depth === 0 ? 1 : { a: deep(depth - 1) });
 const hostileValue = fc.oneof(

@@ -105,10 +105,11 @@ export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialS
       firstAttemptsByWorkflow,
     });
     // Local activities of a workflow task that never completed (its worker killed) have run
-    // all the same: a different decision may hold this sequence number, already published.
-    // Adopt it, and decide again from there. (Older histories recorded no result.)
-    const adopted = recorded && recorded.id !== id ? (recorded.newSegment as SegmentKey) : null;
-    const changeId = adopted ? recorded!.id : id;
+    // all the same: a different decision may hold this sequence number, already published
+    // (even under this id: the SDK's uuid4 repeats itself in a retried task). Adopt it, and
+    // decide again from there. (Older histories recorded no result.)
+    const adopted = recorded && recorded.newSegment !== segment ? (recorded.newSegment as SegmentKey) : null;
+    const changeId = recorded?.id ?? id;
     if (firstAttemptsByWorkflow) webhooks = webhooks.then(() => webhookSender.sendFirstAttempts(changeId));
     state.segment = adopted ?? segment;
     state.sequence = sequence;

@@ -311,6 +311,11 @@ async function main(): Promise<void> {
       results.push(result);
     }
   } finally {
+    if (process.env.DRILL_KEEP) {
+      // Leaves everything running for a look (Temporal at this address, PostgreSQL at this URL).
+      console.error(`keeping the stack for ${process.env.DRILL_KEEP} s: temporal ${stack.temporal.address}, postgres ${stack.postgres.url}`);
+      await sleep(Number(process.env.DRILL_KEEP) * 1000);
+    }
     await stack.api.stop().catch(() => undefined);
     await stack.worker.stop().catch(() => undefined);
     await stack.receiver.down();

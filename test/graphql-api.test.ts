@@ -97,6 +97,24 @@ describe('trials connection', () => {
   });
 });
 
+describe('node(id)', () => {
+  it('finds any entity by its global id, for its own tenant only', async () => {
+    const app = await newApp('nodes');
+    const other = await newApp('other-nodes');
+    const trial = (await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'noded', trialEnd: '2099-01-01T00:00:00Z' } }, app.apiKey)).data.startTrial.trial;
+    const endpoint = (await stack.gql(`mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }`, { i: { appId: app.app.id, url: 'http://127.0.0.1:9/hooks' } }, app.apiKey)).data.createWebhookEndpoint.endpoint;
+    const change = await eventually(async () => (await stack.gql(`query($a: ID!) { trials(appId: $a) { edges { node { latestChange { id } } } } }`, { a: app.app.id }, app.apiKey)).data.trials.edges[0]?.node.latestChange ?? undefined);
+    const NODE = `query($id: ID!) { node(id: $id) { __typename id ... on Trial { userId } ... on App { name } } }`;
+    for (const [id, type] of [[app.app.id, 'App'], [trial.id, 'Trial'], [endpoint.id, 'WebhookEndpoint'], [change.id, 'SegmentChange']]) {
+      expect((await stack.gql(NODE, { id }, app.apiKey)).data.node, id).toMatchObject({ __typename: type, id });
+      // Another tenant cannot tell it exists.
+      expect((await stack.gql(NODE, { id }, other.apiKey)).data.node, id).toBeNull();
+    }
+    expect((await stack.gql(NODE, { id: trial.id }, app.apiKey)).data.node.userId).toBe('noded');
+    expect((await stack.gql(NODE, { id: 'nope_123' })).data.node).toBeNull();
+  });
+});
+
 describe('limits', () => {
   const post = (body: string, headers: Record<string, string>) =>
     fetch(`${stack.url}/graphql`, { method: 'POST', body, headers: { authorization: `Bearer ${stack.adminToken}`, ...headers } });

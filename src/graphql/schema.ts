@@ -1,6 +1,7 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './common.ts';
+import './node.ts';
 import '../modules/apps/app.graphql.ts';
 import '../modules/apps/api-key.graphql.ts';
 import '../modules/apps/integrations.graphql.ts';

@@ -3,6 +3,7 @@
  * without secrets, revoked. An app key manages its own app's keys; the admin any app's.
  */
 import { builder } from '../../graphql/builder.ts';
+import { NodeRef, registerNode } from '../../graphql/node.ts';
 import { invalid, MutationError, type FieldError } from '../../graphql/common.ts';
 import { requireApp } from '../../graphql/context.ts';
 import { hashSecret, newId, newSecret } from '../../ids.ts';
@@ -10,6 +11,7 @@ import { ApiKey, type IApiKey } from './api-key.entity.ts';
 import { App } from './app.entity.ts';
 
 const ApiKeyRef = builder.objectRef<IApiKey>('ApiKey').implement({
+  interfaces: [NodeRef],
   description: 'A bearer key for one app (its secret is shown only when created)',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -81,3 +83,11 @@ builder.mutationField('revokeApiKey', (t) =>
     },
   }),
 );
+
+registerNode('key_', {
+  type: 'ApiKey',
+  load: async (id, { em }) => {
+    const key = await em.findOne(ApiKey, { id });
+    return key && { id, appId: key.app.id, node: key };
+  },
+});

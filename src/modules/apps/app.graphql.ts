@@ -1,10 +1,12 @@
 import { builder } from '../../graphql/builder.ts';
+import { NodeRef, registerNode } from '../../graphql/node.ts';
 import { MutationError, invalid, type FieldError } from '../../graphql/common.ts';
 import { requireAdmin, requireApp } from '../../graphql/context.ts';
 import { App, type IApp } from './app.entity.ts';
 import { createApp, type CreatedApp } from './apps.service.ts';
 
 export const AppRef = builder.objectRef<IApp>('App').implement({
+  interfaces: [NodeRef],
   description: 'A product whose trials Trialcast tracks',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -63,3 +65,11 @@ builder.mutationField('createApp', (t) =>
     },
   }),
 );
+
+registerNode('app_', {
+  type: 'App',
+  load: async (id, { em }) => {
+    const app = await em.findOne(App, { id });
+    return app && { id, appId: app.id, node: app };
+  },
+});

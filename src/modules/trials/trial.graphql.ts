@@ -2,6 +2,7 @@ import { wrap } from '@mikro-orm/core';
 import { GraphQLError } from 'graphql';
 import { replayThenLive } from '../../infra/pg-feed.ts';
 import { builder } from '../../graphql/builder.ts';
+import { NodeRef, registerNode } from '../../graphql/node.ts';
 import { MutationError, type FieldError } from '../../graphql/common.ts';
 import { after, connectionOf, pageSize, toPage } from '../../graphql/connection.ts';
 import { loaderFor } from '../../graphql/batch-loader.ts';
@@ -17,6 +18,7 @@ export const SegmentKeyEnum = builder.enumType('SegmentKey', {
 });
 
 export const TrialRef = builder.objectRef<ITrial>('Trial').implement({
+  interfaces: [NodeRef],
   description: "One trial user of one app, in one lifecycle segment",
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -37,6 +39,7 @@ export const TrialRef = builder.objectRef<ITrial>('Trial').implement({
 });
 
 export const SegmentChangeRef = builder.objectRef<ISegmentChange>('SegmentChange').implement({
+  interfaces: [NodeRef],
   description: 'One transition of a trial from one segment to another',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -263,3 +266,18 @@ builder.subscriptionField('segmentChanged', (t) =>
     resolve: (change) => change,
   }),
 );
+
+registerNode('trl_', {
+  type: 'Trial',
+  load: async (id, { em }) => {
+    const trial = await em.findOne(Trial, { id });
+    return trial && { id, appId: trial.app.id, node: trial };
+  },
+});
+registerNode('sgc_', {
+  type: 'SegmentChange',
+  load: async (id, { em }) => {
+    const change = await em.findOne(SegmentChange, { id });
+    return change && { id, appId: change.app.id, node: change };
+  },
+});

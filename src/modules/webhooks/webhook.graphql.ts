@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { builder } from '../../graphql/builder.ts';
+import { NodeRef, registerNode } from '../../graphql/node.ts';
 import { after, connectionOf, pageSize, toPage } from '../../graphql/connection.ts';
 import { MutationError, type FieldError } from '../../graphql/common.ts';
 import { requireApp, type GraphQLContext } from '../../graphql/context.ts';
@@ -16,6 +17,7 @@ const HttpHeader = builder.objectRef<{ name: string; value: string }>('HttpHeade
 const asHeaders = (record: Record<string, string> | null | undefined) => Object.entries(record ?? {}).map(([name, value]) => ({ name, value }));
 
 const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint').implement({
+  interfaces: [NodeRef],
   description: 'A URL that receives signed webhooks (Standard Webhooks)',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -37,6 +39,7 @@ const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint').imple
 });
 
 const AttemptRef = builder.objectRef<IDeliveryAttempt>('DeliveryAttempt').implement({
+  interfaces: [NodeRef],
   fields: (t) => ({
     id: t.exposeID('id'),
     deliveryId: t.id({ resolve: (attempt) => attempt.delivery.id, description: 'Also the webhook-id' }),
@@ -52,6 +55,7 @@ const AttemptRef = builder.objectRef<IDeliveryAttempt>('DeliveryAttempt').implem
 const DeliveryStatus = builder.enumType('DeliveryStatus', { values: ['pending', 'delivered', 'failed'] as const });
 
 const DeliveryRef = builder.objectRef<IWebhookDelivery>('WebhookDelivery').implement({
+  interfaces: [NodeRef],
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Also the webhook-id header, the same on every attempt' }),
     endpointId: t.id({ resolve: (delivery) => delivery.endpoint.id }),
@@ -316,3 +320,25 @@ builder.subscriptionField('deliveryAttemptRecorded', (t) =>
     resolve: (attempt) => attempt,
   }),
 );
+
+registerNode('ep_', {
+  type: 'WebhookEndpoint',
+  load: async (id, { em }) => {
+    const endpoint = await em.findOne(WebhookEndpoint, { id });
+    return endpoint && { id, appId: endpoint.app.id, node: endpoint };
+  },
+});
+registerNode('msg_', {
+  type: 'WebhookDelivery',
+  load: async (id, { em }) => {
+    const delivery = await em.findOne(WebhookDelivery, { id }, { populate: ['endpoint'] });
+    return delivery && { id, appId: delivery.endpoint.app.id, node: delivery };
+  },
+});
+registerNode('att_', {
+  type: 'DeliveryAttempt',
+  load: async (id, { em }) => {
+    const attempt = await em.findOne(DeliveryAttempt, { id }, { populate: ['delivery.endpoint'] });
+    return attempt && { id, appId: attempt.delivery.endpoint.app.id, node: attempt };
+  },
+});

@@ -1,23 +1,15 @@
 import { Context } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import { attemptDelivery, dispatchable, dispatchDeliveries, markDeliveryExhausted, planDeliveries, pruneDeliveries, sendFirstAttempts } from '../modules/webhooks/deliveries.service.ts';
+import { attemptDelivery, type ChangeFacts, dispatchable, dispatchDeliveries, markDeliveryExhausted, planDeliveries, pruneDeliveries, sendFirstAttempts } from '../modules/webhooks/deliveries.service.ts';
 import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.ts';
 import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
 import { Trial } from '../modules/trials/trial.entity.ts';
 import { storedEventsReachAha } from '../modules/trials/aha-facts.ts';
 import { notifySegmentChange } from '../modules/trials/segment-change-feed.ts';
 
-export interface SegmentChangeRecord {
-  id: string;
-  appId: string;
-  trialId: string;
-  sequence: number;
-  oldSegment: string | null;
-  newSegment: string;
-  reason: string;
-  /** ISO-8601 */
-  occurredAt: string;
+/** A transition as the workflow decided it (times are ISO-8601). */
+export interface SegmentChangeRecord extends ChangeFacts {
   /** The workflow runs sendFirstAttempts after recording (absent in older histories: hand over to lanes here). */
   firstAttemptsByWorkflow?: boolean;
 }

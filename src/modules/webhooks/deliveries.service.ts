@@ -25,6 +25,7 @@ export interface ChangeFacts {
   oldSegment: string | null;
   newSegment: string;
   reason: string;
+  /** ISO-8601 */
   occurredAt: string;
 }
 

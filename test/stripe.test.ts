@@ -109,6 +109,8 @@ describe('intentOf (pure)', () => {
     [{ type: 'invoice.paid', data: { object: { customer: 'cus_1', amount_paid: 2900 } } }, 'convert'],
     [{ type: 'invoice.paid', data: { object: { customer: 'cus_1', amount_paid: 0 } } }, 'ignore'],
     [{ type: 'charge.refunded', data: { object: {} } }, 'ignore'],
+    [subscription('customer.subscription.deleted', 'canceled', { customer: '\u0000' }), 'ignore'],
+    [{ type: 'invoice.paid', data: { object: { customer: 'x'.repeat(300), amount_paid: 100 } } }, 'ignore'],
   ])('%#: %s', (event, kind) => expect(intentOf(event as never).kind).toBe(kind));
 
   it('uses metadata.user_id, else the customer id', () => {

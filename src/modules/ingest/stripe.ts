@@ -31,6 +31,11 @@ interface Subscription {
   metadata?: Record<string, string> | null;
 }
 
+/** An id we can store and look up: Stripe's are short ASCII; anything else is not an id. */
+function plainId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 255 && !value.includes('\u0000');
+}
+
 /** What a Stripe event asks of a trial; pure, so every branch is testable. */
 export type StripeIntent =
   | { kind: 'trialing'; userId: string; customerId: string; trialStart: Date | null; trialEnd: Date | null }
@@ -44,9 +49,9 @@ export function intentOf(body: unknown): StripeIntent {
   if (typeof event.type !== 'string' || typeof object !== 'object' || object === null) return { kind: 'ignore', why: 'not a Stripe event' };
   if (event.type.startsWith('customer.subscription.')) {
     const sub = object as unknown as Subscription;
-    if (typeof sub.customer !== 'string') return { kind: 'ignore', why: 'subscription without a customer' };
+    if (!plainId(sub.customer)) return { kind: 'ignore', why: 'subscription without a usable customer id' };
     const metadataUser = (sub.metadata as Record<string, unknown> | null | undefined)?.user_id;
-    const userId = typeof metadataUser === 'string' && metadataUser !== '' ? metadataUser : sub.customer;
+    const userId = plainId(metadataUser) ? metadataUser : sub.customer;
     const previous = (event.data?.previous_attributes ?? {}) as { status?: string };
     if (event.type === 'customer.subscription.deleted') return { kind: 'cancel', userId, customerId: sub.customer };
     if (sub.status === 'trialing') {
@@ -64,7 +69,7 @@ export function intentOf(body: unknown): StripeIntent {
   }
   if (event.type === 'invoice.paid') {
     const amount = Number(object.amount_paid ?? 0);
-    if (typeof object.customer !== 'string' || amount <= 0) return { kind: 'ignore', why: 'invoice without a paid amount' };
+    if (!plainId(object.customer) || !(amount > 0)) return { kind: 'ignore', why: 'invoice without a customer or a paid amount' };
     return { kind: 'convert', userId: null, customerId: object.customer };
   }
   return { kind: 'ignore', why: `event type ${event.type} is not used` };

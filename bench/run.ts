@@ -8,6 +8,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { Client, Connection } from '@temporalio/client';
+import { createClient } from 'graphql-ws';
+import pg from 'pg';
+import WebSocket from 'ws';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { freePort } from '../src/infra/net.ts';
@@ -77,8 +81,6 @@ async function newApp(url: string, settings: Record<string, unknown>) {
 async function eventToSubscription(url: string): Promise<Result[]> {
   const users = Number(process.env.BENCH_LATENCY_USERS ?? 200);
   const app = await newApp(url, { ahaEvents: ['Aha'] });
-  const { createClient } = await import('graphql-ws');
-  const { default: WebSocket } = await import('ws');
   const client = createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${app.apiKey}` } });
   const arrived = new Map<string, number>();
   const dispose = client.subscribe<{ segmentChanged: { newSegment: string; trial: { userId: string } } }>(
@@ -131,7 +133,6 @@ function trackMessages(prefix: string, count: number, at: number) {
  */
 async function ingestThroughput(url: string, databaseUrl: string): Promise<Result[]> {
   const app = await newApp(url, UNLIMITED);
-  const { default: pg } = await import('pg');
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
@@ -141,8 +142,7 @@ async function ingestThroughput(url: string, databaseUrl: string): Promise<Resul
   }
 }
 
-async function measureIngest(url: string, app: { appId: string; writeKey: string }, databaseUrl: string, db: import('pg').Client): Promise<Result[]> {
-  const { default: pg } = await import('pg');
+async function measureIngest(url: string, app: { appId: string; writeKey: string }, databaseUrl: string, db: pg.Client): Promise<Result[]> {
   const auth = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
   const stored = async () => Number((await db.query('select count(*) as n from events where app_id = $1', [app.appId])).rows[0].n);
   let sequence = 0;
@@ -246,7 +246,6 @@ async function deliveryThroughput(url: string, temporalAddress: string): Promise
     while (arrivals.length < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
     const seconds = (Math.max(...arrivals.map((arrival) => arrival.at)) - started) / 1000;
 
-    const { Connection, Client } = await import('@temporalio/client');
     const connection = await Connection.connect({ address: temporalAddress });
     const client = new Client({ connection });
     const lanes = (await client.workflow.count('WorkflowType = "webhookLane"')).count;
@@ -293,7 +292,6 @@ async function openTrialsAndTimers(url: string, databaseUrl: string): Promise<Re
     if (response.data?.startTrial?.errors?.length) throw new Error(JSON.stringify(response.data.startTrial.errors));
   });
   const startSeconds = (performance.now() - started) / 1000;
-  const { default: pg } = await import('pg');
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   const recorded = async (sequence: number) =>

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pruneScheduleId } from '../src/temporal/schedules.ts';
 import { collect, eventually, startTestStack, type TestStack } from './support/harness.ts';
-import { CREATE_APP, START_TRIAL, type CreatedApp } from './support/operations.ts';
+import { CREATE_APP, CREATE_ENDPOINT, START_TRIAL, type CreatedApp } from './support/operations.ts';
 import { Receiver, type Reply } from './support/receiver.ts';
 
 let stack: TestStack;
@@ -19,11 +19,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const CREATE_ENDPOINT = /* GraphQL */ `
-  mutation Create($input: CreateWebhookEndpointInput!) {
-    createWebhookEndpoint(input: $input) { endpoint { id } errors { field message code } }
-  }
-`;
 const DELIVERIES = /* GraphQL */ `
   query Deliveries($endpointId: ID!, $status: DeliveryStatus, $since: DateTime, $until: DateTime) {
     deliveries(endpointId: $endpointId, status: $status, since: $since, until: $until, first: 100) {

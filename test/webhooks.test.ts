@@ -8,7 +8,7 @@ import { isForbiddenAddress } from '../src/modules/webhooks/ssrf.ts';
 import { sign } from '../src/modules/webhooks/signing.ts';
 import { classify, delayBefore, retryAfterMs } from '../src/modules/webhooks/retry-policy.ts';
 import { eventually, startTestStack, type TestStack } from './support/harness.ts';
-import { CREATE_APP, START_TRIAL, type CreatedApp } from './support/operations.ts';
+import { CREATE_APP, CREATE_ENDPOINT, START_TRIAL, type CreatedApp } from './support/operations.ts';
 import { Receiver } from './support/receiver.ts';
 
 let stack: TestStack;
@@ -21,11 +21,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const CREATE_ENDPOINT = /* GraphQL */ `
-  mutation Create($input: CreateWebhookEndpointInput!) {
-    createWebhookEndpoint(input: $input) { endpoint { id url secret eventTypes enabled } errors { field message code } }
-  }
-`;
 const DELIVERIES = /* GraphQL */ `
   query Deliveries($endpointId: ID!, $status: DeliveryStatus, $first: Int, $after: String) {
     deliveries(endpointId: $endpointId, status: $status, first: $first, after: $after) {

@@ -9,9 +9,10 @@ import { Repeater } from 'graphql-yoga';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../logger.ts';
 
-/** Called inside the recording transaction: PostgreSQL sends the notice on commit only. */
-export async function notify(em: EntityManager, channel: string, payload: object): Promise<void> {
-  await em.execute('select pg_notify(?, ?)', [channel, JSON.stringify(payload)]);
+/** Called inside the recording transaction: PostgreSQL sends the notices on commit only. One round trip for all. */
+export async function notify(em: EntityManager, channel: string, ...payloads: object[]): Promise<void> {
+  if (payloads.length === 0) return;
+  await em.execute('select pg_notify(?, value) from jsonb_array_elements_text(cast(? as jsonb))', [channel, JSON.stringify(payloads.map((payload) => JSON.stringify(payload)))]);
 }
 
 export class FeedChannel<T> {

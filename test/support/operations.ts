@@ -20,6 +20,12 @@ export const START_TRIAL = /* GraphQL */ `
   }
 `;
 
+export const CREATE_ENDPOINT = /* GraphQL */ `
+  mutation CreateWebhookEndpoint($input: CreateWebhookEndpointInput!) {
+    createWebhookEndpoint(input: $input) { endpoint { id url secret eventTypes enabled } errors { field message code } }
+  }
+`;
+
 export const TRIAL = /* GraphQL */ `
   query Trial($appId: ID!, $userId: String!) {
     trial(appId: $appId, userId: $userId) { id userId email stripeCustomerId trialStart trialEnd segment }

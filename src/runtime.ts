@@ -10,7 +10,7 @@ import { StartupError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { loadAdminToken } from './admin-token.ts';
 import { assertPortFree } from './infra/net.ts';
-import { migrateUp, openOrm } from './infra/orm.ts';
+import { migrateUp, openOrm, type MikroORM } from './infra/orm.ts';
 import { startEmbeddedPostgres } from './infra/postgres.ts';
 import { connectClient, connectWorkerConnection, ensureSearchAttributes, startTemporalDevServer } from './infra/temporal.ts';
 import { resolveTemporalExecutable } from './infra/temporal-cli.ts';
@@ -35,6 +35,8 @@ export interface Runtime {
   temporalAddress: string;
   temporalUiUrl: string | null;
   adminTokenFile: string | null;
+  /** The process's database handle (one pool for the API and the worker), for embedding and tests. */
+  orm: MikroORM;
   stop(): Promise<void>;
 }
 
@@ -136,7 +138,7 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       apiUrl = (await app.start()).url;
       stops.push(() => app.stop());
     }
-    return { apiUrl, databaseUrl, temporalAddress, temporalUiUrl, adminTokenFile, stop };
+    return { apiUrl, databaseUrl, temporalAddress, temporalUiUrl, adminTokenFile, orm, stop };
   } catch (error) {
     await stop();
     throw error;

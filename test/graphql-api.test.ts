@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, eventually, startTestStack, type TestStack } from './support/harness.ts';
-import { CREATE_APP, SEGMENT_CHANGED, START_TRIAL, type CreatedApp } from './support/operations.ts';
+import { CREATE_APP, CREATE_ENDPOINT, SEGMENT_CHANGED, START_TRIAL, type CreatedApp } from './support/operations.ts';
 import { Receiver } from './support/receiver.ts';
 import { loaderFor } from '../src/graphql/batch-loader.ts';
 
@@ -94,6 +94,70 @@ describe('trials connection', () => {
     expect(values).toEqual([1, 2, 1, 3]);
     expect(calls).toEqual([['a', 'bb', 'ccc']]);
     expect(loaderFor(scope, 'lengths', async () => new Map())).toBe(loader);
+  });
+
+  it('a page of 100 trials with their latest change and delivery counts costs the same few SQL queries as a page of 10', async () => {
+    const app = await newApp('sql-count');
+    const hook = await new Receiver().start();
+    try {
+      await stack.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: hook.url, eventTypes: ['trial.started'] } });
+      for (let i = 0; i < 100; i += 1) {
+        await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: `u-${i}`, trialEnd: '2099-01-01T00:00:00Z' } });
+      }
+      const PAGE = `query($a: ID!, $first: Int) { trials(appId: $a, first: $first) { edges { node { userId latestChange { newSegment } deliveryCounts { pending delivered failed } } } } }`;
+      type Page = { trials: { edges: Array<{ node: { latestChange: { newSegment: string } | null; deliveryCounts: { pending: number; delivered: number } } }> } };
+      // Settled first (every first segment recorded and its webhook delivered), so no workflow activity runs while counting.
+      await eventually(async () => {
+        const edges = (await stack.gql<Page>(PAGE, { a: app.app.id, first: 100 })).data!.trials.edges;
+        return edges.length === 100 && edges.every(({ node }) => node.latestChange?.newSegment === 'exploring' && node.deliveryCounts.delivered === 1 && node.deliveryCounts.pending === 0) || undefined;
+      }, 30_000);
+
+      const statementsFor = async (first: number) => {
+        let statements = 0;
+        stack.runtime.orm.config.set('onQuery', (sql: string) => ((statements += 1), sql));
+        try {
+          const page = await stack.gql<Page>(PAGE, { a: app.app.id, first });
+          expect(page.data!.trials.edges).toHaveLength(first);
+        } finally {
+          stack.runtime.orm.config.set('onQuery', (sql: string) => sql);
+        }
+        return statements;
+      };
+      const forTen = await statementsFor(10);
+      const forHundred = await statementsFor(100);
+      expect(forHundred).toBe(forTen);
+      // The page, every trial's changes, every trial's delivery counts.
+      expect(forHundred).toBe(3);
+    } finally {
+      await hook.stop();
+    }
+  });
+});
+
+describe('input validation (zod schemas through the Pothos validation plugin)', () => {
+  const fieldsOf = (errors: Array<{ field: string; code: string }>) => errors.map((error) => `${error.field}:${error.code}`).sort();
+
+  it('a mutation answers every bad field at once as payload errors, naming the field and why, and changes nothing', async () => {
+    const app = await newApp('validation');
+    const endpoint = (await stack.gql(CREATE_ENDPOINT, {
+      input: { appId: app.app.id, url: 'http://127.0.0.1:9/hooks', timeoutMs: 10, eventTypes: ['trial.nope'], headers: [{ name: 'Webhook-Id', value: 'x' }], disableAfter: 'soon' },
+    })).data.createWebhookEndpoint;
+    expect(endpoint.endpoint).toBeNull();
+    expect(fieldsOf(endpoint.errors)).toEqual(['disableAfter:INVALID', 'eventTypes.0:INVALID', 'headers.0.name:INVALID', 'timeoutMs:INVALID']);
+    expect(endpoint.errors.find((error: { field: string }) => error.field === 'eventTypes.0').message).toMatch(/^unknown event type "trial.nope"/);
+    expect((await stack.gql(`query($a: ID!) { webhookEndpoints(appId: $a) { id } }`, { a: app.app.id })).data.webhookEndpoints).toEqual([]);
+
+    const SETTINGS = `mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { settings { inactivityAfter } errors { field message code } } }`;
+    const settings = (await stack.gql(SETTINGS, { i: { appId: app.app.id, inactivityAfter: 'P1M', rateLimitPerSecond: 0, ahaRules: [{ event: ' ', count: 0 }] } })).data.updateSegmentSettings;
+    expect(settings.settings).toBeNull();
+    expect(fieldsOf(settings.errors)).toEqual(['ahaRules.0.count:INVALID', 'ahaRules.0.event:INVALID', 'inactivityAfter:INVALID', 'rateLimitPerSecond:INVALID']);
+    expect(settings.errors.find((error: { field: string }) => error.field === 'inactivityAfter').message).toBe(
+      'inactivityAfter must be an ISO-8601 duration of at least one second, such as P3D or PT30S; got "P1M"',
+    );
+    expect((await stack.gql(`query($a: ID!) { segmentSettings(appId: $a) { inactivityAfter rateLimitPerSecond } }`, { a: app.app.id })).data.segmentSettings).toEqual({ inactivityAfter: 'P3D', rateLimitPerSecond: 1000 });
+
+    const blank = (await stack.gql(CREATE_APP, { name: '   ' })).data.createApp;
+    expect(blank).toMatchObject({ app: null, errors: [{ field: 'name', message: 'name must be 1 to 100 characters', code: 'INVALID' }] });
   });
 });
 

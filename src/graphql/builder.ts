@@ -1,5 +1,7 @@
 import SchemaBuilder from '@pothos/core';
+import ValidationPlugin from '@pothos/plugin-validation';
 import type { GraphQLContext } from './context.ts';
+import { fieldErrorsOf, InputValidationError } from './validation.ts';
 
 /** The one Pothos builder; domain files under src/modules add their types to it. */
 export const builder = new SchemaBuilder<{
@@ -7,6 +9,8 @@ export const builder = new SchemaBuilder<{
   Scalars: { DateTime: { Input: Date; Output: Date } };
   DefaultFieldNullability: false;
 }>({
+  plugins: [ValidationPlugin],
+  validation: { validationError: (failure) => new InputValidationError(fieldErrorsOf(failure.issues)) },
   defaultFieldNullability: false,
 });
 

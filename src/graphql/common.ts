@@ -1,4 +1,5 @@
 import { GraphQLError, Kind } from 'graphql';
+import { z } from 'zod';
 import { builder } from './builder.ts';
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
@@ -34,4 +35,5 @@ export const MutationError = builder.objectRef<FieldError>('MutationError').impl
   }),
 });
 
-export const invalid = (field: string, message: string): FieldError => ({ field, message, code: 'INVALID' });
+/** A name people give a thing (an app, an API key): 1 to 100 characters, surrounding spaces not counted. */
+export const displayName = z.string().refine((name) => name.trim().length >= 1 && name.trim().length <= 100, 'name must be 1 to 100 characters');

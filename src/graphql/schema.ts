@@ -1,5 +1,6 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './builder.ts';
+import { answerInputErrorsAsData } from './validation.ts';
 import './common.ts';
 import './node.ts';
 import '../modules/apps/app.graphql.ts';
@@ -10,7 +11,7 @@ import '../modules/trials/settings.graphql.ts';
 import '../modules/webhooks/webhook.graphql.ts';
 import '../modules/ingest/volume.graphql.ts';
 
-export const schema = builder.toSchema();
+export const schema = answerInputErrorsAsData(builder.toSchema());
 
 /** schema.graphql's text: the sorted SDL, so diffs show real changes only. */
 export function printSortedSchema(): string {

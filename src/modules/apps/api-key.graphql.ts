@@ -4,7 +4,8 @@
  */
 import { builder } from '../../graphql/builder.ts';
 import { NodeRef, registerNode } from '../../graphql/node.ts';
-import { invalid, MutationError, type FieldError } from '../../graphql/common.ts';
+import { z } from 'zod';
+import { displayName, MutationError, type FieldError } from '../../graphql/common.ts';
 import { requireApp } from '../../graphql/context.ts';
 import { hashSecret, newId, newSecret } from '../../ids.ts';
 import { ApiKey, type IApiKey } from './api-key.entity.ts';
@@ -47,7 +48,10 @@ builder.mutationField('createApiKey', (t) =>
     type: ApiKeyPayload,
     args: {
       input: t.arg({
-        type: builder.inputType('CreateApiKeyInput', { fields: (f) => ({ appId: f.id({ required: true }), name: f.string({ required: true }) }) }),
+        type: builder.inputType('CreateApiKeyInput', {
+          fields: (f) => ({ appId: f.id({ required: true }), name: f.string({ required: true }) }),
+          validate: z.looseObject({ name: displayName }),
+        }),
         required: true,
       }),
     },
@@ -55,7 +59,6 @@ builder.mutationField('createApiKey', (t) =>
       const appId = String(input.appId);
       requireApp(auth, appId);
       const name = input.name.trim();
-      if (name.length < 1 || name.length > 100) return { errors: [invalid('name', 'name must be 1 to 100 characters')] };
       const app = await em.findOne(App, { id: appId });
       if (!app) return { errors: [{ field: 'appId', message: `no app ${appId}`, code: 'NOT_FOUND' }] };
       const secret = newSecret('tck');

@@ -1,6 +1,7 @@
 import { builder } from '../../graphql/builder.ts';
 import { NodeRef, registerNode } from '../../graphql/node.ts';
-import { MutationError, invalid, type FieldError } from '../../graphql/common.ts';
+import { z } from 'zod';
+import { MutationError, displayName, type FieldError } from '../../graphql/common.ts';
 import { requireAdmin, requireApp } from '../../graphql/context.ts';
 import { App, type IApp } from './app.entity.ts';
 import { createApp, type CreatedApp } from './apps.service.ts';
@@ -43,6 +44,7 @@ type CreateAppPayload = Partial<CreatedApp> & { errors: FieldError[] };
 
 const CreateAppInput = builder.inputType('CreateAppInput', {
   fields: (t) => ({ name: t.string({ required: true }) }),
+  validate: z.looseObject({ name: displayName }),
 });
 
 builder.mutationField('createApp', (t) =>
@@ -59,9 +61,7 @@ builder.mutationField('createApp', (t) =>
     args: { input: t.arg({ type: CreateAppInput, required: true }) },
     resolve: async (_root, { input }, { auth, em }) => {
       requireAdmin(auth);
-      const name = input.name.trim();
-      if (name.length < 1 || name.length > 100) return { errors: [invalid('name', 'name must be 1 to 100 characters')] };
-      return { ...(await createApp(em, name)), errors: [] };
+      return { ...(await createApp(em, input.name.trim())), errors: [] };
     },
   }),
 );

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { builder } from '../../graphql/builder.ts';
 import { MutationError, type FieldError } from '../../graphql/common.ts';
 import { requireApp } from '../../graphql/context.ts';
@@ -9,6 +10,10 @@ const UpdateIntegrationsInput = builder.inputType('UpdateIntegrationsInput', {
     appId: t.id({ required: true }),
     segmentSharedSecret: t.string({ description: "The Segment Webhooks destination's shared secret (X-Signature)" }),
     stripeSigningSecret: t.string({ description: "The Stripe endpoint's signing secret (whsec_…)" }),
+  }),
+  validate: z.looseObject({
+    segmentSharedSecret: z.string().max(500, 'segmentSharedSecret must be at most 500 characters').nullish(),
+    stripeSigningSecret: z.string().max(500, 'stripeSigningSecret must be at most 500 characters').nullish(),
   }),
 });
 
@@ -28,12 +33,6 @@ builder.mutationField('updateIntegrations', (t) =>
     resolve: async (_root, { input }, { auth, em, services }) => {
       const appId = String(input.appId);
       requireApp(auth, appId);
-      const errors: FieldError[] = [];
-      for (const field of ['segmentSharedSecret', 'stripeSigningSecret'] as const) {
-        const value = input[field];
-        if (value != null && value.length > 500) errors.push({ field, message: `${field} must be at most 500 characters`, code: 'INVALID' });
-      }
-      if (errors.length) return { errors };
       const row = (await em.findOne(Integrations, { appId })) ?? em.create(Integrations, { appId, segmentSharedSecret: null, stripeSigningSecret: null });
       for (const field of ['segmentSharedSecret', 'stripeSigningSecret'] as const) {
         const value = input[field];

@@ -1,7 +1,7 @@
 import { builder } from '../../graphql/builder.ts';
 import { MutationError, type FieldError } from '../../graphql/common.ts';
 import { requireApp } from '../../graphql/context.ts';
-import { loadSettings, updateSettings, type SettingsView } from './settings.service.ts';
+import { loadSettings, settingsInputRules, updateSettings, type SettingsView } from './settings.service.ts';
 import type { AhaRule } from './aha-rules.ts';
 
 const AhaRuleRef = builder.objectRef<AhaRule>('AhaRule').implement({
@@ -57,6 +57,7 @@ const UpdateSegmentSettingsInput = builder.inputType('UpdateSegmentSettingsInput
     endingSoonBefore: t.string(),
     lastChanceBefore: t.string(),
   }),
+  validate: settingsInputRules,
 });
 
 type Payload = { settings?: SettingsView; errors: FieldError[] };

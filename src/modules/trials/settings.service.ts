@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
+import { z } from 'zod';
 import type { FieldError } from '../../graphql/common.ts';
 import { settingsChangedSignal } from '../../../workflows/trial-lifecycle.messages.ts';
 import { AppSettings } from './app-settings.entity.ts';
@@ -54,51 +55,58 @@ export type SettingsInput = { [K in keyof Omit<SettingsView, 'appId' | 'eventAll
   eventAllowList?: string[] | null;
 };
 
-/** Pure: merges the input over the current settings and names every bad field. */
+const eventNames = (field: string, max: number) =>
+  z
+    .array(z.string().refine((name) => name.trim() !== '' && name.trim().length <= 200, `${field} entries must be 1 to 200 characters`))
+    .max(max, `${field} takes at most ${max} event names`);
+
+const duration = (field: string) =>
+  z.string().refine((text) => (parseIsoDuration(text) ?? 0) >= 1000, {
+    error: (issue) => `${field} must be an ISO-8601 duration of at least one second, such as P3D or PT30S; got ${JSON.stringify(issue.input)}`,
+  });
+
+const ahaRule = z
+  .looseObject({
+    event: z.string().refine((event) => event.trim() !== '' && event.length <= 200, 'event must be 1 to 200 characters'),
+    count: z.number().int().min(1, 'count must be 1 to 10000').max(10_000, 'count must be 1 to 10000').nullish(),
+  })
+  .refine((rule) => rule['equals'] == null || !!rule['property'], { path: ['property'], error: 'a property is needed when equals is given' });
+
+/** UpdateSegmentSettingsInput's rules (its validation in GraphQL); a field left out is not checked. */
+export const settingsInputRules = z.looseObject({
+  ahaEvents: eventNames('ahaEvents', 100).nullish(),
+  conversionEvents: eventNames('conversionEvents', 100).nullish(),
+  eventAllowList: eventNames('eventAllowList', 1000).nullish(),
+  ahaRules: z.array(ahaRule).max(50, 'at most 50 aha rules').nullish(),
+  rateLimitPerSecond: z.number().int().min(1, 'rateLimitPerSecond must be 1 to 1000000').max(1_000_000, 'rateLimitPerSecond must be 1 to 1000000').nullish(),
+  inactivityAfter: duration('inactivityAfter').nullish(),
+  endingSoonBefore: duration('endingSoonBefore').nullish(),
+  lastChanceBefore: duration('lastChanceBefore').nullish(),
+});
+
+const cleanNames = (names: string[]) => [...new Set(names.map((name) => name.trim()))];
+
+/**
+ * Pure: merges input that passed settingsInputRules over the current settings (names
+ * trimmed and de-duplicated, durations upper-cased) and checks what depends on both.
+ */
 export function mergeSettings(current: SettingsView, input: SettingsInput): { view: SettingsView; errors: FieldError[] } {
   const view: SettingsView = { ...current };
-  const errors: FieldError[] = [];
-  if (input.eventAllowList != null) {
-    const names = [...new Set(input.eventAllowList.map((name) => name.trim()))];
-    if (names.some((name) => name === '' || name.length > 200) || names.length > 1000) {
-      errors.push({ field: 'eventAllowList', message: 'eventAllowList takes up to 1000 names of 1 to 200 characters', code: 'INVALID' });
-    } else view.eventAllowList = names.length ? names : null;
-  }
-  if (input.rateLimitPerSecond != null) {
-    if (!Number.isInteger(input.rateLimitPerSecond) || input.rateLimitPerSecond < 1 || input.rateLimitPerSecond > 1_000_000) {
-      errors.push({ field: 'rateLimitPerSecond', message: 'rateLimitPerSecond must be 1 to 1000000', code: 'INVALID' });
-    } else view.rateLimitPerSecond = input.rateLimitPerSecond;
-  }
-  for (const field of ['ahaEvents', 'conversionEvents'] as const) {
-    const names = input[field];
-    if (names == null) continue;
-    const cleaned = [...new Set(names.map((name) => name.trim()))];
-    if (cleaned.some((name) => name === '' || name.length > 200)) {
-      errors.push({ field, message: `${field} entries must be 1 to 200 characters`, code: 'INVALID' });
-    } else if (cleaned.length > 100) {
-      errors.push({ field, message: `${field} takes at most 100 event names`, code: 'INVALID' });
-    } else view[field] = cleaned;
-  }
+  if (input.eventAllowList != null) view.eventAllowList = input.eventAllowList.length ? cleanNames(input.eventAllowList) : null;
+  if (input.ahaEvents != null) view.ahaEvents = cleanNames(input.ahaEvents);
+  if (input.conversionEvents != null) view.conversionEvents = cleanNames(input.conversionEvents);
+  if (input.rateLimitPerSecond != null) view.rateLimitPerSecond = input.rateLimitPerSecond;
   if (input.ahaRules != null) {
-    const bad = input.ahaRules.findIndex(
-      (rule) => !rule.event?.trim() || rule.event.length > 200 || (rule.count != null && (!Number.isInteger(rule.count) || rule.count < 1 || rule.count > 10_000)) || (rule.equals != null && !rule.property),
-    );
-    if (bad >= 0) errors.push({ field: 'ahaRules', message: `ahaRules[${bad}] needs an event name (1 to 200 characters), a count from 1 to 10000 if any, and a property when equals is given`, code: 'INVALID' });
-    else if (input.ahaRules.length > 50) errors.push({ field: 'ahaRules', message: 'at most 50 aha rules', code: 'INVALID' });
-    else view.ahaRules = input.ahaRules.map((rule) => ({ event: rule.event.trim(), property: rule.property ?? null, equals: rule.equals ?? null, count: rule.count ?? 1 }));
+    view.ahaRules = input.ahaRules.map((rule) => ({ event: rule.event.trim(), property: rule.property ?? null, equals: rule.equals ?? null, count: rule.count ?? 1 }));
   }
   for (const field of ['inactivityAfter', 'endingSoonBefore', 'lastChanceBefore'] as const) {
     const text = input[field];
-    if (text == null) continue;
-    const ms = parseIsoDuration(text);
-    if (ms === null || ms < 1000) {
-      errors.push({ field, message: `${field} must be an ISO-8601 duration of at least one second, such as P3D or PT30S; got ${JSON.stringify(text)}`, code: 'INVALID' });
-    } else view[field] = text.trim().toUpperCase();
+    if (text != null) view[field] = text.trim().toUpperCase();
   }
-  if (errors.length === 0 && parseIsoDuration(view.lastChanceBefore)! > parseIsoDuration(view.endingSoonBefore)!) {
-    errors.push({ field: 'lastChanceBefore', message: 'lastChanceBefore must not be longer than endingSoonBefore', code: 'INVALID' });
+  if (parseIsoDuration(view.lastChanceBefore)! > parseIsoDuration(view.endingSoonBefore)!) {
+    return { view, errors: [{ field: 'lastChanceBefore', message: 'lastChanceBefore must not be longer than endingSoonBefore', code: 'INVALID' }] };
   }
-  return { view, errors };
+  return { view, errors: [] };
 }
 
 /** Saves the settings and re-evaluates every open trial of the app (a signal to each workflow). */

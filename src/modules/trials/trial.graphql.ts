@@ -10,7 +10,7 @@ import { requireApp, type GraphQLContext } from '../../graphql/context.ts';
 import { SEGMENT_KEYS, type SegmentKey } from './segments.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
 import { SegmentChange, type ISegmentChange } from './segment-change.entity.ts';
-import { deleteTrial, runTrialCommand, startTrial, type TrialCommand } from './trials.service.ts';
+import { deleteTrial, runTrialCommand, startTrial, startTrialRules, type TrialCommand } from './trials.service.ts';
 
 export const SegmentKeyEnum = builder.enumType('SegmentKey', {
   description: 'A lifecycle segment; converted and expired are final',
@@ -129,6 +129,7 @@ const StartTrialInput = builder.inputType('StartTrialInput', {
     trialStart: t.field({ type: 'DateTime', description: 'Default: now' }),
     trialEnd: t.field({ type: 'DateTime', description: 'Default: 14 days after trialStart' }),
   }),
+  validate: startTrialRules,
 });
 
 type StartTrialPayload = { trial?: ITrial; errors: FieldError[] };

@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { z } from 'zod';
 import type { FieldError } from '../../graphql/common.ts';
+import { fieldErrorsOf } from '../../graphql/validation.ts';
 import { newId } from '../../ids.ts';
 import { APP_ID_ATTRIBUTE } from '../../temporal/search-attributes.ts';
 import {
@@ -37,21 +39,33 @@ export interface TrialDeps {
   taskQueue: string;
 }
 
-/** Pure input rules; the start defaults to now and the end to 14 days after the start. */
+/**
+ * What a trial start must satisfy, from GraphQL (StartTrialInput's validation), Segment
+ * identify traits and Stripe alike. Every problem is reported at once: the time rule runs
+ * even when a field is already refused.
+ */
+export const startTrialRules = z
+  .looseObject({
+    userId: z.string().refine((userId) => userId.trim() !== '' && userId.length <= 255, 'userId must be 1 to 255 characters'),
+    email: z
+      .string()
+      .regex(/^[^\s@]+@[^\s@]+$/, { error: (issue) => `email ${JSON.stringify(issue.input)} is not an email address` })
+      .nullish(),
+  })
+  .refine(
+    (input) => {
+      const { trialStart, trialEnd } = input as Pick<StartTrialInput, 'trialStart' | 'trialEnd'>;
+      return !(trialEnd instanceof Date) || trialEnd.getTime() > (trialStart instanceof Date ? trialStart : new Date()).getTime();
+    },
+    { path: ['trialEnd'], error: 'trialEnd must be after trialStart', when: () => true },
+  );
+
+/** The start defaults to now and the end to 14 days after the start. */
 export function validateStartTrial(input: StartTrialInput, now: Date): { errors: FieldError[]; trialStart: Date; trialEnd: Date } {
-  const errors: FieldError[] = [];
   const trialStart = input.trialStart ?? now;
   const trialEnd = input.trialEnd ?? new Date(trialStart.getTime() + DEFAULT_TRIAL_DAYS * DAY_MS);
-  if (input.userId.trim() === '' || input.userId.length > 255) {
-    errors.push({ field: 'userId', message: 'userId must be 1 to 255 characters', code: 'INVALID' });
-  }
-  if (input.email != null && !/^[^\s@]+@[^\s@]+$/.test(input.email)) {
-    errors.push({ field: 'email', message: `email ${JSON.stringify(input.email)} is not an email address`, code: 'INVALID' });
-  }
-  if (trialEnd.getTime() <= trialStart.getTime()) {
-    errors.push({ field: 'trialEnd', message: 'trialEnd must be after trialStart', code: 'INVALID' });
-  }
-  return { errors, trialStart, trialEnd };
+  const checked = startTrialRules.safeParse(input);
+  return { errors: checked.success ? [] : fieldErrorsOf(checked.error.issues), trialStart, trialEnd };
 }
 
 /**

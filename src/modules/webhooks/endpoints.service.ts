@@ -1,10 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { z } from 'zod';
 import type { FieldError } from '../../graphql/common.ts';
 import { newId } from '../../ids.ts';
 import { App } from '../apps/app.entity.ts';
 import { parseIsoDuration } from '../trials/durations.ts';
 import { OPERATIONAL_EVENT_TYPES } from './operational-events.ts';
-import { DEFAULT_RETRY_SCHEDULE, validSchedule } from './retry-policy.ts';
+import { DEFAULT_RETRY_SCHEDULE } from './retry-policy.ts';
 import { newWebhookSecret } from './signing.ts';
 import { resolveTarget } from './ssrf.ts';
 import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
@@ -37,50 +38,58 @@ export interface EndpointInput {
   disableAfter?: string | null;
 }
 
-/** Checks what is given (SSRF included) and returns the fields to set. */
-async function validated(input: EndpointInput, allowPrivate: boolean): Promise<{ fields: Partial<IWebhookEndpoint>; errors: FieldError[] }> {
-  const errors: FieldError[] = [];
+
+/** The endpoint inputs' rules (their validation in GraphQL); a field left out is not checked. The URL's SSRF check needs DNS and runs on save. */
+export const endpointInputRules = z.looseObject({
+  description: z.string().max(500, 'description must be at most 500 characters').nullish(),
+  eventTypes: z
+    .array(z.string().refine((type) => type === '*' || EVENT_TYPES.includes(type), { error: (issue) => `unknown event type ${JSON.stringify(issue.input)}; use '*' or some of ${EVENT_TYPES.join(', ')}` }))
+    .min(1, "eventTypes must not be empty; '*' takes every type")
+    .nullish(),
+  headers: z
+    .array(
+      z.looseObject({
+        name: z.string().refine((name) => /^[A-Za-z0-9-]{1,100}$/.test(name) && !RESERVED_HEADERS.has(name.toLowerCase()), {
+          error: (issue) => `header ${JSON.stringify(issue.input)} is not allowed: a token of letters, digits and dashes, not one Trialcast sets itself`,
+        }),
+        value: z.string().refine((value) => !/[\r\n]/.test(value) && value.length <= 1000, 'a header value is at most 1000 characters, without line breaks'),
+      }),
+    )
+    .max(20, 'at most 20 headers')
+    .nullish(),
+  timeoutMs: z.number().int().min(1000, 'timeoutMs must be 1000 to 30000').max(30_000, 'timeoutMs must be 1000 to 30000').nullish(),
+  retrySchedule: z
+    .array(z.string().refine((step) => parseIsoDuration(step) !== null, { error: (issue) => `retrySchedule step ${JSON.stringify(issue.input)} is not an ISO-8601 duration such as PT5S` }))
+    .min(1, 'retrySchedule takes 1 to 20 steps')
+    .max(20, 'retrySchedule takes 1 to 20 steps')
+    .nullish(),
+  disableAfter: z.string().refine((text) => (parseIsoDuration(text) ?? 0) >= 1000, 'disableAfter must be an ISO-8601 duration of at least a second, such as P5D').nullish(),
+});
+
+/** The fields to set from input that passed endpointInputRules, once its URL passes the SSRF check. */
+async function toFields(input: EndpointInput, allowPrivate: boolean): Promise<{ fields: Partial<IWebhookEndpoint>; errors: FieldError[] }> {
   const fields: Partial<IWebhookEndpoint> = {};
   if (input.url != null) {
     try {
       await resolveTarget(input.url, allowPrivate);
       fields.url = input.url;
     } catch (error) {
-      errors.push({ field: 'url', message: (error as Error).message, code: 'INVALID_URL' });
+      return { fields, errors: [{ field: 'url', message: (error as Error).message, code: 'INVALID_URL' }] };
     }
   }
-  if (input.eventTypes != null) {
-    const unknown = input.eventTypes.filter((type) => type !== '*' && !EVENT_TYPES.includes(type));
-    if (unknown.length || input.eventTypes.length === 0) {
-      errors.push({ field: 'eventTypes', message: `eventTypes must be '*' or some of ${EVENT_TYPES.join(', ')}; unknown: ${unknown.join(', ') || '(empty list)'}`, code: 'INVALID' });
-    } else fields.eventTypes = [...new Set(input.eventTypes)];
-  }
-  if (input.headers != null) {
-    const bad = input.headers.find((header) => !/^[A-Za-z0-9-]{1,100}$/.test(header.name) || RESERVED_HEADERS.has(header.name.toLowerCase()) || /[\r\n]/.test(header.value));
-    if (bad) errors.push({ field: 'headers', message: `header ${JSON.stringify(bad.name)} is not allowed (reserved, not a token, or a value with a line break)`, code: 'INVALID' });
-    else fields.headers = Object.fromEntries(input.headers.map((header) => [header.name, header.value]));
-  }
-  if (input.timeoutMs != null) {
-    if (!Number.isInteger(input.timeoutMs) || input.timeoutMs < 1000 || input.timeoutMs > 30_000) errors.push({ field: 'timeoutMs', message: 'timeoutMs must be 1000 to 30000', code: 'INVALID' });
-    else fields.timeoutMs = input.timeoutMs;
-  }
-  if (input.retrySchedule != null) {
-    if (!validSchedule(input.retrySchedule)) errors.push({ field: 'retrySchedule', message: 'retrySchedule must be 1 to 20 ISO-8601 durations, such as ["PT0S", "PT5S", "PT5M"]', code: 'INVALID' });
-    else fields.retrySchedule = input.retrySchedule;
-  }
-  if (input.description != null) fields.description = input.description.slice(0, 500);
+  if (input.eventTypes != null) fields.eventTypes = [...new Set(input.eventTypes)];
+  if (input.headers != null) fields.headers = Object.fromEntries(input.headers.map((header) => [header.name, header.value]));
+  if (input.timeoutMs != null) fields.timeoutMs = input.timeoutMs;
+  if (input.retrySchedule != null) fields.retrySchedule = input.retrySchedule;
+  if (input.description != null) fields.description = input.description;
   if (input.enabled != null) {
     fields.enabled = input.enabled;
     // Re-enabled: a fresh start, the old run of failures forgotten.
     if (input.enabled) Object.assign(fields, { disabledReason: null, failingSince: null });
   }
   if (input.ordered != null) fields.ordered = input.ordered;
-  if (input.disableAfter != null) {
-    const ms = parseIsoDuration(input.disableAfter);
-    if (ms === null || ms < 1000) errors.push({ field: 'disableAfter', message: 'disableAfter must be an ISO-8601 duration of at least a second, such as P5D', code: 'INVALID' });
-    else fields.disableAfter = input.disableAfter;
-  }
-  return { fields, errors };
+  if (input.disableAfter != null) fields.disableAfter = input.disableAfter;
+  return { fields, errors: [] };
 }
 
 export async function createEndpoint(em: EntityManager, appId: string, input: EndpointInput, allowPrivate: boolean): Promise<{ endpoint?: IWebhookEndpoint; errors: FieldError[] }> {
@@ -90,7 +99,7 @@ export async function createEndpoint(em: EntityManager, appId: string, input: En
   if ((await em.count(WebhookEndpoint, { app })) >= MAX_ENDPOINTS_PER_APP) {
     return { errors: [{ field: null, message: `an app has at most ${MAX_ENDPOINTS_PER_APP} endpoints`, code: 'LIMIT_REACHED' }] };
   }
-  const { fields, errors } = await validated(input, allowPrivate);
+  const { fields, errors } = await toFields(input, allowPrivate);
   if (errors.length) return { errors };
   const endpoint = em.create(WebhookEndpoint, {
     id: newId('ep'),
@@ -111,7 +120,7 @@ export async function createEndpoint(em: EntityManager, appId: string, input: En
 }
 
 export async function updateEndpoint(em: EntityManager, endpoint: IWebhookEndpoint, input: EndpointInput, allowPrivate: boolean): Promise<{ endpoint?: IWebhookEndpoint; errors: FieldError[] }> {
-  const { fields, errors } = await validated(input, allowPrivate);
+  const { fields, errors } = await toFields(input, allowPrivate);
   if (errors.length) return { errors };
   em.assign(endpoint, fields);
   await em.flush();

@@ -39,7 +39,3 @@ export function delayBefore(next: number, schedule: string[], random: number, re
   const jittered = Math.round(base * (0.9 + 0.2 * random));
   return Math.max(jittered, retryAfter ?? 0);
 }
-
-export function validSchedule(schedule: string[]): boolean {
-  return schedule.length >= 1 && schedule.length <= 20 && schedule.every((step) => parseIsoDuration(step) !== null);
-}

@@ -2,7 +2,11 @@
  * `npm run bench`: throughput figures on this machine, each beside the bare limit measured
  * in the same run. Prints a table and writes bench/results.json.
  */
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -108,6 +112,56 @@ async function eventToSubscription(url: string): Promise<Result[]> {
   return [
     { name: 'segment.event_to_subscription.p50_ms', value: percentile(latencies, 50), unit: 'ms', note: `${users} aha events at ~40/s; received ${latencies.length}` },
     { name: 'segment.event_to_subscription.p95_ms', value: percentile(latencies, 95), unit: 'ms' },
+  ];
+}
+
+/** The API's heap after a full collection, so before/after readings compare live objects only. */
+function liveHeapMb(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return process.memoryUsage().heapUsed / 1_048_576;
+}
+
+/** One request/answer over a child's IPC channel. */
+async function ask<T>(child: ChildProcess, message: string): Promise<T> {
+  child.send(message);
+  const [answer] = (await once(child, 'message')) as [T];
+  return answer;
+}
+
+/**
+ * SUBSCRIBERS graphql-ws clients (in a child process) on one app's segmentChanged; trials
+ * started at ~5/s each record a change; every client must receive every change. Latency is
+ * from the change's occurredAt (stamped when the workflow records it) to the client's receipt.
+ */
+async function subscriptionFanout(url: string): Promise<Result[]> {
+  const subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
+  const changes = Number(process.env.BENCH_FANOUT_CHANGES ?? 50);
+  const app = await newApp(url, {});
+  const heapBefore = liveHeapMb();
+  const child = fork(new URL('./fanout-subscribers.ts', import.meta.url), [url, app.apiKey, app.appId, String(subscribers)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [first] = (await once(child, 'message')) as [{ connected?: number; error?: string }];
+  if (!first.connected) throw new Error(`fan-out subscribers failed: ${first.error}`);
+  // The server subscribes each client after its connection is acknowledged; give it a moment.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const heapPerSubscriberKb = ((liveHeapMb() - heapBefore) * 1024) / subscribers;
+  for (let i = 0; i < changes; i += 1) {
+    await graphql(url, app.apiKey, 'mutation($a: ID!, $u: String!) { startTrial(input: {appId: $a, userId: $u, trialEnd: "2099-01-01T00:00:00Z"}) { errors { message } } }', { a: app.appId, u: `fan-${i}` });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const expected = subscribers * changes;
+  const deadline = Date.now() + 60_000;
+  let received = 0;
+  while (received < expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    received = (await ask<{ received: number }>(child, 'progress')).received;
+  }
+  const { delays } = await ask<{ delays: number[] }>(child, 'report');
+  return [
+    { name: 'subscription.fanout.p50_ms', value: percentile(delays, 50), unit: 'ms', note: `${subscribers} graphql-ws subscribers (another process) × ${changes} changes at ~5/s; received ${delays.length} of ${expected}` },
+    { name: 'subscription.fanout.p99_ms', value: percentile(delays, 99), unit: 'ms' },
+    { name: 'subscription.fanout.received', value: delays.length, unit: 'messages', baseline: expected },
+    { name: 'subscription.heap_per_subscriber_kb', value: Math.round(heapPerSubscriberKb * 10) / 10, unit: 'KB', note: "API process heap after GC, before vs with the subscribers connected" },
   ];
 }
 
@@ -341,11 +395,12 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   try {
     const url = runtime.apiUrl!;
-    // BENCH_ONLY=ingest,graphql,latency,delivery,trials runs a subset.
-    const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,delivery,trials').split(','));
+    // BENCH_ONLY=ingest,graphql,latency,fanout,delivery,trials runs a subset.
+    const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,fanout,delivery,trials').split(','));
     if (only.has('ingest')) results.push(...(await ingestThroughput(url, runtime.databaseUrl!)));
     if (only.has('graphql')) results.push(...(await trialQueryThroughput(url)));
     if (only.has('latency')) results.push(...(await eventToSubscription(url)));
+    if (only.has('fanout')) results.push(...(await subscriptionFanout(url)));
     if (only.has('delivery')) results.push(...(await deliveryThroughput(url, runtime.temporalAddress)));
     if (only.has('trials')) results.push(...(await openTrialsAndTimers(url, runtime.databaseUrl!)));
   } finally {

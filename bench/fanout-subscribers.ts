@@ -1,7 +1,8 @@
 /**
  * The subscriber side of the fan-out bench, in its own process so that 1,000 clients do not
- * share the API's event loop: opens SUBSCRIBERS graphql-ws connections, each subscribed to
- * segmentChanged of one app, and reports every message's delay from the change's occurredAt.
+ * share the API's event loop: opens SUBSCRIBERS graphql-ws connections (50 at a time, as a
+ * listen backlog drops a thousand simultaneous connects), each subscribed to segmentChanged
+ * of one app, and reports every message's delay from the change's occurredAt.
  */
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -11,32 +12,41 @@ const send = (message: object) => process.send!(message);
 
 const delays: number[] = [];
 const clients: Client[] = [];
-let connected = 0;
-for (let i = 0; i < Number(count); i += 1) {
-  const client = createClient({
-    url: `${url.replace('http', 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${token}` },
-    retryAttempts: 0,
-    lazy: false,
-    on: { connected: () => (connected += 1) },
+
+function subscriber(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const client = createClient({
+      url: `${url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+      lazy: false,
+      on: { connected: () => resolve(), closed: (event) => reject(new Error(`connection closed: ${(event as { reason?: string }).reason ?? 'no reason'}`)) },
+    });
+    clients.push(client);
+    client.subscribe<{ segmentChanged: { occurredAt: string } }>(
+      { query: 'subscription($a: ID!) { segmentChanged(appId: $a) { id occurredAt newSegment trial { userId } } }', variables: { a: appId } },
+      {
+        next: ({ data }) => data && delays.push(Date.now() - Date.parse(data.segmentChanged.occurredAt)),
+        error: (error) => console.error('subscription error:', error),
+        complete: () => undefined,
+      },
+    );
   });
-  clients.push(client);
-  client.subscribe<{ segmentChanged: { occurredAt: string } }>(
-    { query: 'subscription($a: ID!) { segmentChanged(appId: $a) { id occurredAt newSegment trial { userId } } }', variables: { a: appId } },
-    {
-      next: ({ data }) => data && delays.push(Date.now() - Date.parse(data.segmentChanged.occurredAt)),
-      error: (error) => send({ error: String((error as Error).message ?? error) }),
-      complete: () => undefined,
-    },
-  );
 }
-while (connected < clients.length) await new Promise((resolve) => setTimeout(resolve, 50));
-send({ connected });
+
+try {
+  for (let opened = 0; opened < Number(count); opened += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, Number(count) - opened) }, subscriber));
+  }
+  send({ connected: clients.length });
+} catch (error) {
+  send({ error: (error as Error).message });
+}
 
 process.on('message', async (message: 'progress' | 'report') => {
   if (message === 'progress') return send({ received: delays.length });
-  send({ delays });
   await Promise.all(clients.map((client) => client.dispose()));
-  process.exit(0);
+  // Exit only once the (large) report has left through the IPC channel.
+  process.send!({ delays }, () => process.exit(0));
 });

@@ -122,11 +122,18 @@ function liveHeapMb(): number {
   return process.memoryUsage().heapUsed / 1_048_576;
 }
 
+/** The child's next message, or an error naming what was awaited after a minute. */
+async function nextMessage<T>(child: ChildProcess, awaiting: string): Promise<T> {
+  const [answer] = (await once(child, 'message', { signal: AbortSignal.timeout(60_000) }).catch(() => {
+    throw new Error(`no ${awaiting} from the fan-out subscribers within a minute`);
+  })) as [T];
+  return answer;
+}
+
 /** One request/answer over a child's IPC channel. */
 async function ask<T>(child: ChildProcess, message: string): Promise<T> {
   child.send(message);
-  const [answer] = (await once(child, 'message')) as [T];
-  return answer;
+  return nextMessage<T>(child, message);
 }
 
 /**
@@ -140,8 +147,11 @@ async function subscriptionFanout(url: string): Promise<Result[]> {
   const app = await newApp(url, {});
   const heapBefore = liveHeapMb();
   const child = fork(new URL('./fanout-subscribers.ts', import.meta.url), [url, app.apiKey, app.appId, String(subscribers)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [first] = (await once(child, 'message')) as [{ connected?: number; error?: string }];
-  if (!first.connected) throw new Error(`fan-out subscribers failed: ${first.error}`);
+  const first = await nextMessage<{ connected?: number; error?: string }>(child, 'connections');
+  if (!first.connected) {
+    child.kill();
+    throw new Error(`fan-out subscribers failed: ${first.error}`);
+  }
   // The server subscribes each client after its connection is acknowledged; give it a moment.
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const heapPerSubscriberKb = ((liveHeapMb() - heapBefore) * 1024) / subscribers;
@@ -403,6 +413,9 @@ async function main(): Promise<void> {
     if (only.has('fanout')) results.push(...(await subscriptionFanout(url)));
     if (only.has('delivery')) results.push(...(await deliveryThroughput(url, runtime.temporalAddress)));
     if (only.has('trials')) results.push(...(await openTrialsAndTimers(url, runtime.databaseUrl!)));
+  } catch (error) {
+    console.error('bench failed:', error);
+    process.exitCode = 1;
   } finally {
     await runtime.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -412,7 +425,7 @@ async function main(): Promise<void> {
   const file = new URL('./results.json', import.meta.url);
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`wrote ${file.pathname}`);
-  process.exit(0);
+  process.exit();
 }
 
 async function trialQueryThroughput(url: string): Promise<Result[]> {

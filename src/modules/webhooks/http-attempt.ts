@@ -1,5 +1,5 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { Target } from './ssrf.ts';
 
@@ -16,11 +16,50 @@ export interface AttemptResult {
 }
 
 /**
- * One POST to the endpoint, connecting only to the address that passed the SSRF check.
- * Redirects are not followed; the whole exchange is bounded by timeoutMs.
+ * Kept-alive connections, one pool per checked address (and host, for TLS and Host): a
+ * reused socket always leads where an SSRF check allowed. Idle sockets close after 4 s,
+ * before the 5 s a Node receiver keeps them, so a reused one is rarely already closed.
  */
-export function postOnce(target: Target, headers: Record<string, string>, body: string, timeoutMs: number): Promise<AttemptResult> {
+const agents = new Map<string, HttpAgent>();
+const MAX_POOLS = 1000;
+
+function agentFor(target: Target): HttpAgent {
+  const key = `${target.url.protocol}//${target.url.host}@${target.address}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    if (agents.size >= MAX_POOLS) {
+      const [oldestKey, oldest] = agents.entries().next().value!;
+      oldest.destroy();
+      agents.delete(oldestKey);
+    }
+    const options = { keepAlive: true, maxSockets: 32, maxFreeSockets: 8, timeout: 4000 };
+    agent = target.url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
+/**
+ * One POST to the endpoint, connecting only to the address that passed the SSRF check.
+ * Redirects are not followed; the whole exchange is bounded by timeoutMs. A kept-alive
+ * socket the receiver closed just before we wrote is retried once on a new connection
+ * (Node's advice for reused sockets); nothing reached the receiver on the closed one.
+ */
+export async function postOnce(target: Target, headers: Record<string, string>, body: string, timeoutMs: number): Promise<AttemptResult> {
   const started = performance.now();
+  const first = await exchange(target, headers, body, timeoutMs, agentFor(target));
+  if (!first.staleSocket) return { ...first.result, durationMs: Math.round(performance.now() - started) };
+  const fresh = await exchange(target, headers, body, timeoutMs - (performance.now() - started), false);
+  return { ...fresh.result, durationMs: Math.round(performance.now() - started) };
+}
+
+function exchange(
+  target: Target,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+  agent: HttpAgent | false,
+): Promise<{ result: Omit<AttemptResult, 'durationMs'>; staleSocket: boolean }> {
   const pinned: LookupFunction = (_host, options, callback) => {
     if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: target.address, family: target.family }]);
     else callback(null, target.address, target.family);
@@ -28,23 +67,25 @@ export function postOnce(target: Target, headers: Record<string, string>, body: 
   const request = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
     let settled = false;
-    const finish = (result: Omit<AttemptResult, 'durationMs'>) => {
+    const finish = (result: Omit<AttemptResult, 'durationMs'>, staleSocket = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ ...result, durationMs: Math.round(performance.now() - started) });
+      resolve({ result, staleSocket });
     };
     const req = request(target.url, {
       method: 'POST',
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
       lookup: pinned,
-      agent: false,
+      agent,
     });
     const timer = setTimeout(() => {
       req.destroy();
-      finish({ statusCode: null, headers: {}, body: null, error: `timed out after ${timeoutMs} ms` });
+      finish({ statusCode: null, headers: {}, body: null, error: `timed out after ${Math.round(timeoutMs)} ms` });
     }, timeoutMs);
-    req.once('error', (error: NodeJS.ErrnoException) => finish({ statusCode: null, headers: {}, body: null, error: error.code ?? error.message }));
+    req.once('error', (error: NodeJS.ErrnoException) =>
+      finish({ statusCode: null, headers: {}, body: null, error: error.code ?? error.message }, req.reusedSocket && error.code === 'ECONNRESET'),
+    );
     req.once('response', (res) => {
       const chunks: Buffer[] = [];
       let size = 0;

@@ -36,6 +36,10 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
         namespace: options.namespace,
         searchAttributes: SEARCH_ATTRIBUTE_KEYS,
         log: { format: 'json', level: 'error' },
+        // A file database in WAL mode, synced at checkpoints: commits no longer wait for an
+        // fsync each, which is what limits the dev server's task throughput on a small disk.
+        // Still crash-safe for the process (not for a power cut on the host).
+        extraArgs: options.dbFilename ? ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'] : [],
       },
     });
     return { address: env.address, stop: () => env.teardown() };

@@ -2,14 +2,15 @@
  * `npm run bench`: throughput figures on this machine, each beside the bare limit measured
  * in the same run. Prints a table and writes bench/results.json.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { AddressInfo } from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Client, Connection } from '@temporalio/client';
@@ -120,6 +121,46 @@ function liveHeapMb(): number {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
   return process.memoryUsage().heapUsed / 1_048_576;
+}
+
+/**
+ * CPU seconds (user + system) used so far by this process and its descendants, live or exited,
+ * summed by program (the Temporal dev server, PostgreSQL backends, …); `labels` names
+ * processes by pid (this one is "trialcast": API, worker and load generator).
+ */
+function cpuSecondsByProgram(labels: Map<number, string>): Map<string, number> {
+  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+  const processes = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        // Fields after the command: state, ppid, …, utime, stime, and the same of its children
+        // that have exited (PostgreSQL's backends come and go with the connection pool).
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+        return [{ pid: Number(pid), comm, ppid: fields[1]!, seconds: (fields[11]! + fields[12]! + fields[13]! + fields[14]!) / ticksPerSecond }];
+      } catch {
+        return []; // exited meanwhile
+      }
+    });
+  const ours = new Set([process.pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const { pid, ppid } of processes) {
+      if (!ours.has(pid) && ours.has(ppid)) {
+        ours.add(pid);
+        grew = true;
+      }
+    }
+  }
+  const byProgram = new Map<string, number>();
+  for (const { pid, comm, seconds } of processes) {
+    if (!ours.has(pid)) continue;
+    const program = pid === process.pid ? 'trialcast' : (labels.get(pid) ?? comm);
+    byProgram.set(program, (byProgram.get(program) ?? 0) + seconds);
+  }
+  return byProgram;
 }
 
 /** The child's next message, or an error naming what was awaited after a minute. */
@@ -263,40 +304,74 @@ async function measureIngest(url: string, app: { appId: string; writeKey: string
   ];
 }
 
+interface DeliveryLoad {
+  trials: number;
+  /** Aha transitions offered per second. */
+  rate: number;
+  endpoints: number;
+  eventTypes: string[];
+}
+
+interface DeliveryRun {
+  expected: number;
+  offeredSeconds: number;
+  /** From the first aha event sent to the last delivery received. */
+  seconds: number;
+  latencies: number[];
+  /** CPU milliseconds per transition, by program. */
+  cpuPerTransition: Array<{ program: string; ms: number }>;
+  lanes: number;
+  markers: number;
+  historyEvents: number;
+}
+
 /**
- * Webhook delivery: trials reach their aha event at a steady rate; each transition is one
- * delivery to a receiver on loopback, which reads the latency from the body's occurred_at
- * (recorded) to the first attempt's arrival. Also counts the Temporal history events of
- * one delivery lane, the Temporal work a delivery costs.
+ * Webhook delivery: trials reach their aha event at a steady rate; each transition goes to
+ * every endpoint (all on one receiver on loopback, in another process), which reads the
+ * latency from the body's occurred_at (recorded) to the first attempt's arrival. Also
+ * counts the delivery lanes started and one trial's history: the Temporal work a delivery
+ * costs; and the CPU time each process spent per transition.
  */
-async function deliveryThroughput(url: string, temporalAddress: string): Promise<Result[]> {
-  const trials = Number(process.env.BENCH_DELIVERY_TRIALS ?? 1000);
-  const rate = Number(process.env.BENCH_DELIVERY_RATE ?? 200);
-  // Every endpoint takes every event type: an aha transition is 3 deliveries to each.
-  const endpoints = Number(process.env.BENCH_DELIVERY_ENDPOINTS ?? 10);
-  const expected = trials * endpoints * 3;
+async function runDeliveryLoad(url: string, databaseUrl: string, temporalAddress: string, load: DeliveryLoad): Promise<DeliveryRun> {
+  const { trials, rate, endpoints, eventTypes } = load;
+  // '*' is every type: an aha transition is 3 deliveries to such an endpoint (segment_changed, segment_left, segment_entered).
+  const expected = trials * endpoints * (eventTypes.includes('*') ? 3 : eventTypes.length);
   const receiver = fork(new URL('./delivery-receiver.ts', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { port } = await nextMessage<{ port: number }>(receiver, 'receiver port');
   const hookUrl = `http://127.0.0.1:${port}/hook`;
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
   try {
     const app = await newApp(url, { ahaEvents: ['Aha'], ...UNLIMITED });
     for (let i = 0; i < endpoints; i++) {
-      await graphql(url, app.apiKey, 'mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { errors { message } } }', { i: { appId: app.appId, url: `${hookUrl}/${i}`, eventTypes: ['*'] } });
+      await graphql(url, app.apiKey, 'mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { errors { message } } }', { i: { appId: app.appId, url: `${hookUrl}/${i}`, eventTypes } });
     }
     const ids = Array.from({ length: trials }, (_, i) => `dlv-${i}`);
     await pool(ids, 50, async (userId) => {
       await graphql(url, app.apiKey, 'mutation($i: StartTrialInput!) { startTrial(input: $i) { errors { message } } }', { i: { appId: app.appId, userId, trialEnd: '2099-01-01T00:00:00Z' } });
     });
-    // Let the trial.started deliveries drain before the measured phase.
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    // The measured phase starts once every trial has recorded its start and its trial.started
+    // deliveries have left: the start-up backlog is not counted against the aha transitions.
+    const backlog = async () => {
+      const { rows } = await db.query(
+        `select (select count(*) from segment_changes where app_id = $1) as recorded,
+                (select count(*) from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where e.app_id = $1 and d.status = 'pending') as pending`,
+        [app.appId],
+      );
+      return trials - Number(rows[0].recorded) + Number(rows[0].pending);
+    };
+    while ((await backlog()) > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+
     const auth = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
+    const labels = new Map([[receiver.pid!, 'receiver']]);
+    const cpuBefore = cpuSecondsByProgram(labels);
     const started = Date.now();
     for (let i = 0; i < ids.length; i++) {
       const due = started + (i / rate) * 1000;
       if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
       void fetch(`${url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ userId: ids[i], event: 'Aha', messageId: `aha-${i}` }) });
     }
-    const offeredFor = (Date.now() - started) / 1000;
+    const offeredSeconds = (Date.now() - started) / 1000;
     const deadline = Date.now() + 180_000;
     let received = 0;
     while (received < expected && Date.now() < deadline) {
@@ -304,34 +379,82 @@ async function deliveryThroughput(url: string, temporalAddress: string): Promise
       received = (await ask<{ received: number }>(receiver, 'progress')).received;
     }
     const { arrivals } = await ask<{ arrivals: Array<{ at: number; latency: number }> }>(receiver, 'report');
-    const seconds = (Math.max(...arrivals.map((arrival) => arrival.at)) - started) / 1000;
+    const cpuAfter = cpuSecondsByProgram(labels);
 
     const connection = await Connection.connect({ address: temporalAddress });
     const client = new Client({ connection });
+    // Lanes started in the bench so far (the delivery scenarios run one after another).
     const lanes = (await client.workflow.count('WorkflowType = "webhookLane"')).count;
     const history = await client.workflow.getHandle(`trial:${app.appId}:${ids[0]}`).fetchHistory();
-    const markers = history.events?.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity').length ?? 0;
     await connection.close();
-    const latencies = arrivals.map((arrival) => arrival.latency);
-    return [
-      {
-        name: 'delivery.per_s',
-        value: Math.round(arrivals.length / seconds),
-        unit: 'deliveries/s',
-        note: `${arrivals.length} of ${expected} deliveries (${trials} aha transitions offered at ${rate}/s over ${offeredFor.toFixed(1)} s, × ${endpoints} endpoints × 3 event types) received by a loopback receiver (another process) within ${seconds.toFixed(1)} s`,
-      },
-      { name: 'delivery.first_attempt.p50_ms', value: percentile(latencies, 50), unit: 'ms', note: 'transition recorded (its occurred_at) → first attempt received' },
-      { name: 'delivery.first_attempt.p99_ms', value: percentile(latencies, 99), unit: 'ms' },
-      {
-        name: 'delivery.temporal_lanes',
-        value: lanes,
-        unit: 'workflows',
-        note: `delivery lanes started in the run (a lane only for a delivery whose first attempt failed); a change's first attempts are one local activity in the trial's own workflow (${markers} local-activity markers, ${history.events?.length ?? 0} history events in all, in one trial's history after its 2 transitions)`,
-      },
-    ];
+    return {
+      expected,
+      offeredSeconds,
+      seconds: (Math.max(...arrivals.map((arrival) => arrival.at)) - started) / 1000,
+      latencies: arrivals.map((arrival) => arrival.latency),
+      cpuPerTransition: [...cpuAfter].map(([program, seconds]) => ({ program, ms: ((seconds - (cpuBefore.get(program) ?? 0)) * 1000) / trials })),
+      lanes,
+      markers: history.events?.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity').length ?? 0,
+      historyEvents: history.events?.length ?? 0,
+    };
   } finally {
+    await db.end();
     receiver.kill();
   }
+}
+
+const describeLoad = (run: DeliveryRun, load: DeliveryLoad) =>
+  `${run.latencies.length} of ${run.expected} deliveries (${load.trials} aha transitions offered at ${load.rate}/s over ${run.offeredSeconds.toFixed(1)} s, × ${load.endpoints} endpoints × ${load.eventTypes.join(',')}) received by a loopback receiver (another process) within ${run.seconds.toFixed(1)} s`;
+
+/** Sustained deliveries: many endpoints per transition, offered faster than the machine can go. */
+async function deliveryThroughput(url: string, databaseUrl: string, temporalAddress: string): Promise<Result[]> {
+  const load: DeliveryLoad = {
+    trials: Number(process.env.BENCH_DELIVERY_TRIALS ?? 1000),
+    rate: Number(process.env.BENCH_DELIVERY_RATE ?? 200),
+    endpoints: Number(process.env.BENCH_DELIVERY_ENDPOINTS ?? 10),
+    eventTypes: ['*'],
+  };
+  const run = await runDeliveryLoad(url, databaseUrl, temporalAddress, load);
+  return [
+    { name: 'delivery.per_s', value: Math.round(run.latencies.length / run.seconds), unit: 'deliveries/s', note: describeLoad(run, load) },
+    {
+      name: 'delivery.temporal_lanes',
+      value: run.lanes,
+      unit: 'workflows',
+      note: `delivery lanes started in the run (a lane only for a delivery whose first attempt failed); a change's first attempts are one local activity in the trial's own workflow (${run.markers} local-activity markers, ${run.historyEvents} history events in all, in one trial's history after its 2 transitions)`,
+    },
+  ];
+}
+
+/**
+ * Transition recorded → first attempt, one delivery per transition, at each offered rate of
+ * BENCH_FIRST_ATTEMPT_RATES; with the CPU a transition costs end to end (ingest, signal,
+ * workflow task, recording, attempt), which bounds the rate this machine can sustain.
+ */
+async function firstAttemptLatency(url: string, databaseUrl: string, temporalAddress: string): Promise<Result[]> {
+  const results: Result[] = [];
+  for (const rate of (process.env.BENCH_FIRST_ATTEMPT_RATES ?? '30,200').split(',').map(Number)) {
+    const load: DeliveryLoad = { trials: Number(process.env.BENCH_FIRST_ATTEMPT_TRIALS ?? 1500), rate, endpoints: 1, eventTypes: ['trial.segment_changed'] };
+    const run = await runDeliveryLoad(url, databaseUrl, temporalAddress, load);
+    const cpuTotal = run.cpuPerTransition.reduce((sum, { ms }) => sum + ms, 0);
+    const cpuByProgram = run.cpuPerTransition
+      .filter(({ ms }) => ms >= 0.1)
+      .sort((a, b) => b.ms - a.ms)
+      .map(({ program, ms }) => `${program} ${ms.toFixed(1)}`)
+      .join(', ');
+    results.push(
+      { name: `first_attempt.at_${rate}_per_s.transitions_per_s`, value: Math.round(load.trials / run.seconds), unit: 'transitions/s', note: describeLoad(run, load) },
+      { name: `first_attempt.at_${rate}_per_s.p50_ms`, value: percentile(run.latencies, 50), unit: 'ms', note: 'transition recorded (its occurred_at) → first attempt received' },
+      { name: `first_attempt.at_${rate}_per_s.p99_ms`, value: percentile(run.latencies, 99), unit: 'ms' },
+      {
+        name: `first_attempt.at_${rate}_per_s.cpu_ms_per_transition`,
+        value: Math.round(cpuTotal),
+        unit: 'ms',
+        note: `CPU time (user + system) per transition, all processes: ${cpuByProgram}; ${availableParallelism()} cores give at most ${Math.round((availableParallelism() * 1000) / cpuTotal)} transitions/s`,
+      },
+    );
+  }
+  return results;
 }
 
 /**
@@ -431,13 +554,14 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   try {
     const url = runtime.apiUrl!;
-    // BENCH_ONLY=ingest,graphql,latency,fanout,delivery,trials runs a subset.
-    const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,fanout,delivery,trials').split(','));
+    // BENCH_ONLY=ingest,graphql,latency,fanout,delivery,first-attempt,trials runs a subset.
+    const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,fanout,delivery,first-attempt,trials').split(','));
     if (only.has('ingest')) results.push(...(await ingestThroughput(url, runtime.databaseUrl!)));
     if (only.has('graphql')) results.push(...(await trialQueryThroughput(url)));
     if (only.has('latency')) results.push(...(await eventToSubscription(url)));
     if (only.has('fanout')) results.push(...(await subscriptionFanout(url)));
-    if (only.has('delivery')) results.push(...(await deliveryThroughput(url, runtime.temporalAddress)));
+    if (only.has('delivery')) results.push(...(await deliveryThroughput(url, runtime.databaseUrl!, runtime.temporalAddress)));
+    if (only.has('first-attempt')) results.push(...(await firstAttemptLatency(url, runtime.databaseUrl!, runtime.temporalAddress)));
     if (only.has('trials')) results.push(...(await openTrialsAndTimers(url, runtime.databaseUrl!)));
   } catch (error) {
     console.error('bench failed:', error);

@@ -20,6 +20,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { freePort } from '../src/infra/net.ts';
+import { eventTypesFor, wantsEvent } from '../src/modules/webhooks/deliveries.service.ts';
 import { startRuntime } from '../src/runtime.ts';
 import { installTemporalLogging } from '../src/temporal/sdk-logging.ts';
 
@@ -123,13 +124,15 @@ function liveHeapMb(): number {
   return process.memoryUsage().heapUsed / 1_048_576;
 }
 
+let ticksPerSecond: number | undefined;
+
 /**
  * CPU seconds (user + system) used so far by this process and its descendants, live or exited,
  * summed by program (the Temporal dev server, PostgreSQL backends, …); `labels` names
  * processes by pid (this one is "trialcast": API, worker and load generator).
  */
 function cpuSecondsByProgram(labels: Map<number, string>): Map<string, number> {
-  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+  const ticks = (ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })));
   const processes = readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .flatMap((pid) => {
@@ -139,7 +142,7 @@ function cpuSecondsByProgram(labels: Map<number, string>): Map<string, number> {
         // Fields after the command: state, ppid, …, utime, stime, and the same of its children
         // that have exited (PostgreSQL's backends come and go with the connection pool).
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-        return [{ pid: Number(pid), comm, ppid: fields[1]!, seconds: (fields[11]! + fields[12]! + fields[13]! + fields[14]!) / ticksPerSecond }];
+        return [{ pid: Number(pid), comm, ppid: fields[1]!, seconds: (fields[11]! + fields[12]! + fields[13]! + fields[14]!) / ticks }];
       } catch {
         return []; // exited meanwhile
       }
@@ -320,22 +323,20 @@ interface DeliveryRun {
   latencies: number[];
   /** CPU milliseconds per transition, by program. */
   cpuPerTransition: Array<{ program: string; ms: number }>;
-  lanes: number;
-  markers: number;
-  historyEvents: number;
+  /** One of the run's trial workflows (after its start and its aha transition). */
+  sampleWorkflowId: string;
 }
 
 /**
  * Webhook delivery: trials reach their aha event at a steady rate; each transition goes to
  * every endpoint (all on one receiver on loopback, in another process), which reads the
- * latency from the body's occurred_at (recorded) to the first attempt's arrival. Also
- * counts the delivery lanes started and one trial's history: the Temporal work a delivery
- * costs; and the CPU time each process spent per transition.
+ * latency from the body's occurred_at (recorded) to the first attempt's arrival; and the
+ * CPU time each process spent per transition.
  */
-async function runDeliveryLoad(url: string, databaseUrl: string, temporalAddress: string, load: DeliveryLoad): Promise<DeliveryRun> {
+async function runDeliveryLoad(url: string, databaseUrl: string, load: DeliveryLoad): Promise<DeliveryRun> {
   const { trials, rate, endpoints, eventTypes } = load;
-  // '*' is every type: an aha transition is 3 deliveries to such an endpoint (segment_changed, segment_left, segment_entered).
-  const expected = trials * endpoints * (eventTypes.includes('*') ? 3 : eventTypes.length);
+  const ahaTypes = eventTypesFor({ oldSegment: 'exploring', newSegment: 'found_value' }).filter((type) => wantsEvent({ eventTypes }, type));
+  const expected = trials * endpoints * ahaTypes.length;
   const receiver = fork(new URL('./delivery-receiver.ts', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { port } = await nextMessage<{ port: number }>(receiver, 'receiver port');
   const hookUrl = `http://127.0.0.1:${port}/hook`;
@@ -360,7 +361,11 @@ async function runDeliveryLoad(url: string, databaseUrl: string, temporalAddress
       );
       return trials - Number(rows[0].recorded) + Number(rows[0].pending);
     };
-    while ((await backlog()) > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+    const settleBy = Date.now() + 600_000;
+    while ((await backlog()) > 0) {
+      if (Date.now() > settleBy) throw new Error(`trial starts not settled within 10 minutes (${await backlog()} left)`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
 
     const auth = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
     const labels = new Map([[receiver.pid!, 'receiver']]);
@@ -380,22 +385,13 @@ async function runDeliveryLoad(url: string, databaseUrl: string, temporalAddress
     }
     const { arrivals } = await ask<{ arrivals: Array<{ at: number; latency: number }> }>(receiver, 'report');
     const cpuAfter = cpuSecondsByProgram(labels);
-
-    const connection = await Connection.connect({ address: temporalAddress });
-    const client = new Client({ connection });
-    // Lanes started in the bench so far (the delivery scenarios run one after another).
-    const lanes = (await client.workflow.count('WorkflowType = "webhookLane"')).count;
-    const history = await client.workflow.getHandle(`trial:${app.appId}:${ids[0]}`).fetchHistory();
-    await connection.close();
     return {
       expected,
       offeredSeconds,
       seconds: (Math.max(...arrivals.map((arrival) => arrival.at)) - started) / 1000,
       latencies: arrivals.map((arrival) => arrival.latency),
       cpuPerTransition: [...cpuAfter].map(([program, seconds]) => ({ program, ms: ((seconds - (cpuBefore.get(program) ?? 0)) * 1000) / trials })),
-      lanes,
-      markers: history.events?.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity').length ?? 0,
-      historyEvents: history.events?.length ?? 0,
+      sampleWorkflowId: `trial:${app.appId}:${ids[0]}`,
     };
   } finally {
     await db.end();
@@ -404,9 +400,12 @@ async function runDeliveryLoad(url: string, databaseUrl: string, temporalAddress
 }
 
 const describeLoad = (run: DeliveryRun, load: DeliveryLoad) =>
-  `${run.latencies.length} of ${run.expected} deliveries (${load.trials} aha transitions offered at ${load.rate}/s over ${run.offeredSeconds.toFixed(1)} s, × ${load.endpoints} endpoints × ${load.eventTypes.join(',')}) received by a loopback receiver (another process) within ${run.seconds.toFixed(1)} s`;
+  `${run.latencies.length} of ${run.expected} deliveries (${load.trials} aha transitions offered at ${load.rate}/s over ${run.offeredSeconds.toFixed(1)} s, × ${load.endpoints} endpoints taking ${load.eventTypes.join(',')}) received by a loopback receiver (another process) within ${run.seconds.toFixed(1)} s`;
 
-/** Sustained deliveries: many endpoints per transition, offered faster than the machine can go. */
+/**
+ * Sustained deliveries: many endpoints per transition, offered faster than the machine can
+ * go. Also the Temporal work a delivery costs: lanes started, and one trial's history.
+ */
 async function deliveryThroughput(url: string, databaseUrl: string, temporalAddress: string): Promise<Result[]> {
   const load: DeliveryLoad = {
     trials: Number(process.env.BENCH_DELIVERY_TRIALS ?? 1000),
@@ -414,14 +413,20 @@ async function deliveryThroughput(url: string, databaseUrl: string, temporalAddr
     endpoints: Number(process.env.BENCH_DELIVERY_ENDPOINTS ?? 10),
     eventTypes: ['*'],
   };
-  const run = await runDeliveryLoad(url, databaseUrl, temporalAddress, load);
+  const run = await runDeliveryLoad(url, databaseUrl, load);
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection });
+  const lanes = (await client.workflow.count('WorkflowType = "webhookLane"')).count;
+  const events = (await client.workflow.getHandle(run.sampleWorkflowId).fetchHistory()).events ?? [];
+  await connection.close();
+  const markers = events.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
   return [
     { name: 'delivery.per_s', value: Math.round(run.latencies.length / run.seconds), unit: 'deliveries/s', note: describeLoad(run, load) },
     {
       name: 'delivery.temporal_lanes',
-      value: run.lanes,
+      value: lanes,
       unit: 'workflows',
-      note: `delivery lanes started in the run (a lane only for a delivery whose first attempt failed); a change's first attempts are one local activity in the trial's own workflow (${run.markers} local-activity markers, ${run.historyEvents} history events in all, in one trial's history after its 2 transitions)`,
+      note: `delivery lanes started in the run (a lane only for a delivery whose first attempt failed); a change's first attempts are one local activity in the trial's own workflow (${markers} local-activity markers, ${events.length} history events in all, in one trial's history after its 2 transitions)`,
     },
   ];
 }
@@ -431,11 +436,11 @@ async function deliveryThroughput(url: string, databaseUrl: string, temporalAddr
  * BENCH_FIRST_ATTEMPT_RATES; with the CPU a transition costs end to end (ingest, signal,
  * workflow task, recording, attempt), which bounds the rate this machine can sustain.
  */
-async function firstAttemptLatency(url: string, databaseUrl: string, temporalAddress: string): Promise<Result[]> {
+async function firstAttemptLatency(url: string, databaseUrl: string): Promise<Result[]> {
   const results: Result[] = [];
   for (const rate of (process.env.BENCH_FIRST_ATTEMPT_RATES ?? '30,200').split(',').map(Number)) {
     const load: DeliveryLoad = { trials: Number(process.env.BENCH_FIRST_ATTEMPT_TRIALS ?? 1500), rate, endpoints: 1, eventTypes: ['trial.segment_changed'] };
-    const run = await runDeliveryLoad(url, databaseUrl, temporalAddress, load);
+    const run = await runDeliveryLoad(url, databaseUrl, load);
     const cpuTotal = run.cpuPerTransition.reduce((sum, { ms }) => sum + ms, 0);
     const cpuByProgram = run.cpuPerTransition
       .filter(({ ms }) => ms >= 0.1)
@@ -561,7 +566,7 @@ async function main(): Promise<void> {
     if (only.has('latency')) results.push(...(await eventToSubscription(url)));
     if (only.has('fanout')) results.push(...(await subscriptionFanout(url)));
     if (only.has('delivery')) results.push(...(await deliveryThroughput(url, runtime.databaseUrl!, runtime.temporalAddress)));
-    if (only.has('first-attempt')) results.push(...(await firstAttemptLatency(url, runtime.databaseUrl!, runtime.temporalAddress)));
+    if (only.has('first-attempt')) results.push(...(await firstAttemptLatency(url, runtime.databaseUrl!)));
     if (only.has('trials')) results.push(...(await openTrialsAndTimers(url, runtime.databaseUrl!)));
   } catch (error) {
     console.error('bench failed:', error);

@@ -43,6 +43,15 @@ query MyApps {
 `;
 
 
+const ANONYMOUS_SOCKET_MS = 10_000;
+
+/** The `authorization` entry of connection params or headers, whatever its case (GraphiQL sends `Authorization`). */
+function authorizationIn(record: unknown): unknown {
+  if (typeof record !== 'object' || record === null) return undefined;
+  const key = Object.keys(record).find((name) => name.toLowerCase() === 'authorization');
+  return key === undefined ? undefined : (record as Record<string, unknown>)[key];
+}
+
 async function within<T>(ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -78,12 +87,17 @@ async function readiness(services: Services): Promise<{ ready: boolean; checks: 
  */
 export function buildApp(services: Services, options: ServerOptions, extraRoutes: Record<string, RouteHandler> = {}) {
   const metrics = createMetrics();
+  let graphiqlPage: Promise<string> | undefined;
   const yoga = createYoga<{ wsAuth?: Auth }, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     plugins: [useCsrfPrevention(), useOperationLimits({ introspection: options.introspection })],
     graphiql: options.production || !options.introspection ? false : { subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY, title: 'Trialcast' },
+    // Yoga's default page loads GraphiQL from unpkg.com: blank where the browser has no internet
+    // (air-gapped installs, strict proxies). This page carries its scripts (about 9 MB, loaded
+    // only when GraphiQL is on, rendered once: its options never change).
+    renderGraphiQL: (graphiqlOptions) => (graphiqlPage ??= import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => renderGraphiQL(graphiqlOptions))),
     logging: {
       debug: (...args) => services.logger.debug({ args }, 'graphql'),
       info: (...args) => services.logger.info({ args }, 'graphql'),
@@ -146,24 +160,33 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
     if ((req.url ?? '').split('?')[0] !== '/graphql') return socket.destroy();
     wss.handleUpgrade(req, socket, head, (client) => wss.emit('connection', client, req));
   });
-  useServer<Record<string, unknown> | undefined, { auth?: Auth }>(
+  useServer<Record<string, unknown> | undefined, { auth?: Auth; unauthenticatedTimer?: NodeJS.Timeout }>(
     {
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
       onConnect: async (ctx) => {
-        const auth = await authenticate(ctx.connectionParams?.authorization, services);
-        if (auth.kind === 'anonymous') return false; // closes with 4403 Forbidden
+        const credentials = authorizationIn(ctx.connectionParams);
+        const auth = await authenticate(credentials, services);
+        if (credentials !== undefined && auth.kind === 'anonymous') return false; // closes with 4403 Forbidden
+        // No credentials in connection_init: GraphiQL sends its Headers tab with each operation
+        // instead (in extensions.headers), so operations authenticate themselves; a socket on
+        // which none did within 10 s is closed.
+        if (auth.kind === 'anonymous') ctx.extra.unauthenticatedTimer = setTimeout(() => ctx.extra.socket.close(4403, 'Forbidden'), ANONYMOUS_SOCKET_MS);
         ctx.extra.auth = auth;
         metrics.wsConnections.inc();
         return true;
       },
+      onClose: (ctx) => clearTimeout(ctx.extra.unauthenticatedTimer),
       onSubscribe: async (ctx, _id, params) => {
+        const headers = authorizationIn((params.extensions as { headers?: unknown } | undefined)?.headers);
+        const auth = headers === undefined ? ctx.extra.auth : await authenticate(headers, services);
+        if (auth?.kind !== 'anonymous') clearTimeout(ctx.extra.unauthenticatedTimer);
         const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
-          wsAuth: ctx.extra.auth,
+          wsAuth: auth,
         });
         const args = {
           schema: enveloped,

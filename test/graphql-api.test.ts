@@ -2,10 +2,12 @@
  * The GraphQL API's keys, limits and live replay, over real HTTP and graphql-ws.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildClientSchema, getIntrospectionQuery, lexicographicSortSchema, printSchema } from 'graphql';
 import { collect, eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, CREATE_ENDPOINT, SEGMENT_CHANGED, START_TRIAL, type CreatedApp } from './support/operations.ts';
 import { Receiver } from './support/receiver.ts';
 import { loaderFor } from '../src/graphql/batch-loader.ts';
+import { schema } from '../src/graphql/schema.ts';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -184,8 +186,10 @@ describe('limits', () => {
     fetch(`${stack.url}/graphql`, { method: 'POST', body, headers: { authorization: `Bearer ${stack.adminToken}`, ...headers } });
 
   it('refuses operations deeper than 12 levels or selecting more than 2000 fields, naming the limit', async () => {
-    const deep = await stack.gql(`{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } } }`);
-    expect(deep.errors?.[0]).toMatchObject({ message: 'operation is 13 levels deep; the limit is 12', extensions: { code: 'QUERY_TOO_DEEP' } });
+    const nested = (levels: number) => `{ trial(appId: "app_x", userId: "u") { ${'changes { trial { '.repeat(levels)}id${' } }'.repeat(levels)} } }`;
+    const deep = await stack.gql(nested(6));
+    expect(deep.errors?.[0]).toMatchObject({ message: 'operation is 14 levels deep; the limit is 12', extensions: { code: 'QUERY_TOO_DEEP' } });
+    expect((await stack.gql(nested(5))).errors?.[0]?.extensions?.code).not.toBe('QUERY_TOO_DEEP');
     const wide = await stack.gql(`{ ${Array.from({ length: 2001 }, (_, i) => `a${i}: apps { id }`).join(' ')} }`);
     expect(wide.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
     expect(wide.errors?.[0]?.message).toMatch(/selects 4002 fields; the limit is 2000/);
@@ -216,6 +220,16 @@ describe('limits', () => {
       await closed.stop();
     }
     expect((await stack.gql(`{ __schema { queryType { name } } }`)).data.__schema.queryType.name).toBe('Query');
+  });
+
+  it('answers the standard introspection query (GraphiQL, codegen tools), deeper than 12 levels, and refuses introspection cycles', async () => {
+    const full = await stack.gql(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true }));
+    expect(full.errors).toBeUndefined();
+    expect(printSchema(lexicographicSortSchema(buildClientSchema(full.data)))).toBe(printSchema(lexicographicSortSchema(schema)));
+    const cycle = await stack.gql(`{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }`);
+    expect(cycle.errors?.[0]?.message).toMatch(/maximum introspection depth exceeded/i);
+    const wide = await stack.gql(`{ ${Array.from({ length: 700 }, (_, i) => `a${i}: __schema { queryType { name } }`).join(' ')} }`);
+    expect(wide.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
   });
 });
 

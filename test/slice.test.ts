@@ -110,4 +110,25 @@ describe('tenancy', () => {
     });
     expect(closed).toBe(4403);
   });
+
+  it('authenticates each operation by its own headers on a connection without credentials, as GraphiQL sends them', async () => {
+    const [app, other] = [await createApp('headers'), await createApp('not-yours')];
+    const client = stack.ws(null);
+    const refused = collect(client, SEGMENT_CHANGED, { appId: app.app.id });
+    await expect(refused.next(1, 3000)).rejects.toThrow(/missing or unknown bearer token/);
+    const headers = { headers: { Authorization: `Bearer ${app.apiKey}` } };
+    const notYours = collect(client, SEGMENT_CHANGED, { appId: other.app.id }, headers);
+    await expect(notYours.next(1, 3000)).rejects.toThrow(/cannot access app/);
+    const live = collect<{ segmentChanged: { newSegment: string } }>(client, SEGMENT_CHANGED, { appId: app.app.id }, headers);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'graphiql-user', trialEnd: '2099-01-01T00:00:00Z' } });
+    expect((await live.next(1))[0]!.segmentChanged.newSegment).toBe('exploring');
+  });
+
+  it('closes a connection without credentials on which no operation authenticated within 10 s', async () => {
+    const opened = performance.now();
+    const closed = await new Promise<number>((resolve) => stack.ws(null).on('closed', (event) => resolve((event as { code: number }).code)));
+    expect(closed).toBe(4403);
+    expect(performance.now() - opened).toBeGreaterThan(9_000);
+  }, 20_000);
 });

@@ -41,7 +41,10 @@ export function measure(selectionSet: SelectionSetNode, fragments: Record<string
     if (selection.kind === Kind.FIELD) {
       if (selection.selectionSet) inner = measure(selection.selectionSet, fragments, seen);
       fields += 1 + inner.fields;
-      depth = Math.max(depth, 1 + inner.depth);
+      // Introspection's depth is not ours to limit: the standard introspection query (GraphiQL,
+      // codegen tools) is 15 levels deep, and graphql-js's MaxIntrospectionDepthRule already
+      // refuses the nestings that cost (fields → type → fields …). Its fields still count.
+      depth = Math.max(depth, selection.name.value.startsWith('__') ? 1 : 1 + inner.depth);
       continue;
     }
     if (selection.kind === Kind.INLINE_FRAGMENT) inner = measure(selection.selectionSet, fragments, seen);

@@ -118,13 +118,13 @@ export async function graphqlRequest<T>(
   return { status: response.status, ...((await response.json()) as object) };
 }
 
-/** Collects a subscription's events; `next(n)` waits for the n-th. */
-export function collect<T>(client: WsClient, query: string, variables: Record<string, unknown>) {
+/** Collects a subscription's events; `next(n)` waits for the n-th. `extensions` go with the subscribe message. */
+export function collect<T>(client: WsClient, query: string, variables: Record<string, unknown>, extensions?: Record<string, unknown>) {
   const events: T[] = [];
   const errors: unknown[] = [];
   let wake: (() => void) | null = null;
   const dispose = client.subscribe<T>(
-    { query, variables },
+    { query, variables, extensions },
     {
       next: (value) => {
         if (value.errors) errors.push(value.errors);

@@ -2,25 +2,19 @@
  * The Segment Webhooks-destination receiver and the Usermaven-style server-to-server route.
  */
 import { createHmac } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, TRIAL, type CreatedApp } from './support/operations.ts';
 
 let stack: TestStack;
-let db: pg.Client;
 beforeAll(async () => {
   stack = await startTestStack();
-  db = new pg.Client({ connectionString: stack.databaseUrl });
-  await db.connect();
 });
 afterAll(async () => {
-  await db?.end();
   await stack?.stop();
 });
 
 const newApp = async () => (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'hooks-in' })).data!.createApp;
-const count = async (sql: string, params: unknown[]) => Number((await db.query(sql, params)).rows[0].n);
 const sha1 = (secret: string, text: string) => createHmac('sha1', secret).update(text).digest('hex');
 
 function hook(writeKey: string, body: unknown, signature?: string) {
@@ -47,7 +41,7 @@ describe('Segment Webhooks destination receiver', () => {
     const batch = [{ type: 'track', userId: 'w1', event: 'A', messageId: 'a' }, { type: 'track', userId: 'w1', event: 'B', messageId: 'b' }];
     const response = await hook(app.writeKey, batch, sha1('shh', JSON.stringify(batch[0])));
     expect(await response.json()).toEqual({ success: true, accepted: 2, rejected: [] });
-    expect(await count('select count(*) as n from events where app_id = $1', [app.app.id])).toBe(4);
+    expect(await stack.count('select count(*) as n from events where app_id = $1', [app.app.id])).toBe(4);
     expect((await hook('wk_unknown', single)).status).toBe(401);
   });
 
@@ -55,7 +49,7 @@ describe('Segment Webhooks destination receiver', () => {
     const app = await newApp();
     const response = await hook(app.writeKey, { type: 'alias', 'Previous ID': 'old-id', 'User ID': 'new-id', timestamp: '2012-12-02T00:30:08.276Z' });
     expect(response.status).toBe(200);
-    expect(await count(`select count(*) as n from identities where app_id = $1 and anonymous_id = 'old-id' and user_id = 'new-id'`, [app.app.id])).toBe(1);
+    expect(await stack.count(`select count(*) as n from identities where app_id = $1 and anonymous_id = 'old-id' and user_id = 'new-id'`, [app.app.id])).toBe(1);
   });
 
   it('a delete call erases the user’s events and identities and ends their trial', async () => {
@@ -67,9 +61,9 @@ describe('Segment Webhooks destination receiver', () => {
     ]);
     await eventually(async () => (await stack.gql(TRIAL, { appId: app.app.id, userId: 'gone' })).data.trial?.segment ?? undefined);
     expect((await hook(app.writeKey, { type: 'delete', userId: 'gone', timestamp: '2012-12-02T00:30:08.276Z' })).status).toBe(200);
-    expect(await count(`select count(*) as n from events where app_id = $1 and user_id = 'gone'`, [app.app.id])).toBe(0);
-    expect(await count(`select count(*) as n from identities where app_id = $1 and user_id = 'gone'`, [app.app.id])).toBe(0);
-    expect(await count(`select count(*) as n from events where app_id = $1 and user_id = 'stays'`, [app.app.id])).toBe(1);
+    expect(await stack.count(`select count(*) as n from events where app_id = $1 and user_id = 'gone'`, [app.app.id])).toBe(0);
+    expect(await stack.count(`select count(*) as n from identities where app_id = $1 and user_id = 'gone'`, [app.app.id])).toBe(0);
+    expect(await stack.count(`select count(*) as n from events where app_id = $1 and user_id = 'stays'`, [app.app.id])).toBe(1);
     expect((await stack.gql(TRIAL, { appId: app.app.id, userId: 'gone' })).data.trial).toBeNull();
   });
 });
@@ -88,11 +82,11 @@ describe('server-to-server events (Usermaven-style)', () => {
     const paid = { api_key: app.writeKey, event_type: 'Subscription Payment Succeeded', user: { id: 'usr_1a2b3c4d5e' }, event_attributes: { amount: 2900 }, event_id: 'evt-1' };
     expect((await s2s(token, paid)).status).toBe(200);
     expect((await s2s(token, paid, true)).status).toBe(200);
-    expect(await count(`select count(*) as n from events where app_id = $1 and message_id = 'evt-1'`, [app.app.id])).toBe(1);
+    expect(await stack.count(`select count(*) as n from events where app_id = $1 and message_id = 'evt-1'`, [app.app.id])).toBe(1);
     const call = { api_key: app.writeKey, event_type: 'Call Completed', user: { anonymous_id: '5zdta4zak9' }, event_attributes: { duration: 345 } };
     const batch = await s2s(token, [call, { ...paid, event_id: 'evt-2' }]);
     expect(await batch.json()).toEqual({ success: true, accepted: 2, rejected: [] });
-    const { rows } = await db.query(`select properties from events where app_id = $1 and event = 'Call Completed'`, [app.app.id]);
+    const rows = await stack.sql(`select properties from events where app_id = $1 and event = 'Call Completed'`, [app.app.id]);
     expect(rows[0].properties).toEqual({ duration: 345 });
   });
 

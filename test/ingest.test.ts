@@ -2,21 +2,16 @@
  * The Segment HTTP Tracking API: real HTTP, the official analytics-node client, real
  * PostgreSQL, and the lifecycle workflow reacting to what events say.
  */
-import pg from 'pg';
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, SEGMENT_CHANGED, TRIAL, type CreatedApp } from './support/operations.ts';
 
 let stack: TestStack;
-let db: pg.Client;
 beforeAll(async () => {
   stack = await startTestStack();
-  db = new pg.Client({ connectionString: stack.databaseUrl });
-  await db.connect();
 });
 afterAll(async () => {
-  await db?.end();
   await stack?.stop();
 });
 
@@ -41,11 +36,6 @@ function post(path: string, body: unknown, writeKey?: string, raw?: string) {
   });
 }
 
-async function count(sql: string, params: unknown[]): Promise<number> {
-  const { rows } = await db.query(sql, params);
-  return Number(rows[0].n);
-}
-
 describe('Segment HTTP Tracking API', () => {
   it('the official @segment/analytics-node client works unchanged, and starts the trial from identify traits', async () => {
     const app = await newApp();
@@ -55,7 +45,7 @@ describe('Segment HTTP Tracking API', () => {
     analytics.page({ userId: 'u-node', name: 'Pricing' });
     await analytics.closeAndFlush({ timeout: 5000 });
 
-    expect(await count('select count(*) as n from events where app_id = $1 and user_id = $2', [app.app.id, 'u-node'])).toBe(3);
+    expect(await stack.count('select count(*) as n from events where app_id = $1 and user_id = $2', [app.app.id, 'u-node'])).toBe(3);
     const trial = await eventually(async () => {
       const { data } = await stack.gql(TRIAL, { appId: app.app.id, userId: 'u-node' });
       return data.trial?.segment ? data.trial : undefined;
@@ -71,18 +61,18 @@ describe('Segment HTTP Tracking API', () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ success: true });
     }
-    expect(await count('select count(*) as n from events where app_id = $1 and message_id = $2', [app.app.id, 'm-1'])).toBe(1);
+    expect(await stack.count('select count(*) as n from events where app_id = $1 and message_id = $2', [app.app.id, 'm-1'])).toBe(1);
     // Without a messageId, identical content is the same message.
     await post('/v1/track', { userId: 'dup', event: 'No id', timestamp: '2025-01-01T00:00:00Z' }, app.writeKey);
     await post('/v1/track', { userId: 'dup', event: 'No id', timestamp: '2025-01-01T00:00:00Z' }, app.writeKey);
-    expect(await count(`select count(*) as n from events where app_id = $1 and event = 'No id'`, [app.app.id])).toBe(1);
+    expect(await stack.count(`select count(*) as n from events where app_id = $1 and event = 'No id'`, [app.app.id])).toBe(1);
   });
 
   it('corrects client clock skew with sentAt: timestamp = receivedAt − (sentAt − originalTimestamp)', async () => {
     const app = await newApp();
     const before = Date.now();
     await post('/v1/track', { userId: 'skew', event: 'Skewed', originalTimestamp: '2030-01-01T00:00:00.000Z', sentAt: '2030-01-01T00:00:10.000Z' }, app.writeKey);
-    const { rows } = await db.query(`select timestamp from events where app_id = $1 and event = 'Skewed'`, [app.app.id]);
+    const rows = await stack.sql(`select timestamp from events where app_id = $1 and event = 'Skewed'`, [app.app.id]);
     const stored = (rows[0].timestamp as Date).getTime();
     expect(stored).toBeGreaterThanOrEqual(before - 10_000 - 5);
     expect(stored).toBeLessThanOrEqual(Date.now() - 10_000 + 5);
@@ -91,13 +81,13 @@ describe('Segment HTTP Tracking API', () => {
   it('stitches anonymous events to the user after identify, and merges a batch context into each message', async () => {
     const app = await newApp();
     await post('/v1/batch', { batch: [{ type: 'page', anonymousId: 'anon-1', name: 'Home' }, { type: 'track', anonymousId: 'anon-1', event: 'Signed Up' }], context: { library: { name: 'test' } } }, app.writeKey);
-    expect(await count('select count(*) as n from events where app_id = $1 and anonymous_id = $2 and user_id is null', [app.app.id, 'anon-1'])).toBe(2);
+    expect(await stack.count('select count(*) as n from events where app_id = $1 and anonymous_id = $2 and user_id is null', [app.app.id, 'anon-1'])).toBe(2);
     await post('/v1/identify', { anonymousId: 'anon-1', userId: 'known', traits: { email: 'k@example.com' } }, app.writeKey);
-    expect(await count('select count(*) as n from events where app_id = $1 and user_id = $2', [app.app.id, 'known'])).toBe(3);
+    expect(await stack.count('select count(*) as n from events where app_id = $1 and user_id = $2', [app.app.id, 'known'])).toBe(3);
     // Later anonymous events are attributed at once.
     await post('/v1/track', { anonymousId: 'anon-1', event: 'Later' }, app.writeKey);
-    expect(await count(`select count(*) as n from events where app_id = $1 and user_id = 'known' and event = 'Later'`, [app.app.id])).toBe(1);
-    const { rows } = await db.query(`select context from events where app_id = $1 and event = 'Signed Up'`, [app.app.id]);
+    expect(await stack.count(`select count(*) as n from events where app_id = $1 and user_id = 'known' and event = 'Later'`, [app.app.id])).toBe(1);
+    const rows = await stack.sql(`select context from events where app_id = $1 and event = 'Signed Up'`, [app.app.id]);
     expect(rows[0].context).toEqual({ library: { name: 'test' } });
   });
 
@@ -132,7 +122,7 @@ describe('Segment HTTP Tracking API', () => {
     expect(body.accepted).toBe(2);
     expect(body.rejected.map((r: { index: number }) => r.index)).toEqual([1, 2]);
     expect(body.rejected[1].error).toMatch(/type must be one of/);
-    expect(await count('select count(*) as n from events where app_id = $1', [app.app.id])).toBe(2);
+    expect(await stack.count('select count(*) as n from events where app_id = $1', [app.app.id])).toBe(2);
   });
 });
 
@@ -181,7 +171,7 @@ describe('events before the trial', () => {
     expect((await post('/v1/track', { userId: 'early', event: 'Report Shared', messageId: 'early-aha' }, app.writeKey)).status).toBe(200);
     expect((await post('/v1/identify', { userId: 'early', messageId: 'early-id', traits: { trial_end: '2099-01-01T00:00:00Z' } }, app.writeKey)).status).toBe(200);
     const first = await eventually(async () => {
-      const { rows } = await db.query(`select c.new_segment, c.reason from segment_changes c join trials t on t.id = c.trial_id where t.app_id = $1 and t.user_id = 'early' and c.sequence = 1`, [app.app.id]);
+      const rows = await stack.sql(`select c.new_segment, c.reason from segment_changes c join trials t on t.id = c.trial_id where t.app_id = $1 and t.user_id = 'early' and c.sequence = 1`, [app.app.id]);
       return rows[0];
     });
     expect(first).toEqual({ new_segment: 'found_value', reason: 'trial_started' });
@@ -197,7 +187,7 @@ describe('limits, allow-list and volume', () => {
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await refused.json()).error).toMatch(/rate limit/);
-    expect(await count('select count(*) as n from events where app_id = $1', [app.app.id])).toBe(10);
+    expect(await stack.count('select count(*) as n from events where app_id = $1', [app.app.id])).toBe(10);
   });
 
   it('events outside the allow-list are stored and counted but do not move segments', async () => {
@@ -207,7 +197,7 @@ describe('limits, allow-list and volume', () => {
     await post('/v1/track', { userId: 'listed', event: 'Report Created' }, app.writeKey);
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect((await stack.gql(TRIAL, { appId: app.app.id, userId: 'listed' })).data.trial.segment).toBe('exploring');
-    expect(await count(`select count(*) as n from events where app_id = $1 and event = 'Report Created'`, [app.app.id])).toBe(1);
+    expect(await stack.count(`select count(*) as n from events where app_id = $1 and event = 'Report Created'`, [app.app.id])).toBe(1);
   });
 
   it('eventVolume and signalQueue count what came in, per name', async () => {

@@ -56,14 +56,7 @@ describe('createApp → startTrial → workflow records exploring → query and 
       const { data } = await stack.gql(TRIAL, { appId: created.app.id, userId: 'u1' });
       return data.trial.segment ?? undefined;
     });
-    const { default: pg } = await import('pg');
-    const client = new pg.Client({ connectionString: stack.databaseUrl });
-    await client.connect();
-    const { rows } = await client.query('select count(*)::int as n from segment_changes where trial_id = $1', [
-      first.data.startTrial.trial.id,
-    ]);
-    await client.end();
-    expect(rows[0].n).toBe(1);
+    expect(await stack.count('select count(*) as n from segment_changes where trial_id = $1', [first.data.startTrial.trial.id])).toBe(1);
   });
 
   it('rejects bad trial input as data naming the field', async () => {

@@ -2,7 +2,6 @@
  * Webhook operations against a real receiver and the real Temporal: per-trial order,
  * operational events, automatic disabling, replaying an outage, and the delivery filters.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pruneScheduleId } from '../src/temporal/schedules.ts';
 import { collect, eventually, startTestStack, type TestStack } from './support/harness.ts';
@@ -186,11 +185,7 @@ describe('retention', () => {
       expect((await schedule.describe()).spec.intervals?.[0]?.every).toBe(3_600_000);
       await schedule.trigger();
       await eventually(async () => ((await listed()) === 0 ? true : undefined), 20_000);
-      const db = new pg.Client({ connectionString: short.databaseUrl });
-      await db.connect();
-      const { rows } = await db.query('select count(*) as n from delivery_attempts');
-      await db.end();
-      expect(Number(rows[0].n)).toBe(0);
+      expect(await short.count('select count(*) as n from delivery_attempts')).toBe(0);
     } finally {
       await connection.close();
       await short.stop();

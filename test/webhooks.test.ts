@@ -2,13 +2,15 @@
  * Signed, durable webhook delivery against a real receiver on loopback and the real Temporal.
  */
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectClient } from '../src/infra/temporal.ts';
+import { createActivities } from '../src/temporal/activities.ts';
 import { freePort } from '../src/infra/net.ts';
 import { isForbiddenAddress } from '../src/modules/webhooks/ssrf.ts';
 import { sign } from '../src/modules/webhooks/signing.ts';
 import { classify, delayBefore, retryAfterMs } from '../src/modules/webhooks/retry-policy.ts';
 import { eventually, startTestStack, type TestStack } from './support/harness.ts';
-import { CREATE_APP, CREATE_ENDPOINT, START_TRIAL, type CreatedApp } from './support/operations.ts';
+import { CREATE_APP, CREATE_ENDPOINT, START_TRIAL, TRIAL, type CreatedApp } from './support/operations.ts';
 import { Receiver } from './support/receiver.ts';
 
 let stack: TestStack;
@@ -160,6 +162,37 @@ describe('delivery', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(hook.requests.map((request) => JSON.parse(request.body).event).sort()).toEqual(['trial.segment_entered', 'trial.started']);
     expect(JSON.parse(requests.find((r) => JSON.parse(r.body).event === 'trial.segment_entered')!.body).segment).toBe('exploring');
+  });
+});
+
+describe('cost', () => {
+  it('recording a transition takes as many SQL statements for 30 deliveries (10 endpoints × 3 event types) as for 3', async () => {
+    const temporal = await connectClient(inject('temporalAddress'), 'default');
+    const activities = createActivities({ orm: stack.runtime.orm, temporal, taskQueue: stack.config.temporalTaskQueue, webhookAllowPrivateTargets: true, deliveryRetention: 'P30D' });
+    const hook = await receiver();
+    const statementsToRecord = async (endpoints: number) => {
+      const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: `cost-${endpoints}` })).data!.createApp;
+      for (let index = 0; index < endpoints; index++) await stack.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: `${hook.url}/${index}`, eventTypes: ['*'] } });
+      await startTrial(app, 'cost');
+      const trial = (await stack.gql(TRIAL, { appId: app.app.id, userId: 'cost' })).data.trial;
+      // Nothing else of this process touches the database once the first segment's webhooks are recorded.
+      await eventually(async () => ((await stack.count(`select count(*) as n from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where e.app_id = $1 and d.status = 'delivered'`, [app.app.id])) === endpoints * 3 ? true : undefined));
+      let statements = 0;
+      stack.runtime.orm.config.set('onQuery', (sql: string) => ((statements += 1), sql));
+      try {
+        const change = { id: `sgc_cost${endpoints}`, appId: app.app.id, trialId: trial.id, sequence: 2, oldSegment: 'exploring', newSegment: 'found_value', reason: 'aha_event_received', occurredAt: new Date().toISOString(), firstAttemptsByWorkflow: true };
+        expect(await activities.recordSegmentChange(change)).toEqual({ id: change.id, newSegment: 'found_value' });
+      } finally {
+        stack.runtime.orm.config.set('onQuery', (sql: string) => sql);
+      }
+      expect(await stack.count(`select count(*) as n from webhook_deliveries where segment_change_id = $1`, [`sgc_cost${endpoints}`])).toBe(endpoints * 3);
+      return statements;
+    };
+    try {
+      expect(await statementsToRecord(10)).toBe(await statementsToRecord(1));
+    } finally {
+      await temporal.connection.close();
+    }
   });
 });
 

@@ -43,8 +43,8 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
      */
     async recordSegmentChange(change: SegmentChangeRecord): Promise<RecordedChange> {
       const em = orm.em.fork();
-      await em.transactional(async (em) => {
-        const inserted = await em
+      const inserted = await em.transactional(async (em) => {
+        const { affectedRows } = await em
           .createQueryBuilder(SegmentChange)
           .insert({
             id: change.id,
@@ -59,7 +59,7 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
           .onConflict(['trial', 'sequence'])
           .ignore()
           .execute('run');
-        if (inserted.affectedRows === 0) return;
+        if (affectedRows === 0) return false;
         await em.nativeUpdate(
           Trial,
           { id: change.trialId, lastSequence: { $lt: change.sequence } },
@@ -67,8 +67,9 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
         );
         await notifySegmentChange(em, { id: change.id, appId: change.appId, trialId: change.trialId });
         await planDeliveries(em, change);
+        return true;
       });
-      const recorded = await em.fork().findOneOrFail(SegmentChange, { trial: change.trialId, sequence: change.sequence });
+      const recorded = inserted ? change : await em.fork().findOneOrFail(SegmentChange, { trial: change.trialId, sequence: change.sequence }, { fields: ['id', 'newSegment'] });
       // Histories from before first attempts ran in the workflow hand every delivery to its
       // lane here (again on a retry, if an earlier try died before doing so).
       if (!change.firstAttemptsByWorkflow) {

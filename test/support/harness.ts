@@ -40,6 +40,10 @@ export interface TestStack {
   runtime: Runtime;
   gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
   ws(token?: string | null): WsClient;
+  /** Rows of a query on the stack's database ($1 parameters), outside its ORM. */
+  sql<T = any>(text: string, params?: unknown[]): Promise<T[]>;
+  /** The `n` column of a `select count(*) as n …`. */
+  count(text: string, params?: unknown[]): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -74,6 +78,8 @@ export async function startTestStack(options: { role?: Role; config?: Partial<Co
   const url = runtime.apiUrl ?? '';
   const adminToken = config.adminToken ?? '';
   const clients: WsClient[] = [];
+  let pool: pg.Pool | undefined;
+  const sql = async (text: string, params: unknown[] = []) => (await (pool ??= new pg.Pool({ connectionString: config.databaseUrl ?? '', max: 2 })).query(text, params)).rows;
   return {
     url,
     adminToken,
@@ -93,8 +99,11 @@ export async function startTestStack(options: { role?: Role; config?: Partial<Co
       clients.push(client);
       return client;
     },
+    sql,
+    count: async (text, params) => Number((await sql(text, params))[0].n),
     async stop() {
       await Promise.all(clients.map((client) => client.dispose()));
+      await pool?.end();
       await runtime.stop();
     },
   };

@@ -372,8 +372,8 @@ async function runDeliveryLoad(url: string, databaseUrl: string, load: DeliveryL
     const cpuBefore = cpuSecondsByProgram(labels);
     const started = Date.now();
     for (let i = 0; i < ids.length; i++) {
-      const due = started + (i / rate) * 1000;
-      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+      const wait = started + (i / rate) * 1000 - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       void fetch(`${url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ userId: ids[i], event: 'Aha', messageId: `aha-${i}` }) });
     }
     const offeredSeconds = (Date.now() - started) / 1000;

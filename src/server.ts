@@ -178,8 +178,8 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
       },
       onClose: (ctx) => clearTimeout(ctx.extra.unauthenticatedTimer),
       onSubscribe: async (ctx, _id, params) => {
-        const headers = authorizationIn((params.extensions as { headers?: unknown } | undefined)?.headers);
-        const auth = headers === undefined ? ctx.extra.auth : await authenticate(headers, services);
+        const operationCredentials = authorizationIn((params.extensions as { headers?: unknown } | undefined)?.headers);
+        const auth = operationCredentials === undefined ? ctx.extra.auth : await authenticate(operationCredentials, services);
         if (auth?.kind !== 'anonymous') clearTimeout(ctx.extra.unauthenticatedTimer);
         const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,

@@ -53,7 +53,7 @@ describe.skipIf(!available && !required)('in a browser', () => {
     });
     afterAll(async () => stack?.stop());
 
-    it('loads without internet and runs a query and a live subscription with the token of its Headers tab', async () => {
+    it('loads without internet and runs a query and a live subscription with the token of its Headers tab', { timeout: 60_000 }, async () => {
       const created = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Browser App' })).data!.createApp;
       const { context, outside } = await offlineContext(browser);
       // What GraphiQL keeps from its Headers tab.

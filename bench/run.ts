@@ -438,7 +438,8 @@ async function deliveryThroughput(url: string, databaseUrl: string, temporalAddr
  */
 async function firstAttemptLatency(url: string, databaseUrl: string): Promise<Result[]> {
   const results: Result[] = [];
-  for (const rate of (process.env.BENCH_FIRST_ATTEMPT_RATES ?? '30,200').split(',').map(Number)) {
+  const rates = (process.env.BENCH_FIRST_ATTEMPT_RATES ?? '30,200').split(',').map(Number);
+  for (const rate of rates) {
     const load: DeliveryLoad = { trials: Number(process.env.BENCH_FIRST_ATTEMPT_TRIALS ?? 1500), rate, endpoints: 1, eventTypes: ['trial.segment_changed'] };
     const run = await runDeliveryLoad(url, databaseUrl, load);
     const cpuTotal = run.cpuPerTransition.reduce((sum, { ms }) => sum + ms, 0);
@@ -447,12 +448,21 @@ async function firstAttemptLatency(url: string, databaseUrl: string): Promise<Re
       .sort((a, b) => b.ms - a.ms)
       .map(({ program, ms }) => `${program} ${ms.toFixed(1)}`)
       .join(', ');
+    const prefix = `delivery.first_attempt.at_${rate}_per_s`;
+    const [p50, p99] = [percentile(run.latencies, 50), percentile(run.latencies, 99)];
+    // The contract's names carry the highest offered rate (the issue's target is at 200/s).
+    if (rate === Math.max(...rates)) {
+      results.push(
+        { name: 'delivery.first_attempt.p50_ms', value: p50, unit: 'ms', note: `transition recorded → first attempt received, offered ${rate} transitions/s (${prefix}.*)` },
+        { name: 'delivery.first_attempt.p99_ms', value: p99, unit: 'ms', note: "as delivery.first_attempt.p50_ms" },
+      );
+    }
     results.push(
-      { name: `first_attempt.at_${rate}_per_s.transitions_per_s`, value: Math.round(load.trials / run.seconds), unit: 'transitions/s', note: describeLoad(run, load) },
-      { name: `first_attempt.at_${rate}_per_s.p50_ms`, value: percentile(run.latencies, 50), unit: 'ms', note: 'transition recorded (its occurred_at) → first attempt received' },
-      { name: `first_attempt.at_${rate}_per_s.p99_ms`, value: percentile(run.latencies, 99), unit: 'ms' },
+      { name: `${prefix}.transitions_per_s`, value: Math.round(load.trials / run.seconds), unit: 'transitions/s', note: describeLoad(run, load) },
+      { name: `${prefix}.p50_ms`, value: p50, unit: 'ms', note: 'transition recorded (its occurred_at) → first attempt received' },
+      { name: `${prefix}.p99_ms`, value: p99, unit: 'ms' },
       {
-        name: `first_attempt.at_${rate}_per_s.cpu_ms_per_transition`,
+        name: `${prefix}.cpu_ms_per_transition`,
         value: Math.round(cpuTotal),
         unit: 'ms',
         note: `CPU time (user + system) per transition, all processes: ${cpuByProgram}; ${availableParallelism()} cores give at most ${Math.round((availableParallelism() * 1000) / cpuTotal)} transitions/s`,

@@ -18,6 +18,8 @@ import { PgFeed } from './infra/pg-feed.ts';
 import { segmentChangeChannel } from './modules/trials/segment-change-feed.ts';
 import { operationalEventChannel } from './modules/webhooks/operational-events.ts';
 import { deliveryAttemptChannel } from './modules/webhooks/attempt-feed.ts';
+import { keyRevocationChannel } from './modules/apps/api-key-revocations.ts';
+import { Credentials } from './graphql/credentials.ts';
 import { buildApp } from './server.ts';
 import { loadSecretBox } from './secret-box.ts';
 import { IngestService } from './modules/ingest/ingest.service.ts';
@@ -126,15 +128,19 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       const segmentChanges = segmentChangeChannel(feed, orm);
       const operationalEvents = operationalEventChannel(feed);
       const deliveryAttempts = deliveryAttemptChannel(feed, orm);
+      const keyRevocations = keyRevocationChannel(feed);
+      const credentials = new Credentials(orm, admin.token);
       await feed.start();
       stops.push(() => feed.stop());
       const secrets = await loadSecretBox(config.secretKey, config.dataDir);
       const ingest = new IngestService({ orm, temporal, taskQueue: config.temporalTaskQueue, logger });
       const app = buildApp(
-        { orm, temporal, taskQueue: config.temporalTaskQueue, segmentChanges, operationalEvents, deliveryAttempts, adminToken: admin.token, webhookAllowPrivateTargets: config.webhookAllowPrivateTargets, secrets, logger },
+        { orm, temporal, taskQueue: config.temporalTaskQueue, segmentChanges, operationalEvents, deliveryAttempts, keyRevocations, credentials, webhookAllowPrivateTargets: config.webhookAllowPrivateTargets, secrets, logger },
         { host: config.host, port: config.port, production: config.production, introspection: config.graphqlIntrospection },
         { ...segmentHttpRoutes(ingest), ...hookRoutes(ingest, secrets), ...stripeRoutes({ orm, temporal, taskQueue: config.temporalTaskQueue, secrets, logger }) },
       );
+      // Revocation notices sent while the feed was away were missed: every open socket shows its credentials again.
+      feed.onReconnect(() => void app.recheckSockets());
       apiUrl = (await app.start()).url;
       stops.push(() => app.stop());
     }

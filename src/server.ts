@@ -1,15 +1,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { useCsrfPrevention, useOperationLimits } from './graphql/guards.ts';
+import { checkOperationParams, useGraphQLGuards } from './graphql/guards.ts';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import type { ExecutionArgs } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { StartupError } from './errors.ts';
 import { sendJson } from './infra/http-body.ts';
 import { createMetrics } from './infra/metrics.ts';
 import { schema } from './graphql/schema.ts';
-import { authenticate, type Auth, type GraphQLContext, type Services } from './graphql/context.ts';
+import type { Auth, GraphQLContext, Services } from './graphql/context.ts';
 
 export interface ServerOptions {
   host: string;
@@ -44,6 +44,15 @@ query MyApps {
 
 
 const ANONYMOUS_SOCKET_MS = 10_000;
+
+/** What one graphql-ws socket has presented: checked again on every operation, closed when a key is revoked. */
+interface SocketState {
+  /** connection_init's credentials (undefined: each operation brings its own). */
+  authorization: unknown;
+  /** Every API key that authenticated something on this socket, by id, with what was presented. */
+  keys: Map<string, unknown>;
+  unauthenticatedTimer?: NodeJS.Timeout;
+}
 
 /** The `authorization` entry of connection params or headers, whatever its case (GraphiQL sends `Authorization`). */
 function authorizationIn(record: unknown): unknown {
@@ -92,7 +101,7 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    plugins: [useCsrfPrevention(), useOperationLimits({ introspection: options.introspection })],
+    plugins: useGraphQLGuards({ introspection: options.introspection }),
     graphiql: options.production || !options.introspection ? false : { subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY, title: 'Trialcast' },
     // Yoga's default page loads GraphiQL from unpkg.com: blank where the browser has no internet
     // (air-gapped installs, strict proxies). This page carries its scripts (about 9 MB, loaded
@@ -107,7 +116,7 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
     context: async (initial: YogaInitialContext & { wsAuth?: Auth }) => ({
       services,
       em: services.orm.em.fork(),
-      auth: initial.wsAuth ?? (await authenticate(initial.request.headers.get('authorization'), services)),
+      auth: initial.wsAuth ?? (await services.credentials.authenticate(initial.request.headers.get('authorization'))),
     }),
   });
 
@@ -148,7 +157,8 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
       if (!handler) return sendJson(res, 404, { error: `no route ${req.method} ${path}` });
       await handler(req, res);
     } catch (error) {
-      services.logger.error({ err: error, path }, 'request failed');
+      // The route only: the path can hold a write key (/hooks/segment/{writeKey}).
+      services.logger.error({ err: error, method: req.method, route }, 'request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.destroy();
     }
@@ -160,27 +170,53 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
     if ((req.url ?? '').split('?')[0] !== '/graphql') return socket.destroy();
     wss.handleUpgrade(req, socket, head, (client) => wss.emit('connection', client, req));
   });
-  useServer<Record<string, unknown> | undefined, { auth?: Auth; unauthenticatedTimer?: NodeJS.Timeout }>(
+  const sockets = new Map<WebSocket, SocketState>();
+  const forbid = (socket: WebSocket, why: string) => socket.close(4403, `Forbidden: ${why}`);
+  const noLongerValid = () => new GraphQLError('these credentials are no longer valid (the API key was revoked)', { extensions: { code: 'UNAUTHENTICATED' } });
+  // A revoked key's sockets are closed at once, in every API process (the notice reaches each).
+  const stopHearingRevocations = services.keyRevocations.listen(({ keyId }) => {
+    services.credentials.forget(keyId);
+    for (const [socket, state] of sockets) if (state.keys.has(keyId)) forbid(socket, 'API key revoked');
+  });
+
+  useServer<Record<string, unknown> | undefined, { state?: SocketState }>(
     {
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
       onConnect: async (ctx) => {
-        const credentials = authorizationIn(ctx.connectionParams);
-        const auth = await authenticate(credentials, services);
-        if (credentials !== undefined && auth.kind === 'anonymous') return false; // closes with 4403 Forbidden
+        const authorization = authorizationIn(ctx.connectionParams);
+        const auth = await services.credentials.authenticate(authorization);
+        if (authorization !== undefined && auth.kind === 'anonymous') return false; // closes with 4403 Forbidden
+        const state: SocketState = { authorization, keys: new Map() };
+        if (auth.kind === 'app') state.keys.set(auth.keyId, authorization);
         // No credentials in connection_init: GraphiQL sends its Headers tab with each operation
         // instead (in extensions.headers), so operations authenticate themselves; a socket on
         // which none did within 10 s is closed.
-        if (auth.kind === 'anonymous') ctx.extra.unauthenticatedTimer = setTimeout(() => ctx.extra.socket.close(4403, 'Forbidden'), ANONYMOUS_SOCKET_MS);
-        ctx.extra.auth = auth;
+        if (auth.kind === 'anonymous') state.unauthenticatedTimer = setTimeout(() => forbid(ctx.extra.socket, 'no credentials'), ANONYMOUS_SOCKET_MS);
+        ctx.extra.state = state;
+        sockets.set(ctx.extra.socket, state);
         metrics.wsConnections.inc();
         return true;
       },
-      onClose: (ctx) => clearTimeout(ctx.extra.unauthenticatedTimer),
+      onClose: (ctx) => {
+        clearTimeout(ctx.extra.state?.unauthenticatedTimer);
+        sockets.delete(ctx.extra.socket);
+      },
       onSubscribe: async (ctx, _id, params) => {
-        const operationCredentials = authorizationIn((params.extensions as { headers?: unknown } | undefined)?.headers);
-        const auth = operationCredentials === undefined ? ctx.extra.auth : await authenticate(operationCredentials, services);
-        if (auth?.kind !== 'anonymous') clearTimeout(ctx.extra.unauthenticatedTimer);
+        // onConnect set it: no operation comes before the connection is acknowledged.
+        const state = ctx.extra.state!;
+        // Every operation shows its credentials again: the connection's, or its own.
+        const operationAuthorization = authorizationIn((params.extensions as { headers?: unknown } | undefined)?.headers);
+        const presented = operationAuthorization ?? state.authorization;
+        const auth = await services.credentials.authenticate(presented);
+        if (operationAuthorization === undefined && presented !== undefined && auth.kind === 'anonymous') {
+          forbid(ctx.extra.socket, 'API key revoked');
+          return [noLongerValid()];
+        }
+        if (auth.kind === 'app') state.keys.set(auth.keyId, presented);
+        if (auth.kind !== 'anonymous') clearTimeout(state.unauthenticatedTimer);
+        const paramsError = checkOperationParams(params);
+        if (paramsError) return [paramsError];
         const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -188,26 +224,47 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
           params,
           wsAuth: auth,
         });
-        const args = {
+        // A bad document is this operation's error; the socket and its other operations live on.
+        let document: DocumentNode;
+        try {
+          document = parse(params.query);
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError(`could not parse the document: ${(error as Error).message}`)];
+        }
+        const errors = validate(enveloped, document);
+        if (errors.length) return errors;
+        return {
           schema: enveloped,
           operationName: params.operationName,
-          document: parse(params.query),
+          document,
           variableValues: params.variables,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe },
         };
-        const errors = validate(args.schema, args.document);
-        return errors.length ? errors : args;
       },
     },
     wss,
   );
+
+  /** After missed notices: every socket's keys are checked again, and those no longer valid closed. */
+  async function recheckSockets(): Promise<void> {
+    services.credentials.clear();
+    for (const [socket, state] of sockets) {
+      for (const authorization of state.keys.values()) {
+        if ((await services.credentials.authenticate(authorization)).kind === 'anonymous') {
+          forbid(socket, 'API key revoked');
+          break;
+        }
+      }
+    }
+  }
 
   let running: RunningApp | null = null;
 
   return {
     server,
     metrics,
+    recheckSockets,
     async start(): Promise<RunningApp> {
       await new Promise<void>((resolve, reject) => {
         const onError = (error: NodeJS.ErrnoException) =>
@@ -231,6 +288,7 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
     async stop(): Promise<void> {
       if (!running) return;
       running = null;
+      stopHearingRevocations();
       for (const client of wss.clients) client.close(1001, 'server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, type CreatedApp } from './support/operations.ts';
+import { deepJson, deepSelection, doublingFragments } from './support/hostile-documents.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 120);
 const STRIPE_SECRET = 'whsec_fuzz';
@@ -86,9 +87,15 @@ const stripeEvent = fc.record(
   { requiredKeys: [] },
 );
 
-/** The body as bytes: JSON of the value, or broken JSON, or bytes that are not UTF-8. */
+/** A message whose properties (or the whole body) nest from a little to far too deep for recursive code. */
+const deepText = fc.tuple(fc.integer({ min: 30, max: 100_000 }), fc.constantFrom(['{"a":', '}'], ['[', ']']), fc.boolean()).map(([depth, [open, close], wrapped]) =>
+  wrapped ? `{"type":"track","userId":"u","event":"e","properties":{"p":${deepJson(depth, open, close)}},"batch":[${deepJson(depth, open, close)}]}` : deepJson(depth, open, close),
+);
+
+/** The body as bytes: JSON of the value, or broken JSON, or bytes that are not UTF-8, or nested too deep. */
 function bodies(value: fc.Arbitrary<unknown>): fc.Arbitrary<Buffer> {
   return fc.oneof(
+    { weight: 1, arbitrary: deepText.map((text) => Buffer.from(text)) },
     { weight: 6, arbitrary: value.map((v) => Buffer.from(JSON.stringify(v) ?? 'null')) },
     { weight: 1, arbitrary: fc.array(value, { maxLength: 30 }).map((v) => Buffer.from(JSON.stringify(v))) },
     { weight: 1, arbitrary: value.map((v) => Buffer.from((JSON.stringify(v) ?? '').slice(0, -1))) },
@@ -162,6 +169,9 @@ describe('fuzzing every inbound route', () => {
         query: fc.oneof(
           fc.constantFrom('{ apps { id } }', 'mutation { createApp(input: {name: "x"}) { apiKey } }', '{ __schema { types { name } } }', '{ trial(appId: "x", userId: "y") { id } }', `{ ${'a { '.repeat(200)} }`),
           fc.string(),
+          // Fragments that double at every level (2^levels fields), selections nested up to 5,000 deep.
+          fc.tuple(fc.integer({ min: 1, max: 40 }), fc.constantFrom('__typename', 'apps { id }', '__schema { types { name } }')).map(([levels, base]) => doublingFragments(levels, base)),
+          fc.integer({ min: 1, max: 5000 }).map(deepSelection),
         ),
         variables: hostileValue,
         operationName: id,

@@ -46,9 +46,10 @@ describe('API keys', () => {
     const attempts = [
       await stack.gql(`query($a: ID!) { apiKeys(appId: $a) { id } }`, { a: theirs.app.id }, mine.apiKey),
       await stack.gql(CREATE_KEY, { i: { appId: theirs.app.id, name: 'sneaky' } }, mine.apiKey),
-      await stack.gql(REVOKE_KEY, { i: { apiKeyId: theirKeys[0].id } }, mine.apiKey),
     ];
     for (const attempt of attempts) expect(attempt.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // Their key's id is answered as an id that does not exist (test/hostile-clients.test.ts compares the two).
+    expect((await stack.gql(REVOKE_KEY, { i: { apiKeyId: theirKeys[0].id } }, mine.apiKey)).data.revokeApiKey.errors[0].code).toBe('NOT_FOUND');
     expect((await stack.gql(`query($a: ID!) { app(id: $a) { id } }`, { a: theirs.app.id }, theirs.apiKey)).data.app.id).toBe(theirs.app.id);
   });
 });
@@ -190,12 +191,13 @@ describe('limits', () => {
     const deep = await stack.gql(nested(6));
     expect(deep.errors?.[0]).toMatchObject({ message: 'operation is 14 levels deep; the limit is 12', extensions: { code: 'QUERY_TOO_DEEP' } });
     expect((await stack.gql(nested(5))).errors?.[0]?.extensions?.code).not.toBe('QUERY_TOO_DEEP');
-    const wide = await stack.gql(`{ ${Array.from({ length: 2001 }, (_, i) => `a${i}: apps { id }`).join(' ')} }`);
-    expect(wide.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
-    expect(wide.errors?.[0]?.message).toMatch(/selects 4002 fields; the limit is 2000/);
-    // Fragments count where they are used.
-    const viaFragments = await stack.gql(`query { ${Array.from({ length: 1001 }, (_, i) => `a${i}: apps { ...F }`).join(' ')} } fragment F on App { id }`);
-    expect(viaFragments.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    // Fragments count where they are used: 70 × (app + 10 × 3 fields) = 2,170 (in fewer tokens than the 5,000 limit).
+    const fragments = `fragment F on App { id name createdAt } fragment G on App { ${'...F '.repeat(10)}}`;
+    const wide = await stack.gql(`{ ${Array.from({ length: 70 }, (_, i) => `a${i}: app(id: "x") { ...G }`).join(' ')} } ${fragments}`);
+    expect(wide.errors?.[0]).toMatchObject({ message: 'operation selects 2170 fields; the limit is 2000', extensions: { code: 'QUERY_TOO_COMPLEX' } });
+    // A list field counts what it selects ten times (Pothos's complexity): few fields, nested lists.
+    const lists = await stack.gql(`{ ${Array.from({ length: 20 }, (_, i) => `a${i}: trials(appId: "x") { edges { node { changes { trial { changes { id } } } } } }`).join(' ')} }`);
+    expect(lists.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^operation costs \d+ \(a list field counts what it selects 10 times\); the limit is 20000$/), extensions: { code: 'QUERY_TOO_COMPLEX' } });
     expect((await stack.gql(`{ apps { id name } }`)).errors).toBeUndefined();
   });
 
@@ -203,7 +205,7 @@ describe('limits', () => {
     const query = JSON.stringify({ query: '{ apps { id } }' });
     const forged = await post(query, { 'content-type': 'text/plain' });
     expect(forged.status).toBe(403);
-    expect((await forged.json()).errors[0].extensions.code).toBe('CSRF_PREVENTED');
+    expect((await forged.json()).errors[0].message).toBe('Required CSRF header(s) not present');
     expect((await fetch(`${stack.url}/graphql?query=${encodeURIComponent('{ apps { id } }')}`, { headers: { authorization: `Bearer ${stack.adminToken}` } })).status).toBe(403);
     const withHeader = await fetch(`${stack.url}/graphql?query=${encodeURIComponent('{ apps { id } }')}`, { headers: { authorization: `Bearer ${stack.adminToken}`, 'x-graphql-csrf': '1' } });
     expect(withHeader.status).toBe(200);
@@ -228,8 +230,8 @@ describe('limits', () => {
     expect(printSchema(lexicographicSortSchema(buildClientSchema(full.data)))).toBe(printSchema(lexicographicSortSchema(schema)));
     const cycle = await stack.gql(`{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }`);
     expect(cycle.errors?.[0]?.message).toMatch(/maximum introspection depth exceeded/i);
-    const wide = await stack.gql(`{ ${Array.from({ length: 700 }, (_, i) => `a${i}: __schema { queryType { name } }`).join(' ')} }`);
-    expect(wide.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    const wide = await stack.gql(`{ ${Array.from({ length: 200 }, (_, i) => `a${i}: __schema { queryType { name } }`).join(' ')} }`);
+    expect(wide.errors?.[0]).toMatchObject({ message: 'operation selects more than 500 introspection fields; the limit is 500', extensions: { code: 'QUERY_TOO_COMPLEX' } });
   });
 });
 
@@ -274,7 +276,7 @@ describe('subscriptions', () => {
 
       const other = await newApp('other');
       const forbidden = collect(stack.ws(other.apiKey), `subscription($e: ID!) { deliveryAttemptRecorded(endpointId: $e) { deliveryId } }`, { e: endpointId });
-      await expect(forbidden.next(1, 3000)).rejects.toThrow(/cannot access app/);
+      await expect(forbidden.next(1, 3000)).rejects.toThrow(/no webhook endpoint/);
     } finally {
       await hook.stop();
     }

@@ -2,12 +2,11 @@
  * The real processes, as `npm start` / `npm run start:api` run them: spawned, driven over
  * HTTP and WebSocket, stopped with SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { Connection, Client } from '@temporalio/client';
 import { freePort } from '../src/infra/net.ts';
@@ -15,54 +14,8 @@ import { collect, createTestDatabase, eventually, graphqlRequest } from './suppo
 import { CREATE_APP, SEGMENT_CHANGED, START_TRIAL, TRIAL, type CreatedApp } from './support/operations.ts';
 import WebSocket from 'ws';
 import { Receiver } from './support/receiver.ts';
+import { spawnMain, startMain } from './support/processes.ts';
 import { createClient } from 'graphql-ws';
-
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
-const running = new Set<ChildProcess>();
-
-afterEach(() => {
-  for (const child of running) child.kill('SIGKILL');
-  running.clear();
-});
-
-interface Started {
-  child: ChildProcess;
-  ready: { api: string | null; temporal: string; temporalUi: string | null };
-  exited: Promise<{ code: number | null; stderr: string }>;
-}
-
-function spawnMain(role: string, env: Record<string, string>): { child: ChildProcess; exited: Promise<{ code: number | null; stderr: string }>; lines: string[] } {
-  const child = spawn(process.execPath, [MAIN, role], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', XDG_CACHE_HOME: process.env.XDG_CACHE_HOME ?? '', TEMPORAL_CLI: inject('temporalCli'), LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  const lines: string[] = [];
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
-    child.once('exit', (code) => {
-      running.delete(child);
-      resolve({ code, stderr });
-    }),
-  );
-  return { child, exited, lines };
-}
-
-async function startMain(role: string, env: Record<string, string>): Promise<Started> {
-  const { child, exited, lines } = spawnMain(role, env);
-  const ready = await Promise.race([
-    eventually(async () => {
-      const line = lines.find((text) => text.includes('"trialcast ready"'));
-      return line ? (JSON.parse(line) as Started['ready']) : undefined;
-    }, 90_000),
-    exited.then(({ code, stderr }) => {
-      throw new Error(`exited with ${code} before ready: ${stderr}`);
-    }),
-  ]);
-  return { child, ready, exited };
-}
 
 describe('npm start (all roles in one process) against external PostgreSQL and Temporal', () => {
   it('serves the slice end to end and stops cleanly on SIGTERM', async () => {

@@ -236,9 +236,23 @@ describe('SSRF', () => {
     const strict = await startTestStack({ config: { webhookAllowPrivateTargets: false } });
     try {
       const app = (await strict.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'strict' })).data!.createApp;
-      for (const url of ['http://127.0.0.1:9/x', 'http://localhost/x', 'http://10.1.2.3/', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/', 'http://2130706433/', 'http://0177.0.0.1/', 'http://[::ffff:192.168.0.1]/', 'ftp://example.com/']) {
+      for (const url of ['http://127.0.0.1:9/x', 'http://localhost/x', 'http://10.1.2.3/', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/', 'http://2130706433/', 'http://0177.0.0.1/', 'http://[::ffff:192.168.0.1]/', 'ftp://example.com/',
+        // IPv6 forms that carry a refused IPv4 address, and deprecated site-local
+        'http://[::7f00:1]/', 'http://[::127.0.0.1]/', 'http://[2002:7f00:1::]/', 'http://[2002:a9fe:a9fe::1]/', 'http://[64:ff9b::7f00:1]/', 'http://[fec0::1]/', 'http://[::ffff:7f00:1]/']) {
         const result = await strict.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url } });
         expect(result.data.createWebhookEndpoint.errors[0], url).toMatchObject({ field: 'url', code: 'INVALID_URL' });
+      }
+      // Control characters are refused, not silently dropped by the URL parser; here with a public address.
+      for (const url of ['https://93.184.215.14/a\nb', 'https://93.184.215.14/\r\nX-Injected: 1', 'https://exa\tmple.com/', 'https://93.184.215.14/\u0000']) {
+        const result = await strict.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url } });
+        expect(result.data.createWebhookEndpoint.errors[0], JSON.stringify(url)).toMatchObject({ field: 'url', code: 'INVALID_URL', message: expect.stringMatching(/control characters/) });
+      }
+      // And at every attempt: a URL that got into the table another way is refused before any connection.
+      const saved = (await strict.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: 'https://93.184.215.14/hook' } })).data.createWebhookEndpoint.endpoint;
+      for (const url of ['http://[::7f00:1]:9/x', 'http://[2002:7f00:1::]:9/x', 'https://93.184.215.14/a\nb']) {
+        await strict.sql('update webhook_endpoints set url = $1 where id = $2', [url, saved.id]);
+        const tested = await strict.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { attempt { statusCode error } errors { code } } }`, { e: saved.id });
+        expect(tested.data.sendTestWebhook.attempt, url).toMatchObject({ statusCode: null, error: expect.stringMatching(/private, loopback|control characters/) });
       }
     } finally {
       await strict.stop();
@@ -249,6 +263,8 @@ describe('SSRF', () => {
     ['127.0.0.1', true], ['10.0.0.1', true], ['172.16.5.4', true], ['172.32.0.1', false], ['192.168.1.1', true], ['169.254.169.254', true],
     ['100.64.0.1', true], ['224.0.0.1', true], ['0.0.0.0', true], ['::1', true], ['fc00::1', true], ['fd12::1', true], ['fe80::1', true],
     ['::ffff:127.0.0.1', true], ['::ffff:8.8.8.8', false], ['8.8.8.8', false], ['2606:4700::1111', false],
+    ['::7f00:1', true], ['::ffff:7f00:1', true], ['2002:7f00:1::', true], ['2002:0a00:0001::5', true], ['2002:0808:0808::1', false],
+    ['64:ff9b::7f00:1', true], ['64:ff9b:1::1', true], ['fec0::1', true], ['2001:0:4136:e378::1', true], ['2001:db8::1', true],
   ])('isForbiddenAddress(%s) = %s', (address, expected) => expect(isForbiddenAddress(address)).toBe(expected));
 });
 

@@ -4,7 +4,7 @@
  * Domain files register how to load their type; another tenant's node is simply not found.
  */
 import { builder } from './builder.ts';
-import type { Auth, GraphQLContext } from './context.ts';
+import { mayAccess, type GraphQLContext } from './context.ts';
 
 interface Loadable {
   /** The GraphQL type name. */
@@ -26,8 +26,6 @@ export function registerNode(prefix: string, loadable: Loadable): void {
   byPrefix.set(prefix, loadable);
 }
 
-const mayRead = (auth: Auth, appId: string) => auth.kind === 'admin' || (auth.kind === 'app' && auth.appId === appId);
-
 builder.queryField('node', (t) =>
   t.field({
     type: NodeRef,
@@ -37,7 +35,7 @@ builder.queryField('node', (t) =>
     resolve: async (_root, args, ctx) => {
       const loadable = byPrefix.get(prefixOf(String(args.id)));
       const found = loadable ? await loadable.load(String(args.id), ctx) : null;
-      return found && mayRead(ctx.auth, found.appId) ? (found.node as { id: string }) : null;
+      return found && mayAccess(ctx.auth, found.appId) ? (found.node as { id: string }) : null;
     },
   }),
 );

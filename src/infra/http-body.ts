@@ -1,4 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { jsonProblem } from './json-limits.ts';
+
+/** Deeper than any message needs (a stored value nests at most 32 levels inside its message). */
+export const MAX_JSON_NESTING = 64;
 
 /** A request problem with the status and message to answer it with. */
 export class HttpError extends Error {
@@ -25,11 +29,25 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
+/** JSON.parse does not recurse (V8); the check after it refuses what later, recursive code could not handle. */
 export function parseJson(body: Buffer): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(body.toString('utf8'));
+    value = JSON.parse(body.toString('utf8'));
   } catch (error) {
     throw new HttpError(400, `malformed JSON: ${(error as Error).message}`);
+  }
+  const problem = jsonProblem(value, MAX_JSON_NESTING);
+  if (problem) throw new HttpError(400, problem);
+  return value;
+}
+
+/** A path segment (a write key, an app id) decoded; a bad percent-encoding is the client's error. */
+export function decodePathSegment(segment: string, what: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `the ${what} in the path is not valid percent-encoding`);
   }
 }
 

@@ -30,6 +30,12 @@ export class FeedChannel<T> {
     if (item !== null) for (const listener of this.#listeners) listener(item);
   }
 
+  /** A listener for the process itself (not a subscriber); returns how to remove it. */
+  listen(listener: (item: T) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   subscribe(accept: (item: T) => boolean): AsyncIterable<T> {
     return new Repeater<T>(async (push, stop) => {
       const listener = (item: T) => {
@@ -46,6 +52,7 @@ export class PgFeed {
   readonly #channels = new Map<string, FeedChannel<unknown>>();
   #client: pg.Client | null = null;
   #stopped = false;
+  readonly #reconnected = new Set<() => void>();
   readonly #url: string;
   readonly #logger: Logger;
 
@@ -59,6 +66,11 @@ export class PgFeed {
     const channel = new FeedChannel<T>(load);
     this.#channels.set(name, channel as FeedChannel<unknown>);
     return channel;
+  }
+
+  /** Called after the feed reconnected: notices sent meanwhile were missed. */
+  onReconnect(listener: () => void): void {
+    this.#reconnected.add(listener);
   }
 
   async start(): Promise<void> {
@@ -76,7 +88,9 @@ export class PgFeed {
     void this.#client?.end().catch(() => undefined);
     this.#client = null;
     const retry = () =>
-      this.start().catch((again: Error) => {
+      this.start().then(() => {
+        for (const listener of this.#reconnected) listener();
+      }, (again: Error) => {
         this.#logger.warn({ err: again.message }, 'live feed reconnect failed');
         if (!this.#stopped) setTimeout(retry, 1000);
       });

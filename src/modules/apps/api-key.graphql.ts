@@ -6,7 +6,8 @@ import { builder } from '../../graphql/builder.ts';
 import { NodeRef, registerNode } from '../../graphql/node.ts';
 import { z } from 'zod';
 import { displayName, MutationError, type FieldError } from '../../graphql/common.ts';
-import { requireApp } from '../../graphql/context.ts';
+import { mayAccess, requireApp, requireCaller } from '../../graphql/context.ts';
+import { notifyKeyRevoked } from './api-key-revocations.ts';
 import { hashSecret, newId, newSecret } from '../../ids.ts';
 import { ApiKey, type IApiKey } from './api-key.entity.ts';
 import { App } from './app.entity.ts';
@@ -76,12 +77,21 @@ builder.mutationField('revokeApiKey', (t) =>
     args: {
       input: t.arg({ type: builder.inputType('RevokeApiKeyInput', { fields: (f) => ({ apiKeyId: f.id({ required: true }) }) }), required: true }),
     },
-    resolve: async (_root, { input }, { auth, em }) => {
+    resolve: async (_root, { input }, { auth, em, services }) => {
+      requireCaller(auth);
       const apiKey = await em.findOne(ApiKey, { id: String(input.apiKeyId) });
-      if (!apiKey) return { errors: [{ field: 'apiKeyId', message: `no API key ${input.apiKeyId}`, code: 'NOT_FOUND' }] };
-      requireApp(auth, apiKey.app.id);
-      apiKey.revokedAt ??= new Date();
-      await em.flush();
+      // Another app's key is answered as one that does not exist: ids do not tell what exists.
+      if (!apiKey || !mayAccess(auth, apiKey.app.id)) return { errors: [{ field: 'apiKeyId', message: `no API key ${input.apiKeyId}`, code: 'NOT_FOUND' }] };
+      if (!apiKey.revokedAt) {
+        const revokedAt = new Date();
+        await em.transactional(async (tx) => {
+          await tx.nativeUpdate(ApiKey, { id: apiKey.id, revokedAt: null }, { revokedAt });
+          await notifyKeyRevoked(tx, { keyId: apiKey.id, appId: apiKey.app.id });
+        });
+        // This process stops accepting it now; the notice closes its sockets here and elsewhere.
+        services.credentials.forget(apiKey.id);
+        await em.refresh(apiKey);
+      }
       return { apiKey, errors: [] };
     },
   }),

@@ -9,7 +9,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { answeringHttpErrors, HttpError, parseJson, readBody } from '../../infra/http-body.ts';
+import { answeringHttpErrors, decodePathSegment, HttpError, parseJson, readBody } from '../../infra/http-body.ts';
 import type { SecretBox } from '../../secret-box.ts';
 import type { RouteHandler } from '../../server.ts';
 import { Integrations } from '../apps/integrations.entity.ts';
@@ -42,7 +42,7 @@ function normalise(message: unknown): unknown {
 
 async function segmentHook(ingest: IngestService, secrets: SecretBox, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'POST') throw new HttpError(405, 'use POST', { allow: 'POST' });
-  const writeKey = decodeURIComponent((req.url ?? '').split('?')[0]!.slice(SEGMENT_HOOK_PREFIX.length));
+  const writeKey = decodePathSegment((req.url ?? '').split('?')[0]!.slice(SEGMENT_HOOK_PREFIX.length), 'write key');
   const appId = await ingest.appForWriteKey(writeKey);
   if (!appId) throw new HttpError(401, 'unknown write key');
   const raw = await readBody(req, MAX_BATCH_BYTES);

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import { answeringHttpErrors, HttpError, parseJson, readBody, sendJson } from '../../infra/http-body.ts';
+import { answeringHttpErrors, decodePathSegment, HttpError, parseJson, readBody, sendJson } from '../../infra/http-body.ts';
 import type { Logger } from '../../logger.ts';
 import type { SecretBox } from '../../secret-box.ts';
 import type { RouteHandler } from '../../server.ts';
@@ -27,7 +27,7 @@ export interface StripeDeps {
 
 async function handle(deps: StripeDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'POST') throw new HttpError(405, 'use POST', { allow: 'POST' });
-  const appId = decodeURIComponent((req.url ?? '').split('?')[0]!.slice(STRIPE_PREFIX.length));
+  const appId = decodePathSegment((req.url ?? '').split('?')[0]!.slice(STRIPE_PREFIX.length), 'app id');
   const em = deps.orm.em.fork();
   const integrations = await em.findOne(Integrations, { appId });
   if (!integrations?.stripeSigningSecret) throw new HttpError(401, `no Stripe signing secret is set for app ${appId} (updateIntegrations)`);

@@ -15,6 +15,7 @@ import { loadSettings, toSegmentSettings } from './settings.service.ts';
 import { FINAL_SEGMENTS, type SegmentKey } from './segments.ts';
 import { App } from '../apps/app.entity.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
+import { eraseDeliveryPersonalData } from '../webhooks/erasure.ts';
 
 export const DEFAULT_TRIAL_DAYS = 14;
 const DAY_MS = 86_400_000;
@@ -114,7 +115,8 @@ export type TrialCommand = { kind: 'extend'; trialEnd: Date } | { kind: 'convert
 
 /**
  * Deletes a trial: an open trial's workflow is cancelled first (an update, so it ends
- * cleanly and says so to subscribers and webhooks), then the trial and its changes go.
+ * cleanly and says so to subscribers and webhooks), then the trial and its changes go, and
+ * the user's personal data is erased from the webhook payloads and attempts that carried it.
  * The app's events stay: they are the app's data, erased by a Segment `delete` call.
  */
 export async function deleteTrial(deps: Omit<TrialDeps, 'taskQueue'>, appId: string, userId: string): Promise<{ deletedId?: string; errors: FieldError[] }> {
@@ -126,6 +128,7 @@ export async function deleteTrial(deps: Omit<TrialDeps, 'taskQueue'>, appId: str
   }
   const id = trial.id;
   await deps.em.remove(trial).flush();
+  await eraseDeliveryPersonalData(deps.em, id);
   return { deletedId: id, errors: [] };
 }
 

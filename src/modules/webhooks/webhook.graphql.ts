@@ -3,7 +3,7 @@ import { builder } from '../../graphql/builder.ts';
 import { NodeRef, registerNode } from '../../graphql/node.ts';
 import { after, connectionOf, pageSize, toPage } from '../../graphql/connection.ts';
 import { MutationError, type FieldError } from '../../graphql/common.ts';
-import { requireApp, type GraphQLContext } from '../../graphql/context.ts';
+import { mayAccess, requireApp, requireCaller, type GraphQLContext } from '../../graphql/context.ts';
 import { loaderFor } from '../../graphql/batch-loader.ts';
 import { TrialRef } from '../trials/trial.graphql.ts';
 import { newId } from '../../ids.ts';
@@ -103,10 +103,11 @@ builder.objectFields(TrialRef, (t) => ({
 
 const deliveryDeps = ({ services }: GraphQLContext): DeliveryDeps => ({ orm: services.orm, temporal: services.temporal, taskQueue: services.taskQueue, allowPrivate: services.webhookAllowPrivateTargets });
 
+/** The caller's endpoint; another app's is answered as one that does not exist (ids do not tell what exists). */
 async function endpointFor(ctx: GraphQLContext, endpointId: string): Promise<IWebhookEndpoint> {
+  requireCaller(ctx.auth);
   const endpoint = await ctx.em.findOne(WebhookEndpoint, { id: endpointId });
-  if (!endpoint) throw new GraphQLError(`no webhook endpoint ${endpointId}`, { extensions: { code: 'NOT_FOUND' } });
-  requireApp(ctx.auth, endpoint.app.id);
+  if (!endpoint || !mayAccess(ctx.auth, endpoint.app.id)) throw new GraphQLError(`no webhook endpoint ${endpointId}`, { extensions: { code: 'NOT_FOUND' } });
   return endpoint;
 }
 
@@ -231,6 +232,9 @@ builder.mutationField('rotateWebhookSecret', (t) =>
   }),
 );
 
+/** The tester posts to a URL of the caller's choice: a few a minute is what a person testing needs. */
+const TEST_WEBHOOKS_PER_MINUTE = 10;
+
 builder.mutationField('sendTestWebhook', (t) =>
   t.field({
     type: builder.objectRef<{ attempt: IDeliveryAttempt | null; errors: FieldError[] }>('SendTestWebhookPayload').implement({
@@ -244,6 +248,11 @@ builder.mutationField('sendTestWebhook', (t) =>
     resolve: async (_root, { endpointId }, ctx) => {
       const endpoint = await endpointFor(ctx, String(endpointId));
       if (!endpoint.enabled) return { attempt: null, errors: [{ field: 'endpointId', message: 'the endpoint is disabled', code: 'DISABLED' }] };
+      // Counted in the database, so the limit holds across API processes.
+      const recent = await ctx.em.count(WebhookDelivery, { endpoint, eventType: 'webhook.test', createdAt: { $gt: new Date(Date.now() - 60_000) } });
+      if (recent >= TEST_WEBHOOKS_PER_MINUTE) {
+        return { attempt: null, errors: [{ field: 'endpointId', message: `at most ${TEST_WEBHOOKS_PER_MINUTE} test webhooks a minute to one endpoint; try again in a minute`, code: 'RATE_LIMITED' }] };
+      }
       const id = newId('msg');
       ctx.em.create(WebhookDelivery, {
         id,
@@ -270,9 +279,9 @@ builder.mutationField('redeliver', (t) =>
     description: 'Sends one delivery again, same body and webhook-id, on its endpoint’s schedule',
     args: { deliveryId: t.arg.id({ required: true }) },
     resolve: async (_root, { deliveryId }, ctx) => {
+      requireCaller(ctx.auth);
       const delivery = await ctx.em.findOne(WebhookDelivery, { id: String(deliveryId) }, { populate: ['endpoint'] });
-      if (!delivery) return { errors: [{ field: 'deliveryId', message: `no delivery ${deliveryId}`, code: 'NOT_FOUND' }] };
-      requireApp(ctx.auth, delivery.endpoint.app.id);
+      if (!delivery || !mayAccess(ctx.auth, delivery.endpoint.app.id)) return { errors: [{ field: 'deliveryId', message: `no delivery ${deliveryId}`, code: 'NOT_FOUND' }] };
       if (!delivery.endpoint.enabled) return { errors: [{ field: 'deliveryId', message: 'its endpoint is disabled; enable it first', code: 'DISABLED' }] };
       delivery.status = 'pending';
       await ctx.em.flush();

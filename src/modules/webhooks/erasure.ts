@@ -1,0 +1,21 @@
+/**
+ * A deleted user's personal data leaves the delivery history too: the payloads keep their
+ * ids, event, segments, reason, sequence and times (so the history stays consistent: counts,
+ * attempts and timings are untouched), but the trial's user id, email and Stripe customer id
+ * are erased, and the receivers' response bodies and headers (which may echo the payload)
+ * are dropped. A delivery still being retried goes out erased.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+const ERASED_TRIAL = JSON.stringify({ user_id: null, email: null, stripe_customer_id: null, erased: true });
+
+export async function eraseDeliveryPersonalData(em: EntityManager, trialId: string): Promise<void> {
+  await em.transactional(async (tx) => {
+    await tx.execute(
+      `update webhook_deliveries set body = jsonb_set(body::jsonb, '{trial}', coalesce(body::jsonb -> 'trial', '{}'::jsonb) || cast(? as jsonb))::text
+        where trial_id = ? and jsonb_typeof(body::jsonb -> 'trial') = 'object'`,
+      [ERASED_TRIAL, trialId],
+    );
+    await tx.execute('update delivery_attempts set response_body = null, response_headers = null where delivery_id in (select id from webhook_deliveries where trial_id = ?)', [trialId]);
+  });
+}

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { StartupError } from './errors.ts';
-import { parseIsoDuration } from './modules/trials/durations.ts';
+import { parseIsoDuration } from './core/durations.ts';
 
 export interface Config {
   port: number;

@@ -11,6 +11,7 @@ import type { Logger } from './logger.ts';
 import { loadAdminToken } from './admin-token.ts';
 import { assertPortFree } from './infra/net.ts';
 import { migrateUp, openOrm, type MikroORM } from './infra/orm.ts';
+import { ENTITIES } from './modules/entities.ts';
 import { startEmbeddedPostgres } from './infra/postgres.ts';
 import { connectClient, connectWorkerConnection, ensureSearchAttributes, startTemporalDevServer } from './infra/temporal.ts';
 import { resolveTemporalExecutable } from './infra/temporal-cli.ts';
@@ -90,7 +91,7 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       temporalUiUrl = `http://127.0.0.1:${config.temporalUiPort}`;
     }
 
-    const orm = await openOrm(databaseUrl);
+    const orm = await openOrm(databaseUrl, ENTITIES);
     stops.push(() => orm.close(true));
     if (role !== 'worker') {
       const applied = await migrateUp(orm);

@@ -6,7 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { StartupError } from './errors.ts';
-import { sendJson } from './infra/http-body.ts';
+import { sendJson, type RouteHandler } from './infra/http-body.ts';
 import { createMetrics } from './infra/metrics.ts';
 import { schema } from './graphql/schema.ts';
 import type { Auth, GraphQLContext, Services } from './graphql/context.ts';
@@ -24,8 +24,6 @@ export interface RunningApp {
   url: string;
   port: number;
 }
-
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
 const DEFAULT_QUERY = /* GraphQL */ `# Trialcast: trial users' lifecycle segments, live.
 # Send your token in the Headers tab: {"Authorization": "Bearer <admin token or app API key>"}

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
-import { activitySignal } from '../workflows/trial-lifecycle.messages.ts';
+import { activitySignal } from '../src/core/trial-lifecycle.messages.ts';
 import { eventually, startTestStack } from './support/harness.ts';
 import { CREATE_APP, START_TRIAL } from './support/operations.ts';
 import { Receiver } from './support/receiver.ts';

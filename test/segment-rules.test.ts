@@ -6,8 +6,8 @@ import {
   reasonFor,
   type SegmentSettings,
   type TrialPhase,
-} from '../src/modules/trials/segment-rules.ts';
-import { parseIsoDuration } from '../src/modules/trials/durations.ts';
+} from '../src/core/segment-rules.ts';
+import { parseIsoDuration } from '../src/core/durations.ts';
 
 const HOUR = 3_600_000;
 const settings: SegmentSettings = { inactivityAfterMs: 10 * HOUR, endingSoonBeforeMs: 48 * HOUR, lastChanceBeforeMs: 24 * HOUR };
@@ -105,7 +105,7 @@ describe('parseIsoDuration', () => {
 });
 
 describe('aha rules', async () => {
-  const { matchesRule, requiredCount, rulesFrom } = await import('../src/modules/trials/aha-rules.ts');
+  const { matchesRule, requiredCount, rulesFrom } = await import('../src/core/aha-rules.ts');
   it('a bare name matches that event only', () => {
     const [rule] = rulesFrom(['Report Created'], []);
     expect(matchesRule(rule!, 'Report Created', {})).toBe(true);

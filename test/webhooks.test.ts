@@ -8,7 +8,7 @@ import { createActivities } from '../src/temporal/activities.ts';
 import { freePort } from '../src/infra/net.ts';
 import { isForbiddenAddress } from '../src/modules/webhooks/ssrf.ts';
 import { sign } from '../src/modules/webhooks/signing.ts';
-import { classify, delayBefore, retryAfterMs } from '../src/modules/webhooks/retry-policy.ts';
+import { classify, delayBefore, retryAfterMs } from '../src/core/retry-policy.ts';
 import { eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, CREATE_ENDPOINT, START_TRIAL, TRIAL, type CreatedApp } from './support/operations.ts';
 import { Receiver } from './support/receiver.ts';

@@ -16,8 +16,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../src/temporal/activities.ts';
-import { APP_ID_ATTRIBUTE, SEGMENT_ATTRIBUTE } from '../src/temporal/search-attributes.ts';
-import { FINAL_SEGMENTS, type SegmentKey } from '../src/modules/trials/segments.ts';
+import { APP_ID_ATTRIBUTE, SEGMENT_ATTRIBUTE } from '../src/core/search-attributes.ts';
+import { FINAL_SEGMENTS, type SegmentKey } from '../src/core/segments.ts';
 import {
   decideSegment,
   isActiveAt,
@@ -25,7 +25,7 @@ import {
   phaseAt,
   reasonFor,
   type Trigger,
-} from '../src/modules/trials/segment-rules.ts';
+} from '../src/core/segment-rules.ts';
 import {
   activitySignal,
   cancelUpdate,
@@ -35,7 +35,7 @@ import {
   stateQuery,
   type TrialLifecycleInput,
   type TrialState,
-} from './trial-lifecycle.messages.ts';
+} from '../src/core/trial-lifecycle.messages.ts';
 
 type Activities = ReturnType<typeof createActivities>;
 const activityOptions = {

@@ -12,8 +12,8 @@
  */
 import { continueAsNew, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../src/temporal/activities.ts';
-import { delayBefore } from '../src/modules/webhooks/retry-policy.ts';
-import { enqueueDeliveriesSignal, type LaneItem, type WebhookLaneInput } from './webhook-lane.messages.ts';
+import { delayBefore } from '../src/core/retry-policy.ts';
+import { enqueueDeliveriesSignal, type LaneItem, type WebhookLaneInput } from '../src/core/webhook-lane.messages.ts';
 
 const { attemptWebhookDelivery, markWebhookDeliveryExhausted } = proxyActivities<ReturnType<typeof createActivities>>({
   // An attempt is bounded by the endpoint's timeout (at most 30 s) plus DNS and the record.

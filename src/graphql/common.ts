@@ -1,5 +1,7 @@
+import type { ObjectFieldsShape, SchemaTypes } from '@pothos/core';
 import { GraphQLError, Kind } from 'graphql';
 import { z } from 'zod';
+import type { FieldError } from '../core/field-error.ts';
 import { builder } from './builder.ts';
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
@@ -19,12 +21,6 @@ builder.scalarType('DateTime', {
   parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : undefined),
 });
 
-/** An expected failure of a mutation, returned as data. */
-export interface FieldError {
-  field: string | null;
-  message: string;
-  code: string;
-}
 
 export const MutationError = builder.objectRef<FieldError>('MutationError').implement({
   description: 'An expected failure: which input field (if any), why, and a stable code',
@@ -37,3 +33,23 @@ export const MutationError = builder.objectRef<FieldError>('MutationError').impl
 
 /** A name people give a thing (an app, an API key): 1 to 100 characters, surrounding spaces not counted. */
 export const displayName = z.string().refine((name) => name.trim().length >= 1 && name.trim().length <= 100, 'name must be 1 to 100 characters');
+
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T extends SchemaTypes> ? T : never;
+
+/** A mutation's payload type: its own fields, and the `errors` list every payload has. */
+export function payloadType<T extends { errors: FieldError[] }>(name: string, fields: ObjectFieldsShape<Types, T>) {
+  return builder.objectRef<T>(name).implement({
+    fields: (t) => ({ ...fields(t), errors: t.field({ type: [MutationError], resolve: (payload) => payload.errors }) }),
+  });
+}
+
+/**
+ * The one not-found rule: a missing id and another app's id get the same answer (ids do not
+ * tell which exist). A mutation answers it as data (`errors [{ field, code: NOT_FOUND }]`,
+ * as every expected failure of a mutation); a query or subscription fails with the GraphQL
+ * error NOT_FOUND; `node(id)` answers null.
+ */
+export const notFound = (field: string, message: string): FieldError[] => [{ field, message, code: 'NOT_FOUND' }];
+
+export const notFoundError = (message: string) => new GraphQLError(message, { extensions: { code: 'NOT_FOUND' } });
+

@@ -4,21 +4,7 @@
  * mutation answers the same problems as data in its payload's `errors`, as CONTRACT asks.
  */
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import type { FieldError } from './common.ts';
-
-interface Issue {
-  readonly message: string;
-  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
-}
-
-/** Issues as field errors; the field is the path inside the `input` argument, e.g. `ahaRules.0.count`. */
-export function fieldErrorsOf(issues: readonly Issue[]): FieldError[] {
-  return issues.map((issue) => {
-    const path = (issue.path ?? []).map((part) => String(typeof part === 'object' ? part.key : part));
-    if (path[0] === 'input' && path.length > 1) path.shift();
-    return { field: path.length ? path.join('.') : null, message: issue.message, code: 'INVALID' };
-  });
-}
+import type { FieldError } from '../core/field-error.ts';
 
 export class InputValidationError extends GraphQLError {
   readonly fieldErrors: FieldError[];

@@ -4,6 +4,9 @@ import { jsonProblem } from './json-limits.ts';
 /** Deeper than any message needs (a stored value nests at most 32 levels inside its message). */
 export const MAX_JSON_NESTING = 64;
 
+/** What a route of the listener is: the server picks it by path, the module implements it. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
 /** A request problem with the status and message to answer it with. */
 export class HttpError extends Error {
   readonly status: number;

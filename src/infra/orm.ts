@@ -1,24 +1,18 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig, MikroORM } from '@mikro-orm/postgresql';
+import { defineConfig, MikroORM, type EntitySchema } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { StartupError } from '../errors.ts';
-import { App } from '../modules/apps/app.entity.ts';
-import { ApiKey } from '../modules/apps/api-key.entity.ts';
-import { Integrations } from '../modules/apps/integrations.entity.ts';
-import { Trial } from '../modules/trials/trial.entity.ts';
-import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
-import { AppSettings } from '../modules/trials/app-settings.entity.ts';
-import { Event, Identity } from '../modules/ingest/event.entity.ts';
-import { WebhookEndpoint } from '../modules/webhooks/webhook-endpoint.entity.ts';
-import { DeliveryAttempt, WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.ts';
 
 export { MikroORM };
 export const migrationsDir = fileURLToPath(new URL('../../migrations', import.meta.url));
 
-export function ormConfig(clientUrl: string, poolMax = 20) {
+/** The modules' entities are handed in (src/modules/entities.ts): infrastructure imports no module. */
+export type Entities = ReadonlyArray<EntitySchema<any, any>>;
+
+export function ormConfig(clientUrl: string, entities: Entities, poolMax = 20) {
   return defineConfig({
     clientUrl,
-    entities: [App, ApiKey, Integrations, Trial, SegmentChange, AppSettings, Event, Identity, WebhookEndpoint, WebhookDelivery, DeliveryAttempt],
+    entities: [...entities],
     extensions: [Migrator],
     pool: { max: poolMax },
     // Entities are plain schemas; there is nothing for a folder scan or reflection to find.
@@ -40,10 +34,10 @@ function describeTarget(clientUrl: string): string {
 }
 
 /** Opens the ORM and proves the database answers, or fails with one clear line. */
-export async function openOrm(clientUrl: string, poolMax?: number): Promise<MikroORM> {
+export async function openOrm(clientUrl: string, entities: Entities, poolMax?: number): Promise<MikroORM> {
   let orm: MikroORM | undefined;
   try {
-    orm = await MikroORM.init(ormConfig(clientUrl, poolMax));
+    orm = await MikroORM.init(ormConfig(clientUrl, entities, poolMax));
     await orm.em.getConnection().execute('select 1');
     return orm;
   } catch (error) {

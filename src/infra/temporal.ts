@@ -4,7 +4,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { EphemeralServerExecutable } from '@temporalio/testing/lib/ephemeral-server.js';
 import { StartupError } from '../errors.ts';
-import { SEARCH_ATTRIBUTE_KEYS } from '../temporal/search-attributes.ts';
+import { SEARCH_ATTRIBUTE_KEYS } from '../core/search-attributes.ts';
 
 export interface TemporalDevServer {
   address: string;

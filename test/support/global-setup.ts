@@ -12,6 +12,7 @@ import { startEmbeddedPostgres } from '../../src/infra/postgres.ts';
 import { startTemporalDevServer } from '../../src/infra/temporal.ts';
 import { resolveTemporalExecutable } from '../../src/infra/temporal-cli.ts';
 import { bundleWorkflows } from '../../src/temporal/worker.ts';
+import { ENTITIES } from '../../src/modules/entities.ts';
 
 export const TEMPLATE_DATABASE = 'trialcast_template';
 
@@ -35,7 +36,7 @@ export default async function setup(project: TestProject) {
     startTemporalDevServer({ executable, namespace: 'default' }),
     bundleWorkflows(),
   ]);
-  const orm = await openOrm(postgres.url);
+  const orm = await openOrm(postgres.url, ENTITIES);
   await migrateUp(orm);
   await orm.close(true);
 

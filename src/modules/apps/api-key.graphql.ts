@@ -5,7 +5,8 @@
 import { builder } from '../../graphql/builder.ts';
 import { NodeRef, registerNode } from '../../graphql/node.ts';
 import { z } from 'zod';
-import { displayName, MutationError, type FieldError } from '../../graphql/common.ts';
+import { displayName, MutationError } from '../../graphql/common.ts';
+import type { FieldError } from '../../core/field-error.ts';
 import { mayAccess, requireApp, requireCaller } from '../../graphql/context.ts';
 import { notifyKeyRevoked } from './api-key-revocations.ts';
 import { hashSecret, newId, newSecret } from '../../ids.ts';

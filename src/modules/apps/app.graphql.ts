@@ -1,7 +1,8 @@
 import { builder } from '../../graphql/builder.ts';
 import { NodeRef, registerNode } from '../../graphql/node.ts';
 import { z } from 'zod';
-import { MutationError, displayName, type FieldError } from '../../graphql/common.ts';
+import { MutationError, displayName } from '../../graphql/common.ts';
+import type { FieldError } from '../../core/field-error.ts';
 import { requireAdmin, requireApp } from '../../graphql/context.ts';
 import { App, type IApp } from './app.entity.ts';
 import { createApp, type CreatedApp } from './apps.service.ts';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { builder } from '../../graphql/builder.ts';
-import { MutationError, type FieldError } from '../../graphql/common.ts';
+import { MutationError } from '../../graphql/common.ts';
+import type { FieldError } from '../../core/field-error.ts';
 import { requireApp } from '../../graphql/context.ts';
 import { Integrations } from './integrations.entity.ts';
 

@@ -10,8 +10,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answeringHttpErrors, decodePathSegment, HttpError, parseJson, readBody } from '../../infra/http-body.ts';
+import type { RouteHandler } from '../../infra/http-body.ts';
 import type { SecretBox } from '../../secret-box.ts';
-import type { RouteHandler } from '../../server.ts';
 import { Integrations } from '../apps/integrations.entity.ts';
 import type { IngestService } from './ingest.service.ts';
 import { acceptMessages, type MessageCheck } from './segment-http.routes.ts';

@@ -2,15 +2,15 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../logger.ts';
 import { hashSecret } from '../../ids.ts';
-import { activitySignal, type ActivityNotice } from '../../../workflows/trial-lifecycle.messages.ts';
+import { activitySignal, type ActivityNotice } from '../../core/trial-lifecycle.messages.ts';
 import { App } from '../apps/app.entity.ts';
 import { loadSettings, type SettingsView } from '../trials/settings.service.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { deleteTrial, startTrial } from '../trials/trials.service.ts';
-import { FINAL_SEGMENTS, type SegmentKey } from '../trials/segments.ts';
+import { FINAL_SEGMENTS, type SegmentKey } from '../../core/segments.ts';
 import { Trial } from '../trials/trial.entity.ts';
 import { EventWriter, type WriteResult } from './event-writer.ts';
-import { matchesRule, requiredCount, rulesFrom, type AhaRule } from '../trials/aha-rules.ts';
+import { matchesRule, requiredCount, rulesFrom, type AhaRule } from '../../core/aha-rules.ts';
 import { eventDate, type IngestEvent } from './segment-message.ts';
 import { eventsMeetRule } from '../trials/aha-facts.ts';
 

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answeringHttpErrors, HttpError, parseJson, readBody, sendJson } from '../../infra/http-body.ts';
-import type { RouteHandler } from '../../server.ts';
+import type { RouteHandler } from '../../infra/http-body.ts';
 import type { IngestService } from './ingest.service.ts';
 import {
   checkMessage,

@@ -4,7 +4,7 @@
  * so events that came before the trial (or whose signal was lost) still count.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { requiredCount, rulesFrom, type AhaRule } from './aha-rules.ts';
+import { requiredCount, rulesFrom, type AhaRule } from '../../core/aha-rules.ts';
 import { loadSettings } from './settings.service.ts';
 
 export async function eventsMeetRule(em: EntityManager, appId: string, userId: string, rule: AhaRule): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import type { AhaRule } from './aha-rules.ts';
+import type { AhaRule } from '../../core/aha-rules.ts';
 
 /** An app's segment settings; an app without a row uses the defaults. */
 export const AppSettings = defineEntity({

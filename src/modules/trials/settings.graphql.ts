@@ -1,8 +1,9 @@
 import { builder } from '../../graphql/builder.ts';
-import { MutationError, type FieldError } from '../../graphql/common.ts';
+import { MutationError } from '../../graphql/common.ts';
+import type { FieldError } from '../../core/field-error.ts';
 import { requireApp } from '../../graphql/context.ts';
 import { loadSettings, settingsInputRules, updateSettings, type SettingsView } from './settings.service.ts';
-import type { AhaRule } from './aha-rules.ts';
+import type { AhaRule } from '../../core/aha-rules.ts';
 
 const AhaRuleRef = builder.objectRef<AhaRule>('AhaRule').implement({
   description: 'An aha moment: this event (with property = equals, if given) seen count times',

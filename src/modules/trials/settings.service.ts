@@ -1,13 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import type { FieldError } from '../../graphql/common.ts';
-import { settingsChangedSignal } from '../../../workflows/trial-lifecycle.messages.ts';
+import type { FieldError } from '../../core/field-error.ts';
+import { settingsChangedSignal } from '../../core/trial-lifecycle.messages.ts';
 import { AppSettings } from './app-settings.entity.ts';
-import type { AhaRule } from './aha-rules.ts';
-import { parseIsoDuration } from './durations.ts';
-import type { SegmentSettings } from './segment-rules.ts';
-import { FINAL_SEGMENTS } from './segments.ts';
+import type { AhaRule } from '../../core/aha-rules.ts';
+import { parseIsoDuration } from '../../core/durations.ts';
+import type { SegmentSettings } from '../../core/segment-rules.ts';
+import { FINAL_SEGMENTS } from '../../core/segments.ts';
 import { Trial } from './trial.entity.ts';
 
 /** Settings as users write them: event names and ISO-8601 durations. */

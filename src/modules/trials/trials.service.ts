@@ -1,18 +1,18 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { z } from 'zod';
-import type { FieldError } from '../../graphql/common.ts';
-import { fieldErrorsOf } from '../../graphql/validation.ts';
+import type { FieldError } from '../../core/field-error.ts';
+import { fieldErrorsOf } from '../../core/field-error.ts';
 import { newId } from '../../ids.ts';
-import { APP_ID_ATTRIBUTE } from '../../temporal/search-attributes.ts';
+import { APP_ID_ATTRIBUTE } from '../../core/search-attributes.ts';
 import {
   cancelUpdate,
   convertUpdate,
   extendTrialUpdate,
   type TrialLifecycleInput,
-} from '../../../workflows/trial-lifecycle.messages.ts';
+} from '../../core/trial-lifecycle.messages.ts';
 import { loadSettings, toSegmentSettings } from './settings.service.ts';
-import { FINAL_SEGMENTS, type SegmentKey } from './segments.ts';
+import { FINAL_SEGMENTS, type SegmentKey } from '../../core/segments.ts';
 import { App } from '../apps/app.entity.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
 import { eraseDeliveryPersonalData } from '../webhooks/erasure.ts';

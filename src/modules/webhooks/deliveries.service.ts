@@ -1,13 +1,13 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import { enqueueDeliveriesSignal, type LaneItem } from '../../../workflows/webhook-lane.messages.ts';
+import { enqueueDeliveriesSignal, type LaneItem } from '../../core/webhook-lane.messages.ts';
 import { newId } from '../../ids.ts';
-import { parseIsoDuration } from '../trials/durations.ts';
+import { parseIsoDuration } from '../../core/durations.ts';
 import { Trial } from '../trials/trial.entity.ts';
 import { notifyAttempts } from './attempt-feed.ts';
 import { deliveryIdFor } from './delivery-id.ts';
 import { postOnce, type AttemptResult } from './http-attempt.ts';
-import { classify, delayBefore, retryAfterMs, type Outcome } from './retry-policy.ts';
+import { classify, delayBefore, retryAfterMs, type Outcome } from '../../core/retry-policy.ts';
 import { signatureHeaders } from './signing.ts';
 import { resolveTarget } from './ssrf.ts';
 import { DeliveryAttempt, WebhookDelivery, type IDeliveryAttempt, type IWebhookDelivery } from './webhook-delivery.entity.ts';

@@ -1,11 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import type { FieldError } from '../../graphql/common.ts';
+import type { FieldError } from '../../core/field-error.ts';
 import { newId } from '../../ids.ts';
 import { App } from '../apps/app.entity.ts';
-import { parseIsoDuration } from '../trials/durations.ts';
+import { parseIsoDuration } from '../../core/durations.ts';
 import { OPERATIONAL_EVENT_TYPES } from './operational-events.ts';
-import { DEFAULT_RETRY_SCHEDULE } from './retry-policy.ts';
+import { DEFAULT_RETRY_SCHEDULE } from '../../core/retry-policy.ts';
 import { newWebhookSecret } from './signing.ts';
 import { resolveTarget } from './ssrf.ts';
 import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';

@@ -4,8 +4,8 @@
  * validator and an answer (extend, convert, cancel).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { SegmentKey } from '../src/modules/trials/segments.ts';
-import type { SegmentSettings } from '../src/modules/trials/segment-rules.ts';
+import type { SegmentKey } from './segments.ts';
+import type { SegmentSettings } from './segment-rules.ts';
 
 export interface ActivityNotice {
   /** ISO-8601 time of the event. */

@@ -3,7 +3,7 @@
  * Only 2xx is success; 410 Gone disables the endpoint; 4xx other than 408/429 are final;
  * timeouts, connection errors, 3xx (redirects are not followed), 408, 429 and 5xx are retried.
  */
-import { parseIsoDuration } from '../trials/durations.ts';
+import { parseIsoDuration } from './durations.ts';
 
 /** Standard Webhooks' schedule: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (about 3 days). */
 export const DEFAULT_RETRY_SCHEDULE = ['PT0S', 'PT5S', 'PT5M', 'PT30M', 'PT2H', 'PT5H', 'PT10H', 'PT14H', 'PT20H', 'PT24H'];

@@ -6,16 +6,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '../logger.ts';
-import { startEmbeddedPostgres } from './postgres.ts';
-import { migrateUp, openOrm } from './orm.ts';
+import { createLogger } from './logger.ts';
+import { startEmbeddedPostgres } from './infra/postgres.ts';
+import { migrateUp, openOrm } from './infra/orm.ts';
+import { ENTITIES } from './modules/entities.ts';
 
 async function createMigration(name: string | undefined): Promise<void> {
   const logger = createLogger('warn');
   const dir = await mkdtemp(join(tmpdir(), 'trialcast-migrate-'));
   const postgres = await startEmbeddedPostgres({ dir: join(dir, 'pg'), database: 'trialcast', logger, ephemeral: true });
   try {
-    const orm = await openOrm(postgres.url);
+    const orm = await openOrm(postgres.url, ENTITIES);
     try {
       await migrateUp(orm);
       const result = await orm.migrator.create(undefined, false, false, name);
@@ -31,7 +32,7 @@ async function createMigration(name: string | undefined): Promise<void> {
 
 const [command, name] = process.argv.slice(2);
 if (command !== 'create') {
-  console.error('usage: node src/infra/migrate.ts create [name]');
+  console.error('usage: node src/migrate.ts create [name]');
   process.exit(2);
 }
 await createMigration(name);

@@ -1,0 +1,12 @@
+/** Every module's entities, handed to the ORM (infrastructure imports no module). */
+import { ApiKey } from './apps/api-key.entity.ts';
+import { App } from './apps/app.entity.ts';
+import { Integrations } from './apps/integrations.entity.ts';
+import { Event, Identity } from './ingest/event.entity.ts';
+import { AppSettings } from './trials/app-settings.entity.ts';
+import { SegmentChange } from './trials/segment-change.entity.ts';
+import { Trial } from './trials/trial.entity.ts';
+import { DeliveryAttempt, WebhookDelivery } from './webhooks/webhook-delivery.entity.ts';
+import { WebhookEndpoint } from './webhooks/webhook-endpoint.entity.ts';
+
+export const ENTITIES = [App, ApiKey, Integrations, Trial, SegmentChange, AppSettings, Event, Identity, WebhookEndpoint, WebhookDelivery, DeliveryAttempt];

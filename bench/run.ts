@@ -20,7 +20,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { freePort } from '../src/infra/net.ts';
-import { eventTypesFor, wantsEvent } from '../src/modules/webhooks/deliveries.service.ts';
+import { eventTypesFor, wantsEvent } from '../src/modules/webhooks/catalog.ts';
 import { startRuntime } from '../src/runtime.ts';
 import { installTemporalLogging } from '../src/temporal/sdk-logging.ts';
 

@@ -309,6 +309,8 @@ describe('a deleted user', () => {
       await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'erase-me', email: 'erase.me@example.com', stripeCustomerId: 'cus_EraseMe', trialEnd: '2099-01-01T00:00:00Z' } });
       await hook.waitFor(3);
       const trialId = (await stack.sql('select id from trials where user_id = $1', ['erase-me']))[0].id;
+      // Received is not yet recorded: wait for the three deliveries to be recorded as delivered.
+      await eventually(async () => ((await stack.count(`select count(*) as n from webhook_deliveries where trial_id = $1 and status = 'delivered'`, [trialId])) === 3 ? true : undefined));
       const before = await stack.sql('select id, attempt_count, created_at, delivered_at from webhook_deliveries where trial_id = $1 order by id', [trialId]);
       expect(before.length).toBeGreaterThan(0);
       const deleted = await stack.gql(`mutation($i: DeleteTrialInput!) { deleteTrial(input: $i) { deletedId errors { code } } }`, { i: { appId: app.app.id, userId: 'erase-me' } }, app.apiKey);

@@ -9,6 +9,7 @@ import { freePort } from '../src/infra/net.ts';
 import { isForbiddenAddress } from '../src/modules/webhooks/ssrf.ts';
 import { sign } from '../src/modules/webhooks/signing.ts';
 import { classify, delayBefore, retryAfterMs } from '../src/core/retry-policy.ts';
+import { healthAfterAttempt } from '../src/modules/webhooks/endpoint-health.ts';
 import { eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, CREATE_ENDPOINT, START_TRIAL, TRIAL, type CreatedApp } from './support/operations.ts';
 import { Receiver } from './support/receiver.ts';
@@ -283,6 +284,20 @@ describe('retry policy and signing (pure)', () => {
     expect(retryAfterMs('120', 0)).toBe(120_000);
     expect(retryAfterMs(new Date(10_000).toUTCString(), 0)).toBe(10_000);
     expect(retryAfterMs('soon', 0)).toBeNull();
+  });
+
+  it('endpoint health: a run of failures starts at the first failed attempt, a success ends it, 410 or a long run disables', () => {
+    const at = new Date('2026-01-10T00:00:00Z');
+    const healthy = { enabled: true, failingSince: null, disableAfter: 'P5D' };
+    expect(healthAfterAttempt(healthy, 'trial.segment_changed', 'retry', at)).toEqual({ failingSince: at, disabledBecause: null });
+    const failing = { ...healthy, failingSince: new Date('2026-01-06T00:00:00Z') };
+    expect(healthAfterAttempt(failing, 'trial.segment_changed', 'retry', at)).toEqual({ failingSince: failing.failingSince, disabledBecause: null });
+    expect(healthAfterAttempt({ ...failing, failingSince: new Date('2026-01-05T00:00:00Z') }, 'trial.segment_changed', 'final', at).disabledBecause).toBe('every delivery failed for P5D (since 2026-01-05T00:00:00.000Z)');
+    expect(healthAfterAttempt(failing, 'trial.segment_changed', 'delivered', at)).toEqual({ failingSince: null, disabledBecause: null });
+    expect(healthAfterAttempt(healthy, 'trial.segment_changed', 'gone', at).disabledBecause).toBe('the endpoint answered 410 Gone');
+    // The tester's sends count neither way; a disabled endpoint is not disabled again.
+    expect(healthAfterAttempt(failing, 'webhook.test', 'delivered', at).failingSince).toBe(failing.failingSince);
+    expect(healthAfterAttempt({ ...healthy, enabled: false }, 'trial.segment_changed', 'gone', at).disabledBecause).toBeNull();
   });
 
   it('signatures match the standardwebhooks reference implementation', () => {

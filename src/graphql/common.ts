@@ -37,8 +37,9 @@ export const displayName = z.string().refine((name) => name.trim().length >= 1 &
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T extends SchemaTypes> ? T : never;
 
 /** A mutation's payload type: its own fields, and the `errors` list every payload has. */
-export function payloadType<T extends { errors: FieldError[] }>(name: string, fields: ObjectFieldsShape<Types, T>) {
+export function payloadType<T extends { errors: FieldError[] }>(name: string, fields: ObjectFieldsShape<Types, T>, description?: string) {
   return builder.objectRef<T>(name).implement({
+    ...(description ? { description } : {}),
     fields: (t) => ({ ...fields(t), errors: t.field({ type: [MutationError], resolve: (payload) => payload.errors }) }),
   });
 }

@@ -7,7 +7,7 @@ import type { KeyRevoked } from '../modules/apps/api-key-revocations.ts';
 import type { Auth, Credentials } from './credentials.ts';
 import type { FeedChannel } from '../infra/pg-feed.ts';
 import type { ISegmentChange } from '../modules/trials/segment-change.entity.ts';
-import type { OperationalEvent } from '../modules/webhooks/operational-events.ts';
+import type { OperationalEvent } from '../modules/webhooks/catalog.ts';
 import type { IDeliveryAttempt } from '../modules/webhooks/webhook-delivery.entity.ts';
 
 export type { Auth } from './credentials.ts';

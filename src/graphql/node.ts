@@ -33,8 +33,8 @@ builder.queryField('node', (t) =>
     description: "Any entity by its global id; null when there is none the caller may see",
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
-      const loadable = byPrefix.get(prefixOf(String(args.id)));
-      const found = loadable ? await loadable.load(String(args.id), ctx) : null;
+      const loadable = byPrefix.get(prefixOf(args.id));
+      const found = loadable ? await loadable.load(args.id, ctx) : null;
       return found && mayAccess(ctx.auth, found.appId) ? (found.node as { id: string }) : null;
     },
   }),

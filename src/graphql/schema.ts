@@ -8,7 +8,10 @@ import '../modules/apps/api-key.graphql.ts';
 import '../modules/apps/integrations.graphql.ts';
 import '../modules/trials/trial.graphql.ts';
 import '../modules/trials/settings.graphql.ts';
-import '../modules/webhooks/webhook.graphql.ts';
+import '../modules/webhooks/endpoint.graphql.ts';
+import '../modules/webhooks/attempt.graphql.ts';
+import '../modules/webhooks/delivery.graphql.ts';
+import '../modules/webhooks/operational-event.graphql.ts';
 import '../modules/ingest/volume.graphql.ts';
 
 export const schema = answerInputErrorsAsData(builder.toSchema());

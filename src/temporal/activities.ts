@@ -1,7 +1,12 @@
 import { Context } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import { attemptDelivery, type ChangeFacts, dispatchable, dispatchDeliveries, markDeliveryExhausted, planDeliveries, pruneDeliveries, sendFirstAttempts } from '../modules/webhooks/deliveries.service.ts';
+import { attemptDelivery, markDeliveryExhausted } from '../modules/webhooks/attempts.ts';
+import type { ChangeFacts } from '../modules/webhooks/catalog.ts';
+import { sendFirstAttempts } from '../modules/webhooks/first-attempts.ts';
+import { dispatchable, dispatchDeliveries } from '../modules/webhooks/lanes.ts';
+import { planDeliveries } from '../modules/webhooks/planning.ts';
+import { pruneDeliveries } from '../modules/webhooks/retention.ts';
 import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.ts';
 import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
 import { Trial } from '../modules/trials/trial.entity.ts';

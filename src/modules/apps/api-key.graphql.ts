@@ -5,7 +5,7 @@
 import { builder } from '../../graphql/builder.ts';
 import { NodeRef, registerNode } from '../../graphql/node.ts';
 import { z } from 'zod';
-import { displayName, MutationError } from '../../graphql/common.ts';
+import { displayName, payloadType } from '../../graphql/common.ts';
 import type { FieldError } from '../../core/field-error.ts';
 import { mayAccess, requireApp, requireCaller } from '../../graphql/context.ts';
 import { notifyKeyRevoked } from './api-key-revocations.ts';
@@ -31,19 +31,16 @@ builder.queryField('apiKeys', (t) =>
     description: "The app's API keys, revoked ones included, oldest first",
     args: { appId: t.arg.id({ required: true }) },
     resolve: async (_root, { appId }, { auth, em }) => {
-      requireApp(auth, String(appId));
-      return em.find(ApiKey, { app: String(appId) }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+      requireApp(auth, appId);
+      return em.find(ApiKey, { app: appId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
     },
   }),
 );
 
-const ApiKeyPayload = builder.objectRef<{ apiKey?: IApiKey; secret?: string; errors: FieldError[] }>('ApiKeyPayload').implement({
-  fields: (t) => ({
+const ApiKeyPayload = payloadType<{ apiKey?: IApiKey; secret?: string; errors: FieldError[] }>('ApiKeyPayload', (t) => ({
     apiKey: t.field({ type: ApiKeyRef, nullable: true, resolve: (payload) => payload.apiKey ?? null }),
     secret: t.exposeString('secret', { nullable: true, description: 'The bearer token; shown once, on creation' }),
-    errors: t.field({ type: [MutationError], resolve: (payload) => payload.errors }),
-  }),
-});
+}));
 
 builder.mutationField('createApiKey', (t) =>
   t.field({
@@ -58,7 +55,7 @@ builder.mutationField('createApiKey', (t) =>
       }),
     },
     resolve: async (_root, { input }, { auth, em }) => {
-      const appId = String(input.appId);
+      const appId = input.appId;
       requireApp(auth, appId);
       const name = input.name.trim();
       const app = await em.findOne(App, { id: appId });
@@ -80,7 +77,7 @@ builder.mutationField('revokeApiKey', (t) =>
     },
     resolve: async (_root, { input }, { auth, em, services }) => {
       requireCaller(auth);
-      const apiKey = await em.findOne(ApiKey, { id: String(input.apiKeyId) });
+      const apiKey = await em.findOne(ApiKey, { id: input.apiKeyId });
       // Another app's key is answered as one that does not exist: ids do not tell what exists.
       if (!apiKey || !mayAccess(auth, apiKey.app.id)) return { errors: [{ field: 'apiKeyId', message: `no API key ${input.apiKeyId}`, code: 'NOT_FOUND' }] };
       if (!apiKey.revokedAt) {

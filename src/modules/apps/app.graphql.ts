@@ -1,7 +1,7 @@
 import { builder } from '../../graphql/builder.ts';
 import { NodeRef, registerNode } from '../../graphql/node.ts';
 import { z } from 'zod';
-import { MutationError, displayName } from '../../graphql/common.ts';
+import { payloadType, displayName } from '../../graphql/common.ts';
 import type { FieldError } from '../../core/field-error.ts';
 import { requireAdmin, requireApp } from '../../graphql/context.ts';
 import { App, type IApp } from './app.entity.ts';
@@ -23,8 +23,8 @@ builder.queryField('app', (t) =>
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, { auth, em }) => {
-      requireApp(auth, String(id));
-      return em.findOne(App, { id: String(id) });
+      requireApp(auth, id);
+      return em.findOne(App, { id: id });
     },
   }),
 );
@@ -50,15 +50,12 @@ const CreateAppInput = builder.inputType('CreateAppInput', {
 
 builder.mutationField('createApp', (t) =>
   t.field({
-    type: builder.objectRef<CreateAppPayload>('CreateAppPayload').implement({
-      fields: (p) => ({
+    type: payloadType<CreateAppPayload>('CreateAppPayload', (p) => ({
         app: p.field({ type: AppRef, nullable: true, resolve: (payload) => payload.app ?? null }),
         writeKey: p.exposeString('writeKey', { nullable: true, description: 'Ingest key (Segment write key); shown once' }),
         serverToken: p.exposeString('serverToken', { nullable: true, description: 'Server-to-server token; shown once' }),
         apiKey: p.exposeString('apiKey', { nullable: true, description: "The app's GraphQL bearer key; shown once" }),
-        errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }),
-      }),
-    }),
+    })),
     args: { input: t.arg({ type: CreateAppInput, required: true }) },
     resolve: async (_root, { input }, { auth, em }) => {
       requireAdmin(auth);

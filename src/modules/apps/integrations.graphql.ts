@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { builder } from '../../graphql/builder.ts';
-import { MutationError } from '../../graphql/common.ts';
+import { payloadType } from '../../graphql/common.ts';
 import type { FieldError } from '../../core/field-error.ts';
 import { requireApp } from '../../graphql/context.ts';
 import { Integrations } from './integrations.entity.ts';
@@ -22,17 +22,13 @@ type Payload = { segmentSharedSecretSet?: boolean; stripeSigningSecretSet?: bool
 
 builder.mutationField('updateIntegrations', (t) =>
   t.field({
-    type: builder.objectRef<Payload>('UpdateIntegrationsPayload').implement({
-      description: 'Which secrets are set; the secrets themselves are never returned',
-      fields: (p) => ({
+    type: payloadType<Payload>('UpdateIntegrationsPayload', (p) => ({
         segmentSharedSecretSet: p.exposeBoolean('segmentSharedSecretSet', { nullable: true }),
         stripeSigningSecretSet: p.exposeBoolean('stripeSigningSecretSet', { nullable: true }),
-        errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }),
-      }),
-    }),
+    }), 'Which secrets are set; the secrets themselves are never returned'),
     args: { input: t.arg({ type: UpdateIntegrationsInput, required: true }) },
     resolve: async (_root, { input }, { auth, em, services }) => {
-      const appId = String(input.appId);
+      const appId = input.appId;
       requireApp(auth, appId);
       const row = (await em.findOne(Integrations, { appId })) ?? em.create(Integrations, { appId, segmentSharedSecret: null, stripeSigningSecret: null });
       for (const field of ['segmentSharedSecret', 'stripeSigningSecret'] as const) {

@@ -1,5 +1,5 @@
 import { builder } from '../../graphql/builder.ts';
-import { MutationError } from '../../graphql/common.ts';
+import { payloadType } from '../../graphql/common.ts';
 import type { FieldError } from '../../core/field-error.ts';
 import { requireApp } from '../../graphql/context.ts';
 import { loadSettings, settingsInputRules, updateSettings, type SettingsView } from './settings.service.ts';
@@ -39,8 +39,8 @@ builder.queryField('segmentSettings', (t) =>
     type: SegmentSettingsRef,
     args: { appId: t.arg.id({ required: true }) },
     resolve: async (_root, { appId }, { auth, em }) => {
-      requireApp(auth, String(appId));
-      return loadSettings(em, String(appId));
+      requireApp(auth, appId);
+      return loadSettings(em, appId);
     },
   }),
 );
@@ -65,16 +65,13 @@ type Payload = { settings?: SettingsView; errors: FieldError[] };
 
 builder.mutationField('updateSegmentSettings', (t) =>
   t.field({
-    type: builder.objectRef<Payload>('UpdateSegmentSettingsPayload').implement({
-      fields: (p) => ({
+    type: payloadType<Payload>('UpdateSegmentSettingsPayload', (p) => ({
         settings: p.field({ type: SegmentSettingsRef, nullable: true, resolve: (payload) => payload.settings ?? null }),
-        errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }),
-      }),
-    }),
+    })),
     description: 'Changes the rules and re-evaluates the open trials of the app',
     args: { input: t.arg({ type: UpdateSegmentSettingsInput, required: true }) },
     resolve: async (_root, { input }, { auth, em, services }) => {
-      const appId = String(input.appId);
+      const appId = input.appId;
       requireApp(auth, appId);
       const { appId: _id, ...fields } = input;
       return updateSettings({ em, temporal: services.temporal }, appId, fields);

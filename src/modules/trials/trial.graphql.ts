@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import { replayThenLive } from '../../infra/pg-feed.ts';
 import { builder } from '../../graphql/builder.ts';
 import { NodeRef, registerNode } from '../../graphql/node.ts';
-import { MutationError } from '../../graphql/common.ts';
+import { payloadType } from '../../graphql/common.ts';
 import type { FieldError } from '../../core/field-error.ts';
 import { after, connectionOf, pageSize, toPage } from '../../graphql/connection.ts';
 import { loaderFor } from '../../graphql/batch-loader.ts';
@@ -90,7 +90,7 @@ builder.queryField('trials', (t) =>
       after: t.arg.string(),
     },
     resolve: async (_root, args, { auth, em }) => {
-      const appId = String(args.appId);
+      const appId = args.appId;
       requireApp(auth, appId);
       const first = pageSize(args.first);
       const prefix = args.search ? `${args.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
@@ -115,8 +115,8 @@ builder.queryField('trial', (t) =>
     nullable: true,
     args: { appId: t.arg.id({ required: true }), userId: t.arg.string({ required: true }) },
     resolve: async (_root, args, { auth, em }) => {
-      requireApp(auth, String(args.appId));
-      return em.findOne(Trial, { app: String(args.appId), userId: args.userId });
+      requireApp(auth, args.appId);
+      return em.findOne(Trial, { app: args.appId, userId: args.userId });
     },
   }),
 );
@@ -137,27 +137,20 @@ type StartTrialPayload = { trial?: ITrial; errors: FieldError[] };
 
 builder.mutationField('startTrial', (t) =>
   t.field({
-    type: builder.objectRef<StartTrialPayload>('StartTrialPayload').implement({
-      fields: (p) => ({
+    type: payloadType<StartTrialPayload>('StartTrialPayload', (p) => ({
         trial: p.field({ type: TrialRef, nullable: true, resolve: (payload) => payload.trial ?? null }),
-        errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }),
-      }),
-    }),
+    })),
     args: { input: t.arg({ type: StartTrialInput, required: true }) },
     resolve: async (_root, { input }, { auth, em, services }) => {
-      requireApp(auth, String(input.appId));
-      return startTrial({ em, temporal: services.temporal, taskQueue: services.taskQueue }, { ...input, appId: String(input.appId) });
+      requireApp(auth, input.appId);
+      return startTrial({ em, temporal: services.temporal, taskQueue: services.taskQueue }, { ...input, appId: input.appId });
     },
   }),
 );
 
-const TrialPayload = builder.objectRef<StartTrialPayload>('TrialPayload').implement({
-  description: 'The trial after a command, or why the command was refused',
-  fields: (p) => ({
+const TrialPayload = payloadType<StartTrialPayload>('TrialPayload', (p) => ({
     trial: p.field({ type: TrialRef, nullable: true, resolve: (payload) => payload.trial ?? null }),
-    errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }),
-  }),
-});
+}), 'The trial after a command, or why the command was refused');
 
 function trialCommandField(name: string, description: string, toCommand: (input: { trialEnd?: Date | null }) => TrialCommand, withTrialEnd: boolean) {
   const Input = builder.inputType(`${name[0]!.toUpperCase()}${name.slice(1)}Input`, {
@@ -173,7 +166,7 @@ function trialCommandField(name: string, description: string, toCommand: (input:
       description,
       args: { input: t.arg({ type: Input, required: true }) },
       resolve: async (_root, { input }, { auth, em, services }) => {
-        const appId = String(input.appId);
+        const appId = input.appId;
         requireApp(auth, appId);
         return runTrialCommand({ em, temporal: services.temporal }, appId, input.userId, toCommand(input as { trialEnd?: Date }));
       },
@@ -191,17 +184,14 @@ const DeleteTrialInput = builder.inputType('DeleteTrialInput', {
 
 builder.mutationField('deleteTrial', (t) =>
   t.field({
-    type: builder.objectRef<{ deletedId?: string; errors: FieldError[] }>('DeleteTrialPayload').implement({
-      fields: (p) => ({
+    type: payloadType<{ deletedId?: string; errors: FieldError[] }>('DeleteTrialPayload', (p) => ({
         deletedId: p.exposeID('deletedId', { nullable: true }),
-        errors: p.field({ type: [MutationError], resolve: (payload) => payload.errors }),
-      }),
-    }),
+    })),
     description: 'Cancels an open trial (expired, trial_cancelled) and deletes it with its segment history',
     args: { input: t.arg({ type: DeleteTrialInput, required: true }) },
     resolve: async (_root, { input }, { auth, em, services }) => {
-      requireApp(auth, String(input.appId));
-      return deleteTrial({ em, temporal: services.temporal }, String(input.appId), input.userId);
+      requireApp(auth, input.appId);
+      return deleteTrial({ em, temporal: services.temporal }, input.appId, input.userId);
     },
   }),
 );
@@ -219,10 +209,10 @@ builder.queryField('segments', (t) =>
     description: 'Every segment with how many of the app\'s trials are in it now',
     args: { appId: t.arg.id({ required: true }) },
     resolve: async (_root, { appId }, { auth, em }) => {
-      requireApp(auth, String(appId));
+      requireApp(auth, appId);
       const rows: Array<{ segment: string; trials: string }> = await em.execute(
         'select segment, count(*) as trials from trials where app_id = ? and segment is not null group by segment',
-        [String(appId)],
+        [appId],
       );
       const counts = new Map(rows.map((row) => [row.segment, Number(row.trials)]));
       return SEGMENT_KEYS.map((key) => ({ key, trials: counts.get(key) ?? 0 }));
@@ -244,10 +234,10 @@ builder.subscriptionField('segmentChanged', (t) =>
       since: t.arg.string({ description: 'ISO-8601 time: changes since then are replayed first (oldest first), then live, with no gap or duplicate' }),
     },
     subscribe: (_root, args, { auth, services, em }) => {
-      const appId = String(args.appId);
+      const appId = args.appId;
       requireApp(auth, appId);
       const segments = args.segments ? new Set<string>(args.segments) : null;
-      const trialId = args.trialId == null ? null : String(args.trialId);
+      const trialId = args.trialId == null ? null : args.trialId;
       const live = services.segmentChanges.subscribe(
         (change) =>
           change.app.id === appId &&

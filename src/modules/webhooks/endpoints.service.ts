@@ -4,7 +4,7 @@ import type { FieldError } from '../../core/field-error.ts';
 import { newId } from '../../ids.ts';
 import { App } from '../apps/app.entity.ts';
 import { parseIsoDuration } from '../../core/durations.ts';
-import { OPERATIONAL_EVENT_TYPES } from './operational-events.ts';
+import { EVENT_TYPES } from './catalog.ts';
 import { DEFAULT_RETRY_SCHEDULE } from '../../core/retry-policy.ts';
 import { newWebhookSecret } from './signing.ts';
 import { resolveTarget } from './ssrf.ts';
@@ -13,16 +13,6 @@ import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entit
 export const MAX_ENDPOINTS_PER_APP = 10;
 /** During a rotation the old secret keeps signing this long, so receivers can switch. */
 export const ROTATION_OVERLAP_MS = 24 * 3_600_000;
-export const EVENT_TYPES = [
-  'trial.segment_changed',
-  'trial.segment_entered',
-  'trial.segment_left',
-  'trial.started',
-  'trial.converted',
-  'trial.expired',
-  'webhook.test',
-  ...OPERATIONAL_EVENT_TYPES,
-];
 /** Headers we set ourselves; a custom header may not replace them. */
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'user-agent', 'host', 'webhook-id', 'webhook-timestamp', 'webhook-signature']);
 

@@ -1,0 +1,43 @@
+/** What a lane does with one delivery: attempt it, or, when its schedule has ended, fail it for good. */
+import type { DeliveryDeps } from './delivery-deps.ts';
+import { dispatchDeliveries } from './lanes.ts';
+import { isOperational } from './catalog.ts';
+import { raiseOperationalEvent } from './operational-events.ts';
+import { recordAttempts, type AttemptOutcome } from './recording.ts';
+import { sendAttempt } from './sending.ts';
+import { WebhookDelivery } from './webhook-delivery.entity.ts';
+
+/**
+ * One attempt of a delivery, recorded whatever happens. A delivery that is no longer
+ * pending (delivered, failed, its endpoint disabled) is skipped.
+ */
+export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): Promise<AttemptOutcome> {
+  const em = deps.orm.em.fork();
+  const delivery = await em.findOneOrFail(WebhookDelivery, { id: deliveryId }, { populate: ['endpoint'] });
+  if (delivery.status !== 'pending' || !delivery.endpoint.enabled) {
+    return { outcome: 'skipped', attempt: null, retryAfterMs: null, retrySchedule: delivery.endpoint.retrySchedule, attemptCount: delivery.attemptCount };
+  }
+  const attemptedAt = new Date();
+  const [outcome] = await recordAttempts(deps, em, [{ delivery, attemptedAt, result: await sendAttempt(delivery, deps.allowPrivate, attemptedAt) }]);
+  return outcome!;
+}
+
+/** The schedule ran out: the delivery fails for good, and the app's other endpoints hear of it. */
+export async function markDeliveryExhausted(deps: DeliveryDeps, deliveryId: string): Promise<void> {
+  const em = deps.orm.em.fork();
+  const raised = await em.transactional(async (tx) => {
+    const delivery = await tx.findOneOrFail(WebhookDelivery, { id: deliveryId }, { populate: ['endpoint'] });
+    if (delivery.status !== 'pending') return [];
+    delivery.status = 'failed';
+    await tx.flush();
+    if (isOperational(delivery.eventType)) return [];
+    const endpoint = delivery.endpoint;
+    return raiseOperationalEvent(
+      tx,
+      { type: 'delivery.exhausted', appId: endpoint.app.id, endpointId: endpoint.id, deliveryId, message: `delivery ${deliveryId} to ${endpoint.url} failed ${delivery.attemptCount} times; its retry schedule has ended` },
+      deliveryId,
+      { attempts: delivery.attemptCount, event_type: delivery.eventType },
+    );
+  });
+  if (raised.length) await dispatchDeliveries(deps.temporal, deps.taskQueue, raised);
+}

@@ -1,0 +1,114 @@
+/**
+ * What Trialcast sends: the event types, which ones a transition produces, and the exact body
+ * of each (the contract's shape, plus the per-trial sequence number). Pure.
+ */
+export const OPERATIONAL_EVENT_TYPES = ['endpoint.disabled', 'delivery.failing', 'delivery.exhausted'] as const;
+export type OperationalEventType = (typeof OPERATIONAL_EVENT_TYPES)[number];
+
+export const EVENT_TYPES = [
+  'trial.segment_changed',
+  'trial.segment_entered',
+  'trial.segment_left',
+  'trial.started',
+  'trial.converted',
+  'trial.expired',
+  'webhook.test',
+  ...OPERATIONAL_EVENT_TYPES,
+];
+
+export function isOperational(eventType: string): boolean {
+  return (OPERATIONAL_EVENT_TYPES as readonly string[]).includes(eventType);
+}
+
+/** The change a delivery tells about, as recorded. */
+export interface ChangeFacts {
+  id: string;
+  appId: string;
+  trialId: string;
+  sequence: number;
+  oldSegment: string | null;
+  newSegment: string;
+  reason: string;
+  /** ISO-8601 */
+  occurredAt: string;
+}
+
+/** Every event type one transition produces (endpoints pick theirs with eventTypes). */
+export function eventTypesFor(change: Pick<ChangeFacts, 'oldSegment' | 'newSegment'>): string[] {
+  const types = ['trial.segment_changed', change.oldSegment === null ? 'trial.started' : 'trial.segment_left', 'trial.segment_entered'];
+  if (change.newSegment === 'converted') types.push('trial.converted');
+  if (change.newSegment === 'expired') types.push('trial.expired');
+  return types;
+}
+
+export function wantsEvent(endpoint: { eventTypes: string[] }, eventType: string): boolean {
+  return endpoint.eventTypes.includes('*') || endpoint.eventTypes.includes(eventType);
+}
+
+/** The order one change's deliveries go out in, for each endpoint. */
+const SENDING_ORDER = ['trial.segment_changed', 'trial.started', 'trial.segment_left', 'trial.segment_entered', 'trial.converted', 'trial.expired'];
+
+export const sendingRank = (eventType: string) => SENDING_ORDER.indexOf(eventType);
+
+export interface TrialFacts {
+  userId: string;
+  email?: string | null;
+  stripeCustomerId?: string | null;
+  trialStart: Date;
+  trialEnd: Date;
+}
+
+/** The body of one transition's event. */
+export function changeEventBody(eventType: string, change: ChangeFacts, trial: TrialFacts, eventId: string): string {
+  return JSON.stringify({
+    id: eventId,
+    event: eventType,
+    app_id: change.appId,
+    trial: {
+      user_id: trial.userId,
+      email: trial.email ?? null,
+      stripe_customer_id: trial.stripeCustomerId ?? null,
+      trial_start: trial.trialStart.toISOString(),
+      trial_end: trial.trialEnd.toISOString(),
+    },
+    old_segment: change.oldSegment,
+    new_segment: change.newSegment,
+    ...(eventType === 'trial.segment_left' ? { segment: change.oldSegment } : {}),
+    ...(eventType === 'trial.segment_entered' ? { segment: change.newSegment } : {}),
+    reason: change.reason,
+    sequence: change.sequence,
+    occurred_at: change.occurredAt,
+  });
+}
+
+/** The event id a delivery's body carries: its webhook-id's random part. */
+export const eventIdOf = (deliveryId: string) => `evt_${deliveryId.slice(4)}`;
+
+/** The built-in tester's `webhook.test`. */
+export function testEventBody(deliveryId: string, endpoint: { id: string; appId: string }, at: Date): string {
+  return JSON.stringify({ id: eventIdOf(deliveryId), event: 'webhook.test', app_id: endpoint.appId, endpoint_id: endpoint.id, occurred_at: at.toISOString() });
+}
+
+export interface OperationalEvent {
+  id: string;
+  type: OperationalEventType;
+  appId: string;
+  endpointId: string;
+  deliveryId: string | null;
+  message: string;
+  occurredAt: string;
+}
+
+/** An operational event's body, with the facts of what caused it. */
+export function operationalEventBody(event: OperationalEvent, facts: Record<string, unknown>): string {
+  return JSON.stringify({
+    id: event.id,
+    event: event.type,
+    app_id: event.appId,
+    endpoint_id: event.endpointId,
+    ...(event.deliveryId ? { delivery_id: event.deliveryId } : {}),
+    message: event.message,
+    ...facts,
+    occurred_at: event.occurredAt,
+  });
+}

@@ -1,0 +1,164 @@
+/**
+ * WebhookEndpoint: its type, the endpoints query, and the endpoint mutations (create,
+ * update, delete, rotate the secret, send a test). The rules live in endpoints.service.ts and
+ * tester.ts; a missing endpoint and another app's get the same NOT_FOUND (graphql/common.ts).
+ */
+import { builder } from '../../graphql/builder.ts';
+import { notFound, payloadType } from '../../graphql/common.ts';
+import { mayAccess, requireApp, requireCaller, type GraphQLContext } from '../../graphql/context.ts';
+import { NodeRef, registerNode } from '../../graphql/node.ts';
+import type { FieldError } from '../../core/field-error.ts';
+import type { DeliveryDeps } from './delivery-deps.ts';
+import { createEndpoint, endpointInputRules, rotateSecret, updateEndpoint, type EndpointInput } from './endpoints.service.ts';
+import { sendTestWebhook } from './tester.ts';
+import { AttemptRef, HttpHeader, asHeaders } from './attempt.graphql.ts';
+import type { IDeliveryAttempt } from './webhook-delivery.entity.ts';
+import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
+
+export const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint').implement({
+  interfaces: [NodeRef],
+  description: 'A URL that receives signed webhooks (Standard Webhooks)',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    appId: t.id({ resolve: (endpoint) => endpoint.app.id }),
+    url: t.exposeString('url'),
+    description: t.exposeString('description', { nullable: true }),
+    eventTypes: t.exposeStringList('eventTypes'),
+    headers: t.field({ type: [HttpHeader], resolve: (endpoint) => asHeaders(endpoint.headers) }),
+    secret: t.exposeString('secret', { description: 'whsec_… signing secret' }),
+    enabled: t.exposeBoolean('enabled'),
+    disabledReason: t.exposeString('disabledReason', { nullable: true }),
+    ordered: t.exposeBoolean('ordered', { description: "One trial's changes arrive in order: a later one waits while an earlier one is retried" }),
+    disableAfter: t.exposeString('disableAfter', { description: 'ISO-8601: failing every delivery this long disables the endpoint' }),
+    failingSince: t.expose('failingSince', { type: 'DateTime', nullable: true, description: 'Start of the current run of failed attempts' }),
+    timeoutMs: t.exposeInt('timeoutMs'),
+    retrySchedule: t.exposeStringList('retrySchedule'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const deliveryDeps = ({ services }: GraphQLContext): DeliveryDeps => ({ orm: services.orm, temporal: services.temporal, taskQueue: services.taskQueue, allowPrivate: services.webhookAllowPrivateTargets });
+
+/** The caller's endpoint, or null: another app's is answered as one that does not exist. */
+export async function callersEndpoint(ctx: GraphQLContext, endpointId: string): Promise<IWebhookEndpoint | null> {
+  requireCaller(ctx.auth);
+  const endpoint = await ctx.em.findOne(WebhookEndpoint, { id: endpointId });
+  return endpoint && mayAccess(ctx.auth, endpoint.app.id) ? endpoint : null;
+}
+
+export const noEndpoint = (endpointId: string) => notFound('endpointId', `no webhook endpoint ${endpointId}`);
+
+builder.queryField('webhookEndpoints', (t) =>
+  t.field({
+    type: [EndpointRef],
+    args: { appId: t.arg.id({ required: true }) },
+    resolve: async (_root, { appId }, { auth, em }) => {
+      requireApp(auth, appId);
+      return em.find(WebhookEndpoint, { app: appId }, { orderBy: { createdAt: 'asc' } });
+    },
+  }),
+);
+
+const EndpointPayload = payloadType<{ endpoint?: IWebhookEndpoint; errors: FieldError[] }>('WebhookEndpointPayload', (t) => ({
+  endpoint: t.field({ type: EndpointRef, nullable: true, resolve: (payload) => payload.endpoint ?? null }),
+}));
+
+const HeaderInput = builder.inputType('HttpHeaderInput', {
+  fields: (t) => ({ name: t.string({ required: true }), value: t.string({ required: true }) }),
+});
+
+const endpointFields = (t: any) => ({
+  url: t.string(),
+  description: t.string(),
+  eventTypes: t.stringList({ description: "Default ['trial.segment_changed']; '*' for every type" }),
+  headers: t.field({ type: [HeaderInput] }),
+  timeoutMs: t.int({ description: '1000 to 30000; default 15000' }),
+  retrySchedule: t.stringList({ description: 'ISO-8601 delays before each attempt; default the Standard Webhooks schedule' }),
+  ordered: t.boolean({ description: "Default true: one trial's changes arrive in order" }),
+  disableAfter: t.string({ description: 'ISO-8601; default P5D' }),
+});
+
+const CreateInput = builder.inputType('CreateWebhookEndpointInput', {
+  fields: (t) => ({ appId: t.id({ required: true }), ...endpointFields(t) }),
+  validate: endpointInputRules,
+});
+const UpdateInput = builder.inputType('UpdateWebhookEndpointInput', {
+  fields: (t) => ({ endpointId: t.id({ required: true }), enabled: t.boolean(), ...endpointFields(t) }),
+  validate: endpointInputRules,
+});
+const DeleteInput = builder.inputType('DeleteWebhookEndpointInput', {
+  fields: (t) => ({ endpointId: t.id({ required: true }) }),
+});
+
+builder.mutationField('createWebhookEndpoint', (t) =>
+  t.field({
+    type: EndpointPayload,
+    args: { input: t.arg({ type: CreateInput, required: true }) },
+    resolve: async (_root, { input }, { auth, em, services }) => {
+      requireApp(auth, input.appId);
+      return createEndpoint(em, input.appId, input as EndpointInput, services.webhookAllowPrivateTargets);
+    },
+  }),
+);
+
+builder.mutationField('updateWebhookEndpoint', (t) =>
+  t.field({
+    type: EndpointPayload,
+    description: 'Changes what is given; enabled: false pauses deliveries, true resumes them',
+    args: { input: t.arg({ type: UpdateInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const endpoint = await callersEndpoint(ctx, input.endpointId);
+      if (!endpoint) return { errors: noEndpoint(input.endpointId) };
+      return updateEndpoint(ctx.em, endpoint, input as EndpointInput, ctx.services.webhookAllowPrivateTargets);
+    },
+  }),
+);
+
+builder.mutationField('deleteWebhookEndpoint', (t) =>
+  t.field({
+    type: payloadType<{ deletedId?: string; errors: FieldError[] }>('DeleteWebhookEndpointPayload', (p) => ({
+      deletedId: p.exposeID('deletedId', { nullable: true }),
+    })),
+    args: { input: t.arg({ type: DeleteInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const endpoint = await callersEndpoint(ctx, input.endpointId);
+      if (!endpoint) return { errors: noEndpoint(input.endpointId) };
+      await ctx.em.remove(endpoint).flush();
+      return { deletedId: input.endpointId, errors: [] };
+    },
+  }),
+);
+
+builder.mutationField('rotateWebhookSecret', (t) =>
+  t.field({
+    type: EndpointPayload,
+    description: 'A new secret; the old one keeps signing beside it for 24 hours',
+    args: { endpointId: t.arg.id({ required: true }) },
+    resolve: async (_root, { endpointId }, ctx) => {
+      const endpoint = await callersEndpoint(ctx, endpointId);
+      return endpoint ? { endpoint: await rotateSecret(ctx.em, endpoint), errors: [] } : { errors: noEndpoint(endpointId) };
+    },
+  }),
+);
+
+builder.mutationField('sendTestWebhook', (t) =>
+  t.field({
+    type: payloadType<{ attempt: IDeliveryAttempt | null; errors: FieldError[] }>('SendTestWebhookPayload', (p) => ({
+      attempt: p.field({ type: AttemptRef, nullable: true, resolve: (payload) => payload.attempt }),
+    })),
+    description: 'Sends a webhook.test now, once, and returns the attempt (as the built-in tester does)',
+    args: { endpointId: t.arg.id({ required: true }) },
+    resolve: async (_root, { endpointId }, ctx) => {
+      const endpoint = await callersEndpoint(ctx, endpointId);
+      return endpoint ? sendTestWebhook(deliveryDeps(ctx), ctx.em, endpoint) : { attempt: null, errors: noEndpoint(endpointId) };
+    },
+  }),
+);
+
+registerNode('ep_', {
+  type: 'WebhookEndpoint',
+  load: async (id, { em }) => {
+    const endpoint = await em.findOne(WebhookEndpoint, { id });
+    return endpoint && { id, appId: endpoint.app.id, node: endpoint };
+  },
+});

@@ -1,0 +1,69 @@
+/**
+ * A change's first attempts, made straight away (from a local activity of the trial's
+ * workflow, no workflow of their own): most webhooks cost Temporal nothing beyond the change
+ * itself. The change's deliveries are loaded together, posted (endpoints in parallel, each
+ * endpoint's in order) and recorded in one transaction. Only a delivery that must be retried,
+ * or that must wait behind an earlier one of the same trial still being retried, is handed to
+ * its lane. Re-run after a crash, it hands over what an earlier run attempted (the lane skips
+ * what is no longer pending).
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { classify, delayBefore } from '../../core/retry-policy.ts';
+import { markDeliveryExhausted } from './attempts.ts';
+import { sendingRank } from './catalog.ts';
+import type { DeliveryDeps } from './delivery-deps.ts';
+import { dispatchable, dispatchDeliveries } from './lanes.ts';
+import { recordAttempts, type Posted } from './recording.ts';
+import { sendAttempt } from './sending.ts';
+import { WebhookDelivery, type IWebhookDelivery } from './webhook-delivery.entity.ts';
+
+export async function sendFirstAttempts(deps: DeliveryDeps, changeId: string): Promise<void> {
+  const em = deps.orm.em.fork();
+  const deliveries = await em.find(WebhookDelivery, { segmentChangeId: changeId, status: 'pending' }, { populate: ['endpoint'] });
+  if (deliveries.length === 0) return;
+  const blocked = await endpointsWithEarlierPending(em, deliveries[0]!);
+  const byEndpoint = new Map<string, IWebhookDelivery[]>();
+  for (const delivery of deliveries.sort((a, b) => sendingRank(a.eventType) - sendingRank(b.eventType))) {
+    byEndpoint.set(delivery.endpoint.id, [...(byEndpoint.get(delivery.endpoint.id) ?? []), delivery]);
+  }
+  const posted: Posted[] = [];
+  const waiting: IWebhookDelivery[] = [];
+  await Promise.all(
+    [...byEndpoint.values()].map(async (group) => {
+      for (const delivery of group) {
+        const { endpoint } = delivery;
+        // Behind an earlier change still in the lane, or behind one of this change that just failed: queue.
+        const queued = endpoint.ordered && (blocked.has(endpoint.id) || waiting.some((other) => other.endpoint === endpoint));
+        if (!endpoint.enabled) continue;
+        if (queued || delivery.attemptCount > 0) {
+          waiting.push(delivery);
+          continue;
+        }
+        const attemptedAt = new Date();
+        const result = await sendAttempt(delivery, deps.allowPrivate, attemptedAt);
+        posted.push({ delivery, attemptedAt, result });
+        if (classify(result.statusCode) === 'retry' && endpoint.ordered) blocked.add(endpoint.id);
+      }
+    }),
+  );
+  const outcomes = await recordAttempts(deps, em, posted);
+  const handOver = waiting.map(dispatchable);
+  for (const [index, { delivery }] of posted.entries()) {
+    const result = outcomes[index]!;
+    if (result.outcome !== 'retry') continue;
+    const delay = delayBefore(result.attemptCount + 1, result.retrySchedule, Math.random(), result.retryAfterMs);
+    if (delay === null) await markDeliveryExhausted(deps, delivery.id);
+    else handOver.push({ ...dispatchable(delivery), notBefore: Date.now() + delay });
+  }
+  // A lane takes its deliveries in the order given: a change's failed first attempt before those queued behind it.
+  const rank = new Map(deliveries.map((delivery) => [delivery.id, sendingRank(delivery.eventType)]));
+  handOver.sort((a, b) => rank.get(a.id)! - rank.get(b.id)!);
+  if (handOver.length) await dispatchDeliveries(deps.temporal, deps.taskQueue, handOver);
+}
+
+/** The endpoints for which an earlier change of this delivery's trial is still pending (in a lane). */
+async function endpointsWithEarlierPending(em: EntityManager, delivery: IWebhookDelivery): Promise<Set<string>> {
+  if (delivery.trialId == null || delivery.sequence == null) return new Set();
+  const rows = await em.find(WebhookDelivery, { trialId: delivery.trialId, status: 'pending', sequence: { $lt: delivery.sequence } }, { fields: ['endpoint'] });
+  return new Set(rows.map((row) => row.endpoint.id));
+}

@@ -24,6 +24,7 @@ import {
   nextThresholdAt,
   phaseAt,
   reasonFor,
+  type SegmentSettings,
   type Trigger,
 } from '../src/core/segment-rules.ts';
 import {
@@ -33,6 +34,7 @@ import {
   extendTrialUpdate,
   settingsChangedSignal,
   stateQuery,
+  type ActivityNotice,
   type TrialLifecycleInput,
   type TrialState,
 } from '../src/core/trial-lifecycle.messages.ts';
@@ -69,40 +71,150 @@ function initialState(input: TrialLifecycleInput): TrialState {
   };
 }
 
-export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialState> {
-  const state = input.state ?? initialState(input);
-  let pending: Trigger | null = null;
+/**
+ * A trial's state and what each message does to it (Temporal's safe-message-handlers
+ * sample). Messages only change the state and ask for a wake-up; the main loop decides.
+ */
+class TrialLifecycle {
+  readonly state: TrialState;
+  readonly #input: TrialLifecycleInput;
+  #pending: Trigger | null = null;
   // Wake-ups requested and evaluated: an update answers only once its own wake-up was decided.
-  let requested = 0;
-  let evaluated = 0;
-  const wake = (trigger: Trigger): number => {
-    if (pending === null || TRIGGER_RANK.indexOf(trigger) > TRIGGER_RANK.indexOf(pending)) pending = trigger;
-    return ++requested;
-  };
-  const isFinal = () => state.segment !== null && FINAL_SEGMENTS.has(state.segment);
-  const refuseWhenFinal = () => {
-    if (isFinal()) throw ApplicationFailure.nonRetryable(`the trial is already ${state.segment}`, 'TrialFinal');
-  };
-
+  #requested = 0;
+  #evaluated = 0;
   // Webhook first attempts run behind the transitions, one change after another (so a trial's
   // webhooks leave in order) without holding up the next transition or timer.
-  const firstAttemptsByWorkflow = patched('webhook-first-attempts');
-  let webhooks: Promise<void> = Promise.resolve();
+  readonly #firstAttemptsByWorkflow = patched('webhook-first-attempts');
+  #webhooks: Promise<void> = Promise.resolve();
 
-  async function moveTo(segment: SegmentKey, reason: string): Promise<void> {
+  constructor(input: TrialLifecycleInput) {
+    this.#input = input;
+    this.state = input.state ?? initialState(input);
+  }
+
+  get isFinal(): boolean {
+    return this.state.segment !== null && FINAL_SEGMENTS.has(this.state.segment);
+  }
+
+  get hasWork(): boolean {
+    return this.#pending !== null;
+  }
+
+  readonly refuseWhenFinal = (): void => {
+    if (this.isFinal) throw ApplicationFailure.nonRetryable(`the trial is already ${this.state.segment}`, 'TrialFinal');
+  };
+
+  /** Asks the main loop to decide again; returns the ticket an update waits for. */
+  wake(trigger: Trigger): number {
+    if (this.#pending === null || TRIGGER_RANK.indexOf(trigger) > TRIGGER_RANK.indexOf(this.#pending)) this.#pending = trigger;
+    return ++this.#requested;
+  }
+
+  onActivity(notice: ActivityNotice): void {
+    const at = Date.parse(notice.at);
+    if (Number.isFinite(at) && at > this.state.lastActivityAt) this.state.lastActivityAt = at;
+    if (notice.conversion) this.state.converted = true;
+    const newAha = notice.aha === true && !this.state.ahaReached;
+    if (notice.aha) this.state.ahaReached = true;
+    this.wake(notice.conversion ? 'converted' : newAha ? 'aha_event' : 'activity');
+  }
+
+  onSettingsChanged(settings: SegmentSettings): void {
+    this.state.settings = settings;
+    this.wake('settings_changed');
+  }
+
+  async extend(trialEnd: string): Promise<TrialState> {
+    this.state.trialEnd = Date.parse(trialEnd);
+    await db().saveTrialEnd({ trialId: this.#input.trialId, trialEnd });
+    const ticket = this.wake('trial_extended');
+    await condition(() => this.#evaluated >= ticket);
+    return this.state;
+  }
+
+  readonly validateExtension = ({ trialEnd }: { trialEnd: string }): void => {
+    this.refuseWhenFinal();
+    const end = Date.parse(trialEnd);
+    if (!Number.isFinite(end)) throw new Error(`trialEnd ${JSON.stringify(trialEnd)} is not an ISO-8601 time`);
+    if (end <= Date.now()) throw new Error('trialEnd must be in the future');
+  };
+
+  async convert(): Promise<TrialState> {
+    this.state.converted = true;
+    this.wake('converted');
+    await condition(() => this.isFinal);
+    return this.state;
+  }
+
+  async cancel(): Promise<TrialState> {
+    this.state.cancelled = true;
+    this.wake('timer');
+    await condition(() => this.isFinal);
+    return this.state;
+  }
+
+  /** The first segment, counting events from before the trial began (or an aha whose signal was lost). */
+  async begin(): Promise<void> {
+    upsertSearchAttributes([{ key: APP_ID_ATTRIBUTE, value: this.#input.appId }]);
+    if (this.state.segment === null && patched('aha-before-start') && !this.state.ahaReached && (await db().ahaReachedBefore(this.#input.trialId))) this.state.ahaReached = true;
+    if (this.state.segment === null) await this.#evaluate('trial_started');
+  }
+
+  /** Sleeps until the next threshold or message, then decides what it asked for. */
+  async step(): Promise<void> {
+    const threshold = nextThresholdAt(this.state, Date.now(), this.state.settings);
+    const woken = await condition(
+      () => this.#pending !== null || workflowInfo().continueAsNewSuggested,
+      threshold === null ? undefined : Math.max(1, threshold - Date.now()),
+    );
+    if (!woken) {
+      // Most events only touch the activity record (no signal per event); read it before
+      // deciding a user went quiet.
+      const stored = await db().lastActivityAt(this.#input.trialId);
+      if (stored !== null && Date.parse(stored) > this.state.lastActivityAt) this.state.lastActivityAt = Date.parse(stored);
+      this.wake('timer');
+    }
+    if (this.#pending !== null) {
+      const trigger: Trigger = this.#pending;
+      const upTo = this.#requested;
+      this.#pending = null;
+      await this.#evaluate(trigger);
+      this.#evaluated = upTo;
+    }
+  }
+
+  /** Handlers and webhook first attempts finished: the run can end or continue as new. */
+  async settle(): Promise<void> {
+    await condition(allHandlersFinished);
+    await this.#webhooks;
+  }
+
+  async #evaluate(trigger: Trigger): Promise<void> {
+    if (this.isFinal) return;
+    const { state } = this;
+    const now = Date.now();
+    if (state.cancelled) return this.#moveTo('expired', 'trial_cancelled');
+    const next = decideSegment(state, now, state.settings);
+    if (next === state.segment) return;
+    const reason = state.segment === null ? 'trial_started' : reasonFor(trigger, next, phaseAt(now, state.trialEnd, state.settings), isActiveAt(now, state.lastActivityAt, state.settings));
+    await this.#moveTo(next, reason);
+  }
+
+  async #moveTo(segment: SegmentKey, reason: string): Promise<void> {
+    const { state } = this;
     const sequence = state.sequence + 1;
     const id = `sgc_${uuid4().replaceAll('-', '')}`;
     const recorded = await db().recordSegmentChange({
       // Id and time come from the workflow, so a retried or replayed record is the same record.
       id,
-      appId: input.appId,
-      trialId: input.trialId,
+      appId: this.#input.appId,
+      trialId: this.#input.trialId,
       sequence,
       oldSegment: state.segment,
       newSegment: segment,
       reason,
       occurredAt: new Date().toISOString(),
-      firstAttemptsByWorkflow,
+      firstAttemptsByWorkflow: this.#firstAttemptsByWorkflow,
     });
     // Local activities of a workflow task that never completed (its worker killed) have run
     // all the same: a different decision may hold this sequence number, already published
@@ -110,107 +222,31 @@ export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialS
     // decide again from there. (Older histories recorded no result.)
     const adopted = recorded && recorded.newSegment !== segment ? (recorded.newSegment as SegmentKey) : null;
     const changeId = recorded?.id ?? id;
-    if (firstAttemptsByWorkflow) webhooks = webhooks.then(() => webhookSender.sendFirstAttempts(changeId));
+    if (this.#firstAttemptsByWorkflow) this.#webhooks = this.#webhooks.then(() => webhookSender.sendFirstAttempts(changeId));
     state.segment = adopted ?? segment;
     state.sequence = sequence;
     upsertSearchAttributes([{ key: SEGMENT_ATTRIBUTE, value: state.segment }]);
-    if (adopted) wake('timer');
+    if (adopted) this.wake('timer');
   }
+}
 
-  async function evaluate(trigger: Trigger): Promise<void> {
-    if (isFinal()) return;
-    const now = Date.now();
-    if (state.cancelled) return moveTo('expired', 'trial_cancelled');
-    const next = decideSegment(state, now, state.settings);
-    if (next === state.segment) return;
-    const reason = state.segment === null ? 'trial_started' : reasonFor(trigger, next, phaseAt(now, state.trialEnd, state.settings), isActiveAt(now, state.lastActivityAt, state.settings));
-    await moveTo(next, reason);
-  }
+export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialState> {
+  const trial = new TrialLifecycle(input);
+  setHandler(stateQuery, () => trial.state);
+  setHandler(activitySignal, (notice) => trial.onActivity(notice));
+  setHandler(settingsChangedSignal, (settings) => trial.onSettingsChanged(settings));
+  setHandler(extendTrialUpdate, ({ trialEnd }) => trial.extend(trialEnd), { validator: trial.validateExtension });
+  setHandler(convertUpdate, () => trial.convert(), { validator: trial.refuseWhenFinal });
+  setHandler(cancelUpdate, () => trial.cancel(), { validator: trial.refuseWhenFinal });
 
-  setHandler(stateQuery, () => state);
-  setHandler(activitySignal, (notice) => {
-    const at = Date.parse(notice.at);
-    if (Number.isFinite(at) && at > state.lastActivityAt) state.lastActivityAt = at;
-    if (notice.conversion) state.converted = true;
-    const newAha = notice.aha === true && !state.ahaReached;
-    if (notice.aha) state.ahaReached = true;
-    wake(notice.conversion ? 'converted' : newAha ? 'aha_event' : 'activity');
-  });
-  setHandler(settingsChangedSignal, (settings) => {
-    state.settings = settings;
-    wake('settings_changed');
-  });
-  setHandler(
-    extendTrialUpdate,
-    async ({ trialEnd }) => {
-      state.trialEnd = Date.parse(trialEnd);
-      await db().saveTrialEnd({ trialId: input.trialId, trialEnd });
-      const ticket = wake('trial_extended');
-      await condition(() => evaluated >= ticket);
-      return state;
-    },
-    {
-      validator: ({ trialEnd }) => {
-        refuseWhenFinal();
-        const end = Date.parse(trialEnd);
-        if (!Number.isFinite(end)) throw new Error(`trialEnd ${JSON.stringify(trialEnd)} is not an ISO-8601 time`);
-        if (end <= Date.now()) throw new Error('trialEnd must be in the future');
-      },
-    },
-  );
-  setHandler(
-    convertUpdate,
-    async () => {
-      state.converted = true;
-      wake('converted');
-      await condition(isFinal);
-      return state;
-    },
-    { validator: refuseWhenFinal },
-  );
-  setHandler(
-    cancelUpdate,
-    async () => {
-      state.cancelled = true;
-      wake('timer');
-      await condition(isFinal);
-      return state;
-    },
-    { validator: refuseWhenFinal },
-  );
-
-  upsertSearchAttributes([{ key: APP_ID_ATTRIBUTE, value: input.appId }]);
-  // Events before the trial began (or an aha whose signal was lost) count from the start.
-  if (state.segment === null && patched('aha-before-start') && !state.ahaReached && (await db().ahaReachedBefore(input.trialId))) state.ahaReached = true;
-  if (state.segment === null) await evaluate('trial_started');
-
-  while (!isFinal()) {
-    const threshold = nextThresholdAt(state, Date.now(), state.settings);
-    const woken = await condition(
-      () => pending !== null || workflowInfo().continueAsNewSuggested,
-      threshold === null ? undefined : Math.max(1, threshold - Date.now()),
-    );
-    if (!woken) {
-      // Most events only touch the activity record (no signal per event); read it before
-      // deciding a user went quiet.
-      const stored = await db().lastActivityAt(input.trialId);
-      if (stored !== null && Date.parse(stored) > state.lastActivityAt) state.lastActivityAt = Date.parse(stored);
-      wake('timer');
-    }
-    if (pending !== null) {
-      const trigger: Trigger = pending;
-      const upTo = requested;
-      pending = null;
-      await evaluate(trigger);
-      evaluated = upTo;
-    }
-    if (workflowInfo().continueAsNewSuggested && !isFinal()) {
-      await condition(allHandlersFinished);
-      await webhooks;
-      await continueAsNew<typeof trialLifecycle>({ ...input, state });
+  await trial.begin();
+  while (!trial.isFinal) {
+    await trial.step();
+    if (workflowInfo().continueAsNewSuggested && !trial.isFinal) {
+      await trial.settle();
+      await continueAsNew<typeof trialLifecycle>({ ...input, state: trial.state });
     }
   }
-  await condition(allHandlersFinished);
-  await webhooks;
-  return state;
+  await trial.settle();
+  return trial.state;
 }

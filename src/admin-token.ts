@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadOrCreateSecretFile } from './infra/secret-file.ts';
 import { newSecret } from './ids.ts';
 
 export function adminTokenFile(dataDir: string): string {
@@ -11,9 +10,5 @@ export function adminTokenFile(dataDir: string): string {
 export async function loadAdminToken(configured: string | null, dataDir: string): Promise<{ token: string; file: string | null }> {
   if (configured) return { token: configured, file: null };
   const file = adminTokenFile(dataDir);
-  if (existsSync(file)) return { token: (await readFile(file, 'utf8')).trim(), file };
-  await mkdir(dataDir, { recursive: true });
-  const token = newSecret('tca', 32);
-  await writeFile(file, `${token}\n`, { mode: 0o600 });
-  return { token, file };
+  return { token: await loadOrCreateSecretFile(file, () => newSecret('tca', 32)), file };
 }

@@ -24,6 +24,10 @@ import { Credentials } from './graphql/credentials.ts';
 import { buildApp } from './server.ts';
 import { loadSecretBox } from './secret-box.ts';
 import { IngestService } from './modules/ingest/ingest.service.ts';
+import { createIntegrations } from './modules/apps/integrations.service.ts';
+import { createSettings } from './modules/trials/settings.service.ts';
+import { createTrials } from './modules/trials/trials.service.ts';
+import { createWebhooks } from './modules/webhooks/webhooks.service.ts';
 import { segmentHttpRoutes } from './modules/ingest/segment-http.routes.ts';
 import { stripeRoutes } from './modules/ingest/stripe.routes.ts';
 import { hookRoutes } from './modules/ingest/hook-routes.ts';
@@ -134,11 +138,25 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       await feed.start();
       stops.push(() => feed.stop());
       const secrets = await loadSecretBox(config.secretKey, config.dataDir);
-      const ingest = new IngestService({ orm, temporal, taskQueue: config.temporalTaskQueue, logger });
+      // Each service is built once, from what it needs.
+      const taskQueue = config.temporalTaskQueue;
+      const trials = createTrials({ temporal, taskQueue });
+      const ingest = new IngestService({ orm, temporal, trials, logger });
+      const services = {
+        orm,
+        temporal,
+        credentials,
+        trials,
+        settings: createSettings({ temporal }),
+        webhooks: createWebhooks({ orm, temporal, taskQueue, allowPrivate: config.webhookAllowPrivateTargets }),
+        integrations: createIntegrations({ secrets }),
+        feeds: { segmentChanges, operationalEvents, deliveryAttempts, keyRevocations },
+        logger,
+      };
       const app = buildApp(
-        { orm, temporal, taskQueue: config.temporalTaskQueue, segmentChanges, operationalEvents, deliveryAttempts, keyRevocations, credentials, webhookAllowPrivateTargets: config.webhookAllowPrivateTargets, secrets, logger },
+        services,
         { host: config.host, port: config.port, production: config.production, introspection: config.graphqlIntrospection },
-        { ...segmentHttpRoutes(ingest), ...hookRoutes(ingest, secrets), ...stripeRoutes({ orm, temporal, taskQueue: config.temporalTaskQueue, secrets, logger }) },
+        { ...segmentHttpRoutes(ingest), ...hookRoutes(ingest, secrets), ...stripeRoutes({ orm, trials, secrets, logger }) },
       );
       // Revocation notices sent while the feed was away were missed: every open socket shows its credentials again.
       feed.onReconnect(() => void app.recheckSockets());

@@ -5,10 +5,9 @@
  * deployment needs the same key.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StartupError } from './errors.ts';
+import { loadOrCreateSecretFile } from './infra/secret-file.ts';
 
 export class SecretBox {
   readonly #key: Buffer;
@@ -36,10 +35,6 @@ export class SecretBox {
 
 export async function loadSecretBox(configured: string | null, dataDir: string): Promise<SecretBox> {
   if (configured) return new SecretBox(Buffer.from(configured, 'base64'));
-  const file = join(dataDir, 'secret-key');
-  if (existsSync(file)) return new SecretBox(Buffer.from((await readFile(file, 'utf8')).trim(), 'base64'));
-  await mkdir(dataDir, { recursive: true });
-  const key = randomBytes(32);
-  await writeFile(file, `${key.toString('base64')}\n`, { mode: 0o600 });
-  return new SecretBox(key);
+  const key = await loadOrCreateSecretFile(join(dataDir, 'secret-key'), () => randomBytes(32).toString('base64'));
+  return new SecretBox(Buffer.from(key, 'base64'));
 }

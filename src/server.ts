@@ -1,15 +1,12 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkOperationParams, useGraphQLGuards } from './graphql/guards.ts';
-import { createYoga, type YogaInitialContext } from 'graphql-yoga';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
+import { WebSocketServer } from 'ws';
 import { StartupError } from './errors.ts';
 import { sendJson, type RouteHandler } from './infra/http-body.ts';
 import { createMetrics } from './infra/metrics.ts';
-import { schema } from './graphql/schema.ts';
-import type { Auth, GraphQLContext, Services } from './graphql/context.ts';
+import type { Services } from './graphql/context.ts';
+import { serveGraphQLOverWebSocket } from './graphql/ws-server.ts';
+import { createGraphQLHandler } from './graphql/yoga.ts';
 
 export interface ServerOptions {
   host: string;
@@ -23,40 +20,6 @@ export interface ServerOptions {
 export interface RunningApp {
   url: string;
   port: number;
-}
-
-const DEFAULT_QUERY = /* GraphQL */ `# Trialcast: trial users' lifecycle segments, live.
-# Send your token in the Headers tab: {"Authorization": "Bearer <admin token or app API key>"}
-
-query MyApps {
-  apps { id name createdAt }
-}
-
-# Watch transitions as they happen (runs over WebSocket):
-# subscription Live($appId: ID!) {
-#   segmentChanged(appId: $appId) {
-#     sequence trial { userId email } oldSegment newSegment reason occurredAt
-#   }
-# }
-`;
-
-
-const ANONYMOUS_SOCKET_MS = 10_000;
-
-/** What one graphql-ws socket has presented: checked again on every operation, closed when a key is revoked. */
-interface SocketState {
-  /** connection_init's credentials (undefined: each operation brings its own). */
-  authorization: unknown;
-  /** Every API key that authenticated something on this socket, by id, with what was presented. */
-  keys: Map<string, unknown>;
-  unauthenticatedTimer?: NodeJS.Timeout;
-}
-
-/** The `authorization` entry of connection params or headers, whatever its case (GraphiQL sends `Authorization`). */
-function authorizationIn(record: unknown): unknown {
-  if (typeof record !== 'object' || record === null) return undefined;
-  const key = Object.keys(record).find((name) => name.toLowerCase() === 'authorization');
-  return key === undefined ? undefined : (record as Record<string, unknown>)[key];
 }
 
 async function within<T>(ms: number, work: Promise<T>): Promise<T> {
@@ -94,29 +57,7 @@ async function readiness(services: Services): Promise<{ ready: boolean; checks: 
  */
 export function buildApp(services: Services, options: ServerOptions, extraRoutes: Record<string, RouteHandler> = {}) {
   const metrics = createMetrics();
-  let graphiqlPage: Promise<string> | undefined;
-  const yoga = createYoga<{ wsAuth?: Auth }, GraphQLContext>({
-    schema,
-    graphqlEndpoint: '/graphql',
-    landingPage: false,
-    plugins: useGraphQLGuards({ introspection: options.introspection }),
-    graphiql: options.production || !options.introspection ? false : { subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY, title: 'Trialcast' },
-    // Yoga's default page loads GraphiQL from unpkg.com: blank where the browser has no internet
-    // (air-gapped installs, strict proxies). This page carries its scripts (about 9 MB, loaded
-    // only when GraphiQL is on, rendered once: its options never change).
-    renderGraphiQL: (graphiqlOptions) => (graphiqlPage ??= import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => renderGraphiQL(graphiqlOptions))),
-    logging: {
-      debug: (...args) => services.logger.debug({ args }, 'graphql'),
-      info: (...args) => services.logger.info({ args }, 'graphql'),
-      warn: (...args) => services.logger.warn({ args }, 'graphql'),
-      error: (...args) => services.logger.error({ args }, 'graphql'),
-    },
-    context: async (initial: YogaInitialContext & { wsAuth?: Auth }) => ({
-      services,
-      em: services.orm.em.fork(),
-      auth: initial.wsAuth ?? (await services.credentials.authenticate(initial.request.headers.get('authorization'))),
-    }),
-  });
+  const yoga = createGraphQLHandler(services, options);
 
   const routes: Record<string, RouteHandler> = {
     '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
@@ -168,94 +109,7 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
     if ((req.url ?? '').split('?')[0] !== '/graphql') return socket.destroy();
     wss.handleUpgrade(req, socket, head, (client) => wss.emit('connection', client, req));
   });
-  const sockets = new Map<WebSocket, SocketState>();
-  const forbid = (socket: WebSocket, why: string) => socket.close(4403, `Forbidden: ${why}`);
-  const noLongerValid = () => new GraphQLError('these credentials are no longer valid (the API key was revoked)', { extensions: { code: 'UNAUTHENTICATED' } });
-  // A revoked key's sockets are closed at once, in every API process (the notice reaches each).
-  const stopHearingRevocations = services.keyRevocations.listen(({ keyId }) => {
-    services.credentials.forget(keyId);
-    for (const [socket, state] of sockets) if (state.keys.has(keyId)) forbid(socket, 'API key revoked');
-  });
-
-  useServer<Record<string, unknown> | undefined, { state?: SocketState }>(
-    {
-      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
-      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
-      onConnect: async (ctx) => {
-        const authorization = authorizationIn(ctx.connectionParams);
-        const auth = await services.credentials.authenticate(authorization);
-        if (authorization !== undefined && auth.kind === 'anonymous') return false; // closes with 4403 Forbidden
-        const state: SocketState = { authorization, keys: new Map() };
-        if (auth.kind === 'app') state.keys.set(auth.keyId, authorization);
-        // No credentials in connection_init: GraphiQL sends its Headers tab with each operation
-        // instead (in extensions.headers), so operations authenticate themselves; a socket on
-        // which none did within 10 s is closed.
-        if (auth.kind === 'anonymous') state.unauthenticatedTimer = setTimeout(() => forbid(ctx.extra.socket, 'no credentials'), ANONYMOUS_SOCKET_MS);
-        ctx.extra.state = state;
-        sockets.set(ctx.extra.socket, state);
-        metrics.wsConnections.inc();
-        return true;
-      },
-      onClose: (ctx) => {
-        clearTimeout(ctx.extra.state?.unauthenticatedTimer);
-        sockets.delete(ctx.extra.socket);
-      },
-      onSubscribe: async (ctx, _id, params) => {
-        // onConnect set it: no operation comes before the connection is acknowledged.
-        const state = ctx.extra.state!;
-        // Every operation shows its credentials again: the connection's, or its own.
-        const operationAuthorization = authorizationIn((params.extensions as { headers?: unknown } | undefined)?.headers);
-        const presented = operationAuthorization ?? state.authorization;
-        const auth = await services.credentials.authenticate(presented);
-        if (operationAuthorization === undefined && presented !== undefined && auth.kind === 'anonymous') {
-          forbid(ctx.extra.socket, 'API key revoked');
-          return [noLongerValid()];
-        }
-        if (auth.kind === 'app') state.keys.set(auth.keyId, presented);
-        if (auth.kind !== 'anonymous') clearTimeout(state.unauthenticatedTimer);
-        const paramsError = checkOperationParams(params);
-        if (paramsError) return [paramsError];
-        const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params,
-          wsAuth: auth,
-        });
-        // A bad document is this operation's error; the socket and its other operations live on.
-        let document: DocumentNode;
-        try {
-          document = parse(params.query);
-        } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError(`could not parse the document: ${(error as Error).message}`)];
-        }
-        const errors = validate(enveloped, document);
-        if (errors.length) return errors;
-        return {
-          schema: enveloped,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
-        };
-      },
-    },
-    wss,
-  );
-
-  /** After missed notices: every socket's keys are checked again, and those no longer valid closed. */
-  async function recheckSockets(): Promise<void> {
-    services.credentials.clear();
-    for (const [socket, state] of sockets) {
-      for (const authorization of state.keys.values()) {
-        if ((await services.credentials.authenticate(authorization)).kind === 'anonymous') {
-          forbid(socket, 'API key revoked');
-          break;
-        }
-      }
-    }
-  }
+  const { recheckSockets, stopHearingRevocations } = serveGraphQLOverWebSocket(wss, yoga, services, metrics);
 
   let running: RunningApp | null = null;
 

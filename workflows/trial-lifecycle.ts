@@ -17,7 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../src/temporal/activities.ts';
 import { APP_ID_ATTRIBUTE, SEGMENT_ATTRIBUTE } from '../src/core/search-attributes.ts';
-import { FINAL_SEGMENTS, type SegmentKey } from '../src/core/segments.ts';
+import { isFinalSegment, type SegmentKey } from '../src/core/segments.ts';
 import {
   decideSegment,
   isActiveAt,
@@ -93,7 +93,7 @@ class TrialLifecycle {
   }
 
   get isFinal(): boolean {
-    return this.state.segment !== null && FINAL_SEGMENTS.has(this.state.segment);
+    return isFinalSegment(this.state.segment);
   }
 
   get hasWork(): boolean {

@@ -2,7 +2,10 @@ import { GraphQLError } from 'graphql';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../logger.ts';
-import type { SecretBox } from '../secret-box.ts';
+import type { IntegrationsService } from '../modules/apps/integrations.service.ts';
+import type { SettingsService } from '../modules/trials/settings.service.ts';
+import type { Trials } from '../modules/trials/trials.service.ts';
+import type { Webhooks } from '../modules/webhooks/webhooks.service.ts';
 import type { KeyRevoked } from '../modules/apps/api-key-revocations.ts';
 import type { Auth, Credentials } from './credentials.ts';
 import type { FeedChannel } from '../infra/pg-feed.ts';
@@ -12,18 +15,24 @@ import type { IDeliveryAttempt } from '../modules/webhooks/webhook-delivery.enti
 
 export type { Auth } from './credentials.ts';
 
-/** What resolvers reach for, built once per process. */
+/** The services resolvers call, built once per process by their factories (src/runtime.ts). */
 export interface Services {
+  /** For a fork per request, and readiness. */
   orm: MikroORM;
+  /** Readiness only: domain services hold their own. */
   temporal: Client;
-  taskQueue: string;
-  segmentChanges: FeedChannel<ISegmentChange>;
-  operationalEvents: FeedChannel<OperationalEvent>;
-  deliveryAttempts: FeedChannel<IDeliveryAttempt>;
-  keyRevocations: FeedChannel<KeyRevoked>;
   credentials: Credentials;
-  webhookAllowPrivateTargets: boolean;
-  secrets: SecretBox;
+  trials: Trials;
+  settings: SettingsService;
+  webhooks: Webhooks;
+  integrations: IntegrationsService;
+  /** What subscriptions listen to (LISTEN/NOTIFY, one connection per process). */
+  feeds: {
+    segmentChanges: FeedChannel<ISegmentChange>;
+    operationalEvents: FeedChannel<OperationalEvent>;
+    deliveryAttempts: FeedChannel<IDeliveryAttempt>;
+    keyRevocations: FeedChannel<KeyRevoked>;
+  };
   logger: Logger;
 }
 

@@ -4,7 +4,8 @@
  * every API process on the live feed) forgets it at once, so a revoked key stops working
  * everywhere within the notice's latency, not the cache's.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { sameSecret } from '../infra/constant-time.ts';
+import { TtlCache } from '../infra/ttl-cache.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { hashSecret } from '../ids.ts';
 import { ApiKey } from '../modules/apps/api-key.entity.ts';
@@ -14,17 +15,11 @@ export type Auth = { kind: 'admin' } | { kind: 'app'; appId: string; keyId: stri
 const ANONYMOUS: Auth = { kind: 'anonymous' };
 /** A bound on staleness should a revocation notice be missed (the feed reconnecting also clears the cache). */
 const KEY_CACHE_MS = 5_000;
-const MAX_CACHED_KEYS = 10_000;
-
-function sameSecret(a: string, b: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(a), digest(b));
-}
 
 export class Credentials {
   readonly #orm: MikroORM;
   readonly #adminToken: string;
-  readonly #keys = new Map<string, { auth: Auth & { kind: 'app' }; until: number }>();
+  readonly #keys = new TtlCache<string, Auth & { kind: 'app' }>(KEY_CACHE_MS);
 
   constructor(orm: MikroORM, adminToken: string) {
     this.#orm = orm;
@@ -40,21 +35,18 @@ export class Credentials {
     if (sameSecret(token, this.#adminToken)) return { kind: 'admin' };
     const tokenHash = hashSecret(token);
     const cached = this.#keys.get(tokenHash);
-    if (cached && cached.until > Date.now()) return cached.auth;
+    if (cached) return cached;
     const key = await this.#orm.em.fork().findOne(ApiKey, { tokenHash, revokedAt: null }, { fields: ['id', 'app'] });
     if (!key) {
       this.#keys.delete(tokenHash);
       return ANONYMOUS;
     }
-    const auth = { kind: 'app' as const, appId: key.app.id, keyId: key.id };
-    if (this.#keys.size >= MAX_CACHED_KEYS) this.#keys.clear();
-    this.#keys.set(tokenHash, { auth, until: Date.now() + KEY_CACHE_MS });
-    return auth;
+    return this.#keys.set(tokenHash, { kind: 'app', appId: key.app.id, keyId: key.id });
   }
 
   /** The key no longer authenticates anything in this process. */
   forget(keyId: string): void {
-    for (const [hash, entry] of this.#keys) if (entry.auth.keyId === keyId) this.#keys.delete(hash);
+    this.#keys.deleteWhere((auth) => auth.keyId === keyId);
   }
 
   clear(): void {

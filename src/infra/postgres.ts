@@ -1,10 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StartupError } from '../errors.ts';
 import { freePort } from './net.ts';
+import { loadOrCreateSecretFile } from './secret-file.ts';
 import type { Logger } from '../logger.ts';
 
 export interface RunningPostgres {
@@ -27,11 +28,7 @@ export interface EmbeddedPostgresOptions {
 
 /** Password of the embedded cluster, made at first start and kept beside its data. */
 async function clusterPassword(dir: string): Promise<string> {
-  const file = join(dirname(dir), 'postgres.password');
-  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
-  const password = randomBytes(18).toString('base64url');
-  await writeFile(file, `${password}\n`, { mode: 0o600 });
-  return password;
+  return loadOrCreateSecretFile(join(dirname(dir), 'postgres.password'), () => randomBytes(18).toString('base64url'));
 }
 
 /**

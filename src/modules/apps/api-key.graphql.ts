@@ -8,10 +8,8 @@ import { z } from 'zod';
 import { displayName, payloadType } from '../../graphql/common.ts';
 import type { FieldError } from '../../core/field-error.ts';
 import { mayAccess, requireApp, requireCaller } from '../../graphql/context.ts';
-import { notifyKeyRevoked } from './api-key-revocations.ts';
-import { hashSecret, newId, newSecret } from '../../ids.ts';
+import { createApiKey, revokeApiKey } from './api-keys.service.ts';
 import { ApiKey, type IApiKey } from './api-key.entity.ts';
-import { App } from './app.entity.ts';
 
 const ApiKeyRef = builder.objectRef<IApiKey>('ApiKey').implement({
   interfaces: [NodeRef],
@@ -57,13 +55,7 @@ builder.mutationField('createApiKey', (t) =>
     resolve: async (_root, { input }, { auth, em }) => {
       const appId = input.appId;
       requireApp(auth, appId);
-      const name = input.name.trim();
-      const app = await em.findOne(App, { id: appId });
-      if (!app) return { errors: [{ field: 'appId', message: `no app ${appId}`, code: 'NOT_FOUND' }] };
-      const secret = newSecret('tck');
-      const apiKey = em.create(ApiKey, { id: newId('key'), app, name, tokenHash: hashSecret(secret) });
-      await em.flush();
-      return { apiKey, secret, errors: [] };
+      return createApiKey(em, appId, input.name);
     },
   }),
 );
@@ -80,16 +72,9 @@ builder.mutationField('revokeApiKey', (t) =>
       const apiKey = await em.findOne(ApiKey, { id: input.apiKeyId });
       // Another app's key is answered as one that does not exist: ids do not tell what exists.
       if (!apiKey || !mayAccess(auth, apiKey.app.id)) return { errors: [{ field: 'apiKeyId', message: `no API key ${input.apiKeyId}`, code: 'NOT_FOUND' }] };
-      if (!apiKey.revokedAt) {
-        const revokedAt = new Date();
-        await em.transactional(async (tx) => {
-          await tx.nativeUpdate(ApiKey, { id: apiKey.id, revokedAt: null }, { revokedAt });
-          await notifyKeyRevoked(tx, { keyId: apiKey.id, appId: apiKey.app.id });
-        });
-        // This process stops accepting it now; the notice closes its sockets here and elsewhere.
-        services.credentials.forget(apiKey.id);
-        await em.refresh(apiKey);
-      }
+      await revokeApiKey(em, apiKey);
+      // This process stops accepting it now; the notice closes its sockets here and elsewhere.
+      services.credentials.forget(apiKey.id);
       return { apiKey, errors: [] };
     },
   }),

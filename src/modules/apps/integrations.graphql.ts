@@ -3,7 +3,6 @@ import { builder } from '../../graphql/builder.ts';
 import { payloadType } from '../../graphql/common.ts';
 import type { FieldError } from '../../core/field-error.ts';
 import { requireApp } from '../../graphql/context.ts';
-import { Integrations } from './integrations.entity.ts';
 
 const UpdateIntegrationsInput = builder.inputType('UpdateIntegrationsInput', {
   description: 'A secret left out stays as it is; an empty string removes it',
@@ -30,13 +29,7 @@ builder.mutationField('updateIntegrations', (t) =>
     resolve: async (_root, { input }, { auth, em, services }) => {
       const appId = input.appId;
       requireApp(auth, appId);
-      const row = (await em.findOne(Integrations, { appId })) ?? em.create(Integrations, { appId, segmentSharedSecret: null, stripeSigningSecret: null });
-      for (const field of ['segmentSharedSecret', 'stripeSigningSecret'] as const) {
-        const value = input[field];
-        if (value != null) row[field] = value === '' ? null : services.secrets.seal(value);
-      }
-      await em.flush();
-      return { segmentSharedSecretSet: row.segmentSharedSecret !== null, stripeSigningSecretSet: row.stripeSigningSecret !== null, errors: [] };
+      return { ...(await services.integrations.update(em, appId, input)), errors: [] };
     },
   }),
 );

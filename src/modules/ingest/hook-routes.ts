@@ -7,30 +7,26 @@
  * - `POST /api/v1/s2s/event?token={writeKey}.{serverToken}` (or Bearer): Usermaven-style
  *   server events `{api_key, event_type, user: {id | anonymous_id, email}, event_attributes, event_id}`.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sameHexSignature } from '../../infra/constant-time.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answeringHttpErrors, decodePathSegment, HttpError, parseJson, readBody } from '../../infra/http-body.ts';
 import type { RouteHandler } from '../../infra/http-body.ts';
 import type { SecretBox } from '../../secret-box.ts';
 import { Integrations } from '../apps/integrations.entity.ts';
 import type { IngestService } from './ingest.service.ts';
-import { acceptMessages, type MessageCheck } from './segment-http.routes.ts';
-import { checkMessage, MAX_BATCH_BYTES } from './segment-message.ts';
+import { acceptMessages } from './segment-http.routes.ts';
+import { checkMessage, MAX_BATCH_BYTES, type MessageCheck } from './segment-message.ts';
 
 export const SEGMENT_HOOK_PREFIX = '/hooks/segment/';
 export const S2S_PATH = '/api/v1/s2s/event';
-
-function sameHex(given: string, expected: Buffer): boolean {
-  const buffer = Buffer.from(given, 'hex');
-  return buffer.length === expected.length && timingSafeEqual(buffer, expected);
-}
 
 /** Segment's rule, as its docs show it; the raw body is accepted too (it is what Segment hashes). */
 export function segmentSignatureValid(signature: string | undefined, raw: string, body: unknown, secret: string): boolean {
   if (!signature) return false;
   const digest = (text: string) => createHmac('sha1', secret).update(text, 'utf8').digest();
   const signed = Array.isArray(body) && body.length > 0 ? JSON.stringify(body[0]) : raw;
-  return sameHex(signature, digest(signed)) || sameHex(signature, digest(raw));
+  return sameHexSignature(signature, digest(signed)) || sameHexSignature(signature, digest(raw));
 }
 
 /** The docs' alias example spells the ids as "Previous ID" and "User ID". */

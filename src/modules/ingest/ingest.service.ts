@@ -2,28 +2,38 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../logger.ts';
 import { hashSecret } from '../../ids.ts';
-import { activitySignal, type ActivityNotice } from '../../core/trial-lifecycle.messages.ts';
+import { TtlCache } from '../../infra/ttl-cache.ts';
+import { activitySignal } from '../../core/trial-lifecycle.messages.ts';
+import { unlessWorkflowEnded } from '../../infra/temporal-errors.ts';
 import { App } from '../apps/app.entity.ts';
 import { loadSettings, type SettingsView } from '../trials/settings.service.ts';
 import { RateLimiter } from './rate-limiter.ts';
-import { deleteTrial, startTrial } from '../trials/trials.service.ts';
-import { FINAL_SEGMENTS, type SegmentKey } from '../../core/segments.ts';
+import type { Trials } from '../trials/trials.service.ts';
 import { Trial } from '../trials/trial.entity.ts';
 import { EventWriter, type WriteResult } from './event-writer.ts';
-import { matchesRule, requiredCount, rulesFrom, type AhaRule } from '../../core/aha-rules.ts';
-import { eventDate, type IngestEvent } from './segment-message.ts';
+import { requiredCount } from '../../core/aha-rules.ts';
+import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES, type IngestEvent, type MessageCheck } from './segment-message.ts';
+import { candidatesOf, noticesOf, trialStartOf, type AttributedEvent, type Candidate } from './effects.ts';
 import { eventsMeetRule } from '../trials/aha-facts.ts';
 
-/** Segments in which the workflow believes the user is inactive: any activity can change them. */
-const QUIET_SEGMENTS: ReadonlySet<string> = new Set<SegmentKey>(['gone_quiet', 'needs_nudge']);
-const TRIAL_STARTED_EVENT = 'Trial Started';
 const WRITE_KEY_CACHE_MS = 30_000;
 const SETTINGS_CACHE_MS = 1_000;
 
+export interface Rejection {
+  index: number;
+  error: string;
+}
+
+export type AcceptResult =
+  | { kind: 'done'; accepted: number; rejected: Rejection[] }
+  | { kind: 'rate_limited'; retryAfterSeconds: number }
+  | { kind: 'too_many'; count: number; limit: number };
+
 export interface IngestDeps {
   orm: MikroORM;
+  /** To signal trial workflows. */
   temporal: Client;
-  taskQueue: string;
+  trials: Trials;
   logger: Logger;
 }
 
@@ -36,8 +46,9 @@ export interface IngestDeps {
 export class IngestService {
   readonly #deps: IngestDeps;
   readonly #writer: EventWriter;
-  readonly #writeKeys = new Map<string, { appId: string | null; until: number }>();
-  readonly #settings = new Map<string, { view: SettingsView; until: number }>();
+  // Asked on every request, changed rarely.
+  readonly #writeKeys = new TtlCache<string, string | null>(WRITE_KEY_CACHE_MS);
+  readonly #settings = new TtlCache<string, SettingsView>(SETTINGS_CACHE_MS);
   readonly #limiter = new RateLimiter();
 
   constructor(deps: IngestDeps) {
@@ -65,7 +76,7 @@ export class IngestService {
       await tx.execute('delete from events where app_id = ? and (user_id = ? or anonymous_id in (select anonymous_id from identities where app_id = ? and user_id = ?))', [appId, userId, appId, userId]);
       await tx.execute('delete from identities where app_id = ? and user_id = ?', [appId, userId]);
     });
-    const result = await deleteTrial({ em, temporal: this.#deps.temporal }, appId, userId);
+    const result = await this.#deps.trials.remove(em, appId, userId);
     if (result.errors.some((error) => error.code !== 'NOT_FOUND')) throw new Error(result.errors.map((error) => error.message).join('; '));
   }
 
@@ -73,106 +84,82 @@ export class IngestService {
   async appForWriteKey(writeKey: string): Promise<string | null> {
     const hash = hashSecret(writeKey);
     const cached = this.#writeKeys.get(hash);
-    if (cached && cached.until > Date.now()) return cached.appId;
+    if (cached !== undefined) return cached;
     const app = await this.#deps.orm.em.fork().findOne(App, { writeKeyHash: hash }, { fields: ['id'] });
-    if (this.#writeKeys.size > 10_000) this.#writeKeys.clear();
-    this.#writeKeys.set(hash, { appId: app?.id ?? null, until: Date.now() + WRITE_KEY_CACHE_MS });
-    return app?.id ?? null;
+    return this.#writeKeys.set(hash, app?.id ?? null);
   }
 
   /** Settings change rarely and every request needs them: kept for a second. */
   async #settingsOf(appId: string): Promise<SettingsView> {
-    const cached = this.#settings.get(appId);
-    if (cached && cached.until > Date.now()) return cached.view;
-    const view = await loadSettings(this.#deps.orm.em.fork(), appId);
-    if (this.#settings.size > 10_000) this.#settings.clear();
-    this.#settings.set(appId, { view, until: Date.now() + SETTINGS_CACHE_MS });
-    return view;
+    return this.#settings.get(appId) ?? this.#settings.set(appId, await loadSettings(this.#deps.orm.em.fork(), appId));
   }
 
-  /** Null when these events may come in now; otherwise seconds to wait (the app's rate limit). */
-  async admit(appId: string, events: number): Promise<number | null> {
+  /**
+   * The ingest use case: each message checked and the good ones stored durably (committed)
+   * before this returns, bad ones named by index (one bad message never costs the good ones),
+   * then their effects applied. Nothing is stored when the app is over its rate limit.
+   */
+  async accept(appId: string, messages: unknown[], check: MessageCheck): Promise<AcceptResult> {
+    if (messages.length > MAX_BATCH_MESSAGES) return { kind: 'too_many', count: messages.length, limit: MAX_BATCH_MESSAGES };
     const { rateLimitPerSecond } = await this.#settingsOf(appId);
-    return this.#limiter.take(appId, events, rateLimitPerSecond);
-  }
-
-  async ingest(appId: string, events: IngestEvent[]): Promise<{ stored: number; duplicates: number }> {
-    const result = await this.#writer.write(appId, events);
-    await this.#applyEffects(appId, result);
-    const stored = result.events.filter((written) => written.fresh).length;
-    this.#deps.logger.debug({ appId, events: events.length, stored, trials: result.trials.length }, 'events ingested');
-    return { stored, duplicates: events.length - stored };
-  }
-
-  /** Whether this event completes an aha rule; counted rules count the user's stored events. */
-  async #reachesAha(appId: string, userId: string, rules: AhaRule[], name: string | null, properties: Record<string, unknown>): Promise<boolean> {
-    for (const rule of rules.filter((candidate) => matchesRule(candidate, name, properties))) {
-      if (requiredCount(rule) === 1 || (await eventsMeetRule(this.#deps.orm.em.fork(), appId, userId, rule))) return true;
+    const wait = this.#limiter.take(appId, messages.length, rateLimitPerSecond);
+    if (wait !== null) return { kind: 'rate_limited', retryAfterSeconds: wait };
+    const accepted: IngestEvent[] = [];
+    const rejected: Rejection[] = [];
+    messages.forEach((message, index) => {
+      if (JSON.stringify(message).length > MAX_MESSAGE_BYTES) return rejected.push({ index, error: `message is over ${MAX_MESSAGE_BYTES} bytes` });
+      const checked = check(message);
+      if (checked.ok) accepted.push(checked.event);
+      else rejected.push({ index, error: checked.error });
+    });
+    if (accepted.length) {
+      const result = await this.#writer.write(appId, accepted);
+      await this.#applyEffects(appId, result);
+      const stored = result.events.filter((written) => written.fresh).length;
+      this.#deps.logger.debug({ appId, events: accepted.length, stored, trials: result.trials.length }, 'events ingested');
     }
-    return false;
+    return { kind: 'done', accepted: accepted.length, rejected };
   }
 
+  /** Trials started by the events, then one signal per trial workflow whose segment they can change. */
   async #applyEffects(appId: string, result: WriteResult): Promise<void> {
-    const { orm, temporal, taskQueue, logger } = this.#deps;
+    const { orm, temporal, trials, logger } = this.#deps;
     const em = orm.em.fork();
-
     for (const { event } of result.events) {
-      if (!event.userId) continue;
-      const startsTrial =
-        (event.type === 'identify' && (event.traits.trial_end != null || event.traits.trial_start != null)) ||
-        (event.type === 'track' && event.event === TRIAL_STARTED_EVENT);
-      if (!startsTrial) continue;
-      const facts = event.type === 'identify' ? event.traits : event.properties;
-      const email = typeof event.traits.email === 'string' ? event.traits.email : typeof facts.email === 'string' ? facts.email : null;
-      const started = await startTrial({ em, temporal, taskQueue }, {
-        appId,
-        userId: event.userId,
-        email,
-        trialStart: eventDate(facts.trial_start) ?? event.timestamp,
-        trialEnd: eventDate(facts.trial_end),
-      });
-      if (started.errors.length) logger.warn({ appId, userId: event.userId, errors: started.errors }, 'event could not start a trial');
+      const start = trialStartOf(event);
+      if (!start) continue;
+      const started = await trials.start(em, { appId, ...start });
+      if (started.errors.length) logger.warn({ appId, userId: start.userId, errors: started.errors }, 'event could not start a trial');
     }
-
-    const open = result.trials.filter((trial) => !(trial.segment && FINAL_SEGMENTS.has(trial.segment as SegmentKey)));
-    if (open.length === 0) return;
-    const settings = await this.#settingsOf(appId);
-    const allowed = (name: string | null, type: string) => type === 'identify' || settings.eventAllowList === null || (name !== null && settings.eventAllowList.includes(name));
-    const ahaRules = rulesFrom(settings.ahaEvents, settings.ahaRules);
-    const conversionEvents = new Set(settings.conversionEvents);
-    const byUser = new Map(open.map((trial) => [trial.userId, trial]));
-    const notices = new Map<string, ActivityNotice>();
-    const attributed = [
+    if (result.trials.length === 0) return;
+    const attributed: AttributedEvent[] = [
       ...result.events.map(({ event }) => ({ userId: event.userId, name: event.event, type: event.type, properties: event.properties, at: event.timestamp })),
       ...result.stitched.map((row) => ({ userId: row.userId, name: row.event, type: row.type, properties: row.properties, at: new Date() })),
     ];
-    for (const { userId, name, type, properties, at } of attributed) {
-      const trial = userId ? byUser.get(userId) : undefined;
-      // Events outside the allow-list are stored and counted, but not used for segments.
-      if (!trial || type === 'delete' || !allowed(name, type)) continue;
-      const aha = trial.ahaReachedAt === null && (await this.#reachesAha(appId, trial.userId, ahaRules, name, properties));
-      const conversion = name !== null && conversionEvents.has(name);
-      if (!aha && !conversion && !QUIET_SEGMENTS.has(trial.segment ?? '')) continue;
-      const notice = notices.get(trial.workflowId) ?? { at: at.toISOString() };
-      if (at.toISOString() > notice.at) notice.at = at.toISOString();
-      notice.aha ||= aha;
-      notice.conversion ||= conversion;
-      notices.set(trial.workflowId, notice);
+    const decided = [];
+    for (const candidate of candidatesOf(attributed, result.trials, await this.#settingsOf(appId))) {
+      decided.push({ ...candidate, aha: await this.#completesAha(appId, candidate) });
     }
     await Promise.all(
-      [...notices].map(async ([workflowId, notice]) => {
+      [...noticesOf(decided)].map(async ([workflowId, notice]) => {
         await temporal.workflow
           .getHandle(workflowId)
           .signal(activitySignal, notice)
-          .catch((error: Error) => {
-            // The trial ended between the write and the signal: nothing left to move.
-            if (error.name !== 'WorkflowNotFoundError') throw error;
-          });
+          // The trial may have ended between the write and the signal: nothing left to move.
+          .catch(unlessWorkflowEnded);
         // Marked only once the workflow has it: were the mark first and the signal then lost
         // (the process killed between them), the client's retry would find the aha already
         // marked and never signal it. A signal sent twice is harmless.
         if (notice.aha) await em.nativeUpdate(Trial, { workflowId, ahaReachedAt: null }, { ahaReachedAt: new Date(notice.at) });
       }),
     );
+  }
+
+  /** Whether the event completes one of its aha rules; counted rules count the user's stored events. */
+  async #completesAha(appId: string, { trial, ahaRules }: Candidate): Promise<boolean> {
+    for (const rule of ahaRules) {
+      if (requiredCount(rule) === 1 || (await eventsMeetRule(this.#deps.orm.em.fork(), appId, trial.userId, rule))) return true;
+    }
+    return false;
   }
 }

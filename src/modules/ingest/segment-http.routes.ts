@@ -6,44 +6,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answeringHttpErrors, HttpError, parseJson, readBody, sendJson } from '../../infra/http-body.ts';
 import type { RouteHandler } from '../../infra/http-body.ts';
 import type { IngestService } from './ingest.service.ts';
-import {
-  checkMessage,
-  MAX_BATCH_BYTES,
-  MAX_BATCH_MESSAGES,
-  MAX_MESSAGE_BYTES,
-  MESSAGE_TYPES,
-  type IngestEvent,
-  type MessageType,
-} from './segment-message.ts';
-
-/** 429 with Retry-After when the app is over its rate limit. */
-export async function admitOrThrow(ingest: IngestService, appId: string, events: number): Promise<void> {
-  const wait = await ingest.admit(appId, events);
-  if (wait !== null) throw new HttpError(429, `over this app's rate limit; retry in ${wait} s`, { 'retry-after': String(wait) });
-}
-
-export type MessageCheck = (message: unknown) => { ok: true; event: IngestEvent } | { ok: false; error: string };
+import { checkMessage, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MESSAGE_TYPES, type MessageCheck, type MessageType } from './segment-message.ts';
 
 /**
- * Checks each message, stores the good ones (durably, before answering) and names each bad one
- * by index: one bad message never costs the good ones. `single` answers a lone message's
- * problem as a plain 400.
+ * Accepts the messages (one call to the ingest use case) and answers: 413 over the batch
+ * limit, 429 with Retry-After over the app's rate limit, else which messages were refused by
+ * index. `single` answers a lone message's problem as a plain 400.
  */
 export async function acceptMessages(ingest: IngestService, res: ServerResponse, appId: string, messages: unknown[], check: MessageCheck, single = false): Promise<void> {
-  if (messages.length > MAX_BATCH_MESSAGES) throw new HttpError(413, `${messages.length} messages; the limit is ${MAX_BATCH_MESSAGES}`);
-  await admitOrThrow(ingest, appId, messages.length);
-  const accepted: IngestEvent[] = [];
-  const rejected: Array<{ index: number; error: string }> = [];
-  messages.forEach((message, index) => {
-    if (JSON.stringify(message).length > MAX_MESSAGE_BYTES) return rejected.push({ index, error: `message is over ${MAX_MESSAGE_BYTES} bytes` });
-    const checked = check(message);
-    if (checked.ok) accepted.push(checked.event);
-    else rejected.push({ index, error: checked.error });
-  });
+  const result = await ingest.accept(appId, messages, check);
+  if (result.kind === 'too_many') throw new HttpError(413, `${result.count} messages; the limit is ${result.limit}`);
+  if (result.kind === 'rate_limited') throw new HttpError(429, `over this app's rate limit; retry in ${result.retryAfterSeconds} s`, { 'retry-after': String(result.retryAfterSeconds) });
+  const { accepted, rejected } = result;
   if (single && rejected.length) throw new HttpError(400, rejected[0]!.error);
-  if (accepted.length) await ingest.ingest(appId, accepted);
   if (single) return sendJson(res, 200, { success: true });
-  sendJson(res, accepted.length || messages.length === 0 ? 200 : 400, { success: rejected.length === 0, accepted: accepted.length, rejected });
+  sendJson(res, accepted || messages.length === 0 ? 200 : 400, { success: rejected.length === 0, accepted, rejected });
 }
 
 /** Basic auth with the write key as user name (empty password), else `writeKey` in the body. */

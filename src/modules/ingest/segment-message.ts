@@ -28,6 +28,9 @@ export interface IngestEvent {
 
 export type Checked = { ok: true; event: IngestEvent } | { ok: false; error: string };
 
+/** How a route turns one raw message into an event (its type from the path, a batch's context, another wire format). */
+export type MessageCheck = (message: unknown) => Checked;
+
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 

@@ -4,14 +4,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Client } from '@temporalio/client';
 import { answeringHttpErrors, decodePathSegment, HttpError, parseJson, readBody, sendJson } from '../../infra/http-body.ts';
 import type { RouteHandler } from '../../infra/http-body.ts';
 import type { Logger } from '../../logger.ts';
 import type { SecretBox } from '../../secret-box.ts';
 import { Integrations } from '../apps/integrations.entity.ts';
 import { Trial } from '../trials/trial.entity.ts';
-import { runTrialCommand, startTrial } from '../trials/trials.service.ts';
+import type { Trials } from '../trials/trials.service.ts';
 import { intentOf, stripeSignatureProblem } from './stripe.ts';
 
 export const STRIPE_PREFIX = '/hooks/stripe/';
@@ -19,8 +18,7 @@ const MAX_STRIPE_BODY = 512 * 1024;
 
 export interface StripeDeps {
   orm: MikroORM;
-  temporal: Client;
-  taskQueue: string;
+  trials: Trials;
   secrets: SecretBox;
   logger: Logger;
 }
@@ -35,12 +33,11 @@ async function handle(deps: StripeDeps, req: IncomingMessage, res: ServerRespons
   const problem = stripeSignatureProblem(req.headers['stripe-signature'] as string | undefined, raw.toString('utf8'), deps.secrets.open(integrations.stripeSigningSecret), Date.now() / 1000);
   if (problem) throw new HttpError(401, problem);
   const intent = intentOf(parseJson(raw));
-  const trialDeps = { em, temporal: deps.temporal };
 
   if (intent.kind === 'trialing') {
     const existing = await em.findOne(Trial, { app: appId, userId: intent.userId });
     if (!existing) {
-      const started = await startTrial({ ...trialDeps, taskQueue: deps.taskQueue }, {
+      const started = await deps.trials.start(em, {
         appId,
         userId: intent.userId,
         stripeCustomerId: intent.customerId,
@@ -49,14 +46,14 @@ async function handle(deps: StripeDeps, req: IncomingMessage, res: ServerRespons
       });
       if (started.errors.length) throw new HttpError(400, started.errors.map((error) => error.message).join('; '));
     } else if (intent.trialEnd && intent.trialEnd.getTime() !== existing.trialEnd.getTime()) {
-      await runTrialCommand(trialDeps, appId, intent.userId, { kind: 'extend', trialEnd: intent.trialEnd });
+      await deps.trials.command(em, appId, intent.userId, { kind: 'extend', trialEnd: intent.trialEnd });
     }
   } else if (intent.kind === 'convert' || intent.kind === 'cancel') {
     const trial = intent.userId
       ? await em.findOne(Trial, { app: appId, userId: intent.userId })
       : await em.findOne(Trial, { app: appId, stripeCustomerId: intent.customerId });
     // A final trial refuses (TRIAL_FINAL): Stripe re-sending an event changes nothing.
-    if (trial) await runTrialCommand(trialDeps, appId, trial.userId, { kind: intent.kind });
+    if (trial) await deps.trials.command(em, appId, trial.userId, { kind: intent.kind });
   }
   sendJson(res, 200, { received: true, ...(intent.kind === 'ignore' ? { ignored: intent.why } : { applied: intent.kind }) });
 }

@@ -2,7 +2,8 @@
  * Stripe webhook signatures (`Stripe-Signature: t=…,v1=…`): HMAC-SHA256 of `t.body` with the
  * endpoint's signing secret, within a tolerance of the current time. Pure.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sameHexSignature } from '../../infra/constant-time.ts';
 
 export const STRIPE_TOLERANCE_S = 300;
 
@@ -15,10 +16,7 @@ export function stripeSignatureProblem(header: string | undefined, body: string,
   if (!Number.isFinite(timestamp) || signatures.length === 0) return 'Stripe-Signature must carry t= and v1=';
   if (Math.abs(nowS - timestamp) > toleranceS) return `Stripe-Signature timestamp is more than ${toleranceS} s from now (replayed or clock skew)`;
   const expected = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest();
-  const matches = signatures.some((signature) => {
-    const given = Buffer.from(signature, 'hex');
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  });
+  const matches = signatures.some((signature) => sameHexSignature(signature, expected));
   return matches ? null : 'Stripe-Signature does not match the signing secret';
 }
 

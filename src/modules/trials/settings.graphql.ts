@@ -2,7 +2,7 @@ import { builder } from '../../graphql/builder.ts';
 import { payloadType } from '../../graphql/common.ts';
 import type { FieldError } from '../../core/field-error.ts';
 import { requireApp } from '../../graphql/context.ts';
-import { loadSettings, settingsInputRules, updateSettings, type SettingsView } from './settings.service.ts';
+import { settingsInputRules, type SettingsView } from './settings.service.ts';
 import type { AhaRule } from '../../core/aha-rules.ts';
 
 const AhaRuleRef = builder.objectRef<AhaRule>('AhaRule').implement({
@@ -38,9 +38,9 @@ builder.queryField('segmentSettings', (t) =>
   t.field({
     type: SegmentSettingsRef,
     args: { appId: t.arg.id({ required: true }) },
-    resolve: async (_root, { appId }, { auth, em }) => {
+    resolve: async (_root, { appId }, { auth, em, services }) => {
       requireApp(auth, appId);
-      return loadSettings(em, appId);
+      return services.settings.load(em, appId);
     },
   }),
 );
@@ -74,7 +74,7 @@ builder.mutationField('updateSegmentSettings', (t) =>
       const appId = input.appId;
       requireApp(auth, appId);
       const { appId: _id, ...fields } = input;
-      return updateSettings({ em, temporal: services.temporal }, appId, fields);
+      return services.settings.update(em, appId, fields);
     },
   }),
 );

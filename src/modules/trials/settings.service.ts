@@ -9,6 +9,7 @@ import { parseIsoDuration } from '../../core/durations.ts';
 import type { SegmentSettings } from '../../core/segment-rules.ts';
 import { FINAL_SEGMENTS } from '../../core/segments.ts';
 import { Trial } from './trial.entity.ts';
+import { unlessWorkflowEnded } from '../../infra/temporal-errors.ts';
 
 /** Settings as users write them: event names and ISO-8601 durations. */
 export interface SettingsView {
@@ -128,9 +129,20 @@ export async function updateSettings(
           .getHandle(trial.workflowId)
           .signal(settingsChangedSignal, segmentSettings)
           // A workflow that ended meanwhile has nothing to re-evaluate.
-          .catch((error: Error) => (error.name === 'WorkflowNotFoundError' ? undefined : Promise.reject(error))),
+          .catch(unlessWorkflowEnded),
       ),
     );
   }
   return { settings: view, errors: [] };
 }
+
+/** The settings service: reading is plain, saving re-evaluates the app's open trials through Temporal. */
+export function createSettings({ temporal }: { temporal: Client }) {
+  return {
+    load: loadSettings,
+    update: (em: EntityManager, appId: string, input: SettingsInput) => updateSettings({ em, temporal }, appId, input),
+  };
+}
+
+export type SettingsService = ReturnType<typeof createSettings>;
+

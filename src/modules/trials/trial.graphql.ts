@@ -11,7 +11,8 @@ import { requireApp, type GraphQLContext } from '../../graphql/context.ts';
 import { SEGMENT_KEYS, type SegmentKey } from '../../core/segments.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
 import { SegmentChange, type ISegmentChange } from './segment-change.entity.ts';
-import { deleteTrial, runTrialCommand, startTrial, startTrialRules, type TrialCommand } from './trials.service.ts';
+import { startTrialRules, type TrialCommand } from './trials.service.ts';
+import { segmentCounts } from './trials.queries.ts';
 
 export const SegmentKeyEnum = builder.enumType('SegmentKey', {
   description: 'A lifecycle segment; converted and expired are final',
@@ -143,7 +144,7 @@ builder.mutationField('startTrial', (t) =>
     args: { input: t.arg({ type: StartTrialInput, required: true }) },
     resolve: async (_root, { input }, { auth, em, services }) => {
       requireApp(auth, input.appId);
-      return startTrial({ em, temporal: services.temporal, taskQueue: services.taskQueue }, { ...input, appId: input.appId });
+      return services.trials.start(em, input);
     },
   }),
 );
@@ -168,7 +169,7 @@ function trialCommandField(name: string, description: string, toCommand: (input:
       resolve: async (_root, { input }, { auth, em, services }) => {
         const appId = input.appId;
         requireApp(auth, appId);
-        return runTrialCommand({ em, temporal: services.temporal }, appId, input.userId, toCommand(input as { trialEnd?: Date }));
+        return services.trials.command(em, appId, input.userId, toCommand(input as { trialEnd?: Date }));
       },
     }),
   );
@@ -191,7 +192,7 @@ builder.mutationField('deleteTrial', (t) =>
     args: { input: t.arg({ type: DeleteTrialInput, required: true }) },
     resolve: async (_root, { input }, { auth, em, services }) => {
       requireApp(auth, input.appId);
-      return deleteTrial({ em, temporal: services.temporal }, input.appId, input.userId);
+      return services.trials.remove(em, input.appId, input.userId);
     },
   }),
 );
@@ -210,12 +211,7 @@ builder.queryField('segments', (t) =>
     args: { appId: t.arg.id({ required: true }) },
     resolve: async (_root, { appId }, { auth, em }) => {
       requireApp(auth, appId);
-      const rows: Array<{ segment: string; trials: string }> = await em.execute(
-        'select segment, count(*) as trials from trials where app_id = ? and segment is not null group by segment',
-        [appId],
-      );
-      const counts = new Map(rows.map((row) => [row.segment, Number(row.trials)]));
-      return SEGMENT_KEYS.map((key) => ({ key, trials: counts.get(key) ?? 0 }));
+      return segmentCounts(em, appId);
     },
   }),
 );
@@ -238,7 +234,7 @@ builder.subscriptionField('segmentChanged', (t) =>
       requireApp(auth, appId);
       const segments = args.segments ? new Set<string>(args.segments) : null;
       const trialId = args.trialId == null ? null : args.trialId;
-      const live = services.segmentChanges.subscribe(
+      const live = services.feeds.segmentChanges.subscribe(
         (change) =>
           change.app.id === appId &&
           (segments === null || segments.has(change.newSegment)) &&

@@ -12,7 +12,7 @@ import {
   type TrialLifecycleInput,
 } from '../../core/trial-lifecycle.messages.ts';
 import { loadSettings, toSegmentSettings } from './settings.service.ts';
-import { FINAL_SEGMENTS, type SegmentKey } from '../../core/segments.ts';
+import { isFinalSegment } from '../../core/segments.ts';
 import { App } from '../apps/app.entity.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
 import { eraseDeliveryPersonalData } from '../webhooks/erasure.ts';
@@ -122,7 +122,7 @@ export type TrialCommand = { kind: 'extend'; trialEnd: Date } | { kind: 'convert
 export async function deleteTrial(deps: Omit<TrialDeps, 'taskQueue'>, appId: string, userId: string): Promise<{ deletedId?: string; errors: FieldError[] }> {
   const trial = await deps.em.findOne(Trial, { app: appId, userId });
   if (!trial) return { errors: [{ field: 'userId', message: `no trial for user ${userId} in app ${appId}`, code: 'NOT_FOUND' }] };
-  if (!(trial.segment && FINAL_SEGMENTS.has(trial.segment as SegmentKey))) {
+  if (!isFinalSegment(trial.segment)) {
     const cancelled = await runTrialCommand(deps, appId, userId, { kind: 'cancel' });
     if (cancelled.errors.some((error) => error.code !== 'TRIAL_FINAL')) return { errors: cancelled.errors };
   }
@@ -145,7 +145,7 @@ export async function runTrialCommand(
   const trial = await deps.em.findOne(Trial, { app: appId, userId });
   if (!trial) return { errors: [{ field: 'userId', message: `no trial for user ${userId} in app ${appId}`, code: 'NOT_FOUND' }] };
   // A final trial's workflow has completed and takes no more updates.
-  if (trial.segment && FINAL_SEGMENTS.has(trial.segment as SegmentKey)) {
+  if (isFinalSegment(trial.segment)) {
     return { errors: [{ field: null, message: `the trial is already ${trial.segment}`, code: 'TRIAL_FINAL' }] };
   }
   const handle = deps.temporal.workflow.getHandle(trial.workflowId);
@@ -164,3 +164,18 @@ export async function runTrialCommand(
   await deps.em.refresh(trial);
   return { trial, errors: [] };
 }
+
+/**
+ * The trials service, built once with its dependencies; each call works in the caller's
+ * EntityManager (a fork per request or per message).
+ */
+export function createTrials({ temporal, taskQueue }: { temporal: Client; taskQueue: string }) {
+  return {
+    start: (em: EntityManager, input: StartTrialInput) => startTrial({ em, temporal, taskQueue }, input),
+    command: (em: EntityManager, appId: string, userId: string, command: TrialCommand) => runTrialCommand({ em, temporal }, appId, userId, command),
+    remove: (em: EntityManager, appId: string, userId: string) => deleteTrial({ em, temporal }, appId, userId),
+  };
+}
+
+export type Trials = ReturnType<typeof createTrials>;
+

@@ -11,9 +11,9 @@ import { NodeRef, registerNode } from '../../graphql/node.ts';
 import type { FieldError } from '../../core/field-error.ts';
 import { TrialRef } from '../trials/trial.graphql.ts';
 import { AttemptRef } from './attempt.graphql.ts';
-import { callersEndpoint, deliveryDeps, noEndpoint } from './endpoint.graphql.ts';
-import { redeliver, redeliverFailed } from './redelivery.ts';
-import { DeliveryAttempt, WebhookDelivery, type IDeliveryAttempt, type IWebhookDelivery } from './webhook-delivery.entity.ts';
+import { callersEndpoint, noEndpoint } from './endpoint.graphql.ts';
+import { attemptsByDelivery, deliveryCountsByTrial, type DeliveryCounts } from './delivery.queries.ts';
+import { WebhookDelivery, type IDeliveryAttempt, type IWebhookDelivery } from './webhook-delivery.entity.ts';
 
 const DeliveryStatus = builder.enumType('DeliveryStatus', { values: ['pending', 'delivered', 'failed'] as const });
 
@@ -33,19 +33,12 @@ const DeliveryRef = builder.objectRef<IWebhookDelivery>('WebhookDelivery').imple
       description: 'Oldest first',
       // One query for every delivery of the request (a page of 100 costs one query, not 100).
       resolve: async (delivery, _args, ctx) =>
-        (await loaderFor<string, IDeliveryAttempt[]>(ctx, 'attemptsByDelivery', async (deliveryIds) => {
-          const attempts = await ctx.em.find(DeliveryAttempt, { delivery: { $in: deliveryIds } }, { orderBy: { attemptedAt: 'asc', id: 'asc' } });
-          const byDelivery = new Map<string, IDeliveryAttempt[]>(deliveryIds.map((id) => [id, []]));
-          for (const attempt of attempts) byDelivery.get(attempt.delivery.id)!.push(attempt);
-          return byDelivery;
-        }).load(delivery.id)) ?? [],
+        (await loaderFor<string, IDeliveryAttempt[]>(ctx, 'attemptsByDelivery', (deliveryIds) => attemptsByDelivery(ctx.em, deliveryIds)).load(delivery.id)) ?? [],
     }),
   }),
 });
 
 const DeliveryConnection = connectionOf('WebhookDelivery', DeliveryRef);
-
-type DeliveryCounts = Record<'pending' | 'delivered' | 'failed', number>;
 
 const DeliveryCountsRef = builder.objectRef<DeliveryCounts>('DeliveryCounts').implement({
   description: "A trial's webhook deliveries to its app's endpoints, by status",
@@ -57,16 +50,7 @@ builder.objectFields(TrialRef, (t) => ({
     type: DeliveryCountsRef,
     // One grouped query for every trial of the request (a page of 100 costs one query, not 100).
     resolve: async (trial, _args, ctx) =>
-      (await loaderFor<string, DeliveryCounts>(ctx, 'deliveryCountsByTrial', async (trialIds) => {
-        const rows: Array<{ trial_id: string; status: keyof DeliveryCounts; count: number }> = await ctx.em.execute(
-          `select trial_id, status, count(*)::int as count from webhook_deliveries
-            where trial_id in (select jsonb_array_elements_text(cast(? as jsonb))) group by trial_id, status`,
-          [JSON.stringify(trialIds)],
-        );
-        const counts = new Map<string, DeliveryCounts>(trialIds.map((id) => [id, { pending: 0, delivered: 0, failed: 0 }]));
-        for (const row of rows) counts.get(row.trial_id)![row.status] = row.count;
-        return counts;
-      }).load(trial.id))!,
+      (await loaderFor<string, DeliveryCounts>(ctx, 'deliveryCountsByTrial', (trialIds) => deliveryCountsByTrial(ctx.em, trialIds)).load(trial.id))!,
   }),
 }));
 
@@ -112,7 +96,7 @@ builder.mutationField('redeliver', (t) =>
       requireCaller(ctx.auth);
       const delivery = await ctx.em.findOne(WebhookDelivery, { id: deliveryId }, { populate: ['endpoint'] });
       if (!delivery || !mayAccess(ctx.auth, delivery.endpoint.app.id)) return { errors: notFound('deliveryId', `no delivery ${deliveryId}`) };
-      return redeliver(deliveryDeps(ctx), ctx.em, delivery);
+      return ctx.services.webhooks.redeliver(ctx.em, delivery);
     },
   }),
 );
@@ -126,7 +110,7 @@ builder.mutationField('redeliverFailed', (t) =>
     args: { endpointId: t.arg.id({ required: true }), since: t.arg({ type: 'DateTime', required: true }) },
     resolve: async (_root, { endpointId, since }, ctx) => {
       const endpoint = await callersEndpoint(ctx, endpointId);
-      return endpoint ? redeliverFailed(deliveryDeps(ctx), ctx.em, endpoint, since) : { count: 0, errors: noEndpoint(endpointId) };
+      return endpoint ? ctx.services.webhooks.redeliverFailed(ctx.em, endpoint, since) : { count: 0, errors: noEndpoint(endpointId) };
     },
   }),
 );
@@ -139,7 +123,7 @@ builder.subscriptionField('deliveryAttemptRecorded', (t) =>
     subscribe: async (_root, args, ctx) => {
       const endpoint = await callersEndpoint(ctx, args.endpointId);
       if (!endpoint) throw notFoundError(`no webhook endpoint ${args.endpointId}`);
-      return ctx.services.deliveryAttempts.subscribe((attempt) => attempt.delivery.endpoint.id === endpoint.id);
+      return ctx.services.feeds.deliveryAttempts.subscribe((attempt) => attempt.delivery.endpoint.id === endpoint.id);
     },
     resolve: (attempt) => attempt,
   }),

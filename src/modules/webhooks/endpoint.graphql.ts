@@ -8,9 +8,7 @@ import { notFound, payloadType } from '../../graphql/common.ts';
 import { mayAccess, requireApp, requireCaller, type GraphQLContext } from '../../graphql/context.ts';
 import { NodeRef, registerNode } from '../../graphql/node.ts';
 import type { FieldError } from '../../core/field-error.ts';
-import type { DeliveryDeps } from './delivery-deps.ts';
-import { createEndpoint, endpointInputRules, rotateSecret, updateEndpoint, type EndpointInput } from './endpoints.service.ts';
-import { sendTestWebhook } from './tester.ts';
+import { endpointInputRules, type EndpointInput } from './endpoints.service.ts';
 import { AttemptRef, HttpHeader, asHeaders } from './attempt.graphql.ts';
 import type { IDeliveryAttempt } from './webhook-delivery.entity.ts';
 import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
@@ -36,8 +34,6 @@ export const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint'
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
-
-export const deliveryDeps = ({ services }: GraphQLContext): DeliveryDeps => ({ orm: services.orm, temporal: services.temporal, taskQueue: services.taskQueue, allowPrivate: services.webhookAllowPrivateTargets });
 
 /** The caller's endpoint, or null: another app's is answered as one that does not exist. */
 export async function callersEndpoint(ctx: GraphQLContext, endpointId: string): Promise<IWebhookEndpoint | null> {
@@ -96,7 +92,7 @@ builder.mutationField('createWebhookEndpoint', (t) =>
     args: { input: t.arg({ type: CreateInput, required: true }) },
     resolve: async (_root, { input }, { auth, em, services }) => {
       requireApp(auth, input.appId);
-      return createEndpoint(em, input.appId, input as EndpointInput, services.webhookAllowPrivateTargets);
+      return services.webhooks.createEndpoint(em, input.appId, input as EndpointInput);
     },
   }),
 );
@@ -109,7 +105,7 @@ builder.mutationField('updateWebhookEndpoint', (t) =>
     resolve: async (_root, { input }, ctx) => {
       const endpoint = await callersEndpoint(ctx, input.endpointId);
       if (!endpoint) return { errors: noEndpoint(input.endpointId) };
-      return updateEndpoint(ctx.em, endpoint, input as EndpointInput, ctx.services.webhookAllowPrivateTargets);
+      return ctx.services.webhooks.updateEndpoint(ctx.em, endpoint, input as EndpointInput);
     },
   }),
 );
@@ -136,7 +132,7 @@ builder.mutationField('rotateWebhookSecret', (t) =>
     args: { endpointId: t.arg.id({ required: true }) },
     resolve: async (_root, { endpointId }, ctx) => {
       const endpoint = await callersEndpoint(ctx, endpointId);
-      return endpoint ? { endpoint: await rotateSecret(ctx.em, endpoint), errors: [] } : { errors: noEndpoint(endpointId) };
+      return endpoint ? { endpoint: await ctx.services.webhooks.rotateSecret(ctx.em, endpoint), errors: [] } : { errors: noEndpoint(endpointId) };
     },
   }),
 );
@@ -150,7 +146,7 @@ builder.mutationField('sendTestWebhook', (t) =>
     args: { endpointId: t.arg.id({ required: true }) },
     resolve: async (_root, { endpointId }, ctx) => {
       const endpoint = await callersEndpoint(ctx, endpointId);
-      return endpoint ? sendTestWebhook(deliveryDeps(ctx), ctx.em, endpoint) : { attempt: null, errors: noEndpoint(endpointId) };
+      return endpoint ? ctx.services.webhooks.sendTest(ctx.em, endpoint) : { attempt: null, errors: noEndpoint(endpointId) };
     },
   }),
 );

@@ -26,7 +26,7 @@ builder.subscriptionField('webhookOperationalEvents', (t) =>
     args: { appId: t.arg.id({ required: true }) },
     subscribe: (_root, { appId }, { auth, services }) => {
       requireApp(auth, appId);
-      return services.operationalEvents.subscribe((event) => event.appId === appId);
+      return services.feeds.operationalEvents.subscribe((event) => event.appId === appId);
     },
     resolve: (event) => event,
   }),

@@ -1,0 +1,24 @@
+/**
+ * The webhooks service as the API layer uses it, built once with the delivery pipeline's
+ * dependencies: endpoints (checked against SSRF on save), the tester, redelivery.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { DeliveryDeps } from './delivery-deps.ts';
+import { createEndpoint, rotateSecret, updateEndpoint, type EndpointInput } from './endpoints.service.ts';
+import { redeliver, redeliverFailed } from './redelivery.ts';
+import { sendTestWebhook } from './tester.ts';
+import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
+import type { IWebhookEndpoint } from './webhook-endpoint.entity.ts';
+
+export function createWebhooks(deps: DeliveryDeps) {
+  return {
+    createEndpoint: (em: EntityManager, appId: string, input: EndpointInput) => createEndpoint(em, appId, input, deps.allowPrivate),
+    updateEndpoint: (em: EntityManager, endpoint: IWebhookEndpoint, input: EndpointInput) => updateEndpoint(em, endpoint, input, deps.allowPrivate),
+    rotateSecret: (em: EntityManager, endpoint: IWebhookEndpoint) => rotateSecret(em, endpoint),
+    sendTest: (em: EntityManager, endpoint: IWebhookEndpoint) => sendTestWebhook(deps, em, endpoint),
+    redeliver: (em: EntityManager, delivery: IWebhookDelivery) => redeliver(deps, em, delivery),
+    redeliverFailed: (em: EntityManager, endpoint: IWebhookEndpoint, since: Date) => redeliverFailed(deps, em, endpoint, since),
+  };
+}
+
+export type Webhooks = ReturnType<typeof createWebhooks>;

@@ -1,0 +1,51 @@
+/** The pure decisions of ingest (src/modules/ingest/effects.ts): which trials events start, and which workflows hear of them. */
+import { describe, expect, it } from 'vitest';
+import { candidatesOf, noticesOf, trialStartOf, type AttributedEvent } from '../src/modules/ingest/effects.ts';
+import type { IngestEvent } from '../src/modules/ingest/segment-message.ts';
+import type { TouchedTrial } from '../src/modules/ingest/event-writer.ts';
+
+const at = new Date('2026-01-02T03:04:05Z');
+const message = (fields: Partial<IngestEvent>): IngestEvent => ({
+  messageId: 'm', type: 'track', event: null, userId: 'u1', anonymousId: null, previousId: null, properties: {}, traits: {}, context: {}, timestamp: at, receivedAt: at, ...fields,
+});
+const trial = (fields: Partial<TouchedTrial>): TouchedTrial => ({ appId: 'app_1', userId: 'u1', segment: 'exploring', workflowId: 'trial:app_1:u1', ahaReachedAt: null, ...fields });
+const event = (fields: Partial<AttributedEvent>): AttributedEvent => ({ userId: 'u1', name: 'Clicked', type: 'track', properties: {}, at, ...fields });
+const settings = { ahaEvents: ['Report Viewed'], ahaRules: [{ event: 'Invited', count: 3 }], conversionEvents: ['Paid'], eventAllowList: null };
+
+describe('trialStartOf', () => {
+  it('starts a trial from identify traits or a Trial Started track, and nothing else', () => {
+    expect(trialStartOf(message({ type: 'identify', traits: { trial_end: '2026-02-01T00:00:00Z', email: 'a@b.co' } }))).toEqual({ userId: 'u1', email: 'a@b.co', trialStart: at, trialEnd: new Date('2026-02-01T00:00:00Z') });
+    expect(trialStartOf(message({ event: 'Trial Started', properties: { trial_start: '2026-01-01T00:00:00Z' } }))).toMatchObject({ trialStart: new Date('2026-01-01T00:00:00Z'), trialEnd: null });
+    expect(trialStartOf(message({ event: 'Clicked' }))).toBeNull();
+    expect(trialStartOf(message({ type: 'identify', traits: { email: 'a@b.co' } }))).toBeNull();
+    expect(trialStartOf(message({ event: 'Trial Started', userId: null }))).toBeNull();
+  });
+});
+
+describe('candidatesOf and noticesOf', () => {
+  it('signals only what can change a segment: an aha, a conversion, or activity while quiet', () => {
+    const candidates = candidatesOf([event({ name: 'Clicked' }), event({ name: 'Report Viewed' }), event({ name: 'Invited' })], [trial({})], settings);
+    expect(candidates.map((candidate) => candidate.ahaRules.map((rule) => rule.event))).toEqual([['Report Viewed'], ['Invited']]);
+    // The counted rule is not met: only the plain aha event signals.
+    const notices = noticesOf(candidates.map((candidate) => ({ ...candidate, aha: candidate.ahaRules.some((rule) => (rule.count ?? 1) === 1) })));
+    expect([...notices]).toEqual([['trial:app_1:u1', { at: at.toISOString(), aha: true, conversion: false }]]);
+    expect(noticesOf(candidatesOf([event({ name: 'Clicked' })], [trial({})], settings).map((c) => ({ ...c, aha: false }))).size).toBe(0);
+    expect([...noticesOf(candidatesOf([event({ name: 'Clicked' })], [trial({ segment: 'gone_quiet' })], settings).map((c) => ({ ...c, aha: false })))][0]![1]).toEqual({ at: at.toISOString(), aha: false, conversion: false });
+    expect([...noticesOf(candidatesOf([event({ name: 'Paid' })], [trial({})], settings).map((c) => ({ ...c, aha: false })))][0]![1].conversion).toBe(true);
+  });
+
+  it('ignores final trials, events outside the allow-list, deletes, and aha rules once the aha is reached', () => {
+    expect(candidatesOf([event({ name: 'Paid' })], [trial({ segment: 'converted' })], settings)).toEqual([]);
+    expect(candidatesOf([event({ name: 'Report Viewed' })], [trial({})], { ...settings, eventAllowList: ['Paid'] })).toEqual([]);
+    expect(candidatesOf([event({ name: 'Report Viewed', type: 'delete' })], [trial({})], settings)).toEqual([]);
+    expect(candidatesOf([event({ name: 'Report Viewed' })], [trial({ ahaReachedAt: at })], settings)).toEqual([]);
+    expect(candidatesOf([event({ name: 'Report Viewed', userId: 'someone-else' })], [trial({})], settings)).toEqual([]);
+  });
+
+  it('merges one notice per workflow: the latest time, aha and conversion', () => {
+    const later = new Date(at.getTime() + 60_000);
+    const candidates = candidatesOf([event({ name: 'Report Viewed' }), event({ name: 'Paid', at: later })], [trial({})], settings);
+    const notices = noticesOf(candidates.map((candidate) => ({ ...candidate, aha: candidate.ahaRules.length > 0 })));
+    expect([...notices]).toEqual([['trial:app_1:u1', { at: later.toISOString(), aha: true, conversion: true }]]);
+  });
+});

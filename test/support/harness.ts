@@ -13,6 +13,9 @@ import { createClient, type Client as WsClient } from 'graphql-ws';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { startRuntime, type Role, type Runtime } from '../../src/runtime.ts';
+import { graphqlRequest, type GraphQLResponse } from './graphql-client.ts';
+
+export { graphqlRequest, type GraphQLResponse } from './graphql-client.ts';
 
 const TEMPLATE_DATABASE = 'trialcast_template';
 
@@ -47,11 +50,6 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-export interface GraphQLResponse<T> {
-  status: number;
-  data?: T;
-  errors?: Array<{ message: string; extensions?: { code?: string } }>;
-}
 
 export async function testConfig(overrides: Partial<Config> = {}): Promise<Config> {
   return {
@@ -107,24 +105,6 @@ export async function startTestStack(options: { role?: Role; config?: Partial<Co
       await runtime.stop();
     },
   };
-}
-
-export async function graphqlRequest<T>(
-  url: string,
-  query: string,
-  variables: Record<string, unknown> = {},
-  token: string | null = null,
-): Promise<GraphQLResponse<T>> {
-  const response = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/graphql-response+json, application/json',
-      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  return { status: response.status, ...((await response.json()) as object) };
 }
 
 /** Collects a subscription's events; `next(n)` waits for the n-th. `extensions` go with the subscribe message. */

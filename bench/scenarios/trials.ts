@@ -1,0 +1,81 @@
+import pg from 'pg';
+import { graphql, newApp, percentile, pool, type Result } from '../support.ts';
+
+/**
+ * Many open trial workflows at once, each with its timers (days away), and among them probe
+ * trials whose inactivity timers fall due at a steady rate: the lateness (threshold →
+ * transition recorded, read from the recorded changes) is what a timer costs under that load.
+ */
+export async function openTrialsAndTimers(url: string, databaseUrl: string): Promise<Result[]> {
+  const count = Number(process.env.BENCH_TRIALS ?? 10_000);
+  const probes = Number(process.env.BENCH_TIMER_PROBES ?? 300);
+  const quietAfterS = Number(process.env.BENCH_QUIET_AFTER_S ?? 60);
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  const recorded = async (appId: string, sequence: number) =>
+    Number((await db.query('select count(*) as n from segment_changes where app_id = $1 and sequence = $2', [appId, sequence])).rows[0].n);
+  const start = async (appId: string, apiKey: string, userId: string) => {
+    const response = await graphql(url, apiKey, 'mutation($i: StartTrialInput!) { startTrial(input: $i) { errors { message } } }', {
+      i: { appId, userId, trialEnd: '2099-01-01T00:00:00Z' },
+    });
+    if (response.data?.startTrial?.errors?.length) throw new Error(JSON.stringify(response.data.startTrial.errors));
+  };
+  const waitFor = async (appId: string, sequence: number, total: number, deadline: number) => {
+    let lastReport = Date.now();
+    let done = await recorded(appId, sequence);
+    while (done < total && Date.now() < deadline) {
+      if (Date.now() - lastReport >= 30_000) {
+        console.error(`  trials: ${done} of ${total} have recorded change ${sequence}`);
+        lastReport = Date.now();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      done = await recorded(appId, sequence);
+    }
+    return done;
+  };
+
+  // The load: trials that stay open (their inactivity and trial-end timers days away).
+  const open = await newApp(url, {});
+  const started = performance.now();
+  await pool(Array.from({ length: count }, (_, i) => `open-${i}`), 50, (userId) => start(open.appId, open.apiKey, userId));
+  const startSeconds = (performance.now() - started) / 1000;
+  const running = await waitFor(open.appId, 1, count, Date.now() + 1_200_000);
+  const settledSeconds = (performance.now() - started) / 1000;
+  const rssMb = Math.round(process.memoryUsage().rss / 1048576);
+
+  // The probe, among them: trials whose inactivity timer falls due at a steady 10 a second.
+  const probe = await newApp(url, { inactivityAfter: `PT${quietAfterS}S` });
+  const probeIds = Array.from({ length: probes }, (_, i) => `probe-${i}`);
+  const probeStart = performance.now();
+  for (const [i, userId] of probeIds.entries()) {
+    const due = probeStart + i * 100;
+    if (due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+    await start(probe.appId, probe.apiKey, userId);
+  }
+  const quiet = await waitFor(probe.appId, 2, probes, Date.now() + (quietAfterS + 600) * 1000);
+  const { rows } = await db.query(
+    `select extract(epoch from (quiet.occurred_at - (first.occurred_at + make_interval(secs => $2)))) * 1000 as lateness
+     from segment_changes first join segment_changes quiet on quiet.trial_id = first.trial_id and quiet.sequence = 2
+     where first.app_id = $1 and first.sequence = 1`,
+    [probe.appId, quietAfterS],
+  );
+  const stillOpen = Number((await db.query(`select count(*) as n from trials where app_id = $1 and segment = 'exploring'`, [open.appId])).rows[0].n);
+  await db.end();
+  const lateness = rows.map((row) => Number(row.lateness));
+  return [
+    {
+      name: 'trials.open',
+      value: stillOpen,
+      unit: 'workflows',
+      note: `${count} started through GraphQL startTrial at ${Math.round(count / startSeconds)}/s (50 concurrent); ${running} had recorded their first segment after ${Math.round(settledSeconds)} s; ${stillOpen} still open at the end`,
+    },
+    { name: 'worker.rss_mb', value: rssMb, unit: 'MB', note: 'API + worker in one process with all trials open' },
+    {
+      name: 'segment.timer_lateness.p50_ms',
+      value: percentile(lateness, 50),
+      unit: 'ms',
+      note: `${quiet} of ${probes} probe trials' inactivity timers (due at 10/s) among the ${stillOpen} open trials: threshold → transition recorded`,
+    },
+    { name: 'segment.timer_lateness.p99_ms', value: percentile(lateness, 99), unit: 'ms' },
+  ];
+}

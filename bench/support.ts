@@ -1,0 +1,147 @@
+/** What the bench scenarios share: the load generator, baselines, percentiles, a pool, apps, CPU and heap readings, IPC. */
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { AddressInfo } from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+import { graphqlRequest } from '../test/support/graphql-client.ts';
+
+export interface Result {
+  name: string;
+  value: number;
+  unit: string;
+  baseline?: number;
+  note?: string;
+}
+
+export const DURATION_S = Number(process.env.BENCH_SECONDS ?? 10);
+export const CONNECTIONS = 50;
+
+export async function load(options: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) =>
+    autocannon({ duration: DURATION_S, connections: CONNECTIONS, ...options }, (error, result) => (error ? reject(error) : resolve(result))),
+  );
+}
+
+/** The floor of what any Node HTTP handler can do here: a bare server answering JSON. */
+export async function bareNodeRequestsPerSecond(body: string): Promise<number> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const result = await load({ url: `http://127.0.0.1:${port}/`, method: 'POST', body: '{}' });
+  server.close();
+  return result.requests.average;
+}
+
+
+/** The tests' GraphQL client, answering data as the scenarios read it. */
+export async function graphql(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<{ data: any }> {
+  return (await graphqlRequest<any>(url, query, variables, token)) as { data: any };
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!) : Number.NaN;
+}
+
+export async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+export async function newApp(url: string, settings: Record<string, unknown>) {
+  const created = await graphql(url, 'tca_bench', 'mutation { createApp(input: {name: "bench"}) { app { id } apiKey writeKey } }', {});
+  const app = created.data.createApp;
+  const updated = await graphql(url, app.apiKey, 'mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }', { i: { appId: app.app.id, ...settings } });
+  if (updated.data.updateSegmentSettings.errors.length) throw new Error(JSON.stringify(updated.data.updateSegmentSettings.errors));
+  return { appId: app.app.id as string, apiKey: app.apiKey as string, writeKey: app.writeKey as string };
+}
+
+
+/** The API's heap after a full collection, so before/after readings compare live objects only. */
+export function liveHeapMb(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return process.memoryUsage().heapUsed / 1_048_576;
+}
+
+let ticksPerSecond: number | undefined;
+
+/**
+ * CPU seconds (user + system) used so far by this process and its descendants, live or exited,
+ * summed by program (the Temporal dev server, PostgreSQL backends, …); `labels` names
+ * processes by pid (this one is "trialcast": API, worker and load generator).
+ */
+export function cpuSecondsByProgram(labels: Map<number, string>): Map<string, number> {
+  const ticks = (ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })));
+  const processes = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        // Fields after the command: state, ppid, …, utime, stime, and the same of its children
+        // that have exited (PostgreSQL's backends come and go with the connection pool).
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+        return [{ pid: Number(pid), comm, ppid: fields[1]!, seconds: (fields[11]! + fields[12]! + fields[13]! + fields[14]!) / ticks }];
+      } catch {
+        return []; // exited meanwhile
+      }
+    });
+  const ours = new Set([process.pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const { pid, ppid } of processes) {
+      if (!ours.has(pid) && ours.has(ppid)) {
+        ours.add(pid);
+        grew = true;
+      }
+    }
+  }
+  const byProgram = new Map<string, number>();
+  for (const { pid, comm, seconds } of processes) {
+    if (!ours.has(pid)) continue;
+    const program = pid === process.pid ? 'trialcast' : (labels.get(pid) ?? comm);
+    byProgram.set(program, (byProgram.get(program) ?? 0) + seconds);
+  }
+  return byProgram;
+}
+
+/** The child's next message, or an error naming what was awaited after a minute. */
+export async function nextMessage<T>(child: ChildProcess, awaiting: string): Promise<T> {
+  const [answer] = (await once(child, 'message', { signal: AbortSignal.timeout(60_000) }).catch(() => {
+    throw new Error(`no ${awaiting} from the fan-out subscribers within a minute`);
+  })) as [T];
+  return answer;
+}
+
+/** One request/answer over a child's IPC channel. */
+export async function ask<T>(child: ChildProcess, message: string): Promise<T> {
+  child.send(message);
+  return nextMessage<T>(child, message);
+}
+
+
+/** A rate limit high enough that the bench measures the ingest path, not the limiter. */
+export const UNLIMITED = { rateLimitPerSecond: 1_000_000 };
+
+/** Track messages with unique ids, so none is deduplicated away. */
+export function trackMessages(prefix: string, count: number, at: number) {
+  return Array.from({ length: count }, (_, i) => ({
+    type: 'track',
+    messageId: `${prefix}-${at}-${i}`,
+    userId: `ingest-user-${(at * count + i) % 5000}`,
+    event: 'Report Viewed',
+    properties: { report: 'weekly', rows: i },
+    timestamp: new Date().toISOString(),
+  }));
+}
+

@@ -56,7 +56,8 @@ module.exports = {
     {
       name: 'domain-imports-no-api-layer',
       severity: 'error',
-      comment: "A module's services, entities and rules do not import the GraphQL layer, the server or the worker (its *.graphql.ts and *.routes.ts files are that layer).",
+      comment:
+        "A module's services, entities and rules do not import the GraphQL layer, the server or the worker (its *.graphql.ts and *.routes.ts files are that layer).",
       from: { path: '^src/modules/', pathNot: ['\\.graphql\\.ts$', '\\.routes\\.ts$', '^src/modules/ingest/hook-routes\\.ts$'] },
       to: { path: ['^src/graphql/', '^src/temporal/', '^src/server\\.ts$', '^src/runtime\\.ts$'] },
     },

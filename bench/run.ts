@@ -60,5 +60,4 @@ async function main(): Promise<void> {
   process.exit();
 }
 
-
 await main();

@@ -39,7 +39,6 @@ export async function bareNodeRequestsPerSecond(body: string): Promise<number> {
   return result.requests.average;
 }
 
-
 /** The tests' GraphQL client, answering data as the scenarios read it. */
 export async function graphql(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<{ data: any }> {
   return (await graphqlRequest<any>(url, query, variables, token)) as { data: any };
@@ -52,19 +51,22 @@ export function percentile(values: number[], p: number): number {
 
 export async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 export async function newApp(url: string, settings: Record<string, unknown>) {
   const created = await graphql(url, 'tca_bench', 'mutation { createApp(input: {name: "bench"}) { app { id } apiKey writeKey } }', {});
   const app = created.data.createApp;
-  const updated = await graphql(url, app.apiKey, 'mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }', { i: { appId: app.app.id, ...settings } });
+  const updated = await graphql(url, app.apiKey, 'mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }', {
+    i: { appId: app.app.id, ...settings },
+  });
   if (updated.data.updateSegmentSettings.errors.length) throw new Error(JSON.stringify(updated.data.updateSegmentSettings.errors));
   return { appId: app.app.id as string, apiKey: app.apiKey as string, writeKey: app.writeKey as string };
 }
-
 
 /** The API's heap after a full collection, so before/after readings compare live objects only. */
 export function liveHeapMb(): number {
@@ -90,14 +92,17 @@ export function cpuSecondsByProgram(labels: Map<number, string>): Map<string, nu
         const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
         // Fields after the command: state, ppid, …, utime, stime, and the same of its children
         // that have exited (PostgreSQL's backends come and go with the connection pool).
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+        const fields = stat
+          .slice(stat.lastIndexOf(')') + 2)
+          .split(' ')
+          .map(Number);
         return [{ pid: Number(pid), comm, ppid: fields[1]!, seconds: (fields[11]! + fields[12]! + fields[13]! + fields[14]!) / ticks }];
       } catch {
         return []; // exited meanwhile
       }
     });
   const ours = new Set([process.pid]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const { pid, ppid } of processes) {
       if (!ours.has(pid) && ours.has(ppid)) {
@@ -129,7 +134,6 @@ export async function ask<T>(child: ChildProcess, message: string): Promise<T> {
   return nextMessage<T>(child, message);
 }
 
-
 /** A rate limit high enough that the bench measures the ingest path, not the limiter. */
 export const UNLIMITED = { rateLimitPerSecond: 1_000_000 };
 
@@ -144,4 +148,3 @@ export function trackMessages(prefix: string, count: number, at: number) {
     timestamp: new Date().toISOString(),
   }));
 }
-

@@ -1,7 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
 export class Migration20261122143618_aha_rules extends Migration {
-
   override name = 'Migration20261122143618_aha_rules';
 
   override up(): void | Promise<void> {
@@ -13,5 +12,4 @@ export class Migration20261122143618_aha_rules extends Migration {
   override down(): void | Promise<void> {
     this.addSql(`alter table "app_settings" drop column "aha_rules";`);
   }
-
 }

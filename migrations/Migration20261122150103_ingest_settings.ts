@@ -1,7 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
 export class Migration20261122150103_ingest_settings extends Migration {
-
   override name = 'Migration20261122150103_ingest_settings';
 
   override up(): void | Promise<void> {
@@ -11,5 +10,4 @@ export class Migration20261122150103_ingest_settings extends Migration {
   override down(): void | Promise<void> {
     this.addSql(`alter table "app_settings" drop column "event_allow_list", drop column "rate_limit_per_second";`);
   }
-
 }

@@ -23,10 +23,7 @@ async function main(): Promise<void> {
   installTemporalLogging(logger, config.logLevel === 'debug' || config.logLevel === 'trace' ? 'INFO' : 'WARN');
   const runtime = await startRuntime({ role, config, logger, progress: (line) => console.error(`trialcast: ${line}`) });
 
-  logger.info(
-    { role, api: runtime.apiUrl, temporal: runtime.temporalAddress, temporalUi: runtime.temporalUiUrl },
-    'trialcast ready',
-  );
+  logger.info({ role, api: runtime.apiUrl, temporal: runtime.temporalAddress, temporalUi: runtime.temporalUiUrl }, 'trialcast ready');
   const lines = [
     runtime.apiUrl && `GraphQL + GraphiQL   ${runtime.apiUrl}/graphql`,
     runtime.apiUrl && `Health / metrics     ${runtime.apiUrl}/healthz  ${runtime.apiUrl}/readyz  ${runtime.apiUrl}/metrics`,

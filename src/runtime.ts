@@ -65,8 +65,7 @@ export async function startRuntime({ role, config, logger, progress = () => unde
   try {
     if (role !== 'all' && (!config.databaseUrl || !config.temporalAddress)) {
       throw new StartupError(
-        `npm run start:${role} needs DATABASE_URL and TEMPORAL_ADDRESS (one role of a deployment); ` +
-          'use npm start to run everything on one machine',
+        `npm run start:${role} needs DATABASE_URL and TEMPORAL_ADDRESS (one role of a deployment); ` + 'use npm start to run everything on one machine',
       );
     }
 

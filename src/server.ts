@@ -81,7 +81,9 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
   const server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 }, async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     // Exact routes first; a route ending in '/' also serves the paths below it (/hooks/stripe/{appId}).
-    const prefix = routes[path] ? path : Object.keys(routes).find((candidate) => candidate.endsWith('/') && path.startsWith(candidate) && path.length > candidate.length);
+    const prefix = routes[path]
+      ? path
+      : Object.keys(routes).find((candidate) => candidate.endsWith('/') && path.startsWith(candidate) && path.length > candidate.length);
     const handler = prefix ? routes[prefix] : undefined;
     const route = prefix ? (prefix === path ? path : `${prefix}:id`) : 'unmatched';
     const endTimer = metrics.httpDuration.startTimer({ route });

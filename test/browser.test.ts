@@ -73,7 +73,9 @@ describe.skipIf(!available && !required)('in a browser', () => {
 
       const subscription = `subscription { segmentChanged(appId: "${created.app.id}") { sequence newSegment trial { userId } } }`;
       await page.goto(`${stack.url}/graphql?query=${encodeURIComponent(subscription)}`);
-      const subscribed = page.waitForEvent('websocket').then((socket) => socket.waitForEvent('framesent', (frame) => String(frame.payload).includes('"subscribe"')));
+      const subscribed = page
+        .waitForEvent('websocket')
+        .then((socket) => socket.waitForEvent('framesent', (frame) => String(frame.payload).includes('"subscribe"')));
       await page.click('.graphiql-execute-button');
       await subscribed;
       // The server has the subscription once the subscribe frame has crossed loopback and been authenticated.
@@ -113,7 +115,9 @@ describe.skipIf(!available && !required)('in a browser', () => {
       };
 
       // Search attributes are indexed a moment after the workflow upserts them: search again until both show.
-      await expect.poll(() => listed(`TrialcastAppId = "${created.app.id}" AND TrialcastSegment = "exploring"`), { timeout: 30_000, interval: 500 }).toEqual(['ui-one', 'ui-two']);
+      await expect
+        .poll(() => listed(`TrialcastAppId = "${created.app.id}" AND TrialcastSegment = "exploring"`), { timeout: 30_000, interval: 500 })
+        .toEqual(['ui-one', 'ui-two']);
       expect(await listed(`TrialcastAppId = "${created.app.id}" AND TrialcastSegment = "gone_quiet"`)).toEqual([]);
       expect(await page.locator('body').innerText()).toContain('No Results');
       await context.close();

@@ -30,7 +30,8 @@ afterAll(async () => {
   // For RELIABILITY.md's long runs: memory before and after (in this process, where the server runs),
   // after a full collection when node runs with --expose-gc.
   (globalThis as { gc?: () => void }).gc?.();
-  if (process.env.FUZZ_RUNS) console.log(`fuzz memory: heap ${mb(startHeap)} → ${mb(process.memoryUsage().heapUsed)} MB, rss ${mb(startRss)} → ${mb(process.memoryUsage().rss)} MB`);
+  if (process.env.FUZZ_RUNS)
+    console.log(`fuzz memory: heap ${mb(startHeap)} → ${mb(process.memoryUsage().heapUsed)} MB, rss ${mb(startRss)} → ${mb(process.memoryUsage().rss)} MB`);
   await stack?.stop();
 });
 const mb = (bytes: number) => Math.round(bytes / 1_048_576);
@@ -40,8 +41,18 @@ let startRss = 0;
 const deep = (depth: number): unknown => (depth === 0 ? 1 : { a: deep(depth - 1) });
 const hostileValue = fc.oneof(
   fc.constantFrom(
-    '1e400', -0, Number.MAX_SAFE_INTEGER, 2 ** 64, '\u0000', '\ud800', 'x'.repeat(40_000),
-    deep(40), [[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]], '2026-13-45T99:99:99Z', '', null,
+    '1e400',
+    -0,
+    Number.MAX_SAFE_INTEGER,
+    2 ** 64,
+    '\u0000',
+    '\ud800',
+    'x'.repeat(40_000),
+    deep(40),
+    [[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]],
+    '2026-13-45T99:99:99Z',
+    '',
+    null,
   ),
   fc.jsonValue({ maxDepth: 4 }),
 );
@@ -58,9 +69,18 @@ const nearlyValidMessage = fc.record(
     groupId: id,
     event: fc.oneof(fc.constantFrom('Trial Started', 'Signed Up', 'Order Completed'), id),
     messageId: id,
-    timestamp: fc.oneof(fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), id),
-    sentAt: fc.oneof(fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), id),
-    originalTimestamp: fc.oneof(fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), id),
+    timestamp: fc.oneof(
+      fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+      id,
+    ),
+    sentAt: fc.oneof(
+      fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+      id,
+    ),
+    originalTimestamp: fc.oneof(
+      fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+      id,
+    ),
     properties: fc.oneof(fc.dictionary(fc.oneof(fc.string(), pollution), hostileValue), hostileValue),
     traits: fc.oneof(fc.record({ email: id, trial_start: id, trial_end: id }, { requiredKeys: [] }), hostileValue),
     context: hostileValue,
@@ -68,19 +88,46 @@ const nearlyValidMessage = fc.record(
   { requiredKeys: [] },
 );
 /** A JSON text with `__proto__` as an own key, as an attacker would send it. */
-const pollutingText = fc.tuple(pollution, fc.jsonValue({ maxDepth: 2 })).map(([key, value]) => `{"type":"track","userId":"u","event":"e","properties":{"${key}":{"polluted":${JSON.stringify(value)}}},"${key}":{"polluted":true}}`);
+const pollutingText = fc
+  .tuple(pollution, fc.jsonValue({ maxDepth: 2 }))
+  .map(([key, value]) => `{"type":"track","userId":"u","event":"e","properties":{"${key}":{"polluted":${JSON.stringify(value)}}},"${key}":{"polluted":true}}`);
 const s2sEvent = fc.record(
-  { api_key: fc.oneof(fc.constant('WRITE_KEY'), id), event_type: id, event_id: id, user: fc.oneof(fc.record({ id, anonymous_id: id, email: id }, { requiredKeys: [] }), hostileValue), event_attributes: hostileValue },
+  {
+    api_key: fc.oneof(fc.constant('WRITE_KEY'), id),
+    event_type: id,
+    event_id: id,
+    user: fc.oneof(fc.record({ id, anonymous_id: id, email: id }, { requiredKeys: [] }), hostileValue),
+    event_attributes: hostileValue,
+  },
   { requiredKeys: [] },
 );
 const stripeEvent = fc.record(
   {
-    type: fc.oneof(fc.constantFrom('customer.subscription.created', 'customer.subscription.updated', 'customer.subscription.deleted', 'invoice.paid'), fc.string()),
+    type: fc.oneof(
+      fc.constantFrom('customer.subscription.created', 'customer.subscription.updated', 'customer.subscription.deleted', 'invoice.paid'),
+      fc.string(),
+    ),
     data: fc.oneof(
-      fc.record({
-        object: fc.oneof(fc.record({ customer: id, status: fc.oneof(fc.constantFrom('trialing', 'active', 'canceled'), id), trial_start: hostileValue, trial_end: hostileValue, metadata: hostileValue, amount_paid: hostileValue }, { requiredKeys: [] }), hostileValue),
-        previous_attributes: hostileValue,
-      }, { requiredKeys: [] }),
+      fc.record(
+        {
+          object: fc.oneof(
+            fc.record(
+              {
+                customer: id,
+                status: fc.oneof(fc.constantFrom('trialing', 'active', 'canceled'), id),
+                trial_start: hostileValue,
+                trial_end: hostileValue,
+                metadata: hostileValue,
+                amount_paid: hostileValue,
+              },
+              { requiredKeys: [] },
+            ),
+            hostileValue,
+          ),
+          previous_attributes: hostileValue,
+        },
+        { requiredKeys: [] },
+      ),
       hostileValue,
     ),
   },
@@ -88,9 +135,13 @@ const stripeEvent = fc.record(
 );
 
 /** A message whose properties (or the whole body) nest from a little to far too deep for recursive code. */
-const deepText = fc.tuple(fc.integer({ min: 30, max: 100_000 }), fc.constantFrom(['{"a":', '}'], ['[', ']']), fc.boolean()).map(([depth, [open, close], wrapped]) =>
-  wrapped ? `{"type":"track","userId":"u","event":"e","properties":{"p":${deepJson(depth, open, close)}},"batch":[${deepJson(depth, open, close)}]}` : deepJson(depth, open, close),
-);
+const deepText = fc
+  .tuple(fc.integer({ min: 30, max: 100_000 }), fc.constantFrom(['{"a":', '}'], ['[', ']']), fc.boolean())
+  .map(([depth, [open, close], wrapped]) =>
+    wrapped
+      ? `{"type":"track","userId":"u","event":"e","properties":{"p":${deepJson(depth, open, close)}},"batch":[${deepJson(depth, open, close)}]}`
+      : deepJson(depth, open, close),
+  );
 
 /** The body as bytes: JSON of the value, or broken JSON, or bytes that are not UTF-8, or nested too deep. */
 function bodies(value: fc.Arbitrary<unknown>): fc.Arbitrary<Buffer> {
@@ -103,7 +154,14 @@ function bodies(value: fc.Arbitrary<unknown>): fc.Arbitrary<Buffer> {
     { weight: 1, arbitrary: pollutingText.map((text) => Buffer.from(text)) },
   );
 }
-const contentType = fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', '', 'application/json; charset=latin1');
+const contentType = fc.constantFrom(
+  'application/json',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  '',
+  'application/json; charset=latin1',
+);
 
 async function post(path: string, body: Buffer, headers: Record<string, string>): Promise<number> {
   const response = await fetch(`${stack.url}${path}`, { method: 'POST', body: new Uint8Array(body), headers });
@@ -131,7 +189,12 @@ const basic = () => ({ authorization: `Basic ${Buffer.from(`${app.writeKey}:`).t
 describe('fuzzing every inbound route', () => {
   it.each(['identify', 'track', 'page', 'screen', 'group', 'alias'])('/v1/%s', async (type) => {
     // A share of valid messages among the hostile ones, so the property is not only about refusals.
-    const valid = fc.record({ messageId: fc.uuid(), userId: fc.string({ minLength: 1, maxLength: 40 }), properties: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 })) })
+    const valid = fc
+      .record({
+        messageId: fc.uuid(),
+        userId: fc.string({ minLength: 1, maxLength: 40 }),
+        properties: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 })),
+      })
       .map((m) => ({ ...m, type, previousId: 'p1', groupId: 'g1', event: 'Clicked' }));
     const message = fc.oneof(nearlyValidMessage, valid);
     const statuses = await neverFails(`/v1/${type}`, message, basic);
@@ -140,7 +203,10 @@ describe('fuzzing every inbound route', () => {
   });
 
   it('/v1/batch', async () => {
-    const batch = fc.oneof(fc.record({ batch: fc.array(nearlyValidMessage, { maxLength: 20 }), context: hostileValue }, { requiredKeys: ['batch'] }), hostileValue);
+    const batch = fc.oneof(
+      fc.record({ batch: fc.array(nearlyValidMessage, { maxLength: 20 }), context: hostileValue }, { requiredKeys: ['batch'] }),
+      hostileValue,
+    );
     await neverFails('/v1/batch', batch, basic);
   });
 
@@ -158,7 +224,11 @@ describe('fuzzing every inbound route', () => {
   it('/hooks/stripe/{appId}, validly signed', async () => {
     const sign = (body: Buffer) => {
       const t = Math.floor(Date.now() / 1000);
-      return { 'stripe-signature': `t=${t},v1=${createHmac('sha256', STRIPE_SECRET).update(`${t}.${body.toString('utf8')}`).digest('hex')}` };
+      return {
+        'stripe-signature': `t=${t},v1=${createHmac('sha256', STRIPE_SECRET)
+          .update(`${t}.${body.toString('utf8')}`)
+          .digest('hex')}`,
+      };
     };
     await neverFails(`/hooks/stripe/${app.app.id}`, stripeEvent, sign);
   });
@@ -167,10 +237,18 @@ describe('fuzzing every inbound route', () => {
     const request = fc.record(
       {
         query: fc.oneof(
-          fc.constantFrom('{ apps { id } }', 'mutation { createApp(input: {name: "x"}) { apiKey } }', '{ __schema { types { name } } }', '{ trial(appId: "x", userId: "y") { id } }', `{ ${'a { '.repeat(200)} }`),
+          fc.constantFrom(
+            '{ apps { id } }',
+            'mutation { createApp(input: {name: "x"}) { apiKey } }',
+            '{ __schema { types { name } } }',
+            '{ trial(appId: "x", userId: "y") { id } }',
+            `{ ${'a { '.repeat(200)} }`,
+          ),
           fc.string(),
           // Fragments that double at every level (2^levels fields), selections nested up to 5,000 deep.
-          fc.tuple(fc.integer({ min: 1, max: 40 }), fc.constantFrom('__typename', 'apps { id }', '__schema { types { name } }')).map(([levels, base]) => doublingFragments(levels, base)),
+          fc
+            .tuple(fc.integer({ min: 1, max: 40 }), fc.constantFrom('__typename', 'apps { id }', '__schema { types { name } }'))
+            .map(([levels, base]) => doublingFragments(levels, base)),
           fc.integer({ min: 1, max: 5000 }).map(deepSelection),
         ),
         variables: hostileValue,

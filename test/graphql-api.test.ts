@@ -62,9 +62,13 @@ describe('trials connection', () => {
     }
   }`;
 
-  it('pages newest first with cursors, filters by segment and searches user id or email, with each trial\'s changes', async () => {
+  it("pages newest first with cursors, filters by segment and searches user id or email, with each trial's changes", async () => {
     const app = await newApp('paging');
-    for (const [userId, email] of [['u-alpha', 'alpha@example.com'], ['u-beta', 'beta@example.com'], ['u-gamma', 'Gamma@Example.com']]) {
+    for (const [userId, email] of [
+      ['u-alpha', 'alpha@example.com'],
+      ['u-beta', 'beta@example.com'],
+      ['u-gamma', 'Gamma@Example.com'],
+    ]) {
       await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId, email, trialEnd: '2099-01-01T00:00:00Z' } });
     }
     await stack.gql(`mutation($i: ConvertTrialInput!) { convertTrial(input: $i) { errors { message } } }`, { i: { appId: app.app.id, userId: 'u-beta' } });
@@ -77,7 +81,11 @@ describe('trials connection', () => {
 
     const converted = (await stack.gql(TRIALS, { a: app.app.id, s: 'converted' })).data.trials.edges;
     expect(converted).toHaveLength(1);
-    expect(converted[0].node).toMatchObject({ userId: 'u-beta', latestChange: { sequence: 2, newSegment: 'converted', reason: 'converted' }, changes: [{ sequence: 1 }, { sequence: 2 }] });
+    expect(converted[0].node).toMatchObject({
+      userId: 'u-beta',
+      latestChange: { sequence: 2, newSegment: 'converted', reason: 'converted' },
+      changes: [{ sequence: 1 }, { sequence: 2 }],
+    });
     expect((await stack.gql(TRIALS, { a: app.app.id, q: 'gam' })).data.trials.edges[0].node.userId).toBe('u-gamma');
     expect((await stack.gql(TRIALS, { a: app.app.id, q: 'u-' })).data.trials.edges).toHaveLength(3);
     expect((await stack.gql(TRIALS, { a: app.app.id, q: '%' })).data.trials.edges).toHaveLength(0);
@@ -108,11 +116,19 @@ describe('trials connection', () => {
         await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: `u-${i}`, trialEnd: '2099-01-01T00:00:00Z' } });
       }
       const PAGE = `query($a: ID!, $first: Int) { trials(appId: $a, first: $first) { edges { node { userId latestChange { newSegment } deliveryCounts { pending delivered failed } } } } }`;
-      type Page = { trials: { edges: Array<{ node: { latestChange: { newSegment: string } | null; deliveryCounts: { pending: number; delivered: number } } }> } };
+      type Page = {
+        trials: { edges: Array<{ node: { latestChange: { newSegment: string } | null; deliveryCounts: { pending: number; delivered: number } } }> };
+      };
       // Settled first (every first segment recorded and its webhook delivered), so no workflow activity runs while counting.
       await eventually(async () => {
         const edges = (await stack.gql<Page>(PAGE, { a: app.app.id, first: 100 })).data!.trials.edges;
-        return edges.length === 100 && edges.every(({ node }) => node.latestChange?.newSegment === 'exploring' && node.deliveryCounts.delivered === 1 && node.deliveryCounts.pending === 0) || undefined;
+        return (
+          (edges.length === 100 &&
+            edges.every(
+              ({ node }) => node.latestChange?.newSegment === 'exploring' && node.deliveryCounts.delivered === 1 && node.deliveryCounts.pending === 0,
+            )) ||
+          undefined
+        );
       }, 30_000);
 
       const statementsFor = async (first: number) => {
@@ -142,22 +158,40 @@ describe('input validation (zod schemas through the Pothos validation plugin)', 
 
   it('a mutation answers every bad field at once as payload errors, naming the field and why, and changes nothing', async () => {
     const app = await newApp('validation');
-    const endpoint = (await stack.gql(CREATE_ENDPOINT, {
-      input: { appId: app.app.id, url: 'http://127.0.0.1:9/hooks', timeoutMs: 10, eventTypes: ['trial.nope'], headers: [{ name: 'Webhook-Id', value: 'x' }], disableAfter: 'soon' },
-    })).data.createWebhookEndpoint;
+    const endpoint = (
+      await stack.gql(CREATE_ENDPOINT, {
+        input: {
+          appId: app.app.id,
+          url: 'http://127.0.0.1:9/hooks',
+          timeoutMs: 10,
+          eventTypes: ['trial.nope'],
+          headers: [{ name: 'Webhook-Id', value: 'x' }],
+          disableAfter: 'soon',
+        },
+      })
+    ).data.createWebhookEndpoint;
     expect(endpoint.endpoint).toBeNull();
     expect(fieldsOf(endpoint.errors)).toEqual(['disableAfter:INVALID', 'eventTypes.0:INVALID', 'headers.0.name:INVALID', 'timeoutMs:INVALID']);
     expect(endpoint.errors.find((error: { field: string }) => error.field === 'eventTypes.0').message).toMatch(/^unknown event type "trial.nope"/);
     expect((await stack.gql(`query($a: ID!) { webhookEndpoints(appId: $a) { id } }`, { a: app.app.id })).data.webhookEndpoints).toEqual([]);
 
     const SETTINGS = `mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { settings { inactivityAfter } errors { field message code } } }`;
-    const settings = (await stack.gql(SETTINGS, { i: { appId: app.app.id, inactivityAfter: 'P1M', rateLimitPerSecond: 0, ahaRules: [{ event: ' ', count: 0 }] } })).data.updateSegmentSettings;
+    const settings = (
+      await stack.gql(SETTINGS, { i: { appId: app.app.id, inactivityAfter: 'P1M', rateLimitPerSecond: 0, ahaRules: [{ event: ' ', count: 0 }] } })
+    ).data.updateSegmentSettings;
     expect(settings.settings).toBeNull();
-    expect(fieldsOf(settings.errors)).toEqual(['ahaRules.0.count:INVALID', 'ahaRules.0.event:INVALID', 'inactivityAfter:INVALID', 'rateLimitPerSecond:INVALID']);
+    expect(fieldsOf(settings.errors)).toEqual([
+      'ahaRules.0.count:INVALID',
+      'ahaRules.0.event:INVALID',
+      'inactivityAfter:INVALID',
+      'rateLimitPerSecond:INVALID',
+    ]);
     expect(settings.errors.find((error: { field: string }) => error.field === 'inactivityAfter').message).toBe(
       'inactivityAfter must be an ISO-8601 duration of at least one second, such as P3D or PT30S; got "P1M"',
     );
-    expect((await stack.gql(`query($a: ID!) { segmentSettings(appId: $a) { inactivityAfter rateLimitPerSecond } }`, { a: app.app.id })).data.segmentSettings).toEqual({ inactivityAfter: 'P3D', rateLimitPerSecond: 1000 });
+    expect(
+      (await stack.gql(`query($a: ID!) { segmentSettings(appId: $a) { inactivityAfter rateLimitPerSecond } }`, { a: app.app.id })).data.segmentSettings,
+    ).toEqual({ inactivityAfter: 'P3D', rateLimitPerSecond: 1000 });
 
     const blank = (await stack.gql(CREATE_APP, { name: '   ' })).data.createApp;
     expect(blank).toMatchObject({ app: null, errors: [{ field: 'name', message: 'name must be 1 to 100 characters', code: 'INVALID' }] });
@@ -168,11 +202,27 @@ describe('node(id)', () => {
   it('finds any entity by its global id, for its own tenant only', async () => {
     const app = await newApp('nodes');
     const other = await newApp('other-nodes');
-    const trial = (await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'noded', trialEnd: '2099-01-01T00:00:00Z' } }, app.apiKey)).data.startTrial.trial;
-    const endpoint = (await stack.gql(`mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }`, { i: { appId: app.app.id, url: 'http://127.0.0.1:9/hooks' } }, app.apiKey)).data.createWebhookEndpoint.endpoint;
-    const change = await eventually(async () => (await stack.gql(`query($a: ID!) { trials(appId: $a) { edges { node { latestChange { id } } } } }`, { a: app.app.id }, app.apiKey)).data.trials.edges[0]?.node.latestChange ?? undefined);
+    const trial = (await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'noded', trialEnd: '2099-01-01T00:00:00Z' } }, app.apiKey)).data
+      .startTrial.trial;
+    const endpoint = (
+      await stack.gql(
+        `mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }`,
+        { i: { appId: app.app.id, url: 'http://127.0.0.1:9/hooks' } },
+        app.apiKey,
+      )
+    ).data.createWebhookEndpoint.endpoint;
+    const change = await eventually(
+      async () =>
+        (await stack.gql(`query($a: ID!) { trials(appId: $a) { edges { node { latestChange { id } } } } }`, { a: app.app.id }, app.apiKey)).data.trials.edges[0]
+          ?.node.latestChange ?? undefined,
+    );
     const NODE = `query($id: ID!) { node(id: $id) { __typename id ... on Trial { userId } ... on App { name } } }`;
-    for (const [id, type] of [[app.app.id, 'App'], [trial.id, 'Trial'], [endpoint.id, 'WebhookEndpoint'], [change.id, 'SegmentChange']]) {
+    for (const [id, type] of [
+      [app.app.id, 'App'],
+      [trial.id, 'Trial'],
+      [endpoint.id, 'WebhookEndpoint'],
+      [change.id, 'SegmentChange'],
+    ]) {
       expect((await stack.gql(NODE, { id }, app.apiKey)).data.node, id).toMatchObject({ __typename: type, id });
       // Another tenant cannot tell it exists.
       expect((await stack.gql(NODE, { id }, other.apiKey)).data.node, id).toBeNull();
@@ -196,8 +246,13 @@ describe('limits', () => {
     const wide = await stack.gql(`{ ${Array.from({ length: 70 }, (_, i) => `a${i}: app(id: "x") { ...G }`).join(' ')} } ${fragments}`);
     expect(wide.errors?.[0]).toMatchObject({ message: 'operation selects 2170 fields; the limit is 2000', extensions: { code: 'QUERY_TOO_COMPLEX' } });
     // A list field counts what it selects ten times (Pothos's complexity): few fields, nested lists.
-    const lists = await stack.gql(`{ ${Array.from({ length: 20 }, (_, i) => `a${i}: trials(appId: "x") { edges { node { changes { trial { changes { id } } } } } }`).join(' ')} }`);
-    expect(lists.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^operation costs \d+ \(a list field counts what it selects 10 times\); the limit is 20000$/), extensions: { code: 'QUERY_TOO_COMPLEX' } });
+    const lists = await stack.gql(
+      `{ ${Array.from({ length: 20 }, (_, i) => `a${i}: trials(appId: "x") { edges { node { changes { trial { changes { id } } } } } }`).join(' ')} }`,
+    );
+    expect(lists.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/^operation costs \d+ \(a list field counts what it selects 10 times\); the limit is 20000$/),
+      extensions: { code: 'QUERY_TOO_COMPLEX' },
+    });
     expect((await stack.gql(`{ apps { id name } }`)).errors).toBeUndefined();
   });
 
@@ -206,8 +261,12 @@ describe('limits', () => {
     const forged = await post(query, { 'content-type': 'text/plain' });
     expect(forged.status).toBe(403);
     expect((await forged.json()).errors[0].message).toBe('Required CSRF header(s) not present');
-    expect((await fetch(`${stack.url}/graphql?query=${encodeURIComponent('{ apps { id } }')}`, { headers: { authorization: `Bearer ${stack.adminToken}` } })).status).toBe(403);
-    const withHeader = await fetch(`${stack.url}/graphql?query=${encodeURIComponent('{ apps { id } }')}`, { headers: { authorization: `Bearer ${stack.adminToken}`, 'x-graphql-csrf': '1' } });
+    expect(
+      (await fetch(`${stack.url}/graphql?query=${encodeURIComponent('{ apps { id } }')}`, { headers: { authorization: `Bearer ${stack.adminToken}` } })).status,
+    ).toBe(403);
+    const withHeader = await fetch(`${stack.url}/graphql?query=${encodeURIComponent('{ apps { id } }')}`, {
+      headers: { authorization: `Bearer ${stack.adminToken}`, 'x-graphql-csrf': '1' },
+    });
     expect(withHeader.status).toBe(200);
     expect((await post(query, { 'content-type': 'application/json' })).status).toBe(200);
   });
@@ -225,13 +284,25 @@ describe('limits', () => {
   });
 
   it('answers the standard introspection query (GraphiQL, codegen tools), deeper than 12 levels, and refuses introspection cycles', async () => {
-    const full = await stack.gql(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true }));
+    const full = await stack.gql(
+      getIntrospectionQuery({
+        descriptions: true,
+        specifiedByUrl: true,
+        directiveIsRepeatable: true,
+        schemaDescription: true,
+        inputValueDeprecation: true,
+        oneOf: true,
+      }),
+    );
     expect(full.errors).toBeUndefined();
     expect(printSchema(lexicographicSortSchema(buildClientSchema(full.data)))).toBe(printSchema(lexicographicSortSchema(schema)));
     const cycle = await stack.gql(`{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }`);
     expect(cycle.errors?.[0]?.message).toMatch(/maximum introspection depth exceeded/i);
     const wide = await stack.gql(`{ ${Array.from({ length: 200 }, (_, i) => `a${i}: __schema { queryType { name } }`).join(' ')} }`);
-    expect(wide.errors?.[0]).toMatchObject({ message: 'operation selects more than 500 introspection fields; the limit is 500', extensions: { code: 'QUERY_TOO_COMPLEX' } });
+    expect(wide.errors?.[0]).toMatchObject({
+      message: 'operation selects more than 500 introspection fields; the limit is 500',
+      extensions: { code: 'QUERY_TOO_COMPLEX' },
+    });
   });
 });
 
@@ -242,9 +313,19 @@ describe('subscriptions', () => {
     const start = async (userId: string) => stack.gql(START_TRIAL, { input: { appId: app.app.id, userId, trialEnd: '2099-01-01T00:00:00Z' } });
     await start('missed-1');
     await start('missed-2');
-    await eventually(async () => ((await stack.gql(`query($a: ID!) { segments(appId: $a) { key trials } }`, { a: app.app.id })).data.segments.find((s: { key: string }) => s.key === 'exploring').trials === 2 ? true : undefined));
+    await eventually(async () =>
+      (await stack.gql(`query($a: ID!) { segments(appId: $a) { key trials } }`, { a: app.app.id })).data.segments.find(
+        (s: { key: string }) => s.key === 'exploring',
+      ).trials === 2
+        ? true
+        : undefined,
+    );
 
-    const live = collect<{ segmentChanged: { id: string; trial: { userId: string } } }>(stack.ws(app.apiKey), `subscription($a: ID!, $s: String) { segmentChanged(appId: $a, since: $s) { id trial { userId } } }`, { a: app.app.id, s: before });
+    const live = collect<{ segmentChanged: { id: string; trial: { userId: string } } }>(
+      stack.ws(app.apiKey),
+      `subscription($a: ID!, $s: String) { segmentChanged(appId: $a, since: $s) { id trial { userId } } }`,
+      { a: app.app.id, s: before },
+    );
     const replayed = await live.next(2);
     expect(replayed.map((event) => event.segmentChanged.trial.userId).sort()).toEqual(['missed-1', 'missed-2']);
     await start('live-1');
@@ -255,7 +336,11 @@ describe('subscriptions', () => {
     expect(live.events).toHaveLength(3);
     live.dispose();
 
-    const bad = collect(stack.ws(app.apiKey), SEGMENT_CHANGED.replace('$trialId: ID)', '$trialId: ID, $since: String)').replace('trialId: $trialId)', 'trialId: $trialId, since: $since)'), { appId: app.app.id, since: 'yesterday' });
+    const bad = collect(
+      stack.ws(app.apiKey),
+      SEGMENT_CHANGED.replace('$trialId: ID)', '$trialId: ID, $since: String)').replace('trialId: $trialId)', 'trialId: $trialId, since: $since)'),
+      { appId: app.app.id, since: 'yesterday' },
+    );
     await expect(bad.next(1, 3000)).rejects.toThrow(/yesterday.{0,4} is not an ISO-8601 time/);
   });
 
@@ -263,9 +348,15 @@ describe('subscriptions', () => {
     const app = await newApp('attempts');
     const hook = await new Receiver().script({ status: 503 }).start();
     try {
-      const created = await stack.gql(`mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }`, { i: { appId: app.app.id, url: hook.url } });
+      const created = await stack.gql(`mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } } }`, {
+        i: { appId: app.app.id, url: hook.url },
+      });
       const endpointId = created.data.createWebhookEndpoint.endpoint.id;
-      const live = collect<{ deliveryAttemptRecorded: { deliveryId: string; statusCode: number } }>(stack.ws(app.apiKey), `subscription($e: ID!) { deliveryAttemptRecorded(endpointId: $e) { deliveryId statusCode } }`, { e: endpointId });
+      const live = collect<{ deliveryAttemptRecorded: { deliveryId: string; statusCode: number } }>(
+        stack.ws(app.apiKey),
+        `subscription($e: ID!) { deliveryAttemptRecorded(endpointId: $e) { deliveryId statusCode } }`,
+        { e: endpointId },
+      );
       await new Promise((resolve) => setTimeout(resolve, 300));
       await stack.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { errors { message } } }`, { e: endpointId });
       await stack.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { errors { message } } }`, { e: endpointId });

@@ -30,7 +30,9 @@ describe('Segment Webhooks destination receiver', () => {
     const app = await newApp();
     expect((await hook(app.writeKey, { type: 'track', userId: 'w1', event: 'Open' })).status).toBe(200);
 
-    await stack.gql(`mutation($i: UpdateIntegrationsInput!) { updateIntegrations(input: $i) { errors { message } } }`, { i: { appId: app.app.id, segmentSharedSecret: 'shh' } });
+    await stack.gql(`mutation($i: UpdateIntegrationsInput!) { updateIntegrations(input: $i) { errors { message } } }`, {
+      i: { appId: app.app.id, segmentSharedSecret: 'shh' },
+    });
     const single = { version: 1, type: 'page', userId: 'w1', properties: { path: '/pricing' }, timestamp: '2012-12-02T00:30:08.276Z' };
     const unsigned = await hook(app.writeKey, single);
     expect(unsigned.status).toBe(401);
@@ -38,7 +40,10 @@ describe('Segment Webhooks destination receiver', () => {
     expect((await hook(app.writeKey, single, sha1('wrong', JSON.stringify(single)))).status).toBe(401);
     expect((await hook(app.writeKey, single, sha1('shh', JSON.stringify(single)))).status).toBe(200);
 
-    const batch = [{ type: 'track', userId: 'w1', event: 'A', messageId: 'a' }, { type: 'track', userId: 'w1', event: 'B', messageId: 'b' }];
+    const batch = [
+      { type: 'track', userId: 'w1', event: 'A', messageId: 'a' },
+      { type: 'track', userId: 'w1', event: 'B', messageId: 'b' },
+    ];
     const response = await hook(app.writeKey, batch, sha1('shh', JSON.stringify(batch[0])));
     expect(await response.json()).toEqual({ success: true, accepted: 2, rejected: [] });
     expect(await stack.count('select count(*) as n from events where app_id = $1', [app.app.id])).toBe(4);
@@ -49,7 +54,9 @@ describe('Segment Webhooks destination receiver', () => {
     const app = await newApp();
     const response = await hook(app.writeKey, { type: 'alias', 'Previous ID': 'old-id', 'User ID': 'new-id', timestamp: '2012-12-02T00:30:08.276Z' });
     expect(response.status).toBe(200);
-    expect(await stack.count(`select count(*) as n from identities where app_id = $1 and anonymous_id = 'old-id' and user_id = 'new-id'`, [app.app.id])).toBe(1);
+    expect(await stack.count(`select count(*) as n from identities where app_id = $1 and anonymous_id = 'old-id' and user_id = 'new-id'`, [app.app.id])).toBe(
+      1,
+    );
   });
 
   it('a delete call erases the user’s events and identities and ends their trial', async () => {
@@ -79,7 +86,13 @@ describe('server-to-server events (Usermaven-style)', () => {
   it('accepts the seed’s payloads by token or Bearer, deduplicates event_id, and stitches anonymous_id', async () => {
     const app = await newApp();
     const token = `${app.writeKey}.${app.serverToken}`;
-    const paid = { api_key: app.writeKey, event_type: 'Subscription Payment Succeeded', user: { id: 'usr_1a2b3c4d5e' }, event_attributes: { amount: 2900 }, event_id: 'evt-1' };
+    const paid = {
+      api_key: app.writeKey,
+      event_type: 'Subscription Payment Succeeded',
+      user: { id: 'usr_1a2b3c4d5e' },
+      event_attributes: { amount: 2900 },
+      event_id: 'evt-1',
+    };
     expect((await s2s(token, paid)).status).toBe(200);
     expect((await s2s(token, paid, true)).status).toBe(200);
     expect(await stack.count(`select count(*) as n from events where app_id = $1 and message_id = 'evt-1'`, [app.app.id])).toBe(1);

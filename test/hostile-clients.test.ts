@@ -32,7 +32,11 @@ const newApp = async (name: string) => (await stack.gql<{ createApp: CreatedApp 
 
 /** As a GraphQL-over-HTTP client asks (refusals are then 4xx, not 200 with errors). */
 const rawPost = (path: string, body: string, headers: Record<string, string> = {}) =>
-  fetch(`${stack.url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers } });
+  fetch(`${stack.url}${path}`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+  });
 
 describe('GraphQL documents: validation cost linear in the size of the document', () => {
   it('refuses the 30-level doubling-fragment document, unauthenticated, while /healthz keeps answering', async () => {
@@ -45,12 +49,16 @@ describe('GraphQL documents: validation cost linear in the size of the document'
     const answer = await refused;
     expect(answer.status).toBe(400);
     const body = (await answer.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
-    expect(body.errors.find((error) => /selects \d+ fields; the limit is 2000/.test(error.message))).toMatchObject({ extensions: { code: 'QUERY_TOO_COMPLEX' } });
+    expect(body.errors.find((error) => /selects \d+ fields; the limit is 2000/.test(error.message))).toMatchObject({
+      extensions: { code: 'QUERY_TOO_COMPLEX' },
+    });
   });
 
   it("validation measures each fragment once, however often it is spread (Pothos's rule and ours)", () => {
     const document = parse(doublingFragments(30));
-    const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+    const fragments = new Map(
+      document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+    );
     // Count every read of a fragment's selections: a rule that expanded spreads would read F0's
     // 2^29 times. graphql-js's own walk of the document reads each once; the rule may add one.
     const reads = new Map<string, number>();
@@ -72,7 +80,9 @@ describe('GraphQL documents: validation cost linear in the size of the document'
     for (const [name, count] of reads) expect(count - (walked.get(name) ?? 0), name).toBe(1);
 
     const introspecting = parse(doublingFragments(30, '__schema { queryType { name } }'));
-    const introspectingFragments = new Map(introspecting.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+    const introspectingFragments = new Map(
+      introspecting.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+    );
     const operation = introspecting.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION)!;
     const measured: string[] = [];
     expect(introspectionFields(operation.selectionSet, introspectingFragments, (name) => measured.push(name))).toBeGreaterThan(500);
@@ -84,7 +94,9 @@ describe('GraphQL documents: validation cost linear in the size of the document'
     const deep = deepSelection(5000);
     const answer = await rawPost('/graphql', JSON.stringify({ query: deep }));
     expect(answer.status).toBe(400);
-    expect(((await answer.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toBe(`the document nests deeper than ${MAX_NESTING} levels; the limit is ${MAX_NESTING}`);
+    expect(((await answer.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toBe(
+      `the document nests deeper than ${MAX_NESTING} levels; the limit is ${MAX_NESTING}`,
+    );
     const long = `{ ${Array.from({ length: MAX_TOKENS }, (_, i) => `a${i}: __typename`).join(' ')} }`;
     const tooLong = await rawPost('/graphql', JSON.stringify({ query: long }), { authorization: `Bearer ${stack.adminToken}` });
     expect(tooLong.status).toBe(400);
@@ -93,7 +105,9 @@ describe('GraphQL documents: validation cost linear in the size of the document'
     const deepVariables = `{"query":"query($i: StartTrialInput!) { startTrial(input: $i) { errors { message } } }","variables":{"i":${deepJson(100_000)}}}`;
     const refused = await rawPost('/graphql', deepVariables, { authorization: `Bearer ${stack.adminToken}` });
     expect(refused.status).toBe(400);
-    expect(((await refused.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toBe(`variables nests deeper than ${MAX_NESTING} levels; the limit is ${MAX_NESTING}`);
+    expect(((await refused.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toBe(
+      `variables nests deeper than ${MAX_NESTING} levels; the limit is ${MAX_NESTING}`,
+    );
   });
 
   it('the same limits hold on graphql-ws, and a bad operation gets its error while the socket lives on', async () => {
@@ -122,13 +136,20 @@ describe('GraphQL documents: validation cost linear in the size of the document'
       // 1,000 is over the token limit already; 11 is over the mutation limit.
       expect((await stack.gql(`mutation($e: ID!) { ${aliases(1000)} }`, { e: endpoint.id }, app.apiKey)).errors?.[0]?.message).toMatch(/5000 tokens/);
       const refused = await stack.gql(`mutation($e: ID!) { ${aliases(11)} }`, { e: endpoint.id }, app.apiKey);
-      expect(refused.errors?.[0]).toMatchObject({ message: 'mutation runs more than 10 root fields; the limit is 10 an operation', extensions: { code: 'TOO_MANY_MUTATIONS' } });
+      expect(refused.errors?.[0]).toMatchObject({
+        message: 'mutation runs more than 10 root fields; the limit is 10 an operation',
+        extensions: { code: 'TOO_MANY_MUTATIONS' },
+      });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(hook.requests).toHaveLength(0);
       // The tester itself: 10 a minute to one endpoint, then RATE_LIMITED (counted in the database).
       const codes: string[] = [];
       for (let i = 0; i < 11; i++) {
-        const sent = await stack.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { attempt { statusCode } errors { code } } }`, { e: endpoint.id }, app.apiKey);
+        const sent = await stack.gql(
+          `mutation($e: ID!) { sendTestWebhook(endpointId: $e) { attempt { statusCode } errors { code } } }`,
+          { e: endpoint.id },
+          app.apiKey,
+        );
         codes.push(sent.data.sendTestWebhook.errors[0]?.code ?? String(sent.data.sendTestWebhook.attempt.statusCode));
       }
       expect(codes).toEqual([...Array<string>(10).fill('200'), 'RATE_LIMITED']);
@@ -160,7 +181,11 @@ describe('ingest bodies: nesting refused before anything recursive runs, and num
     const deepProperties = `{"userId":"u","event":"E","properties":${deepJson(5000)}}`;
     const deepArrays = `{"batch":[${deepJson(100_000, '[', ']')}]}`;
     const deepHook = `{"type":"track","userId":"u","event":"E","properties":${deepJson(20_000)}}`;
-    for (const [path, body] of [['/v1/track', deepProperties], ['/v1/batch', deepArrays], [`/hooks/segment/${app.writeKey}`, deepHook]] as const) {
+    for (const [path, body] of [
+      ['/v1/track', deepProperties],
+      ['/v1/batch', deepArrays],
+      [`/hooks/segment/${app.writeKey}`, deepHook],
+    ] as const) {
       const answer = await rawPost(path, body, basic);
       expect(answer.status, path).toBe(400);
       expect(((await answer.json()) as { error: string }).error, path).toBe('the body nests deeper than 64 levels; the limit is 64');
@@ -195,16 +220,33 @@ describe('ids do not tell a tenant which exist', () => {
     try {
       const endpoint = (await stack.gql(CREATE_ENDPOINT, { input: { appId: theirs.app.id, url: hook.url } })).data.createWebhookEndpoint.endpoint;
       await stack.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { errors { code } } }`, { e: endpoint.id });
-      const delivery = (await stack.gql(`query($e: ID!) { deliveries(endpointId: $e) { edges { node { id } } } }`, { e: endpoint.id })).data.deliveries.edges[0].node.id;
+      const delivery = (await stack.gql(`query($e: ID!) { deliveries(endpointId: $e) { edges { node { id } } } }`, { e: endpoint.id })).data.deliveries.edges[0]
+        .node.id;
       const key = (await stack.gql(`query($a: ID!) { apiKeys(appId: $a) { id } }`, { a: theirs.app.id })).data.apiKeys[0].id;
       type Probe = (target: string) => [string, Record<string, unknown>, string];
       const answer = async (probe: Probe, target: string) => JSON.stringify(await stack.gql(...probe(target))).replaceAll(target, 'ID');
       const cases: Array<[string, string, Probe]> = [
         [endpoint.id, 'ep_doesnotexist0000000000', (e) => [`query($e: ID!) { deliveries(endpointId: $e) { edges { cursor } } }`, { e }, mine.apiKey]],
         [endpoint.id, 'ep_doesnotexist0000000000', (e) => [`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { errors { code } } }`, { e }, mine.apiKey]],
-        [endpoint.id, 'ep_doesnotexist0000000000', (e) => [`mutation($i: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $i) { errors { code } } }`, { i: { endpointId: e, enabled: false } }, mine.apiKey]],
-        [delivery, 'msg_doesnotexist000000000', (d) => [`mutation($d: ID!) { redeliver(deliveryId: $d) { errors { field message code } } }`, { d }, mine.apiKey]],
-        [key, 'key_doesnotexist000000000', (k) => [`mutation($i: RevokeApiKeyInput!) { revokeApiKey(input: $i) { errors { field message code } } }`, { i: { apiKeyId: k } }, mine.apiKey]],
+        [
+          endpoint.id,
+          'ep_doesnotexist0000000000',
+          (e) => [
+            `mutation($i: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $i) { errors { code } } }`,
+            { i: { endpointId: e, enabled: false } },
+            mine.apiKey,
+          ],
+        ],
+        [
+          delivery,
+          'msg_doesnotexist000000000',
+          (d) => [`mutation($d: ID!) { redeliver(deliveryId: $d) { errors { field message code } } }`, { d }, mine.apiKey],
+        ],
+        [
+          key,
+          'key_doesnotexist000000000',
+          (k) => [`mutation($i: RevokeApiKeyInput!) { revokeApiKey(input: $i) { errors { field message code } } }`, { i: { apiKeyId: k } }, mine.apiKey],
+        ],
       ];
       for (const [id, missing, probe] of cases) {
         const existing = await answer(probe, id);
@@ -249,16 +291,24 @@ describe('a revoked API key', () => {
     });
     try {
       const app = await newApp('revoked');
-      const created = (await stack.gql(`mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { apiKey { id } secret } }`, { i: { appId: app.app.id, name: 'doomed' } })).data.createApiKey;
+      const created = (
+        await stack.gql(`mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { apiKey { id } secret } }`, { i: { appId: app.app.id, name: 'doomed' } })
+      ).data.createApiKey;
       const here = openSocket(stack.url, created.secret);
       const there = openSocket(other.ready.api!, created.secret);
-      const subscriptions = [here, there].map(({ client }) => collect<{ segmentChanged: { trial: { userId: string } } }>(client, SEGMENT_CHANGED, { appId: app.app.id }));
+      const subscriptions = [here, there].map(({ client }) =>
+        collect<{ segmentChanged: { trial: { userId: string } } }>(client, SEGMENT_CHANGED, { appId: app.app.id }),
+      );
       await new Promise((resolve) => setTimeout(resolve, 500));
       await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'before', trialEnd: '2099-01-01T00:00:00Z' } });
       for (const subscription of subscriptions) expect((await subscription.next(1))[0]!.segmentChanged.trial.userId).toBe('before');
 
       const revokedAt = Date.now();
-      const revoked = await stack.gql(`mutation($i: RevokeApiKeyInput!) { revokeApiKey(input: $i) { apiKey { revokedAt } errors { code } } }`, { i: { apiKeyId: created.apiKey.id } }, created.secret);
+      const revoked = await stack.gql(
+        `mutation($i: RevokeApiKeyInput!) { revokeApiKey(input: $i) { apiKey { revokedAt } errors { code } } }`,
+        { i: { apiKeyId: created.apiKey.id } },
+        created.secret,
+      );
       expect(revoked.data.revokeApiKey.errors).toEqual([]);
       for (const { closes } of [here, there]) {
         const closed = await eventually(async () => closes[0], 1000);
@@ -267,7 +317,14 @@ describe('a revoked API key', () => {
       }
       // Neither process accepts the key any more, over HTTP or a new socket.
       for (const url of [stack.url, other.ready.api!]) {
-        const answer = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${created.secret}` }, body: JSON.stringify({ query: `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret } }`, variables: { i: { appId: app.app.id, name: 'way back in' } } }) });
+        const answer = await fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${created.secret}` },
+          body: JSON.stringify({
+            query: `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret } }`,
+            variables: { i: { appId: app.app.id, name: 'way back in' } },
+          }),
+        });
         expect(((await answer.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
         const again = openSocket(url, created.secret);
         await expect(collect(again.client, `{ apps { id } }`, {}).next(1, 3000)).rejects.toThrow(/subscription failed/);
@@ -275,7 +332,9 @@ describe('a revoked API key', () => {
         await again.client.dispose();
       }
       // Nothing got through after the revocation: no new key, no more changes streamed.
-      expect((await stack.gql(`query($a: ID!) { apiKeys(appId: $a) { name } }`, { a: app.app.id })).data.apiKeys.map((key: { name: string }) => key.name)).toEqual(['default', 'doomed']);
+      expect(
+        (await stack.gql(`query($a: ID!) { apiKeys(appId: $a) { name } }`, { a: app.app.id })).data.apiKeys.map((key: { name: string }) => key.name),
+      ).toEqual(['default', 'doomed']);
       await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'after', trialEnd: '2099-01-01T00:00:00Z' } });
       await new Promise((resolve) => setTimeout(resolve, 500));
       for (const subscription of subscriptions) expect(subscription.events.map((event) => event.segmentChanged.trial.userId)).toEqual(['before']);
@@ -288,7 +347,9 @@ describe('a revoked API key', () => {
 
   it('a socket whose key is revoked in the database but whose notice was missed is refused at its next operation', async () => {
     const app = await newApp('missed-notice');
-    const created = (await stack.gql(`mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { apiKey { id } secret } }`, { i: { appId: app.app.id, name: 'quiet' } })).data.createApiKey;
+    const created = (
+      await stack.gql(`mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { apiKey { id } secret } }`, { i: { appId: app.app.id, name: 'quiet' } })
+    ).data.createApiKey;
     const { client, closes } = openSocket(stack.url, created.secret);
     expect((await collect<{ apps: unknown[] }>(client, `{ apps { id } }`, {}).next(1))[0]!.apps).toHaveLength(1);
     // Revoked behind the API's back (no notice): the cache holds the key for at most 5 s.
@@ -301,32 +362,59 @@ describe('a revoked API key', () => {
 });
 
 describe('a deleted user', () => {
-  it("leaves no personal data in webhook payloads or attempts; ids, counts and timings stay", async () => {
+  it('leaves no personal data in webhook payloads or attempts; ids, counts and timings stay', async () => {
     const app = await newApp('erasure');
     const hook = await new Receiver().start();
     try {
       await stack.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: hook.url, eventTypes: ['*'] } }, app.apiKey);
-      await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'erase-me', email: 'erase.me@example.com', stripeCustomerId: 'cus_EraseMe', trialEnd: '2099-01-01T00:00:00Z' } });
+      await stack.gql(START_TRIAL, {
+        input: { appId: app.app.id, userId: 'erase-me', email: 'erase.me@example.com', stripeCustomerId: 'cus_EraseMe', trialEnd: '2099-01-01T00:00:00Z' },
+      });
       await hook.waitFor(3);
       const trialId = (await stack.sql('select id from trials where user_id = $1', ['erase-me']))[0].id;
       // Received is not yet recorded: wait for the three deliveries to be recorded as delivered.
-      await eventually(async () => ((await stack.count(`select count(*) as n from webhook_deliveries where trial_id = $1 and status = 'delivered'`, [trialId])) === 3 ? true : undefined));
+      await eventually(async () =>
+        (await stack.count(`select count(*) as n from webhook_deliveries where trial_id = $1 and status = 'delivered'`, [trialId])) === 3 ? true : undefined,
+      );
       const before = await stack.sql('select id, attempt_count, created_at, delivered_at from webhook_deliveries where trial_id = $1 order by id', [trialId]);
       expect(before.length).toBeGreaterThan(0);
-      const deleted = await stack.gql(`mutation($i: DeleteTrialInput!) { deleteTrial(input: $i) { deletedId errors { code } } }`, { i: { appId: app.app.id, userId: 'erase-me' } }, app.apiKey);
+      const deleted = await stack.gql(
+        `mutation($i: DeleteTrialInput!) { deleteTrial(input: $i) { deletedId errors { code } } }`,
+        { i: { appId: app.app.id, userId: 'erase-me' } },
+        app.apiKey,
+      );
       expect(deleted.data.deleteTrial.errors).toEqual([]);
       // The cancellation's own deliveries are planned by the workflow: wait until they are recorded and erased too.
       const personal = `body like '%erase-me%' or body like '%erase.me@example.com%' or body like '%cus_EraseMe%'`;
-      await eventually(async () => ((await stack.count(`select count(*) as n from webhook_deliveries where trial_id = $1 and (${personal})`, [trialId])) === 0 && (await stack.count(`select count(*) as n from webhook_deliveries where trial_id = $1`, [trialId])) > before.length ? true : undefined));
-      const after = await stack.sql('select id, attempt_count, created_at, delivered_at, body from webhook_deliveries where trial_id = $1 order by id', [trialId]);
-      for (const row of before) expect(after.find((candidate) => candidate.id === row.id)).toMatchObject({ attempt_count: row.attempt_count, created_at: row.created_at, delivered_at: row.delivered_at });
+      await eventually(async () =>
+        (await stack.count(`select count(*) as n from webhook_deliveries where trial_id = $1 and (${personal})`, [trialId])) === 0 &&
+        (await stack.count(`select count(*) as n from webhook_deliveries where trial_id = $1`, [trialId])) > before.length
+          ? true
+          : undefined,
+      );
+      const after = await stack.sql('select id, attempt_count, created_at, delivered_at, body from webhook_deliveries where trial_id = $1 order by id', [
+        trialId,
+      ]);
+      for (const row of before)
+        expect(after.find((candidate) => candidate.id === row.id)).toMatchObject({
+          attempt_count: row.attempt_count,
+          created_at: row.created_at,
+          delivered_at: row.delivered_at,
+        });
       for (const row of after) {
         const body = JSON.parse(row.body);
         expect(body.trial).toMatchObject({ user_id: null, email: null, stripe_customer_id: null, erased: true });
         expect(body).toMatchObject({ id: expect.stringMatching(/^evt_/), app_id: app.app.id, sequence: expect.any(Number) });
       }
-      expect(await stack.count(`select count(*) as n from delivery_attempts a join webhook_deliveries d on d.id = a.delivery_id where d.trial_id = $1`, [trialId])).toBeGreaterThan(0);
-      expect(await stack.count(`select count(*) as n from delivery_attempts a join webhook_deliveries d on d.id = a.delivery_id where d.trial_id = $1 and (a.response_body is not null or a.response_headers is not null)`, [trialId])).toBe(0);
+      expect(
+        await stack.count(`select count(*) as n from delivery_attempts a join webhook_deliveries d on d.id = a.delivery_id where d.trial_id = $1`, [trialId]),
+      ).toBeGreaterThan(0);
+      expect(
+        await stack.count(
+          `select count(*) as n from delivery_attempts a join webhook_deliveries d on d.id = a.delivery_id where d.trial_id = $1 and (a.response_body is not null or a.response_headers is not null)`,
+          [trialId],
+        ),
+      ).toBe(0);
     } finally {
       await hook.stop();
     }

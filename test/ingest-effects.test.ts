@@ -6,16 +6,42 @@ import type { TouchedTrial } from '../src/modules/ingest/event-writer.ts';
 
 const at = new Date('2026-01-02T03:04:05Z');
 const message = (fields: Partial<IngestEvent>): IngestEvent => ({
-  messageId: 'm', type: 'track', event: null, userId: 'u1', anonymousId: null, previousId: null, properties: {}, traits: {}, context: {}, timestamp: at, receivedAt: at, ...fields,
+  messageId: 'm',
+  type: 'track',
+  event: null,
+  userId: 'u1',
+  anonymousId: null,
+  previousId: null,
+  properties: {},
+  traits: {},
+  context: {},
+  timestamp: at,
+  receivedAt: at,
+  ...fields,
 });
-const trial = (fields: Partial<TouchedTrial>): TouchedTrial => ({ appId: 'app_1', userId: 'u1', segment: 'exploring', workflowId: 'trial:app_1:u1', ahaReachedAt: null, ...fields });
+const trial = (fields: Partial<TouchedTrial>): TouchedTrial => ({
+  appId: 'app_1',
+  userId: 'u1',
+  segment: 'exploring',
+  workflowId: 'trial:app_1:u1',
+  ahaReachedAt: null,
+  ...fields,
+});
 const event = (fields: Partial<AttributedEvent>): AttributedEvent => ({ userId: 'u1', name: 'Clicked', type: 'track', properties: {}, at, ...fields });
 const settings = { ahaEvents: ['Report Viewed'], ahaRules: [{ event: 'Invited', count: 3 }], conversionEvents: ['Paid'], eventAllowList: null };
 
 describe('trialStartOf', () => {
   it('starts a trial from identify traits or a Trial Started track, and nothing else', () => {
-    expect(trialStartOf(message({ type: 'identify', traits: { trial_end: '2026-02-01T00:00:00Z', email: 'a@b.co' } }))).toEqual({ userId: 'u1', email: 'a@b.co', trialStart: at, trialEnd: new Date('2026-02-01T00:00:00Z') });
-    expect(trialStartOf(message({ event: 'Trial Started', properties: { trial_start: '2026-01-01T00:00:00Z' } }))).toMatchObject({ trialStart: new Date('2026-01-01T00:00:00Z'), trialEnd: null });
+    expect(trialStartOf(message({ type: 'identify', traits: { trial_end: '2026-02-01T00:00:00Z', email: 'a@b.co' } }))).toEqual({
+      userId: 'u1',
+      email: 'a@b.co',
+      trialStart: at,
+      trialEnd: new Date('2026-02-01T00:00:00Z'),
+    });
+    expect(trialStartOf(message({ event: 'Trial Started', properties: { trial_start: '2026-01-01T00:00:00Z' } }))).toMatchObject({
+      trialStart: new Date('2026-01-01T00:00:00Z'),
+      trialEnd: null,
+    });
     expect(trialStartOf(message({ event: 'Clicked' }))).toBeNull();
     expect(trialStartOf(message({ type: 'identify', traits: { email: 'a@b.co' } }))).toBeNull();
     expect(trialStartOf(message({ event: 'Trial Started', userId: null }))).toBeNull();
@@ -30,7 +56,9 @@ describe('candidatesOf and noticesOf', () => {
     const notices = noticesOf(candidates.map((candidate) => ({ ...candidate, aha: candidate.ahaRules.some((rule) => (rule.count ?? 1) === 1) })));
     expect([...notices]).toEqual([['trial:app_1:u1', { at: at.toISOString(), aha: true, conversion: false }]]);
     expect(noticesOf(candidatesOf([event({ name: 'Clicked' })], [trial({})], settings).map((c) => ({ ...c, aha: false }))).size).toBe(0);
-    expect([...noticesOf(candidatesOf([event({ name: 'Clicked' })], [trial({ segment: 'gone_quiet' })], settings).map((c) => ({ ...c, aha: false })))][0]![1]).toEqual({ at: at.toISOString(), aha: false, conversion: false });
+    expect(
+      [...noticesOf(candidatesOf([event({ name: 'Clicked' })], [trial({ segment: 'gone_quiet' })], settings).map((c) => ({ ...c, aha: false })))][0]![1],
+    ).toEqual({ at: at.toISOString(), aha: false, conversion: false });
     expect([...noticesOf(candidatesOf([event({ name: 'Paid' })], [trial({})], settings).map((c) => ({ ...c, aha: false })))][0]![1].conversion).toBe(true);
   });
 

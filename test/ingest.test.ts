@@ -71,7 +71,11 @@ describe('Segment HTTP Tracking API', () => {
   it('corrects client clock skew with sentAt: timestamp = receivedAt − (sentAt − originalTimestamp)', async () => {
     const app = await newApp();
     const before = Date.now();
-    await post('/v1/track', { userId: 'skew', event: 'Skewed', originalTimestamp: '2030-01-01T00:00:00.000Z', sentAt: '2030-01-01T00:00:10.000Z' }, app.writeKey);
+    await post(
+      '/v1/track',
+      { userId: 'skew', event: 'Skewed', originalTimestamp: '2030-01-01T00:00:00.000Z', sentAt: '2030-01-01T00:00:10.000Z' },
+      app.writeKey,
+    );
     const rows = await stack.sql(`select timestamp from events where app_id = $1 and event = 'Skewed'`, [app.app.id]);
     const stored = (rows[0].timestamp as Date).getTime();
     expect(stored).toBeGreaterThanOrEqual(before - 10_000 - 5);
@@ -80,7 +84,17 @@ describe('Segment HTTP Tracking API', () => {
 
   it('stitches anonymous events to the user after identify, and merges a batch context into each message', async () => {
     const app = await newApp();
-    await post('/v1/batch', { batch: [{ type: 'page', anonymousId: 'anon-1', name: 'Home' }, { type: 'track', anonymousId: 'anon-1', event: 'Signed Up' }], context: { library: { name: 'test' } } }, app.writeKey);
+    await post(
+      '/v1/batch',
+      {
+        batch: [
+          { type: 'page', anonymousId: 'anon-1', name: 'Home' },
+          { type: 'track', anonymousId: 'anon-1', event: 'Signed Up' },
+        ],
+        context: { library: { name: 'test' } },
+      },
+      app.writeKey,
+    );
     expect(await stack.count('select count(*) as n from events where app_id = $1 and anonymous_id = $2 and user_id is null', [app.app.id, 'anon-1'])).toBe(2);
     await post('/v1/identify', { anonymousId: 'anon-1', userId: 'known', traits: { email: 'k@example.com' } }, app.writeKey);
     expect(await stack.count('select count(*) as n from events where app_id = $1 and user_id = $2', [app.app.id, 'known'])).toBe(3);
@@ -114,9 +128,18 @@ describe('Segment HTTP Tracking API', () => {
 
   it('in a batch, one bad message never loses the good ones', async () => {
     const app = await newApp();
-    const response = await post('/v1/batch', {
-      batch: [{ type: 'track', userId: 'b', event: 'Good 1' }, { type: 'track', userId: 'b' }, { type: 'teleport', userId: 'b' }, { type: 'identify', userId: 'b' }],
-    }, app.writeKey);
+    const response = await post(
+      '/v1/batch',
+      {
+        batch: [
+          { type: 'track', userId: 'b', event: 'Good 1' },
+          { type: 'track', userId: 'b' },
+          { type: 'teleport', userId: 'b' },
+          { type: 'identify', userId: 'b' },
+        ],
+      },
+      app.writeKey,
+    );
     expect(response.status).toBe(200);
     const body = await response.json();
     expect(body.accepted).toBe(2);
@@ -169,9 +192,14 @@ describe('events before the trial', () => {
   it('an aha event stored before the trial starts counts from its first segment', async () => {
     const app = await newApp({ ahaEvents: ['Report Shared'] });
     expect((await post('/v1/track', { userId: 'early', event: 'Report Shared', messageId: 'early-aha' }, app.writeKey)).status).toBe(200);
-    expect((await post('/v1/identify', { userId: 'early', messageId: 'early-id', traits: { trial_end: '2099-01-01T00:00:00Z' } }, app.writeKey)).status).toBe(200);
+    expect((await post('/v1/identify', { userId: 'early', messageId: 'early-id', traits: { trial_end: '2099-01-01T00:00:00Z' } }, app.writeKey)).status).toBe(
+      200,
+    );
     const first = await eventually(async () => {
-      const rows = await stack.sql(`select c.new_segment, c.reason from segment_changes c join trials t on t.id = c.trial_id where t.app_id = $1 and t.user_id = 'early' and c.sequence = 1`, [app.app.id]);
+      const rows = await stack.sql(
+        `select c.new_segment, c.reason from segment_changes c join trials t on t.id = c.trial_id where t.app_id = $1 and t.user_id = 'early' and c.sequence = 1`,
+        [app.app.id],
+      );
       return rows[0];
     });
     expect(first).toEqual({ new_segment: 'found_value', reason: 'trial_started' });
@@ -181,7 +209,9 @@ describe('events before the trial', () => {
 describe('limits, allow-list and volume', () => {
   it('over the app rate limit: 429 with Retry-After, nothing stored for the refused request', async () => {
     const app = await newApp({ rateLimitPerSecond: 5 });
-    const batch = (n: number, tag: string) => ({ batch: Array.from({ length: n }, (_, i) => ({ type: 'track', userId: 'r', event: 'E', messageId: `${tag}-${i}` })) });
+    const batch = (n: number, tag: string) => ({
+      batch: Array.from({ length: n }, (_, i) => ({ type: 'track', userId: 'r', event: 'E', messageId: `${tag}-${i}` })),
+    });
     expect((await post('/v1/batch', batch(10, 'a'), app.writeKey)).status).toBe(200);
     const refused = await post('/v1/batch', batch(3, 'b'), app.writeKey);
     expect(refused.status).toBe(429);
@@ -202,18 +232,29 @@ describe('limits, allow-list and volume', () => {
 
   it('eventVolume and signalQueue count what came in, per name', async () => {
     const app = await newApp();
-    await post('/v1/batch', { batch: [
-      { type: 'track', userId: 'v', event: 'Clicked', messageId: '1' },
-      { type: 'track', userId: 'v', event: 'Clicked', messageId: '2' },
-      { type: 'page', userId: 'v', name: 'Pricing', messageId: '3' },
-    ] }, app.writeKey);
-    const { data } = await stack.gql(`query($a: ID!) { eventVolume(appId: $a) { day type event count } signalQueue(appId: $a) { type event count } }`, { a: app.app.id });
+    await post(
+      '/v1/batch',
+      {
+        batch: [
+          { type: 'track', userId: 'v', event: 'Clicked', messageId: '1' },
+          { type: 'track', userId: 'v', event: 'Clicked', messageId: '2' },
+          { type: 'page', userId: 'v', name: 'Pricing', messageId: '3' },
+        ],
+      },
+      app.writeKey,
+    );
+    const { data } = await stack.gql(`query($a: ID!) { eventVolume(appId: $a) { day type event count } signalQueue(appId: $a) { type event count } }`, {
+      a: app.app.id,
+    });
     const today = new Date().toISOString().slice(0, 10);
     expect(data.eventVolume).toEqual([
       { day: today, type: 'track', event: 'Clicked', count: 2 },
       { day: today, type: 'page', event: 'Pricing', count: 1 },
     ]);
-    expect(data.signalQueue).toEqual([{ type: 'track', event: 'Clicked', count: 2 }, { type: 'page', event: 'Pricing', count: 1 }]);
+    expect(data.signalQueue).toEqual([
+      { type: 'track', event: 'Clicked', count: 2 },
+      { type: 'page', event: 'Pricing', count: 1 },
+    ]);
   });
 });
 

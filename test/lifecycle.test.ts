@@ -22,8 +22,18 @@ afterAll(async () => {
 const UPDATE_SETTINGS = /* GraphQL */ `
   mutation Settings($input: UpdateSegmentSettingsInput!) {
     updateSegmentSettings(input: $input) {
-      settings { ahaEvents conversionEvents inactivityAfter endingSoonBefore lastChanceBefore }
-      errors { field message code }
+      settings {
+        ahaEvents
+        conversionEvents
+        inactivityAfter
+        endingSoonBefore
+        lastChanceBefore
+      }
+      errors {
+        field
+        message
+        code
+      }
     }
   }
 `;
@@ -152,7 +162,9 @@ describe('deleteTrial', () => {
     const app = await newApp({});
     const live = await startWatched(app, 'leaving', new Date(Date.now() + 86_400_000 * 20));
     await live.next(1);
-    const deleted = await stack.gql(`mutation($a: ID!) { deleteTrial(input: {appId: $a, userId: "leaving"}) { deletedId errors { code } } }`, { a: app.app.id });
+    const deleted = await stack.gql(`mutation($a: ID!) { deleteTrial(input: {appId: $a, userId: "leaving"}) { deletedId errors { code } } }`, {
+      a: app.app.id,
+    });
     expect(deleted.data.deleteTrial.errors).toEqual([]);
     expect((await live.next(2))[1]!.segmentChanged).toMatchObject({ newSegment: 'expired', reason: 'trial_cancelled' });
     expect((await stack.gql(TRIAL, { appId: app.app.id, userId: 'leaving' })).data.trial).toBeNull();

@@ -31,7 +31,11 @@ describe('npm start (all roles in one process) against external PostgreSQL and T
     const url = ready.api!;
     const created = (await graphqlRequest<{ createApp: CreatedApp }>(url, CREATE_APP, { name: 'Proc' }, adminToken)).data!.createApp;
 
-    const ws = createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${created.apiKey}` } });
+    const ws = createClient({
+      url: `${url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${created.apiKey}` },
+    });
     const live = collect<{ segmentChanged: { newSegment: string; reason: string } }>(ws, SEGMENT_CHANGED, { appId: created.app.id });
     await new Promise((resolve) => setTimeout(resolve, 300));
     await graphqlRequest(url, START_TRIAL, { input: { appId: created.app.id, userId: 'p1' } }, created.apiKey);
@@ -74,7 +78,11 @@ describe('start-up mistakes end in one clear line and a non-zero exit', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const { code, lines } = await failure('api', { DATABASE_URL: await createTestDatabase(), TEMPORAL_ADDRESS: inject('temporalAddress'), PORT: String(port) });
+      const { code, lines } = await failure('api', {
+        DATABASE_URL: await createTestDatabase(),
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        PORT: String(port),
+      });
       expect(code).toBe(1);
       expect(lines).toEqual([`trialcast: port 127.0.0.1:${port} is already in use; stop what is using it or set PORT to another port`]);
     } finally {
@@ -149,7 +157,12 @@ describe('a worker killed mid-delivery (kill -9) and replaced', () => {
     try {
       const url = api.ready.api!;
       const app = (await graphqlRequest<{ createApp: CreatedApp }>(url, CREATE_APP, { name: 'Kill' }, adminToken)).data!.createApp;
-      const created = await graphqlRequest<any>(url, `mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } errors { message } } }`, { i: { appId: app.app.id, url: hook.url } }, adminToken);
+      const created = await graphqlRequest<any>(
+        url,
+        `mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } errors { message } } }`,
+        { i: { appId: app.app.id, url: hook.url } },
+        adminToken,
+      );
       const endpointId = created.data.createWebhookEndpoint.endpoint.id;
       await graphqlRequest(url, START_TRIAL, { input: { appId: app.app.id, userId: 'survivor', trialEnd: '2099-01-01T00:00:00Z' } }, adminToken);
 
@@ -162,7 +175,12 @@ describe('a worker killed mid-delivery (kill -9) and replaced', () => {
       expect(requests[1]!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
       expect(requests[1]!.body).toBe(first!.body);
       const delivery = await eventually(async () => {
-        const { data } = await graphqlRequest<any>(url, `query($e: ID!) { deliveries(endpointId: $e) { edges { node { id status } } } }`, { e: endpointId }, adminToken);
+        const { data } = await graphqlRequest<any>(
+          url,
+          `query($e: ID!) { deliveries(endpointId: $e) { edges { node { id status } } } }`,
+          { e: endpointId },
+          adminToken,
+        );
         const node = data.deliveries.edges[0]?.node;
         return node?.status === 'delivered' ? node : undefined;
       }, 30_000);
@@ -188,7 +206,9 @@ describe('two API processes (fan-out through PostgreSQL LISTEN/NOTIFY)', () => {
     const urls = [first!.ready.api!, second!.ready.api!];
     expect(urls[0]).not.toBe(urls[1]);
     const app = (await graphqlRequest<{ createApp: CreatedApp }>(urls[0]!, CREATE_APP, { name: 'Fanout' }, adminToken)).data!.createApp;
-    const clients = urls.map((url) => createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${app.apiKey}` } }));
+    const clients = urls.map((url) =>
+      createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${app.apiKey}` } }),
+    );
     try {
       const subscribers = clients.map((client) => collect<{ segmentChanged: { trial: { userId: string } } }>(client, SEGMENT_CHANGED, { appId: app.app.id }));
       await new Promise((resolve) => setTimeout(resolve, 500));

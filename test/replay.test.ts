@@ -58,15 +58,30 @@ describe('workflow replay', () => {
     const connection = await Connection.connect({ address: inject('temporalAddress') });
     try {
       const created = (await stack.gql(CREATE_APP, { name: 'fresh' })).data.createApp;
-      await stack.gql(`mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { errors { message } } }`, { i: { appId: created.app.id, url: hook.url, eventTypes: ['*'], retrySchedule: ['PT0S', 'PT0.5S'] } });
+      await stack.gql(`mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { errors { message } } }`, {
+        i: { appId: created.app.id, url: hook.url, eventTypes: ['*'], retrySchedule: ['PT0S', 'PT0.5S'] },
+      });
       await stack.gql(START_TRIAL, { input: { appId: created.app.id, userId: 'fresh', trialEnd: '2099-01-01T00:00:00Z' } });
       const handle = new Client({ connection }).workflow.getHandle(`trial:${created.app.id}:fresh`);
       // The aha arrives while the first change's webhooks are still being sent.
       await handle.signal(activitySignal, { at: new Date().toISOString(), aha: true });
-      await eventually(async () => ((await stack.gql(`query($a: ID!) { trial(appId: $a, userId: "fresh") { segment } }`, { a: created.app.id })).data.trial?.segment === 'found_value' ? true : undefined));
+      await eventually(async () =>
+        (await stack.gql(`query($a: ID!) { trial(appId: $a, userId: "fresh") { segment } }`, { a: created.app.id })).data.trial?.segment === 'found_value'
+          ? true
+          : undefined,
+      );
       await stack.gql(`mutation($a: ID!) { convertTrial(input: {appId: $a, userId: "fresh"}) { errors { message } } }`, { a: created.app.id });
       await eventually(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), 20_000);
-      const json = execFileSync(inject('temporalCli'), ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', inject('temporalAddress'), '--output', 'json']);
+      const json = execFileSync(inject('temporalCli'), [
+        'workflow',
+        'show',
+        '--workflow-id',
+        handle.workflowId,
+        '--address',
+        inject('temporalAddress'),
+        '--output',
+        'json',
+      ]);
       const file = join(await mkdtemp(join(tmpdir(), 'replay-')), 'fresh.json');
       await writeFile(file, json);
       const { code, output } = replay([file]);
@@ -79,27 +94,46 @@ describe('workflow replay', () => {
     }
   }, 60_000);
 
-  it.runIf(process.env.RECORD_HISTORY === '1')('records a full lifecycle history', async () => {
-    const stack = await startTestStack();
-    const connection = await Connection.connect({ address: inject('temporalAddress') });
-    try {
-      const created = (await stack.gql(CREATE_APP, { name: 'recorded' })).data.createApp;
-      await stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }`, {
-        i: { appId: created.app.id, inactivityAfter: 'PT1S', endingSoonBefore: 'PT3S', lastChanceBefore: 'PT2S' },
-      });
-      await stack.gql(START_TRIAL, { input: { appId: created.app.id, userId: 'recorded', trialEnd: new Date(Date.now() + 60_000).toISOString() } });
-      const handle = new Client({ connection }).workflow.getHandle(`trial:${created.app.id}:recorded`);
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      await handle.signal(activitySignal, { at: new Date().toISOString(), aha: true });
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      await stack.gql(`mutation($a: ID!) { extendTrial(input: {appId: $a, userId: "recorded", trialEnd: "${new Date(Date.now() + 5000).toISOString()}"}) { errors { message } } }`, { a: created.app.id });
-      await eventually(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), 15_000);
-      // The CLI's JSON is the same format the Temporal UI downloads.
-      const json = execFileSync(inject('temporalCli'), ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', inject('temporalAddress'), '--output', 'json']);
-      await writeFile(new URL(process.env.RECORD_HISTORY_NAME ?? 'trial-lifecycle-recorded.json', FIXTURES), `${JSON.stringify(JSON.parse(json.toString()), null, 1)}\n`);
-    } finally {
-      await connection.close();
-      await stack.stop();
-    }
-  }, 60_000);
+  it.runIf(process.env.RECORD_HISTORY === '1')(
+    'records a full lifecycle history',
+    async () => {
+      const stack = await startTestStack();
+      const connection = await Connection.connect({ address: inject('temporalAddress') });
+      try {
+        const created = (await stack.gql(CREATE_APP, { name: 'recorded' })).data.createApp;
+        await stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }`, {
+          i: { appId: created.app.id, inactivityAfter: 'PT1S', endingSoonBefore: 'PT3S', lastChanceBefore: 'PT2S' },
+        });
+        await stack.gql(START_TRIAL, { input: { appId: created.app.id, userId: 'recorded', trialEnd: new Date(Date.now() + 60_000).toISOString() } });
+        const handle = new Client({ connection }).workflow.getHandle(`trial:${created.app.id}:recorded`);
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await handle.signal(activitySignal, { at: new Date().toISOString(), aha: true });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await stack.gql(
+          `mutation($a: ID!) { extendTrial(input: {appId: $a, userId: "recorded", trialEnd: "${new Date(Date.now() + 5000).toISOString()}"}) { errors { message } } }`,
+          { a: created.app.id },
+        );
+        await eventually(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), 15_000);
+        // The CLI's JSON is the same format the Temporal UI downloads.
+        const json = execFileSync(inject('temporalCli'), [
+          'workflow',
+          'show',
+          '--workflow-id',
+          handle.workflowId,
+          '--address',
+          inject('temporalAddress'),
+          '--output',
+          'json',
+        ]);
+        await writeFile(
+          new URL(process.env.RECORD_HISTORY_NAME ?? 'trial-lifecycle-recorded.json', FIXTURES),
+          `${JSON.stringify(JSON.parse(json.toString()), null, 1)}\n`,
+        );
+      } finally {
+        await connection.close();
+        await stack.stop();
+      }
+    },
+    60_000,
+  );
 });

@@ -10,7 +10,13 @@ describe('schema.graphql', () => {
 
   it('keeps the contract names', () => {
     const sdl = printSortedSchema();
-    for (const name of ['createApp(input: CreateAppInput!)', 'startTrial(input: StartTrialInput!)', 'trial(appId: ID!, userId: String!)', 'enum SegmentKey', 'segmentChanged(']) {
+    for (const name of [
+      'createApp(input: CreateAppInput!)',
+      'startTrial(input: StartTrialInput!)',
+      'trial(appId: ID!, userId: String!)',
+      'enum SegmentKey',
+      'segmentChanged(',
+    ]) {
       expect(sdl).toContain(name);
     }
   });

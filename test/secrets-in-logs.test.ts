@@ -24,18 +24,40 @@ afterAll(async () => {
 describe('logs', () => {
   it('never contain an API key, write key, server token, admin token or signing secret', async () => {
     const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'logs' })).data!.createApp;
-    const endpoint = (await stack.gql(`mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id secret } } }`, { i: { appId: app.app.id, url: hook.url } }, app.apiKey)).data.createWebhookEndpoint.endpoint;
+    const endpoint = (
+      await stack.gql(
+        `mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id secret } } }`,
+        { i: { appId: app.app.id, url: hook.url } },
+        app.apiKey,
+      )
+    ).data.createWebhookEndpoint.endpoint;
     const stripeSecret = 'whsec_stripe_logtest_0123456789';
     const segmentSecret = 'segment-shared-logtest-0123456789';
-    await stack.gql(`mutation($i: UpdateIntegrationsInput!) { updateIntegrations(input: $i) { errors { message } } }`, { i: { appId: app.app.id, stripeSigningSecret: stripeSecret, segmentSharedSecret: segmentSecret } }, app.apiKey);
+    await stack.gql(
+      `mutation($i: UpdateIntegrationsInput!) { updateIntegrations(input: $i) { errors { message } } }`,
+      { i: { appId: app.app.id, stripeSigningSecret: stripeSecret, segmentSharedSecret: segmentSecret } },
+      app.apiKey,
+    );
     const basic = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
-    await fetch(`${stack.url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic }, body: JSON.stringify({ userId: 'u', event: 'Trial Started', properties: { trial_end: '2099-01-01T00:00:00Z' } }) });
-    await fetch(`${stack.url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ writeKey: app.writeKey, userId: 'u', event: 'Body Key' }) });
-    await fetch(`${stack.url}/api/v1/s2s/event?token=${app.writeKey}.${app.serverToken}`, { method: 'POST', body: JSON.stringify({ api_key: app.writeKey, event_type: 'x', user: { id: 'u' } }) });
+    await fetch(`${stack.url}/v1/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basic },
+      body: JSON.stringify({ userId: 'u', event: 'Trial Started', properties: { trial_end: '2099-01-01T00:00:00Z' } }),
+    });
+    await fetch(`${stack.url}/v1/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ writeKey: app.writeKey, userId: 'u', event: 'Body Key' }),
+    });
+    await fetch(`${stack.url}/api/v1/s2s/event?token=${app.writeKey}.${app.serverToken}`, {
+      method: 'POST',
+      body: JSON.stringify({ api_key: app.writeKey, event_type: 'x', user: { id: 'u' } }),
+    });
     await fetch(`${stack.url}/hooks/segment/${app.writeKey}`, { method: 'POST', body: '{"type":"track"}', headers: { 'x-signature': 'bad' } });
     await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'logged', trialEnd: '2099-01-01T00:00:00Z' } }, app.apiKey);
     await stack.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { errors { message } } }`, { e: endpoint.id }, app.apiKey);
-    const rotated = (await stack.gql(`mutation($e: ID!) { rotateWebhookSecret(endpointId: $e) { endpoint { secret } } }`, { e: endpoint.id }, app.apiKey)).data.rotateWebhookSecret.endpoint.secret;
+    const rotated = (await stack.gql(`mutation($e: ID!) { rotateWebhookSecret(endpointId: $e) { endpoint { secret } } }`, { e: endpoint.id }, app.apiKey)).data
+      .rotateWebhookSecret.endpoint.secret;
     await stack.gql(`{ apps { id } }`, {}, `${app.apiKey}x`);
     await hook.waitFor(2);
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -69,14 +91,31 @@ describe('logs', () => {
       const basic = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
       const everyRoute = async () => {
         const requests: Array<[string, RequestInit]> = [
-          ...['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch'].map((type): [string, RequestInit] => [`/v1/${type}`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'u', event: 'E', previousId: 'p', batch: [{ type: 'track', userId: 'u', event: 'E' }] }) }]),
+          ...['identify', 'track', 'page', 'screen', 'group', 'alias', 'batch'].map((type): [string, RequestInit] => [
+            `/v1/${type}`,
+            {
+              method: 'POST',
+              headers: { authorization: basic, 'content-type': 'application/json' },
+              body: JSON.stringify({ userId: 'u', event: 'E', previousId: 'p', batch: [{ type: 'track', userId: 'u', event: 'E' }] }),
+            },
+          ]),
           ['/v1/track', { method: 'POST', headers: { authorization: basic }, body: '{"userId":' }],
           [`/hooks/segment/${app.writeKey}`, { method: 'POST', body: JSON.stringify({ type: 'track', userId: 'u', event: 'E' }) }],
           [`/hooks/segment/${app.writeKey}x`, { method: 'POST', body: '{}' }],
-          [`/api/v1/s2s/event?token=${app.writeKey}.${app.serverToken}`, { method: 'POST', body: JSON.stringify({ api_key: app.writeKey, event_type: 'x', user: { id: 'u' } }) }],
+          [
+            `/api/v1/s2s/event?token=${app.writeKey}.${app.serverToken}`,
+            { method: 'POST', body: JSON.stringify({ api_key: app.writeKey, event_type: 'x', user: { id: 'u' } }) },
+          ],
           [`/api/v1/s2s/event?token=${app.writeKey}.wrong`, { method: 'POST', body: '{}' }],
           [`/hooks/stripe/${app.app.id}`, { method: 'POST', headers: { 'stripe-signature': 't=1,v1=00' }, body: '{}' }],
-          ['/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${app.apiKey}` }, body: JSON.stringify({ query: '{ apps { id } }' }) }],
+          [
+            '/graphql',
+            {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${app.apiKey}` },
+              body: JSON.stringify({ query: '{ apps { id } }' }),
+            },
+          ],
           [`/graphql?token=${app.apiKey}`, { method: 'GET' }],
           ['/readyz', { method: 'GET' }],
           ['/metrics', { method: 'GET' }],
@@ -102,7 +141,11 @@ describe('logs', () => {
       for (const secret of [app.writeKey, app.serverToken, app.apiKey, api.adminToken]) expect(text.includes(secret)).toBe(false);
       // Routes are logged as their pattern (/hooks/segment/:id), never as the path itself.
       expect(text).toContain('"route":"/hooks/segment/:id"');
-      for (const pattern of [/\/hooks\/segment\/(?!:id")/, /\/hooks\/stripe\/(?!:id")/, /\?token=/, /\/nowhere\//, /"path":"/, /"url":"/]) expect(failing.filter((line) => pattern.test(line)), String(pattern)).toEqual([]);
+      for (const pattern of [/\/hooks\/segment\/(?!:id")/, /\/hooks\/stripe\/(?!:id")/, /\?token=/, /\/nowhere\//, /"path":"/, /"url":"/])
+        expect(
+          failing.filter((line) => pattern.test(line)),
+          String(pattern),
+        ).toEqual([]);
     } finally {
       await api.stop();
     }

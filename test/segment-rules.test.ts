@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  decideSegment,
-  nextThresholdAt,
-  phaseAt,
-  reasonFor,
-  type SegmentSettings,
-  type TrialPhase,
-} from '../src/core/segment-rules.ts';
+import { decideSegment, nextThresholdAt, phaseAt, reasonFor, type SegmentSettings, type TrialPhase } from '../src/core/segment-rules.ts';
 import { parseIsoDuration } from '../src/core/durations.ts';
 
 const HOUR = 3_600_000;

@@ -21,7 +21,15 @@ afterAll(async () => {
 const DELIVERIES = /* GraphQL */ `
   query Deliveries($endpointId: ID!, $status: DeliveryStatus, $since: DateTime, $until: DateTime) {
     deliveries(endpointId: $endpointId, status: $status, since: $since, until: $until, first: 100) {
-      edges { node { id eventType status attemptCount createdAt } }
+      edges {
+        node {
+          id
+          eventType
+          status
+          attemptCount
+          createdAt
+        }
+      }
     }
   }
 `;
@@ -46,7 +54,10 @@ async function startTrial(app: CreatedApp, userId: string) {
   expect((await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId, trialEnd: '2099-01-01T00:00:00Z' } })).data.startTrial.errors).toEqual([]);
 }
 async function convert(app: CreatedApp, userId: string) {
-  expect((await stack.gql(`mutation($i: ConvertTrialInput!) { convertTrial(input: $i) { errors { message } } }`, { i: { appId: app.app.id, userId } })).data.convertTrial.errors).toEqual([]);
+  expect(
+    (await stack.gql(`mutation($i: ConvertTrialInput!) { convertTrial(input: $i) { errors { message } } }`, { i: { appId: app.app.id, userId } })).data
+      .convertTrial.errors,
+  ).toEqual([]);
 }
 const sequences = (hook: Receiver) => hook.requests.map((request) => JSON.parse(request.body).sequence as number);
 const events = (hook: Receiver) => hook.requests.map((request) => JSON.parse(request.body).event as string);
@@ -79,17 +90,19 @@ describe('operational events', () => {
     const ops = await receiver();
     const goneId = await endpoint(app, gone.url);
     await endpoint(app, ops.url, { eventTypes: ['endpoint.disabled', 'delivery.failing', 'delivery.exhausted'] });
-    const live = collect(
-      stack.ws(),
-      `subscription($a: ID!) { webhookOperationalEvents(appId: $a) { type endpointId deliveryId message } }`,
-      { a: app.app.id },
-    );
+    const live = collect(stack.ws(), `subscription($a: ID!) { webhookOperationalEvents(appId: $a) { type endpointId deliveryId message } }`, { a: app.app.id });
     await new Promise((resolve) => setTimeout(resolve, 300));
     await startTrial(app, 'gone-user');
 
     const [notice] = await ops.waitFor(1);
     const body = JSON.parse(notice!.body);
-    expect(body).toMatchObject({ event: 'endpoint.disabled', app_id: app.app.id, endpoint_id: goneId, url: gone.url, reason: 'the endpoint answered 410 Gone' });
+    expect(body).toMatchObject({
+      event: 'endpoint.disabled',
+      app_id: app.app.id,
+      endpoint_id: goneId,
+      url: gone.url,
+      reason: 'the endpoint answered 410 Gone',
+    });
     expect(notice!.headers['webhook-id']).toMatch(/^msg_/);
     const [event] = (await live.next(1)) as any[];
     expect(event!.webhookOperationalEvents).toMatchObject({ type: 'ENDPOINT_DISABLED', endpointId: goneId });
@@ -149,7 +162,10 @@ describe('replaying an outage and the delivery filters', () => {
       return edges.length === 2 ? edges.map((edge: { node: { id: string } }) => edge.node.id) : undefined;
     });
 
-    const replay = await stack.gql(`mutation($e: ID!, $s: DateTime!) { redeliverFailed(endpointId: $e, since: $s) { count errors { message } } }`, { e: endpointId, s: before });
+    const replay = await stack.gql(`mutation($e: ID!, $s: DateTime!) { redeliverFailed(endpointId: $e, since: $s) { count errors { message } } }`, {
+      e: endpointId,
+      s: before,
+    });
     expect(replay.data.redeliverFailed).toEqual({ count: 2, errors: [] });
     const requests = await hook.waitFor(4);
     expect(new Set(requests.slice(2).map((request) => request.headers['webhook-id']))).toEqual(new Set(failed));

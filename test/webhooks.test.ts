@@ -27,8 +27,26 @@ afterAll(async () => {
 const DELIVERIES = /* GraphQL */ `
   query Deliveries($endpointId: ID!, $status: DeliveryStatus, $first: Int, $after: String) {
     deliveries(endpointId: $endpointId, status: $status, first: $first, after: $after) {
-      edges { cursor node { id eventType status attemptCount payload attempts { statusCode durationMs error responseBody } } }
-      pageInfo { hasNextPage endCursor }
+      edges {
+        cursor
+        node {
+          id
+          eventType
+          status
+          attemptCount
+          payload
+          attempts {
+            statusCode
+            durationMs
+            error
+            responseBody
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
     }
   }
 `;
@@ -67,7 +85,13 @@ describe('delivery', () => {
     expect(payload).toMatchObject({
       event: 'trial.segment_changed',
       app_id: app.app.id,
-      trial: { user_id: 'usr_8a3f4b', email: 'alex@example.com', stripe_customer_id: 'cus_Abc123', trial_start: '2025-02-14T00:00:00.000Z', trial_end: '2099-01-01T00:00:00.000Z' },
+      trial: {
+        user_id: 'usr_8a3f4b',
+        email: 'alex@example.com',
+        stripe_customer_id: 'cus_Abc123',
+        trial_start: '2025-02-14T00:00:00.000Z',
+        trial_end: '2099-01-01T00:00:00.000Z',
+      },
       old_segment: null,
       new_segment: 'exploring',
       reason: 'trial_started',
@@ -117,10 +141,14 @@ describe('delivery', () => {
     const { data } = await stack.gql(DELIVERIES, { endpointId: endpoint.id });
     const node = data.deliveries.edges[0].node;
     expect(request!.headers['webhook-id']).toBe(node.id);
-    await eventually(async () => ((await stack.gql(DELIVERIES, { endpointId: endpoint.id })).data.deliveries.edges[0].node.status === 'delivered' ? true : undefined));
+    await eventually(async () =>
+      (await stack.gql(DELIVERIES, { endpointId: endpoint.id })).data.deliveries.edges[0].node.status === 'delivered' ? true : undefined,
+    );
     const attempts = (await stack.gql(DELIVERIES, { endpointId: endpoint.id })).data.deliveries.edges[0].node.attempts;
     expect(attempts.at(-1).statusCode).toBe(200);
-    expect(attempts.slice(0, -1).every((attempt: { statusCode: null; error: string }) => attempt.statusCode === null && attempt.error === 'ECONNREFUSED')).toBe(true);
+    expect(attempts.slice(0, -1).every((attempt: { statusCode: null; error: string }) => attempt.statusCode === null && attempt.error === 'ECONNREFUSED')).toBe(
+      true,
+    );
   });
 
   it('a slow receiver times out and is retried', async () => {
@@ -169,19 +197,44 @@ describe('delivery', () => {
 describe('cost', () => {
   it('recording a transition takes as many SQL statements for 30 deliveries (10 endpoints × 3 event types) as for 3', async () => {
     const temporal = await connectClient(inject('temporalAddress'), 'default');
-    const activities = createActivities({ orm: stack.runtime.orm, temporal, taskQueue: stack.config.temporalTaskQueue, webhookAllowPrivateTargets: true, deliveryRetention: 'P30D' });
+    const activities = createActivities({
+      orm: stack.runtime.orm,
+      temporal,
+      taskQueue: stack.config.temporalTaskQueue,
+      webhookAllowPrivateTargets: true,
+      deliveryRetention: 'P30D',
+    });
     const hook = await receiver();
     const statementsToRecord = async (endpoints: number) => {
       const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: `cost-${endpoints}` })).data!.createApp;
-      for (let index = 0; index < endpoints; index++) await stack.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: `${hook.url}/${index}`, eventTypes: ['*'] } });
+      for (let index = 0; index < endpoints; index++)
+        await stack.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: `${hook.url}/${index}`, eventTypes: ['*'] } });
       await startTrial(app, 'cost');
       const trial = (await stack.gql(TRIAL, { appId: app.app.id, userId: 'cost' })).data.trial;
       // Nothing else of this process touches the database once the first segment's webhooks are recorded.
-      await eventually(async () => ((await stack.count(`select count(*) as n from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where e.app_id = $1 and d.status = 'delivered'`, [app.app.id])) === endpoints * 3 ? true : undefined));
+      await eventually(async () =>
+        (await stack.count(
+          `select count(*) as n from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where e.app_id = $1 and d.status = 'delivered'`,
+          [app.app.id],
+        )) ===
+        endpoints * 3
+          ? true
+          : undefined,
+      );
       let statements = 0;
       stack.runtime.orm.config.set('onQuery', (sql: string) => ((statements += 1), sql));
       try {
-        const change = { id: `sgc_cost${endpoints}`, appId: app.app.id, trialId: trial.id, sequence: 2, oldSegment: 'exploring', newSegment: 'found_value', reason: 'aha_event_received', occurredAt: new Date().toISOString(), firstAttemptsByWorkflow: true };
+        const change = {
+          id: `sgc_cost${endpoints}`,
+          appId: app.app.id,
+          trialId: trial.id,
+          sequence: 2,
+          oldSegment: 'exploring',
+          newSegment: 'found_value',
+          reason: 'aha_event_received',
+          occurredAt: new Date().toISOString(),
+          firstAttemptsByWorkflow: true,
+        };
         expect(await activities.recordSegmentChange(change)).toEqual({ id: change.id, newSegment: 'found_value' });
       } finally {
         stack.runtime.orm.config.set('onQuery', (sql: string) => sql);
@@ -201,7 +254,10 @@ describe('tester, rotation, redelivery and paging', () => {
   it('sendTestWebhook answers with the attempt; after a rotation both secrets sign; redeliver resends with the same webhook-id', async () => {
     const hook = await receiver();
     const { app, endpoint } = await appWithEndpoint(hook.url);
-    const tested = await stack.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { attempt { statusCode durationMs responseBody } errors { message } } }`, { e: endpoint.id });
+    const tested = await stack.gql(
+      `mutation($e: ID!) { sendTestWebhook(endpointId: $e) { attempt { statusCode durationMs responseBody } errors { message } } }`,
+      { e: endpoint.id },
+    );
     expect(tested.data.sendTestWebhook).toEqual({ attempt: { statusCode: 200, durationMs: expect.any(Number), responseBody: 'answered 200' }, errors: [] });
     expect(JSON.parse(hook.requests[0]!.body).event).toBe('webhook.test');
 
@@ -237,23 +293,49 @@ describe('SSRF', () => {
     const strict = await startTestStack({ config: { webhookAllowPrivateTargets: false } });
     try {
       const app = (await strict.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'strict' })).data!.createApp;
-      for (const url of ['http://127.0.0.1:9/x', 'http://localhost/x', 'http://10.1.2.3/', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/', 'http://2130706433/', 'http://0177.0.0.1/', 'http://[::ffff:192.168.0.1]/', 'ftp://example.com/',
+      for (const url of [
+        'http://127.0.0.1:9/x',
+        'http://localhost/x',
+        'http://10.1.2.3/',
+        'http://169.254.169.254/latest/meta-data',
+        'http://[::1]/',
+        'http://2130706433/',
+        'http://0177.0.0.1/',
+        'http://[::ffff:192.168.0.1]/',
+        'ftp://example.com/',
         // IPv6 forms that carry a refused IPv4 address, and deprecated site-local
-        'http://[::7f00:1]/', 'http://[::127.0.0.1]/', 'http://[2002:7f00:1::]/', 'http://[2002:a9fe:a9fe::1]/', 'http://[64:ff9b::7f00:1]/', 'http://[fec0::1]/', 'http://[::ffff:7f00:1]/']) {
+        'http://[::7f00:1]/',
+        'http://[::127.0.0.1]/',
+        'http://[2002:7f00:1::]/',
+        'http://[2002:a9fe:a9fe::1]/',
+        'http://[64:ff9b::7f00:1]/',
+        'http://[fec0::1]/',
+        'http://[::ffff:7f00:1]/',
+      ]) {
         const result = await strict.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url } });
         expect(result.data.createWebhookEndpoint.errors[0], url).toMatchObject({ field: 'url', code: 'INVALID_URL' });
       }
       // Control characters are refused, not silently dropped by the URL parser; here with a public address.
       for (const url of ['https://93.184.215.14/a\nb', 'https://93.184.215.14/\r\nX-Injected: 1', 'https://exa\tmple.com/', 'https://93.184.215.14/\u0000']) {
         const result = await strict.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url } });
-        expect(result.data.createWebhookEndpoint.errors[0], JSON.stringify(url)).toMatchObject({ field: 'url', code: 'INVALID_URL', message: expect.stringMatching(/control characters/) });
+        expect(result.data.createWebhookEndpoint.errors[0], JSON.stringify(url)).toMatchObject({
+          field: 'url',
+          code: 'INVALID_URL',
+          message: expect.stringMatching(/control characters/),
+        });
       }
       // And at every attempt: a URL that got into the table another way is refused before any connection.
-      const saved = (await strict.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: 'https://93.184.215.14/hook' } })).data.createWebhookEndpoint.endpoint;
+      const saved = (await strict.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: 'https://93.184.215.14/hook' } })).data.createWebhookEndpoint
+        .endpoint;
       for (const url of ['http://[::7f00:1]:9/x', 'http://[2002:7f00:1::]:9/x', 'https://93.184.215.14/a\nb']) {
         await strict.sql('update webhook_endpoints set url = $1 where id = $2', [url, saved.id]);
-        const tested = await strict.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { attempt { statusCode error } errors { code } } }`, { e: saved.id });
-        expect(tested.data.sendTestWebhook.attempt, url).toMatchObject({ statusCode: null, error: expect.stringMatching(/private, loopback|control characters/) });
+        const tested = await strict.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { attempt { statusCode error } errors { code } } }`, {
+          e: saved.id,
+        });
+        expect(tested.data.sendTestWebhook.attempt, url).toMatchObject({
+          statusCode: null,
+          error: expect.stringMatching(/private, loopback|control characters/),
+        });
       }
     } finally {
       await strict.stop();
@@ -261,17 +343,50 @@ describe('SSRF', () => {
   });
 
   it.each([
-    ['127.0.0.1', true], ['10.0.0.1', true], ['172.16.5.4', true], ['172.32.0.1', false], ['192.168.1.1', true], ['169.254.169.254', true],
-    ['100.64.0.1', true], ['224.0.0.1', true], ['0.0.0.0', true], ['::1', true], ['fc00::1', true], ['fd12::1', true], ['fe80::1', true],
-    ['::ffff:127.0.0.1', true], ['::ffff:8.8.8.8', false], ['8.8.8.8', false], ['2606:4700::1111', false],
-    ['::7f00:1', true], ['::ffff:7f00:1', true], ['2002:7f00:1::', true], ['2002:0a00:0001::5', true], ['2002:0808:0808::1', false],
-    ['64:ff9b::7f00:1', true], ['64:ff9b:1::1', true], ['fec0::1', true], ['2001:0:4136:e378::1', true], ['2001:db8::1', true],
+    ['127.0.0.1', true],
+    ['10.0.0.1', true],
+    ['172.16.5.4', true],
+    ['172.32.0.1', false],
+    ['192.168.1.1', true],
+    ['169.254.169.254', true],
+    ['100.64.0.1', true],
+    ['224.0.0.1', true],
+    ['0.0.0.0', true],
+    ['::1', true],
+    ['fc00::1', true],
+    ['fd12::1', true],
+    ['fe80::1', true],
+    ['::ffff:127.0.0.1', true],
+    ['::ffff:8.8.8.8', false],
+    ['8.8.8.8', false],
+    ['2606:4700::1111', false],
+    ['::7f00:1', true],
+    ['::ffff:7f00:1', true],
+    ['2002:7f00:1::', true],
+    ['2002:0a00:0001::5', true],
+    ['2002:0808:0808::1', false],
+    ['64:ff9b::7f00:1', true],
+    ['64:ff9b:1::1', true],
+    ['fec0::1', true],
+    ['2001:0:4136:e378::1', true],
+    ['2001:db8::1', true],
   ])('isForbiddenAddress(%s) = %s', (address, expected) => expect(isForbiddenAddress(address)).toBe(expected));
 });
 
 describe('retry policy and signing (pure)', () => {
   it.each([
-    [200, 'delivered'], [204, 'delivered'], [301, 'retry'], [400, 'final'], [401, 'final'], [404, 'final'], [408, 'retry'], [410, 'gone'], [429, 'retry'], [500, 'retry'], [503, 'retry'], [null, 'retry'],
+    [200, 'delivered'],
+    [204, 'delivered'],
+    [301, 'retry'],
+    [400, 'final'],
+    [401, 'final'],
+    [404, 'final'],
+    [408, 'retry'],
+    [410, 'gone'],
+    [429, 'retry'],
+    [500, 'retry'],
+    [503, 'retry'],
+    [null, 'retry'],
   ] as const)('status %s → %s', (status, outcome) => expect(classify(status)).toBe(outcome));
 
   it('follows the schedule with ±10 % jitter, honours a longer Retry-After, and ends with the schedule', () => {
@@ -292,7 +407,9 @@ describe('retry policy and signing (pure)', () => {
     expect(healthAfterAttempt(healthy, 'trial.segment_changed', 'retry', at)).toEqual({ failingSince: at, disabledBecause: null });
     const failing = { ...healthy, failingSince: new Date('2026-01-06T00:00:00Z') };
     expect(healthAfterAttempt(failing, 'trial.segment_changed', 'retry', at)).toEqual({ failingSince: failing.failingSince, disabledBecause: null });
-    expect(healthAfterAttempt({ ...failing, failingSince: new Date('2026-01-05T00:00:00Z') }, 'trial.segment_changed', 'final', at).disabledBecause).toBe('every delivery failed for P5D (since 2026-01-05T00:00:00.000Z)');
+    expect(healthAfterAttempt({ ...failing, failingSince: new Date('2026-01-05T00:00:00Z') }, 'trial.segment_changed', 'final', at).disabledBecause).toBe(
+      'every delivery failed for P5D (since 2026-01-05T00:00:00.000Z)',
+    );
     expect(healthAfterAttempt(failing, 'trial.segment_changed', 'delivered', at)).toEqual({ failingSince: null, disabledBecause: null });
     expect(healthAfterAttempt(healthy, 'trial.segment_changed', 'gone', at).disabledBecause).toBe('the endpoint answered 410 Gone');
     // The tester's sends count neither way; a disabled endpoint is not disabled again.

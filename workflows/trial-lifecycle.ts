@@ -18,15 +18,7 @@ import {
 import type { createActivities } from '../src/temporal/activities.ts';
 import { APP_ID_ATTRIBUTE, SEGMENT_ATTRIBUTE } from '../src/core/search-attributes.ts';
 import { isFinalSegment, type SegmentKey } from '../src/core/segments.ts';
-import {
-  decideSegment,
-  isActiveAt,
-  nextThresholdAt,
-  phaseAt,
-  reasonFor,
-  type SegmentSettings,
-  type Trigger,
-} from '../src/core/segment-rules.ts';
+import { decideSegment, isActiveAt, nextThresholdAt, phaseAt, reasonFor, type SegmentSettings, type Trigger } from '../src/core/segment-rules.ts';
 import {
   activitySignal,
   cancelUpdate,
@@ -156,7 +148,8 @@ class TrialLifecycle {
   /** The first segment, counting events from before the trial began (or an aha whose signal was lost). */
   async begin(): Promise<void> {
     upsertSearchAttributes([{ key: APP_ID_ATTRIBUTE, value: this.#input.appId }]);
-    if (this.state.segment === null && patched('aha-before-start') && !this.state.ahaReached && (await db().ahaReachedBefore(this.#input.trialId))) this.state.ahaReached = true;
+    if (this.state.segment === null && patched('aha-before-start') && !this.state.ahaReached && (await db().ahaReachedBefore(this.#input.trialId)))
+      this.state.ahaReached = true;
     if (this.state.segment === null) await this.#evaluate('trial_started');
   }
 
@@ -196,7 +189,10 @@ class TrialLifecycle {
     if (state.cancelled) return this.#moveTo('expired', 'trial_cancelled');
     const next = decideSegment(state, now, state.settings);
     if (next === state.segment) return;
-    const reason = state.segment === null ? 'trial_started' : reasonFor(trigger, next, phaseAt(now, state.trialEnd, state.settings), isActiveAt(now, state.lastActivityAt, state.settings));
+    const reason =
+      state.segment === null
+        ? 'trial_started'
+        : reasonFor(trigger, next, phaseAt(now, state.trialEnd, state.settings), isActiveAt(now, state.lastActivityAt, state.settings));
     await this.#moveTo(next, reason);
   }
 

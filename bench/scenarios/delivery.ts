@@ -43,11 +43,15 @@ async function runDeliveryLoad(url: string, databaseUrl: string, load: DeliveryL
   try {
     const app = await newApp(url, { ahaEvents: ['Aha'], ...UNLIMITED });
     for (let i = 0; i < endpoints; i++) {
-      await graphql(url, app.apiKey, 'mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { errors { message } } }', { i: { appId: app.appId, url: `${hookUrl}/${i}`, eventTypes } });
+      await graphql(url, app.apiKey, 'mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { errors { message } } }', {
+        i: { appId: app.appId, url: `${hookUrl}/${i}`, eventTypes },
+      });
     }
     const ids = Array.from({ length: trials }, (_, i) => `dlv-${i}`);
     await pool(ids, 50, async (userId) => {
-      await graphql(url, app.apiKey, 'mutation($i: StartTrialInput!) { startTrial(input: $i) { errors { message } } }', { i: { appId: app.appId, userId, trialEnd: '2099-01-01T00:00:00Z' } });
+      await graphql(url, app.apiKey, 'mutation($i: StartTrialInput!) { startTrial(input: $i) { errors { message } } }', {
+        i: { appId: app.appId, userId, trialEnd: '2099-01-01T00:00:00Z' },
+      });
     });
     // The measured phase starts once every trial has recorded its start and its trial.started
     // deliveries have left: the start-up backlog is not counted against the aha transitions.
@@ -72,7 +76,11 @@ async function runDeliveryLoad(url: string, databaseUrl: string, load: DeliveryL
     for (let i = 0; i < ids.length; i++) {
       const wait = started + (i / rate) * 1000 - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      void fetch(`${url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ userId: ids[i], event: 'Aha', messageId: `aha-${i}` }) });
+      void fetch(`${url}/v1/track`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: auth },
+        body: JSON.stringify({ userId: ids[i], event: 'Aha', messageId: `aha-${i}` }),
+      });
     }
     const offeredSeconds = (Date.now() - started) / 1000;
     const deadline = Date.now() + 180_000;
@@ -151,8 +159,13 @@ export async function firstAttemptLatency(url: string, databaseUrl: string): Pro
     // The contract's names carry the highest offered rate (the issue's target is at 200/s).
     if (rate === Math.max(...rates)) {
       results.push(
-        { name: 'delivery.first_attempt.p50_ms', value: p50, unit: 'ms', note: `transition recorded → first attempt received, offered ${rate} transitions/s (${prefix}.*)` },
-        { name: 'delivery.first_attempt.p99_ms', value: p99, unit: 'ms', note: "as delivery.first_attempt.p50_ms" },
+        {
+          name: 'delivery.first_attempt.p50_ms',
+          value: p50,
+          unit: 'ms',
+          note: `transition recorded → first attempt received, offered ${rate} transitions/s (${prefix}.*)`,
+        },
+        { name: 'delivery.first_attempt.p99_ms', value: p99, unit: 'ms', note: 'as delivery.first_attempt.p50_ms' },
       );
     }
     results.push(

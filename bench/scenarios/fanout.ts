@@ -11,7 +11,9 @@ export async function subscriptionFanout(url: string): Promise<Result[]> {
   const changes = Number(process.env.BENCH_FANOUT_CHANGES ?? 50);
   const app = await newApp(url, {});
   const heapBefore = liveHeapMb();
-  const child = fork(new URL('../fanout-subscribers.ts', import.meta.url), [url, app.apiKey, app.appId, String(subscribers)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(new URL('../fanout-subscribers.ts', import.meta.url), [url, app.apiKey, app.appId, String(subscribers)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const first = await nextMessage<{ connected?: number; error?: string }>(child, 'connections');
   if (!first.connected) {
     child.kill();
@@ -21,7 +23,12 @@ export async function subscriptionFanout(url: string): Promise<Result[]> {
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const heapPerSubscriberKb = ((liveHeapMb() - heapBefore) * 1024) / subscribers;
   for (let i = 0; i < changes; i += 1) {
-    await graphql(url, app.apiKey, 'mutation($a: ID!, $u: String!) { startTrial(input: {appId: $a, userId: $u, trialEnd: "2099-01-01T00:00:00Z"}) { errors { message } } }', { a: app.appId, u: `fan-${i}` });
+    await graphql(
+      url,
+      app.apiKey,
+      'mutation($a: ID!, $u: String!) { startTrial(input: {appId: $a, userId: $u, trialEnd: "2099-01-01T00:00:00Z"}) { errors { message } } }',
+      { a: app.appId, u: `fan-${i}` },
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const expected = subscribers * changes;
@@ -33,9 +40,19 @@ export async function subscriptionFanout(url: string): Promise<Result[]> {
   }
   const { delays } = await ask<{ delays: number[] }>(child, 'report');
   return [
-    { name: 'subscription.fanout.p50_ms', value: percentile(delays, 50), unit: 'ms', note: `${subscribers} graphql-ws subscribers (another process) × ${changes} changes at ~5/s; received ${delays.length} of ${expected}` },
+    {
+      name: 'subscription.fanout.p50_ms',
+      value: percentile(delays, 50),
+      unit: 'ms',
+      note: `${subscribers} graphql-ws subscribers (another process) × ${changes} changes at ~5/s; received ${delays.length} of ${expected}`,
+    },
     { name: 'subscription.fanout.p99_ms', value: percentile(delays, 99), unit: 'ms' },
     { name: 'subscription.fanout.received', value: delays.length, unit: 'messages', baseline: expected },
-    { name: 'subscription.heap_per_subscriber_kb', value: Math.round(heapPerSubscriberKb * 10) / 10, unit: 'KB', note: "API process heap after GC, before vs with the subscribers connected" },
+    {
+      name: 'subscription.heap_per_subscriber_kb',
+      value: Math.round(heapPerSubscriberKb * 10) / 10,
+      unit: 'KB',
+      note: 'API process heap after GC, before vs with the subscribers connected',
+    },
   ];
 }

@@ -9,7 +9,11 @@ export async function trialQueryThroughput(url: string): Promise<Result[]> {
     query: 'query($a: ID!, $u: String!) { trial(appId: $a, userId: $u) { id userId email segment trialStart trialEnd } }',
     variables: { a: app.id, u: 'bench-user' },
   });
-  const sample = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, body: query });
+  const sample = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    body: query,
+  });
   const sampleBody = await sample.text();
 
   const trialQuery = await load({

@@ -21,17 +21,35 @@ async function measureIngest(url: string, app: { appId: string; writeKey: string
   const auth = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
   const stored = async () => Number((await db.query('select count(*) as n from events where app_id = $1', [app.appId])).rows[0].n);
   let sequence = 0;
-  const unique = (path: string, body: (n: number) => object) => [{ method: 'POST' as const, path, setupRequest: (request: any) => ({ ...request, body: JSON.stringify(body(sequence++)) }) }];
+  const unique = (path: string, body: (n: number) => object) => [
+    { method: 'POST' as const, path, setupRequest: (request: any) => ({ ...request, body: JSON.stringify(body(sequence++)) }) },
+  ];
 
   const BATCH = 100;
-  const probe = await fetch(`${url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ batch: trackMessages('probe', BATCH, 0) }) });
+  const probe = await fetch(`${url}/v1/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: auth },
+    body: JSON.stringify({ batch: trackMessages('probe', BATCH, 0) }),
+  });
   if (probe.status !== 200) throw new Error(`/v1/batch answered ${probe.status}: ${await probe.text()}`);
-  const batch = await load({ url: `${url}/v1/batch`, headers: { 'content-type': 'application/json', authorization: auth }, requests: unique('/v1/batch', (n) => ({ batch: trackMessages('b', BATCH, n) })) });
+  const batch = await load({
+    url: `${url}/v1/batch`,
+    headers: { 'content-type': 'application/json', authorization: auth },
+    requests: unique('/v1/batch', (n) => ({ batch: trackMessages('b', BATCH, n) })),
+  });
   const afterBatch = await stored();
-  const track = await load({ url: `${url}/v1/track`, headers: { 'content-type': 'application/json', authorization: auth }, requests: unique('/v1/track', (n) => trackMessages('t', 1, n)[0]!) });
+  const track = await load({
+    url: `${url}/v1/track`,
+    headers: { 'content-type': 'application/json', authorization: auth },
+    requests: unique('/v1/track', (n) => trackMessages('t', 1, n)[0]!),
+  });
   const afterTrack = await stored();
-  for (const [name, result] of [['batch', batch], ['track', track]] as const) {
-    if (result.non2xx > 0 || result.errors > 0) throw new Error(`/v1/${name} had ${result.non2xx} non-2xx and ${result.errors} errors: ${JSON.stringify(result.statusCodeStats)}`);
+  for (const [name, result] of [
+    ['batch', batch],
+    ['track', track],
+  ] as const) {
+    if (result.non2xx > 0 || result.errors > 0)
+      throw new Error(`/v1/${name} had ${result.non2xx} non-2xx and ${result.errors} errors: ${JSON.stringify(result.statusCodeStats)}`);
   }
   const acknowledged = batch['2xx'] * BATCH + track['2xx'];
   if (afterTrack < acknowledged) throw new Error(`lost events: ${acknowledged} acknowledged, ${afterTrack} stored`);
@@ -40,18 +58,20 @@ async function measureIngest(url: string, app: { appId: string; writeKey: string
   const raw = new pg.Pool({ connectionString: databaseUrl, max: 10 });
   let rawRows = 0;
   const rawUntil = performance.now() + DURATION_S * 1000;
-  await Promise.all(Array.from({ length: 10 }, async (_, worker) => {
-    for (let n = 0; performance.now() < rawUntil; n++) {
-      const rows = trackMessages(`raw-${worker}`, BATCH, n);
-      await raw.query(
-        `insert into events (app_id, message_id, type, event, user_id, properties, traits, context, timestamp, received_at)
+  await Promise.all(
+    Array.from({ length: 10 }, async (_, worker) => {
+      for (let n = 0; performance.now() < rawUntil; n++) {
+        const rows = trackMessages(`raw-${worker}`, BATCH, n);
+        await raw.query(
+          `insert into events (app_id, message_id, type, event, user_id, properties, traits, context, timestamp, received_at)
          select $1, m, 'track', 'Report Viewed', u, p, '{}', '{}', now(), now()
          from jsonb_to_recordset($2::jsonb) as v(m text, u text, p jsonb)`,
-        [app.appId, JSON.stringify(rows.map((row) => ({ m: row.messageId, u: row.userId, p: row.properties })))],
-      );
-      rawRows += BATCH;
-    }
-  }));
+          [app.appId, JSON.stringify(rows.map((row) => ({ m: row.messageId, u: row.userId, p: row.properties })))],
+        );
+        rawRows += BATCH;
+      }
+    }),
+  );
   await raw.end();
   const bare = await bareNodeRequestsPerSecond('{"success":true}');
   return [
@@ -70,6 +90,11 @@ async function measureIngest(url: string, app: { appId: string; writeKey: string
       note: `/v1/track, ${CONNECTIONS} connections, ${DURATION_S} s, ${track.non2xx} non-2xx; baseline: bare node:http`,
     },
     { name: 'ingest.track.p99_ms', value: track.latency.p99, unit: 'ms' },
-    { name: 'ingest.durable', value: afterTrack - afterBatch >= track['2xx'] && afterBatch >= batch['2xx'] * BATCH ? 1 : 0, unit: 'bool', note: `${acknowledged} events acknowledged, ${afterTrack} stored` },
+    {
+      name: 'ingest.durable',
+      value: afterTrack - afterBatch >= track['2xx'] && afterBatch >= batch['2xx'] * BATCH ? 1 : 0,
+      unit: 'bool',
+      note: `${acknowledged} events acknowledged, ${afterTrack} stored`,
+    },
   ];
 }

@@ -37,7 +37,11 @@ export async function openTrialsAndTimers(url: string, databaseUrl: string): Pro
   // The load: trials that stay open (their inactivity and trial-end timers days away).
   const open = await newApp(url, {});
   const started = performance.now();
-  await pool(Array.from({ length: count }, (_, i) => `open-${i}`), 50, (userId) => start(open.appId, open.apiKey, userId));
+  await pool(
+    Array.from({ length: count }, (_, i) => `open-${i}`),
+    50,
+    (userId) => start(open.appId, open.apiKey, userId),
+  );
   const startSeconds = (performance.now() - started) / 1000;
   const running = await waitFor(open.appId, 1, count, Date.now() + 1_200_000);
   const settledSeconds = (performance.now() - started) / 1000;

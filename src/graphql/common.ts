@@ -21,7 +21,6 @@ builder.scalarType('DateTime', {
   parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : undefined),
 });
 
-
 export const MutationError = builder.objectRef<FieldError>('MutationError').implement({
   description: 'An expected failure: which input field (if any), why, and a stable code',
   fields: (t) => ({
@@ -53,4 +52,3 @@ export function payloadType<T extends { errors: FieldError[] }>(name: string, fi
 export const notFound = (field: string, message: string): FieldError[] => [{ field, message, code: 'NOT_FOUND' }];
 
 export const notFoundError = (message: string) => new GraphQLError(message, { extensions: { code: 'NOT_FOUND' } });
-

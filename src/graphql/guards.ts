@@ -58,7 +58,8 @@ export function checkNesting(source: string): void {
   for (let tokens = 0; tokens <= MAX_TOKENS; tokens++) {
     const { kind } = lexer.advance();
     if (kind === TokenKind.EOF) return;
-    if (OPENING.has(kind) && ++depth > MAX_NESTING) throw limitError(`the document nests deeper than ${MAX_NESTING} levels; the limit is ${MAX_NESTING}`, 'QUERY_TOO_DEEP');
+    if (OPENING.has(kind) && ++depth > MAX_NESTING)
+      throw limitError(`the document nests deeper than ${MAX_NESTING} levels; the limit is ${MAX_NESTING}`, 'QUERY_TOO_DEEP');
     if (CLOSING.has(kind)) depth--;
   }
 }
@@ -68,7 +69,11 @@ export function checkNesting(source: string): void {
  * computed once and memoised, so a document's cost is linear in its size however its
  * fragments spread one another. `onFragment` sees each measurement (tests count them).
  */
-export function introspectionFields(selectionSet: SelectionSetNode, fragments: ReadonlyMap<string, FragmentDefinitionNode>, onFragment: (name: string) => void = () => undefined): number {
+export function introspectionFields(
+  selectionSet: SelectionSetNode,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  onFragment: (name: string) => void = () => undefined,
+): number {
   const memo = new Map<string, number>();
   const count = (set: SelectionSetNode, inside: boolean): number => {
     let total = 0;
@@ -125,7 +130,12 @@ export function mutationRootFields(selectionSet: SelectionSetNode, fragments: Re
 }
 
 const fragmentsOf = (context: ValidationContext) =>
-  new Map(context.getDocument().definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+  new Map(
+    context
+      .getDocument()
+      .definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
+      .map((d) => [d.name.value, d]),
+  );
 
 function introspectionAndMutationRule(context: ValidationContext): ASTVisitor {
   const fragments = fragmentsOf(context);
@@ -134,10 +144,20 @@ function introspectionAndMutationRule(context: ValidationContext): ASTVisitor {
       const name = operation.name ? ` ${operation.name.value}` : '';
       const introspection = introspectionFields(operation.selectionSet, fragments);
       if (introspection > MAX_INTROSPECTION_FIELDS) {
-        context.reportError(limitError(`operation${name} selects more than ${MAX_INTROSPECTION_FIELDS} introspection fields; the limit is ${MAX_INTROSPECTION_FIELDS}`, 'QUERY_TOO_COMPLEX'));
+        context.reportError(
+          limitError(
+            `operation${name} selects more than ${MAX_INTROSPECTION_FIELDS} introspection fields; the limit is ${MAX_INTROSPECTION_FIELDS}`,
+            'QUERY_TOO_COMPLEX',
+          ),
+        );
       }
       if (operation.operation === 'mutation' && mutationRootFields(operation.selectionSet, fragments) > MAX_MUTATION_FIELDS) {
-        context.reportError(limitError(`mutation${name} runs more than ${MAX_MUTATION_FIELDS} root fields; the limit is ${MAX_MUTATION_FIELDS} an operation`, 'TOO_MANY_MUTATIONS'));
+        context.reportError(
+          limitError(
+            `mutation${name} runs more than ${MAX_MUTATION_FIELDS} root fields; the limit is ${MAX_MUTATION_FIELDS} an operation`,
+            'TOO_MANY_MUTATIONS',
+          ),
+        );
       }
     },
   };
@@ -162,16 +182,21 @@ function withoutUnknownFieldReports(rule: ValidationRule): ValidationRule {
 
 /** Pothos's complexity rule for one request (it weighs `first`-style arguments from its variables). */
 export function complexityRule(params: Pick<GraphQLParams, 'variables' | 'operationName'>, context: object): ValidationRule {
-  return withoutUnknownFieldReports(createComplexityRule({
-    variableValues: (params.variables ?? {}) as Record<string, unknown>,
-    operationName: params.operationName ?? undefined,
-    context,
-    validate: ({ depth, breadth, complexity }, report) => {
-      if (depth > MAX_DEPTH) report(limitError(`operation is ${depth} levels deep; the limit is ${MAX_DEPTH}`, 'QUERY_TOO_DEEP'));
-      if (breadth > MAX_FIELDS) report(limitError(`operation selects ${breadth} fields; the limit is ${MAX_FIELDS}`, 'QUERY_TOO_COMPLEX'));
-      if (complexity > MAX_COMPLEXITY) report(limitError(`operation costs ${complexity} (a list field counts what it selects 10 times); the limit is ${MAX_COMPLEXITY}`, 'QUERY_TOO_COMPLEX'));
-    },
-  }));
+  return withoutUnknownFieldReports(
+    createComplexityRule({
+      variableValues: (params.variables ?? {}) as Record<string, unknown>,
+      operationName: params.operationName ?? undefined,
+      context,
+      validate: ({ depth, breadth, complexity }, report) => {
+        if (depth > MAX_DEPTH) report(limitError(`operation is ${depth} levels deep; the limit is ${MAX_DEPTH}`, 'QUERY_TOO_DEEP'));
+        if (breadth > MAX_FIELDS) report(limitError(`operation selects ${breadth} fields; the limit is ${MAX_FIELDS}`, 'QUERY_TOO_COMPLEX'));
+        if (complexity > MAX_COMPLEXITY)
+          report(
+            limitError(`operation costs ${complexity} (a list field counts what it selects 10 times); the limit is ${MAX_COMPLEXITY}`, 'QUERY_TOO_COMPLEX'),
+          );
+      },
+    }),
+  );
 }
 
 /** The rules every operation is validated with, beside graphql-js's standard ones. */

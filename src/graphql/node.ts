@@ -30,7 +30,7 @@ builder.queryField('node', (t) =>
   t.field({
     type: NodeRef,
     nullable: true,
-    description: "Any entity by its global id; null when there is none the caller may see",
+    description: 'Any entity by its global id; null when there is none the caller may see',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const loadable = byPrefix.get(prefixOf(args.id));

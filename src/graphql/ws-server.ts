@@ -78,7 +78,14 @@ export function serveGraphQLOverWebSocket(wss: WebSocketServer, yoga: GraphQLHan
         if (auth.kind !== 'anonymous') clearTimeout(state.unauthenticatedTimer);
         const paramsError = checkOperationParams(params);
         if (paramsError) return [paramsError];
-        const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        const {
+          schema: enveloped,
+          execute,
+          subscribe,
+          contextFactory,
+          parse,
+          validate,
+        } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,

@@ -8,19 +8,24 @@ import type { Auth, GraphQLContext, Services } from './context.ts';
 import { useGraphQLGuards } from './guards.ts';
 import { schema } from './schema.ts';
 
-const DEFAULT_QUERY = /* GraphQL */ `# Trialcast: trial users' lifecycle segments, live.
-# Send your token in the Headers tab: {"Authorization": "Bearer <admin token or app API key>"}
+const DEFAULT_QUERY = /* GraphQL */ `
+  # Trialcast: trial users' lifecycle segments, live.
+  # Send your token in the Headers tab: {"Authorization": "Bearer <admin token or app API key>"}
 
-query MyApps {
-  apps { id name createdAt }
-}
+  query MyApps {
+    apps {
+      id
+      name
+      createdAt
+    }
+  }
 
-# Watch transitions as they happen (runs over WebSocket):
-# subscription Live($appId: ID!) {
-#   segmentChanged(appId: $appId) {
-#     sequence trial { userId email } oldSegment newSegment reason occurredAt
-#   }
-# }
+  # Watch transitions as they happen (runs over WebSocket):
+  # subscription Live($appId: ID!) {
+  #   segmentChanged(appId: $appId) {
+  #     sequence trial { userId email } oldSegment newSegment reason occurredAt
+  #   }
+  # }
 `;
 
 export function createGraphQLHandler(services: Services, options: { production: boolean; introspection: boolean }) {
@@ -34,7 +39,8 @@ export function createGraphQLHandler(services: Services, options: { production: 
     // Yoga's default page loads GraphiQL from unpkg.com: blank where the browser has no internet
     // (air-gapped installs, strict proxies). This page carries its scripts (about 9 MB, loaded
     // only when GraphiQL is on, rendered once: its options never change).
-    renderGraphiQL: (graphiqlOptions) => (graphiqlPage ??= import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => renderGraphiQL(graphiqlOptions))),
+    renderGraphiQL: (graphiqlOptions) =>
+      (graphiqlPage ??= import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => renderGraphiQL(graphiqlOptions))),
     logging: {
       debug: (...args) => services.logger.debug({ args }, 'graphql'),
       info: (...args) => services.logger.info({ args }, 'graphql'),

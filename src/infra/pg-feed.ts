@@ -12,7 +12,10 @@ import type { Logger } from '../logger.ts';
 /** Called inside the recording transaction: PostgreSQL sends the notices on commit only. One round trip for all. */
 export async function notify(em: EntityManager, channel: string, ...payloads: object[]): Promise<void> {
   if (payloads.length === 0) return;
-  await em.execute('select pg_notify(?, value) from jsonb_array_elements_text(cast(? as jsonb))', [channel, JSON.stringify(payloads.map((payload) => JSON.stringify(payload)))]);
+  await em.execute('select pg_notify(?, value) from jsonb_array_elements_text(cast(? as jsonb))', [
+    channel,
+    JSON.stringify(payloads.map((payload) => JSON.stringify(payload))),
+  ]);
 }
 
 export class FeedChannel<T> {
@@ -88,12 +91,15 @@ export class PgFeed {
     void this.#client?.end().catch(() => undefined);
     this.#client = null;
     const retry = () =>
-      this.start().then(() => {
-        for (const listener of this.#reconnected) listener();
-      }, (again: Error) => {
-        this.#logger.warn({ err: again.message }, 'live feed reconnect failed');
-        if (!this.#stopped) setTimeout(retry, 1000);
-      });
+      this.start().then(
+        () => {
+          for (const listener of this.#reconnected) listener();
+        },
+        (again: Error) => {
+          this.#logger.warn({ err: again.message }, 'live feed reconnect failed');
+          if (!this.#stopped) setTimeout(retry, 1000);
+        },
+      );
     setTimeout(retry, 200);
   }
 

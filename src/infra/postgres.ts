@@ -102,9 +102,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     password,
     persistent: !options.ephemeral,
     createPostgresUser: asRoot,
-    postgresFlags: options.ephemeral
-      ? ['-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300']
-      : ['-c', 'max_connections=200'],
+    postgresFlags: options.ephemeral ? ['-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'] : ['-c', 'max_connections=200'],
     onLog: (message) => logger.debug({ postgres: String(message).trim() }),
     onError: (message) => logger.debug({ postgres: String(message).trim() }),
   });

@@ -60,19 +60,14 @@ export async function buildTemporalCli(go: string, progress: (line: string) => v
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new StartupError(`go install ${MODULE} failed (exit ${code}):${tail}`)),
-    );
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new StartupError(`go install ${MODULE} failed (exit ${code}):${tail}`))));
   });
   progress(`built the Temporal CLI in ${Math.round((Date.now() - started) / 1000)} s`);
   return target;
 }
 
 /** Where the dev server comes from on this machine. */
-export async function resolveTemporalExecutable(
-  progress: (line: string) => void,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<EphemeralServerExecutable> {
+export async function resolveTemporalExecutable(progress: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<EphemeralServerExecutable> {
   if (env.TEMPORAL_CLI) {
     if (!isExecutable(env.TEMPORAL_CLI)) throw new StartupError(`TEMPORAL_CLI=${env.TEMPORAL_CLI} is not an executable file`);
     return { type: 'existing-path', path: env.TEMPORAL_CLI };

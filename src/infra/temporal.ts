@@ -52,9 +52,7 @@ async function withReason<T>(address: string, connect: () => Promise<T>): Promis
   try {
     return await connect();
   } catch (error) {
-    throw new StartupError(
-      `cannot reach Temporal at ${address} (${(error as Error).message.split('\n')[0]}); check TEMPORAL_ADDRESS`,
-    );
+    throw new StartupError(`cannot reach Temporal at ${address} (${(error as Error).message.split('\n')[0]}); check TEMPORAL_ADDRESS`);
   }
 }
 

@@ -34,7 +34,6 @@ export interface ActivityDependencies {
   deliveryRetention: string;
 }
 
-
 /** Activities get their dependencies from the worker; each call works in its own EntityManager fork. */
 export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivateTargets, deliveryRetention }: ActivityDependencies) {
   const deliveryDeps = { orm, temporal, taskQueue, allowPrivate: webhookAllowPrivateTargets };
@@ -74,7 +73,9 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
         await planDeliveries(em, change);
         return true;
       });
-      const recorded = inserted ? change : await em.fork().findOneOrFail(SegmentChange, { trial: change.trialId, sequence: change.sequence }, { fields: ['id', 'newSegment'] });
+      const recorded = inserted
+        ? change
+        : await em.fork().findOneOrFail(SegmentChange, { trial: change.trialId, sequence: change.sequence }, { fields: ['id', 'newSegment'] });
       // Histories from before first attempts ran in the workflow hand every delivery to its
       // lane here (again on a retry, if an earlier try died before doing so).
       if (!change.firstAttemptsByWorkflow) {

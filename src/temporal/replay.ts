@@ -18,9 +18,7 @@ if (files.length === 0) {
   process.exit(2);
 }
 const workflowBundle = process.env.WORKFLOW_BUNDLE ? { codePath: process.env.WORKFLOW_BUNDLE } : await bundleWorkflows();
-const histories = await Promise.all(
-  files.map(async (file) => ({ workflowId: basename(file), history: JSON.parse(await readFile(file, 'utf8')) })),
-);
+const histories = await Promise.all(files.map(async (file) => ({ workflowId: basename(file), history: JSON.parse(await readFile(file, 'utf8')) })));
 let failed = 0;
 for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) {
   if (result.error) failed += 1;

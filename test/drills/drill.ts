@@ -125,7 +125,12 @@ async function startPostgres(dir: string, port: number) {
   return startEmbeddedPostgres({ dir: join(dir, 'pg'), database: 'trialcast', logger, port });
 }
 async function startTemporal(dir: string, port: number) {
-  return startTemporalDevServer({ executable: await resolveTemporalExecutable(() => undefined), port, dbFilename: join(dir, 'temporal.db'), namespace: 'default' });
+  return startTemporalDevServer({
+    executable: await resolveTemporalExecutable(() => undefined),
+    port,
+    dbFilename: join(dir, 'temporal.db'),
+    namespace: 'default',
+  });
 }
 
 async function startStack(): Promise<Stack> {
@@ -154,7 +159,11 @@ async function startStack(): Promise<Stack> {
 }
 
 async function gql(stack: Stack, query: string, variables: object, token = ADMIN): Promise<any> {
-  const response = await fetch(`${stack.apiUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+  const response = await fetch(`${stack.apiUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await response.json()) as { data?: any; errors?: unknown };
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data;
@@ -193,17 +202,34 @@ interface DrillResult {
 async function runDrill(stack: Stack, name: string, fault: { description: string; inject: () => Promise<void> }): Promise<DrillResult> {
   const created = await gql(stack, 'mutation { createApp(input: {name: "drill"}) { app { id } writeKey apiKey } }', {});
   const { app, writeKey, apiKey } = created.createApp;
-  await gql(stack, 'mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }', { i: { appId: app.id, ahaEvents: ['Aha'] } }, apiKey);
+  await gql(
+    stack,
+    'mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }',
+    { i: { appId: app.id, ahaEvents: ['Aha'] } },
+    apiKey,
+  );
   await gql(
     stack,
     'mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { errors { message } } }',
-    { i: { appId: app.id, url: `http://127.0.0.1:${stack.receiver.port}/hooks`, timeoutMs: 1000, retrySchedule: ['PT0S', 'PT1S', 'PT2S', 'PT5S', 'PT5S', 'PT10S', 'PT10S', 'PT15S', 'PT15S', 'PT30S', 'PT30S', 'PT30S'] } },
+    {
+      i: {
+        appId: app.id,
+        url: `http://127.0.0.1:${stack.receiver.port}/hooks`,
+        timeoutMs: 1000,
+        retrySchedule: ['PT0S', 'PT1S', 'PT2S', 'PT5S', 'PT5S', 'PT10S', 'PT10S', 'PT15S', 'PT15S', 'PT30S', 'PT30S', 'PT30S'],
+      },
+    },
     apiKey,
   );
   const before = new Set(stack.receiver.seen.keys());
   const counts = { sent: 0, tries: 0 };
   const messages = [
-    ...Array.from({ length: USERS }, (_, i) => ({ userId: `${name}-${i}`, event: 'Trial Started', messageId: `${name}-start-${i}`, properties: { trial_end: '2099-01-01T00:00:00Z' } })),
+    ...Array.from({ length: USERS }, (_, i) => ({
+      userId: `${name}-${i}`,
+      event: 'Trial Started',
+      messageId: `${name}-start-${i}`,
+      properties: { trial_end: '2099-01-01T00:00:00Z' },
+    })),
     ...Array.from({ length: USERS }, (_, i) => ({ userId: `${name}-${i}`, event: 'Aha', messageId: `${name}-aha-${i}` })),
   ];
   const inFlight: Array<Promise<void>> = [];
@@ -240,7 +266,9 @@ async function runDrill(stack: Stack, name: string, fault: { description: string
   }
   const stored = await count('select count(*) as n from events where app_id = $1');
   // Sequence numbers without gaps: a trial's highest sequence is its number of changes.
-  const gaps = await count('select count(*) as n from (select trial_id from segment_changes where app_id = $1 group by trial_id having max(sequence) <> count(*)) g');
+  const gaps = await count(
+    'select count(*) as n from (select trial_id from segment_changes where app_id = $1 group by trial_id having max(sequence) <> count(*)) g',
+  );
   if (reached < USERS) {
     // What a lost transition looks like, for whoever fixes it.
     const { rows } = await db.query(
@@ -270,34 +298,58 @@ async function main(): Promise<void> {
   const stack = await startStack();
   const drills: Array<[string, string, () => Promise<void>]> = [
     ['baseline', 'no fault (the control)', async () => undefined],
-    ['worker-kill', 'kill -9 the worker mid-load; a new worker starts 3 s later', async () => {
-      stack.worker.kill9();
-      await sleep(3000);
-      await stack.worker.start();
-    }],
-    ['api-kill', 'kill -9 the API mid-ingest; restarted 3 s later on the same port (clients retry what was not acknowledged)', async () => {
-      stack.api.kill9();
-      await sleep(3000);
-      await stack.api.start();
-    }],
-    ['postgres-restart', 'PostgreSQL stopped for 5 s and started again on the same port', async () => {
-      await stack.postgres.stop();
-      await sleep(5000);
-      stack.postgres = await startPostgres(stack.dir, stack.postgresPort);
-    }],
-    ['temporal-restart', 'the Temporal dev server stopped for 5 s and started again (same port, same database file)', async () => {
-      await stack.temporal.stop();
-      await sleep(5000);
-      stack.temporal = await startTemporal(stack.dir, stack.temporalPort);
-    }],
-    ['receiver-down', 'the webhook receiver down for 20 s, then up', async () => {
-      await stack.receiver.down();
-      await sleep(20_000);
-      await stack.receiver.up();
-    }],
-    ['receiver-flaky', 'the receiver answers 500 or never answers (1 s timeout) 30 % of the time, for the whole drill', async () => {
-      stack.receiver.flaky = 0.3;
-    }],
+    [
+      'worker-kill',
+      'kill -9 the worker mid-load; a new worker starts 3 s later',
+      async () => {
+        stack.worker.kill9();
+        await sleep(3000);
+        await stack.worker.start();
+      },
+    ],
+    [
+      'api-kill',
+      'kill -9 the API mid-ingest; restarted 3 s later on the same port (clients retry what was not acknowledged)',
+      async () => {
+        stack.api.kill9();
+        await sleep(3000);
+        await stack.api.start();
+      },
+    ],
+    [
+      'postgres-restart',
+      'PostgreSQL stopped for 5 s and started again on the same port',
+      async () => {
+        await stack.postgres.stop();
+        await sleep(5000);
+        stack.postgres = await startPostgres(stack.dir, stack.postgresPort);
+      },
+    ],
+    [
+      'temporal-restart',
+      'the Temporal dev server stopped for 5 s and started again (same port, same database file)',
+      async () => {
+        await stack.temporal.stop();
+        await sleep(5000);
+        stack.temporal = await startTemporal(stack.dir, stack.temporalPort);
+      },
+    ],
+    [
+      'receiver-down',
+      'the webhook receiver down for 20 s, then up',
+      async () => {
+        await stack.receiver.down();
+        await sleep(20_000);
+        await stack.receiver.up();
+      },
+    ],
+    [
+      'receiver-flaky',
+      'the receiver answers 500 or never answers (1 s timeout) 30 % of the time, for the whole drill',
+      async () => {
+        stack.receiver.flaky = 0.3;
+      },
+    ],
   ];
   const only = process.env.DRILL_ONLY?.split(',');
   const results: DrillResult[] = [];
@@ -323,7 +375,18 @@ async function main(): Promise<void> {
     await stack.postgres.stop().catch(() => undefined);
     await rm(stack.dir, { recursive: true, force: true });
   }
-  console.table(results.map((r) => ({ drill: r.drill, sent: r.events.sent, stored: r.events.stored, in_found_value: `${r.transitions.usersInFoundValue}/${USERS}`, transitions: r.transitions.recorded, deliveries: `${r.deliveries.received}/${r.deliveries.expected}`, duplicates: r.deliveries.duplicates, settled_s: r.settledInSeconds })));
+  console.table(
+    results.map((r) => ({
+      drill: r.drill,
+      sent: r.events.sent,
+      stored: r.events.stored,
+      in_found_value: `${r.transitions.usersInFoundValue}/${USERS}`,
+      transitions: r.transitions.recorded,
+      deliveries: `${r.deliveries.received}/${r.deliveries.expected}`,
+      duplicates: r.deliveries.duplicates,
+      settled_s: r.settledInSeconds,
+    })),
+  );
   await writeFile(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
   const lost = results.some((r) => r.lost.events > 0 || r.lost.transitions > 0 || r.lost.deliveries > 0);
   process.exit(lost ? 1 : 0);

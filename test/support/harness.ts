@@ -50,7 +50,6 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-
 export async function testConfig(overrides: Partial<Config> = {}): Promise<Config> {
   return {
     ...loadConfig({}),
@@ -77,7 +76,8 @@ export async function startTestStack(options: { role?: Role; config?: Partial<Co
   const adminToken = config.adminToken ?? '';
   const clients: WsClient[] = [];
   let pool: pg.Pool | undefined;
-  const sql = async (text: string, params: unknown[] = []) => (await (pool ??= new pg.Pool({ connectionString: config.databaseUrl ?? '', max: 2 })).query(text, params)).rows;
+  const sql = async (text: string, params: unknown[] = []) =>
+    (await (pool ??= new pg.Pool({ connectionString: config.databaseUrl ?? '', max: 2 })).query(text, params)).rows;
   return {
     url,
     adminToken,

@@ -2,7 +2,9 @@
 
 /** `fragment F0 on Query{__typename} fragment F1 on Query{...F0 ...F0} … {...F<levels-1>}`: 2^levels fields when expanded. */
 export function doublingFragments(levels: number, base = '__typename'): string {
-  const fragments = Array.from({ length: levels }, (_, i) => (i === 0 ? `fragment F0 on Query{${base}}` : `fragment F${i} on Query{...F${i - 1} ...F${i - 1}}`));
+  const fragments = Array.from({ length: levels }, (_, i) =>
+    i === 0 ? `fragment F0 on Query{${base}}` : `fragment F${i} on Query{...F${i - 1} ...F${i - 1}}`,
+  );
   return `${fragments.join(' ')} {...F${levels - 1}}`;
 }
 

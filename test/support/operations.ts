@@ -2,11 +2,18 @@
 export const CREATE_APP = /* GraphQL */ `
   mutation CreateApp($name: String!) {
     createApp(input: { name: $name }) {
-      app { id name }
+      app {
+        id
+        name
+      }
       writeKey
       serverToken
       apiKey
-      errors { field message code }
+      errors {
+        field
+        message
+        code
+      }
     }
   }
 `;
@@ -14,28 +21,69 @@ export const CREATE_APP = /* GraphQL */ `
 export const START_TRIAL = /* GraphQL */ `
   mutation StartTrial($input: StartTrialInput!) {
     startTrial(input: $input) {
-      trial { id userId email segment trialStart trialEnd }
-      errors { field message code }
+      trial {
+        id
+        userId
+        email
+        segment
+        trialStart
+        trialEnd
+      }
+      errors {
+        field
+        message
+        code
+      }
     }
   }
 `;
 
 export const CREATE_ENDPOINT = /* GraphQL */ `
   mutation CreateWebhookEndpoint($input: CreateWebhookEndpointInput!) {
-    createWebhookEndpoint(input: $input) { endpoint { id url secret eventTypes enabled } errors { field message code } }
+    createWebhookEndpoint(input: $input) {
+      endpoint {
+        id
+        url
+        secret
+        eventTypes
+        enabled
+      }
+      errors {
+        field
+        message
+        code
+      }
+    }
   }
 `;
 
 export const TRIAL = /* GraphQL */ `
   query Trial($appId: ID!, $userId: String!) {
-    trial(appId: $appId, userId: $userId) { id userId email stripeCustomerId trialStart trialEnd segment }
+    trial(appId: $appId, userId: $userId) {
+      id
+      userId
+      email
+      stripeCustomerId
+      trialStart
+      trialEnd
+      segment
+    }
   }
 `;
 
 export const SEGMENT_CHANGED = /* GraphQL */ `
   subscription SegmentChanged($appId: ID!, $segments: [SegmentKey!], $trialId: ID) {
     segmentChanged(appId: $appId, segments: $segments, trialId: $trialId) {
-      id sequence trial { userId email } oldSegment newSegment reason occurredAt
+      id
+      sequence
+      trial {
+        userId
+        email
+      }
+      oldSegment
+      newSegment
+      reason
+      occurredAt
     }
   }
 `;

@@ -20,9 +20,19 @@ export interface Started {
   exited: Promise<{ code: number | null; stderr: string }>;
 }
 
-export function spawnMain(role: string, env: Record<string, string>): { child: ChildProcess; exited: Promise<{ code: number | null; stderr: string }>; lines: string[] } {
+export function spawnMain(
+  role: string,
+  env: Record<string, string>,
+): { child: ChildProcess; exited: Promise<{ code: number | null; stderr: string }>; lines: string[] } {
   const child = spawn(process.execPath, [MAIN, role], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', XDG_CACHE_HOME: process.env.XDG_CACHE_HOME ?? '', TEMPORAL_CLI: inject('temporalCli'), LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      XDG_CACHE_HOME: process.env.XDG_CACHE_HOME ?? '',
+      TEMPORAL_CLI: inject('temporalCli'),
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -52,4 +62,3 @@ export async function startMain(role: string, env: Record<string, string>): Prom
   ]);
   return { child, ready, exited };
 }
-

@@ -36,8 +36,8 @@ builder.queryField('apiKeys', (t) =>
 );
 
 const ApiKeyPayload = payloadType<{ apiKey?: IApiKey; secret?: string; errors: FieldError[] }>('ApiKeyPayload', (t) => ({
-    apiKey: t.field({ type: ApiKeyRef, nullable: true, resolve: (payload) => payload.apiKey ?? null }),
-    secret: t.exposeString('secret', { nullable: true, description: 'The bearer token; shown once, on creation' }),
+  apiKey: t.field({ type: ApiKeyRef, nullable: true, resolve: (payload) => payload.apiKey ?? null }),
+  secret: t.exposeString('secret', { nullable: true, description: 'The bearer token; shown once, on creation' }),
 }));
 
 builder.mutationField('createApiKey', (t) =>

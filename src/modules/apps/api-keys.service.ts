@@ -26,4 +26,3 @@ export async function revokeApiKey(em: EntityManager, apiKey: IApiKey): Promise<
   await em.refresh(apiKey);
   return apiKey;
 }
-

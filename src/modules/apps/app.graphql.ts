@@ -51,10 +51,10 @@ const CreateAppInput = builder.inputType('CreateAppInput', {
 builder.mutationField('createApp', (t) =>
   t.field({
     type: payloadType<CreateAppPayload>('CreateAppPayload', (p) => ({
-        app: p.field({ type: AppRef, nullable: true, resolve: (payload) => payload.app ?? null }),
-        writeKey: p.exposeString('writeKey', { nullable: true, description: 'Ingest key (Segment write key); shown once' }),
-        serverToken: p.exposeString('serverToken', { nullable: true, description: 'Server-to-server token; shown once' }),
-        apiKey: p.exposeString('apiKey', { nullable: true, description: "The app's GraphQL bearer key; shown once" }),
+      app: p.field({ type: AppRef, nullable: true, resolve: (payload) => payload.app ?? null }),
+      writeKey: p.exposeString('writeKey', { nullable: true, description: 'Ingest key (Segment write key); shown once' }),
+      serverToken: p.exposeString('serverToken', { nullable: true, description: 'Server-to-server token; shown once' }),
+      apiKey: p.exposeString('apiKey', { nullable: true, description: "The app's GraphQL bearer key; shown once" }),
     })),
     args: { input: t.arg({ type: CreateAppInput, required: true }) },
     resolve: async (_root, { input }, { auth, em }) => {

@@ -8,7 +8,10 @@ export const Integrations = defineEntity({
     appId: p.string().primary(),
     segmentSharedSecret: p.text().nullable(),
     stripeSigningSecret: p.text().nullable(),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   },
 });
 export type IIntegrations = InferEntity<typeof Integrations>;

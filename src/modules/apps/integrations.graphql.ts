@@ -21,10 +21,14 @@ type Payload = { segmentSharedSecretSet?: boolean; stripeSigningSecretSet?: bool
 
 builder.mutationField('updateIntegrations', (t) =>
   t.field({
-    type: payloadType<Payload>('UpdateIntegrationsPayload', (p) => ({
+    type: payloadType<Payload>(
+      'UpdateIntegrationsPayload',
+      (p) => ({
         segmentSharedSecretSet: p.exposeBoolean('segmentSharedSecretSet', { nullable: true }),
         stripeSigningSecretSet: p.exposeBoolean('stripeSigningSecretSet', { nullable: true }),
-    }), 'Which secrets are set; the secrets themselves are never returned'),
+      }),
+      'Which secrets are set; the secrets themselves are never returned',
+    ),
     args: { input: t.arg({ type: UpdateIntegrationsInput, required: true }) },
     resolve: async (_root, { input }, { auth, em, services }) => {
       const appId = input.appId;

@@ -27,7 +27,8 @@ export interface TrialStart {
 export function trialStartOf(event: IngestEvent): TrialStart | null {
   if (!event.userId) return null;
   const startsTrial =
-    (event.type === 'identify' && (event.traits.trial_end != null || event.traits.trial_start != null)) || (event.type === 'track' && event.event === TRIAL_STARTED_EVENT);
+    (event.type === 'identify' && (event.traits.trial_end != null || event.traits.trial_start != null)) ||
+    (event.type === 'track' && event.event === TRIAL_STARTED_EVENT);
   if (!startsTrial) return null;
   const facts = event.type === 'identify' ? event.traits : event.properties;
   const email = typeof event.traits.email === 'string' ? event.traits.email : typeof facts.email === 'string' ? facts.email : null;
@@ -64,7 +65,8 @@ export function candidatesOf(events: AttributedEvent[], trials: TouchedTrial[], 
   const open = new Map(trials.filter((trial) => !isFinalSegment(trial.segment)).map((trial) => [trial.userId, trial]));
   if (open.size === 0) return [];
   // Events outside the allow-list are stored and counted, but not used for segments.
-  const allowed = (name: string | null, type: string) => type === 'identify' || settings.eventAllowList === null || (name !== null && settings.eventAllowList.includes(name));
+  const allowed = (name: string | null, type: string) =>
+    type === 'identify' || settings.eventAllowList === null || (name !== null && settings.eventAllowList.includes(name));
   const rules = rulesFrom(settings.ahaEvents, settings.ahaRules);
   const candidates: Candidate[] = [];
   for (const event of events) {

@@ -184,7 +184,11 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
     // 3. Save identity links (sorted, as above) and stitch the anonymous events they explain.
     let stitchedRows: Array<{ app_id: string; user_id: string; event: string | null; type: string; properties: Record<string, unknown> }> = [];
     if (links.size) {
-      const linkRows = rowsParam([...links.values()].sort((x, y) => key(x.appId, x.anonymousId).localeCompare(key(y.appId, y.anonymousId))).map((link) => ({ a: link.appId, n: link.anonymousId, u: link.userId, e: link.email })));
+      const linkRows = rowsParam(
+        [...links.values()]
+          .sort((x, y) => key(x.appId, x.anonymousId).localeCompare(key(y.appId, y.anonymousId)))
+          .map((link) => ({ a: link.appId, n: link.anonymousId, u: link.userId, e: link.email })),
+      );
       await tx.execute(
         `insert into identities (app_id, anonymous_id, user_id, email, updated_at)
          select a, n, u, e, now() from jsonb_to_recordset(cast(? as jsonb)) as v(a text, n text, u text, e text)
@@ -209,6 +213,12 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
       .map((row) => ({ appId: row.app_id, userId: row.user_id, event: row.event, type: row.type, properties: row.properties })),
     trials: trialRows
       .filter((row) => row.app_id === pending.appId)
-      .map((row) => ({ appId: row.app_id, userId: row.user_id, segment: row.segment, workflowId: row.workflow_id, ahaReachedAt: row.aha_reached_at === null ? null : new Date(row.aha_reached_at) })),
+      .map((row) => ({
+        appId: row.app_id,
+        userId: row.user_id,
+        segment: row.segment,
+        workflowId: row.workflow_id,
+        ahaReachedAt: row.aha_reached_at === null ? null : new Date(row.aha_reached_at),
+      })),
   }));
 }

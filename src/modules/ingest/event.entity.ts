@@ -39,7 +39,10 @@ export const Identity = defineEntity({
     anonymousId: p.string(),
     userId: p.string(),
     email: p.string().nullable(),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   },
 });
 export type IIdentity = InferEntity<typeof Identity>;

@@ -33,7 +33,11 @@ export function segmentSignatureValid(signature: string | undefined, raw: string
 function normalise(message: unknown): unknown {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) return message;
   const { 'Previous ID': previous, 'User ID': user, ...rest } = message as Record<string, unknown>;
-  return { ...rest, ...(previous !== undefined && rest.previousId === undefined ? { previousId: previous } : {}), ...(user !== undefined && rest.userId === undefined ? { userId: user } : {}) };
+  return {
+    ...rest,
+    ...(previous !== undefined && rest.previousId === undefined ? { previousId: previous } : {}),
+    ...(user !== undefined && rest.userId === undefined ? { userId: user } : {}),
+  };
 }
 
 async function segmentHook(ingest: IngestService, secrets: SecretBox, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -77,7 +81,8 @@ export function s2sToSegment(raw: unknown, writeKey: string): unknown | { error:
   if (typeof event.event_type !== 'string' || event.event_type === '') return { error: 'event_type is required' };
   const user = event.user as Record<string, unknown> | undefined;
   if (typeof user !== 'object' || user === null || (user.id == null && user.anonymous_id == null)) return { error: 'user.id or user.anonymous_id is required' };
-  if (event.event_attributes != null && (typeof event.event_attributes !== 'object' || Array.isArray(event.event_attributes))) return { error: 'event_attributes must be an object' };
+  if (event.event_attributes != null && (typeof event.event_attributes !== 'object' || Array.isArray(event.event_attributes)))
+    return { error: 'event_attributes must be an object' };
   return {
     type: 'track',
     event: event.event_type,
@@ -100,7 +105,9 @@ async function s2s(ingest: IngestService, req: IncomingMessage, res: ServerRespo
   const receivedAt = new Date();
   const check: MessageCheck = (message) => {
     const converted = s2sToSegment(message, writeKey!);
-    return converted && typeof converted === 'object' && 'error' in converted ? { ok: false as const, error: String(converted.error) } : checkMessage(converted, receivedAt);
+    return converted && typeof converted === 'object' && 'error' in converted
+      ? { ok: false as const, error: String(converted.error) }
+      : checkMessage(converted, receivedAt);
   };
   await acceptMessages(ingest, res, appId, Array.isArray(body) ? body : [body], check, !Array.isArray(body));
 }

@@ -62,7 +62,9 @@ export class IngestService {
 
   /** The app whose write key and server token these are, or null. */
   async appForServerToken(writeKey: string, serverToken: string): Promise<string | null> {
-    const app = await this.#deps.orm.em.fork().findOne(App, { writeKeyHash: hashSecret(writeKey), serverTokenHash: hashSecret(serverToken) }, { fields: ['id'] });
+    const app = await this.#deps.orm.em
+      .fork()
+      .findOne(App, { writeKeyHash: hashSecret(writeKey), serverTokenHash: hashSecret(serverToken) }, { fields: ['id'] });
     return app?.id ?? null;
   }
 
@@ -73,7 +75,10 @@ export class IngestService {
   async eraseUser(appId: string, userId: string): Promise<void> {
     const em = this.#deps.orm.em.fork();
     await em.transactional(async (tx) => {
-      await tx.execute('delete from events where app_id = ? and (user_id = ? or anonymous_id in (select anonymous_id from identities where app_id = ? and user_id = ?))', [appId, userId, appId, userId]);
+      await tx.execute(
+        'delete from events where app_id = ? and (user_id = ? or anonymous_id in (select anonymous_id from identities where app_id = ? and user_id = ?))',
+        [appId, userId, appId, userId],
+      );
       await tx.execute('delete from identities where app_id = ? and user_id = ?', [appId, userId]);
     });
     const result = await this.#deps.trials.remove(em, appId, userId);

@@ -13,10 +13,18 @@ import { checkMessage, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MESSAGE_TYPES, type M
  * limit, 429 with Retry-After over the app's rate limit, else which messages were refused by
  * index. `single` answers a lone message's problem as a plain 400.
  */
-export async function acceptMessages(ingest: IngestService, res: ServerResponse, appId: string, messages: unknown[], check: MessageCheck, single = false): Promise<void> {
+export async function acceptMessages(
+  ingest: IngestService,
+  res: ServerResponse,
+  appId: string,
+  messages: unknown[],
+  check: MessageCheck,
+  single = false,
+): Promise<void> {
   const result = await ingest.accept(appId, messages, check);
   if (result.kind === 'too_many') throw new HttpError(413, `${result.count} messages; the limit is ${result.limit}`);
-  if (result.kind === 'rate_limited') throw new HttpError(429, `over this app's rate limit; retry in ${result.retryAfterSeconds} s`, { 'retry-after': String(result.retryAfterSeconds) });
+  if (result.kind === 'rate_limited')
+    throw new HttpError(429, `over this app's rate limit; retry in ${result.retryAfterSeconds} s`, { 'retry-after': String(result.retryAfterSeconds) });
   const { accepted, rejected } = result;
   if (single && rejected.length) throw new HttpError(400, rejected[0]!.error);
   if (single) return sendJson(res, 200, { success: true });

@@ -141,8 +141,7 @@ export function checkMessage(raw: unknown, receivedAt: Date, routeType?: Message
   if (bad) return fail(bad.message);
   const [timestamp, sentAt, originalTimestamp] = times as Array<Date | null>;
   const original = originalTimestamp ?? timestamp;
-  const corrected =
-    sentAt && original ? eventDate(receivedAt.getTime() - (sentAt.getTime() - original.getTime())) : (timestamp ?? receivedAt);
+  const corrected = sentAt && original ? eventDate(receivedAt.getTime() - (sentAt.getTime() - original.getTime())) : (timestamp ?? receivedAt);
   if (!corrected) return fail('sentAt and originalTimestamp correct the timestamp to outside 1970–9999');
 
   return {

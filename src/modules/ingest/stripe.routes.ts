@@ -30,7 +30,12 @@ async function handle(deps: StripeDeps, req: IncomingMessage, res: ServerRespons
   const integrations = await em.findOne(Integrations, { appId });
   if (!integrations?.stripeSigningSecret) throw new HttpError(401, `no Stripe signing secret is set for app ${appId} (updateIntegrations)`);
   const raw = await readBody(req, MAX_STRIPE_BODY);
-  const problem = stripeSignatureProblem(req.headers['stripe-signature'] as string | undefined, raw.toString('utf8'), deps.secrets.open(integrations.stripeSigningSecret), Date.now() / 1000);
+  const problem = stripeSignatureProblem(
+    req.headers['stripe-signature'] as string | undefined,
+    raw.toString('utf8'),
+    deps.secrets.open(integrations.stripeSigningSecret),
+    Date.now() / 1000,
+  );
   if (problem) throw new HttpError(401, problem);
   const intent = intentOf(parseJson(raw));
 

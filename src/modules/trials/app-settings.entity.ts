@@ -20,7 +20,10 @@ export const AppSettings = defineEntity({
     inactivityAfter: p.string(),
     endingSoonBefore: p.string(),
     lastChanceBefore: p.string(),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   },
 });
 export type IAppSettings = InferEntity<typeof AppSettings>;

@@ -66,7 +66,7 @@ type Payload = { settings?: SettingsView; errors: FieldError[] };
 builder.mutationField('updateSegmentSettings', (t) =>
   t.field({
     type: payloadType<Payload>('UpdateSegmentSettingsPayload', (p) => ({
-        settings: p.field({ type: SegmentSettingsRef, nullable: true, resolve: (payload) => payload.settings ?? null }),
+      settings: p.field({ type: SegmentSettingsRef, nullable: true, resolve: (payload) => payload.settings ?? null }),
     })),
     description: 'Changes the rules and re-evaluates the open trials of the app',
     args: { input: t.arg({ type: UpdateSegmentSettingsInput, required: true }) },

@@ -38,7 +38,17 @@ export const DEFAULT_SETTINGS: Omit<SettingsView, 'appId'> = {
 export async function loadSettings(em: EntityManager, appId: string): Promise<SettingsView> {
   const row = await em.findOne(AppSettings, { appId });
   return row
-    ? { appId, ahaEvents: row.ahaEvents, ahaRules: row.ahaRules, conversionEvents: row.conversionEvents, eventAllowList: row.eventAllowList ?? null, rateLimitPerSecond: row.rateLimitPerSecond, inactivityAfter: row.inactivityAfter, endingSoonBefore: row.endingSoonBefore, lastChanceBefore: row.lastChanceBefore }
+    ? {
+        appId,
+        ahaEvents: row.ahaEvents,
+        ahaRules: row.ahaRules,
+        conversionEvents: row.conversionEvents,
+        eventAllowList: row.eventAllowList ?? null,
+        rateLimitPerSecond: row.rateLimitPerSecond,
+        inactivityAfter: row.inactivityAfter,
+        endingSoonBefore: row.endingSoonBefore,
+        lastChanceBefore: row.lastChanceBefore,
+      }
     : { appId, ...DEFAULT_SETTINGS };
 }
 
@@ -98,7 +108,12 @@ export function mergeSettings(current: SettingsView, input: SettingsInput): { vi
   if (input.conversionEvents != null) view.conversionEvents = cleanNames(input.conversionEvents);
   if (input.rateLimitPerSecond != null) view.rateLimitPerSecond = input.rateLimitPerSecond;
   if (input.ahaRules != null) {
-    view.ahaRules = input.ahaRules.map((rule) => ({ event: rule.event.trim(), property: rule.property ?? null, equals: rule.equals ?? null, count: rule.count ?? 1 }));
+    view.ahaRules = input.ahaRules.map((rule) => ({
+      event: rule.event.trim(),
+      property: rule.property ?? null,
+      equals: rule.equals ?? null,
+      count: rule.count ?? 1,
+    }));
   }
   for (const field of ['inactivityAfter', 'endingSoonBefore', 'lastChanceBefore'] as const) {
     const text = input[field];
@@ -145,4 +160,3 @@ export function createSettings({ temporal }: { temporal: Client }) {
 }
 
 export type SettingsService = ReturnType<typeof createSettings>;
-

@@ -24,7 +24,10 @@ export const Trial = defineEntity({
     lastActivityAt: p.datetime().nullable(),
     ahaReachedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   },
 });
 export type ITrial = InferEntity<typeof Trial>;

@@ -21,7 +21,7 @@ export const SegmentKeyEnum = builder.enumType('SegmentKey', {
 
 export const TrialRef = builder.objectRef<ITrial>('Trial').implement({
   interfaces: [NodeRef],
-  description: "One trial user of one app, in one lifecycle segment",
+  description: 'One trial user of one app, in one lifecycle segment',
   fields: (t) => ({
     id: t.exposeID('id'),
     appId: t.id({ resolve: (trial) => trial.app.id }),
@@ -48,8 +48,7 @@ export const SegmentChangeRef = builder.objectRef<ISegmentChange>('SegmentChange
     sequence: t.exposeInt('sequence', { description: 'Per trial, from 1, without gaps' }),
     trial: t.field({
       type: TrialRef,
-      resolve: (change, _args, { em }) =>
-        wrap(change.trial).isInitialized() ? change.trial : em.findOneOrFail(Trial, { id: change.trial.id }),
+      resolve: (change, _args, { em }) => (wrap(change.trial).isInitialized() ? change.trial : em.findOneOrFail(Trial, { id: change.trial.id })),
     }),
     oldSegment: t.field({
       type: SegmentKeyEnum,
@@ -73,7 +72,11 @@ const changesOf = (trial: ITrial, ctx: GraphQLContext) =>
   }).load(trial.id);
 
 builder.objectFields(TrialRef, (t) => ({
-  changes: t.field({ type: [SegmentChangeRef], description: 'Every transition, oldest first', resolve: async (trial, _args, ctx) => (await changesOf(trial, ctx)) ?? [] }),
+  changes: t.field({
+    type: [SegmentChangeRef],
+    description: 'Every transition, oldest first',
+    resolve: async (trial, _args, ctx) => (await changesOf(trial, ctx)) ?? [],
+  }),
   latestChange: t.field({ type: SegmentChangeRef, nullable: true, resolve: async (trial, _args, ctx) => (await changesOf(trial, ctx))?.at(-1) ?? null }),
 }));
 
@@ -139,7 +142,7 @@ type StartTrialPayload = { trial?: ITrial; errors: FieldError[] };
 builder.mutationField('startTrial', (t) =>
   t.field({
     type: payloadType<StartTrialPayload>('StartTrialPayload', (p) => ({
-        trial: p.field({ type: TrialRef, nullable: true, resolve: (payload) => payload.trial ?? null }),
+      trial: p.field({ type: TrialRef, nullable: true, resolve: (payload) => payload.trial ?? null }),
     })),
     args: { input: t.arg({ type: StartTrialInput, required: true }) },
     resolve: async (_root, { input }, { auth, em, services }) => {
@@ -149,9 +152,13 @@ builder.mutationField('startTrial', (t) =>
   }),
 );
 
-const TrialPayload = payloadType<StartTrialPayload>('TrialPayload', (p) => ({
+const TrialPayload = payloadType<StartTrialPayload>(
+  'TrialPayload',
+  (p) => ({
     trial: p.field({ type: TrialRef, nullable: true, resolve: (payload) => payload.trial ?? null }),
-}), 'The trial after a command, or why the command was refused');
+  }),
+  'The trial after a command, or why the command was refused',
+);
 
 function trialCommandField(name: string, description: string, toCommand: (input: { trialEnd?: Date | null }) => TrialCommand, withTrialEnd: boolean) {
   const Input = builder.inputType(`${name[0]!.toUpperCase()}${name.slice(1)}Input`, {
@@ -186,7 +193,7 @@ const DeleteTrialInput = builder.inputType('DeleteTrialInput', {
 builder.mutationField('deleteTrial', (t) =>
   t.field({
     type: payloadType<{ deletedId?: string; errors: FieldError[] }>('DeleteTrialPayload', (p) => ({
-        deletedId: p.exposeID('deletedId', { nullable: true }),
+      deletedId: p.exposeID('deletedId', { nullable: true }),
     })),
     description: 'Cancels an open trial (expired, trial_cancelled) and deletes it with its segment history',
     args: { input: t.arg({ type: DeleteTrialInput, required: true }) },
@@ -207,7 +214,7 @@ const SegmentCount = builder.objectRef<{ key: SegmentKey; trials: number }>('Seg
 builder.queryField('segments', (t) =>
   t.field({
     type: [SegmentCount],
-    description: 'Every segment with how many of the app\'s trials are in it now',
+    description: "Every segment with how many of the app's trials are in it now",
     args: { appId: t.arg.id({ required: true }) },
     resolve: async (_root, { appId }, { auth, em }) => {
       requireApp(auth, appId);
@@ -235,14 +242,12 @@ builder.subscriptionField('segmentChanged', (t) =>
       const segments = args.segments ? new Set<string>(args.segments) : null;
       const trialId = args.trialId == null ? null : args.trialId;
       const live = services.feeds.segmentChanges.subscribe(
-        (change) =>
-          change.app.id === appId &&
-          (segments === null || segments.has(change.newSegment)) &&
-          (trialId === null || change.trial.id === trialId),
+        (change) => change.app.id === appId && (segments === null || segments.has(change.newSegment)) && (trialId === null || change.trial.id === trialId),
       );
       if (args.since == null) return live;
       const since = new Date(args.since);
-      if (Number.isNaN(since.getTime())) throw new GraphQLError(`since ${JSON.stringify(args.since)} is not an ISO-8601 time`, { extensions: { code: 'BAD_USER_INPUT' } });
+      if (Number.isNaN(since.getTime()))
+        throw new GraphQLError(`since ${JSON.stringify(args.since)} is not an ISO-8601 time`, { extensions: { code: 'BAD_USER_INPUT' } });
       return replayThenLive(live, () =>
         em.find(
           SegmentChange,

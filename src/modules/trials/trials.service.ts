@@ -5,12 +5,7 @@ import type { FieldError } from '../../core/field-error.ts';
 import { fieldErrorsOf } from '../../core/field-error.ts';
 import { newId } from '../../ids.ts';
 import { APP_ID_ATTRIBUTE } from '../../core/search-attributes.ts';
-import {
-  cancelUpdate,
-  convertUpdate,
-  extendTrialUpdate,
-  type TrialLifecycleInput,
-} from '../../core/trial-lifecycle.messages.ts';
+import { cancelUpdate, convertUpdate, extendTrialUpdate, type TrialLifecycleInput } from '../../core/trial-lifecycle.messages.ts';
 import { loadSettings, toSegmentSettings } from './settings.service.ts';
 import { isFinalSegment } from '../../core/segments.ts';
 import { App } from '../apps/app.entity.ts';
@@ -156,7 +151,13 @@ export async function runTrialCommand(
     if (error instanceof WorkflowUpdateFailedError) {
       const cause = error.cause as { message?: string; type?: string } | undefined;
       return {
-        errors: [{ field: command.kind === 'extend' ? 'trialEnd' : null, message: cause?.message ?? error.message, code: cause?.type === 'TrialFinal' ? 'TRIAL_FINAL' : 'INVALID' }],
+        errors: [
+          {
+            field: command.kind === 'extend' ? 'trialEnd' : null,
+            message: cause?.message ?? error.message,
+            code: cause?.type === 'TrialFinal' ? 'TRIAL_FINAL' : 'INVALID',
+          },
+        ],
       };
     }
     throw error;
@@ -178,4 +179,3 @@ export function createTrials({ temporal, taskQueue }: { temporal: Client; taskQu
 }
 
 export type Trials = ReturnType<typeof createTrials>;
-

@@ -34,7 +34,13 @@ export async function markDeliveryExhausted(deps: DeliveryDeps, deliveryId: stri
     const endpoint = delivery.endpoint;
     return raiseOperationalEvent(
       tx,
-      { type: 'delivery.exhausted', appId: endpoint.app.id, endpointId: endpoint.id, deliveryId, message: `delivery ${deliveryId} to ${endpoint.url} failed ${delivery.attemptCount} times; its retry schedule has ended` },
+      {
+        type: 'delivery.exhausted',
+        appId: endpoint.app.id,
+        endpointId: endpoint.id,
+        deliveryId,
+        message: `delivery ${deliveryId} to ${endpoint.url} failed ${delivery.attemptCount} times; its retry schedule has ended`,
+      },
       deliveryId,
       { attempts: delivery.attemptCount, event_type: delivery.eventType },
     );

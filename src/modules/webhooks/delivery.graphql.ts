@@ -33,7 +33,8 @@ const DeliveryRef = builder.objectRef<IWebhookDelivery>('WebhookDelivery').imple
       description: 'Oldest first',
       // One query for every delivery of the request (a page of 100 costs one query, not 100).
       resolve: async (delivery, _args, ctx) =>
-        (await loaderFor<string, IDeliveryAttempt[]>(ctx, 'attemptsByDelivery', (deliveryIds) => attemptsByDelivery(ctx.em, deliveryIds)).load(delivery.id)) ?? [],
+        (await loaderFor<string, IDeliveryAttempt[]>(ctx, 'attemptsByDelivery', (deliveryIds) => attemptsByDelivery(ctx.em, deliveryIds)).load(delivery.id)) ??
+        [],
     }),
   }),
 });
@@ -106,7 +107,7 @@ builder.mutationField('redeliverFailed', (t) =>
     type: payloadType<{ count: number; errors: FieldError[] }>('RedeliverFailedPayload', (p) => ({
       count: p.exposeInt('count', { description: 'Deliveries sent again' }),
     })),
-    description: "Replays an outage: every failed delivery of the endpoint since a time, oldest first, each with its own webhook-id",
+    description: 'Replays an outage: every failed delivery of the endpoint since a time, oldest first, each with its own webhook-id',
     args: { endpointId: t.arg.id({ required: true }), since: t.arg({ type: 'DateTime', required: true }) },
     resolve: async (_root, { endpointId, since }, ctx) => {
       const endpoint = await callersEndpoint(ctx, endpointId);
@@ -118,7 +119,7 @@ builder.mutationField('redeliverFailed', (t) =>
 builder.subscriptionField('deliveryAttemptRecorded', (t) =>
   t.field({
     type: AttemptRef,
-    description: "Each attempt to the endpoint as it is recorded (first attempts, retries, tests), live",
+    description: 'Each attempt to the endpoint as it is recorded (first attempts, retries, tests), live',
     args: { endpointId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, ctx) => {
       const endpoint = await callersEndpoint(ctx, args.endpointId);

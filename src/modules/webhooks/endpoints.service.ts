@@ -28,12 +28,15 @@ export interface EndpointInput {
   disableAfter?: string | null;
 }
 
-
 /** The endpoint inputs' rules (their validation in GraphQL); a field left out is not checked. The URL's SSRF check needs DNS and runs on save. */
 export const endpointInputRules = z.looseObject({
   description: z.string().max(500, 'description must be at most 500 characters').nullish(),
   eventTypes: z
-    .array(z.string().refine((type) => type === '*' || EVENT_TYPES.includes(type), { error: (issue) => `unknown event type ${JSON.stringify(issue.input)}; use '*' or some of ${EVENT_TYPES.join(', ')}` }))
+    .array(
+      z.string().refine((type) => type === '*' || EVENT_TYPES.includes(type), {
+        error: (issue) => `unknown event type ${JSON.stringify(issue.input)}; use '*' or some of ${EVENT_TYPES.join(', ')}`,
+      }),
+    )
     .min(1, "eventTypes must not be empty; '*' takes every type")
     .nullish(),
   headers: z
@@ -49,11 +52,18 @@ export const endpointInputRules = z.looseObject({
     .nullish(),
   timeoutMs: z.number().int().min(1000, 'timeoutMs must be 1000 to 30000').max(30_000, 'timeoutMs must be 1000 to 30000').nullish(),
   retrySchedule: z
-    .array(z.string().refine((step) => parseIsoDuration(step) !== null, { error: (issue) => `retrySchedule step ${JSON.stringify(issue.input)} is not an ISO-8601 duration such as PT5S` }))
+    .array(
+      z.string().refine((step) => parseIsoDuration(step) !== null, {
+        error: (issue) => `retrySchedule step ${JSON.stringify(issue.input)} is not an ISO-8601 duration such as PT5S`,
+      }),
+    )
     .min(1, 'retrySchedule takes 1 to 20 steps')
     .max(20, 'retrySchedule takes 1 to 20 steps')
     .nullish(),
-  disableAfter: z.string().refine((text) => (parseIsoDuration(text) ?? 0) >= 1000, 'disableAfter must be an ISO-8601 duration of at least a second, such as P5D').nullish(),
+  disableAfter: z
+    .string()
+    .refine((text) => (parseIsoDuration(text) ?? 0) >= 1000, 'disableAfter must be an ISO-8601 duration of at least a second, such as P5D')
+    .nullish(),
 });
 
 /** The fields to set from input that passed endpointInputRules, once its URL passes the SSRF check. */
@@ -82,7 +92,12 @@ async function toFields(input: EndpointInput, allowPrivate: boolean): Promise<{ 
   return { fields, errors: [] };
 }
 
-export async function createEndpoint(em: EntityManager, appId: string, input: EndpointInput, allowPrivate: boolean): Promise<{ endpoint?: IWebhookEndpoint; errors: FieldError[] }> {
+export async function createEndpoint(
+  em: EntityManager,
+  appId: string,
+  input: EndpointInput,
+  allowPrivate: boolean,
+): Promise<{ endpoint?: IWebhookEndpoint; errors: FieldError[] }> {
   if (input.url == null) return { errors: [{ field: 'url', message: 'url is required', code: 'INVALID' }] };
   const app = await em.findOne(App, { id: appId });
   if (!app) return { errors: [{ field: 'appId', message: `no app ${appId}`, code: 'NOT_FOUND' }] };
@@ -109,7 +124,12 @@ export async function createEndpoint(em: EntityManager, appId: string, input: En
   return { endpoint, errors: [] };
 }
 
-export async function updateEndpoint(em: EntityManager, endpoint: IWebhookEndpoint, input: EndpointInput, allowPrivate: boolean): Promise<{ endpoint?: IWebhookEndpoint; errors: FieldError[] }> {
+export async function updateEndpoint(
+  em: EntityManager,
+  endpoint: IWebhookEndpoint,
+  input: EndpointInput,
+  allowPrivate: boolean,
+): Promise<{ endpoint?: IWebhookEndpoint; errors: FieldError[] }> {
   const { fields, errors } = await toFields(input, allowPrivate);
   if (errors.length) return { errors };
   em.assign(endpoint, fields);

@@ -16,6 +16,9 @@ export async function eraseDeliveryPersonalData(em: EntityManager, trialId: stri
         where trial_id = ? and jsonb_typeof(body::jsonb -> 'trial') = 'object'`,
       [ERASED_TRIAL, trialId],
     );
-    await tx.execute('update delivery_attempts set response_body = null, response_headers = null where delivery_id in (select id from webhook_deliveries where trial_id = ?)', [trialId]);
+    await tx.execute(
+      'update delivery_attempts set response_body = null, response_headers = null where delivery_id in (select id from webhook_deliveries where trial_id = ?)',
+      [trialId],
+    );
   });
 }

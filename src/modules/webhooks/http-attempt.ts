@@ -61,7 +61,8 @@ function exchange(
   agent: HttpAgent | false,
 ): Promise<{ result: Omit<AttemptResult, 'durationMs'>; staleSocket: boolean }> {
   const pinned: LookupFunction = (_host, options, callback) => {
-    if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: target.address, family: target.family }]);
+    if ((options as { all?: boolean }).all)
+      (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: target.address, family: target.family }]);
     else callback(null, target.address, target.family);
   };
   const request = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -97,7 +98,9 @@ function exchange(
       });
       const done = () => {
         const text = Buffer.concat(chunks).subarray(0, STORED_BODY_BYTES).toString('utf8');
-        const responseHeaders = Object.fromEntries(Object.entries(res.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : String(value)]));
+        const responseHeaders = Object.fromEntries(
+          Object.entries(res.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : String(value)]),
+        );
         finish({ statusCode: res.statusCode ?? null, headers: responseHeaders, body: text, error: null });
       };
       res.once('end', done);

@@ -4,11 +4,14 @@ import { requireApp } from '../../graphql/context.ts';
 import { OPERATIONAL_EVENT_TYPES, type OperationalEvent, type OperationalEventType } from './catalog.ts';
 
 const OperationalEventTypeEnum = builder.enumType('OperationalEventType', {
-  values: Object.fromEntries(OPERATIONAL_EVENT_TYPES.map((type) => [type.replace('.', '_').toUpperCase(), { value: type }])) as Record<string, { value: OperationalEventType }>,
+  values: Object.fromEntries(OPERATIONAL_EVENT_TYPES.map((type) => [type.replace('.', '_').toUpperCase(), { value: type }])) as Record<
+    string,
+    { value: OperationalEventType }
+  >,
 });
 
 const OperationalEventRef = builder.objectRef<OperationalEvent>('WebhookOperationalEvent').implement({
-  description: 'Something an operator should know about the app\'s webhooks (also sent to its other endpoints)',
+  description: "Something an operator should know about the app's webhooks (also sent to its other endpoints)",
   fields: (t) => ({
     id: t.exposeID('id'),
     type: t.field({ type: OperationalEventTypeEnum, resolve: (event) => event.type }),

@@ -31,7 +31,9 @@ export async function raiseOperationalEvent(
   const id = `evt_${createHash('sha256').update(`${event.type}|${key}`).digest('hex').slice(0, 26)}`;
   const full: OperationalEvent = { ...event, id, occurredAt: new Date().toISOString() };
   const body = operationalEventBody(full, facts);
-  const others = (await em.find(WebhookEndpoint, { app: event.appId, enabled: true, id: { $ne: event.endpointId } })).filter((endpoint) => wantsEvent(endpoint, event.type));
+  const others = (await em.find(WebhookEndpoint, { app: event.appId, enabled: true, id: { $ne: event.endpointId } })).filter((endpoint) =>
+    wantsEvent(endpoint, event.type),
+  );
   const rows = others.map((endpoint) => ({ id: deliveryIdFor(id, endpoint.id, event.type), endpointId: endpoint.id, eventType: event.type, body }));
   await insertDeliveries(em, rows);
   await notify(em, CHANNEL, full);

@@ -57,9 +57,23 @@ export async function planDeliveries(em: EntityManager, change: ChangeFacts): Pr
       .filter((type) => wantsEvent(endpoint, type))
       .map((eventType) => {
         const id = deliveryIdFor(change.id, endpoint.id, eventType);
-        return { endpoint, row: { id, endpointId: endpoint.id, eventType, body: changeEventBody(eventType, change, trial, eventIdOf(id)), segmentChangeId: change.id, trialId: change.trialId, sequence: change.sequence } };
+        return {
+          endpoint,
+          row: {
+            id,
+            endpointId: endpoint.id,
+            eventType,
+            body: changeEventBody(eventType, change, trial, eventIdOf(id)),
+            segmentChangeId: change.id,
+            trialId: change.trialId,
+            sequence: change.sequence,
+          },
+        };
       }),
   );
-  await insertDeliveries(em, planned.map(({ row }) => row));
+  await insertDeliveries(
+    em,
+    planned.map(({ row }) => row),
+  );
   return planned.map(({ endpoint, row }) => ({ id: row.id, endpointId: endpoint.id, trialId: change.trialId, ordered: endpoint.ordered }));
 }

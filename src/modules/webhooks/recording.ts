@@ -61,10 +61,19 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
       }
       // Operational events are about the app's own trial webhooks, never about each other.
       if (!isOperational(delivery.eventType)) causes.push(() => raiseFromAttempt(tx, { delivery, attempt, outcome, result, disabledBecause }));
-      outcomes.push({ outcome, attempt, retryAfterMs: retryAfterMs(result.headers['retry-after'], Date.now()), retrySchedule: endpoint.retrySchedule, attemptCount: delivery.attemptCount });
+      outcomes.push({
+        outcome,
+        attempt,
+        retryAfterMs: retryAfterMs(result.headers['retry-after'], Date.now()),
+        retrySchedule: endpoint.retrySchedule,
+        attemptCount: delivery.attemptCount,
+      });
     }
     await tx.flush();
-    await notifyAttempts(tx, posted.map(({ delivery }, index) => ({ id: outcomes[index]!.attempt!.id, endpointId: delivery.endpoint.id })));
+    await notifyAttempts(
+      tx,
+      posted.map(({ delivery }, index) => ({ id: outcomes[index]!.attempt!.id, endpointId: delivery.endpoint.id })),
+    );
     const events: Dispatchable[] = [];
     for (const cause of causes) events.push(...(await cause()));
     return events;
@@ -87,11 +96,30 @@ async function raiseFromAttempt(tx: EntityManager, { delivery, attempt, outcome,
   const raised: Dispatchable[] = [];
   const about = { appId: endpoint.app.id, endpointId: endpoint.id };
   if (disabledBecause) {
-    raised.push(...(await raiseOperationalEvent(tx, { ...about, type: 'endpoint.disabled', deliveryId: delivery.id, message: `${endpoint.url} was disabled: ${disabledBecause}` }, attempt.id, { url: endpoint.url, reason: disabledBecause })));
+    raised.push(
+      ...(await raiseOperationalEvent(
+        tx,
+        { ...about, type: 'endpoint.disabled', deliveryId: delivery.id, message: `${endpoint.url} was disabled: ${disabledBecause}` },
+        attempt.id,
+        { url: endpoint.url, reason: disabledBecause },
+      )),
+    );
   }
   if (outcome === 'retry' && delivery.attemptCount === FAILING_AFTER_ATTEMPTS) {
     const last = { last_status_code: result.statusCode, last_error: result.error, attempts: delivery.attemptCount, event_type: delivery.eventType };
-    raised.push(...(await raiseOperationalEvent(tx, { ...about, type: 'delivery.failing', deliveryId: delivery.id, message: `delivery ${delivery.id} to ${endpoint.url} has failed ${delivery.attemptCount} times and is still being retried` }, delivery.id, last)));
+    raised.push(
+      ...(await raiseOperationalEvent(
+        tx,
+        {
+          ...about,
+          type: 'delivery.failing',
+          deliveryId: delivery.id,
+          message: `delivery ${delivery.id} to ${endpoint.url} has failed ${delivery.attemptCount} times and is still being retried`,
+        },
+        delivery.id,
+        last,
+      )),
+    );
   }
   return raised;
 }

@@ -9,7 +9,11 @@ import type { IWebhookEndpoint } from './webhook-endpoint.entity.ts';
 /** Redeliveries are handed over this many at a time (each lane keeps its own order). */
 export const REDELIVER_LIMIT = 10_000;
 
-export async function redeliver(deps: DeliveryDeps, em: EntityManager, delivery: IWebhookDelivery): Promise<{ delivery?: IWebhookDelivery; errors: FieldError[] }> {
+export async function redeliver(
+  deps: DeliveryDeps,
+  em: EntityManager,
+  delivery: IWebhookDelivery,
+): Promise<{ delivery?: IWebhookDelivery; errors: FieldError[] }> {
   if (!delivery.endpoint.enabled) return { errors: [{ field: 'deliveryId', message: 'its endpoint is disabled; enable it first', code: 'DISABLED' }] };
   delivery.status = 'pending';
   await em.flush();
@@ -18,9 +22,18 @@ export async function redeliver(deps: DeliveryDeps, em: EntityManager, delivery:
 }
 
 /** Replays an outage: every failed delivery of the endpoint since a time, oldest first. */
-export async function redeliverFailed(deps: DeliveryDeps, em: EntityManager, endpoint: IWebhookEndpoint, since: Date): Promise<{ count: number; errors: FieldError[] }> {
+export async function redeliverFailed(
+  deps: DeliveryDeps,
+  em: EntityManager,
+  endpoint: IWebhookEndpoint,
+  since: Date,
+): Promise<{ count: number; errors: FieldError[] }> {
   if (!endpoint.enabled) return { count: 0, errors: [{ field: 'endpointId', message: 'the endpoint is disabled; enable it first', code: 'DISABLED' }] };
-  const failed = await em.find(WebhookDelivery, { endpoint, status: 'failed', createdAt: { $gte: since } }, { orderBy: { createdAt: 'asc', sequence: 'asc' }, limit: REDELIVER_LIMIT });
+  const failed = await em.find(
+    WebhookDelivery,
+    { endpoint, status: 'failed', createdAt: { $gte: since } },
+    { orderBy: { createdAt: 'asc', sequence: 'asc' }, limit: REDELIVER_LIMIT },
+  );
   if (failed.length === 0) return { count: 0, errors: [] };
   await em.nativeUpdate(WebhookDelivery, { id: { $in: failed.map((delivery) => delivery.id) } }, { status: 'pending' });
   await dispatchDeliveries(deps.temporal, deps.taskQueue, failed.map(dispatchable));

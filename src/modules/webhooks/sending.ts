@@ -22,7 +22,12 @@ export async function sendAttempt(delivery: IWebhookDelivery, allowPrivate: bool
   try {
     const target = await resolveTarget(endpoint.url, allowPrivate);
     const timestamp = Math.floor(attemptedAt.getTime() / 1000);
-    const headers = { ...endpoint.headers, 'content-type': 'application/json', 'user-agent': USER_AGENT, ...signatureHeaders(signingSecrets(endpoint, attemptedAt), delivery.id, timestamp, delivery.body) };
+    const headers = {
+      ...endpoint.headers,
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      ...signatureHeaders(signingSecrets(endpoint, attemptedAt), delivery.id, timestamp, delivery.body),
+    };
     return await postOnce(target, headers, delivery.body, endpoint.timeoutMs);
   } catch (error) {
     return { statusCode: null, headers: {}, body: null, durationMs: 0, error: (error as Error).message };

@@ -12,14 +12,34 @@ import { BlockList, isIP } from 'node:net';
 
 const forbidden = new BlockList();
 for (const [network, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) forbidden.addSubnet(network, prefix, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  forbidden.addSubnet(network, prefix, 'ipv4');
 for (const [network, prefix] of [
   // unspecified, loopback, IPv4-compatible (deprecated: ::a.b.c.d), unique local, link-local,
   // site-local (deprecated), multicast, NAT64 (well-known and local-use), discard-only, Teredo, documentation
-  ['::', 128], ['::1', 128], ['::', 96], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
-  ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 32], ['2001:db8::', 32],
+  ['::', 128],
+  ['::1', 128],
+  ['::', 96],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['100::', 64],
+  ['2001::', 32],
+  ['2001:db8::', 32],
 ] as const) {
   forbidden.addSubnet(network, prefix, 'ipv6');
 }
@@ -27,7 +47,9 @@ for (const [network, prefix] of [
 /** The eight 16-bit groups of an IPv6 address (a dotted IPv4 tail counts as two). */
 function hextets(address: string): number[] {
   const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
-  const text = dotted ? address.slice(0, dotted.index) + [((+dotted[1]! << 8) | +dotted[2]!).toString(16), ((+dotted[3]! << 8) | +dotted[4]!).toString(16)].join(':') : address;
+  const text = dotted
+    ? address.slice(0, dotted.index) + [((+dotted[1]! << 8) | +dotted[2]!).toString(16), ((+dotted[3]! << 8) | +dotted[4]!).toString(16)].join(':')
+    : address;
   const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
   const parts = (part: string | undefined) => (part ? part.split(':').map((group) => parseInt(group, 16)) : []);
   const before = parts(head);

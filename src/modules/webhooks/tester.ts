@@ -14,15 +14,30 @@ import type { IWebhookEndpoint } from './webhook-endpoint.entity.ts';
 
 export const TEST_WEBHOOKS_PER_MINUTE = 10;
 
-export async function sendTestWebhook(deps: DeliveryDeps, em: EntityManager, endpoint: IWebhookEndpoint): Promise<{ attempt: IDeliveryAttempt | null; errors: FieldError[] }> {
+export async function sendTestWebhook(
+  deps: DeliveryDeps,
+  em: EntityManager,
+  endpoint: IWebhookEndpoint,
+): Promise<{ attempt: IDeliveryAttempt | null; errors: FieldError[] }> {
   if (!endpoint.enabled) return { attempt: null, errors: [{ field: 'endpointId', message: 'the endpoint is disabled', code: 'DISABLED' }] };
   // Counted in the database, so the limit holds across API processes.
   const recent = await em.count(WebhookDelivery, { endpoint, eventType: 'webhook.test', createdAt: { $gt: new Date(Date.now() - 60_000) } });
   if (recent >= TEST_WEBHOOKS_PER_MINUTE) {
-    return { attempt: null, errors: [{ field: 'endpointId', message: `at most ${TEST_WEBHOOKS_PER_MINUTE} test webhooks a minute to one endpoint; try again in a minute`, code: 'RATE_LIMITED' }] };
+    return {
+      attempt: null,
+      errors: [
+        {
+          field: 'endpointId',
+          message: `at most ${TEST_WEBHOOKS_PER_MINUTE} test webhooks a minute to one endpoint; try again in a minute`,
+          code: 'RATE_LIMITED',
+        },
+      ],
+    };
   }
   const id = newId('msg');
-  await insertDeliveries(em, [{ id, endpointId: endpoint.id, eventType: 'webhook.test', body: testEventBody(id, { id: endpoint.id, appId: endpoint.app.id }, new Date()) }]);
+  await insertDeliveries(em, [
+    { id, endpointId: endpoint.id, eventType: 'webhook.test', body: testEventBody(id, { id: endpoint.id, appId: endpoint.app.id }, new Date()) },
+  ]);
   const { attempt } = await attemptDelivery(deps, id);
   return { attempt, errors: [] };
 }

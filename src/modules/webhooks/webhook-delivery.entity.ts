@@ -5,7 +5,12 @@ import { WebhookEndpoint } from './webhook-endpoint.entity.ts';
 export const WebhookDelivery = defineEntity({
   name: 'WebhookDelivery',
   tableName: 'webhook_deliveries',
-  indexes: [{ properties: ['endpoint', 'createdAt'] }, { properties: ['endpoint', 'status', 'createdAt'] }, { properties: ['createdAt'] }, { properties: ['trialId', 'status'] }],
+  indexes: [
+    { properties: ['endpoint', 'createdAt'] },
+    { properties: ['endpoint', 'status', 'createdAt'] },
+    { properties: ['createdAt'] },
+    { properties: ['trialId', 'status'] },
+  ],
   properties: {
     id: p.string().primary(),
     endpoint: () => p.manyToOne(WebhookEndpoint).deleteRule('cascade'),

@@ -29,6 +29,7 @@ import { createSettings } from './modules/trials/settings.service.ts';
 import { createTrials } from './modules/trials/trials.service.ts';
 import { createWebhooks } from './modules/webhooks/webhooks.service.ts';
 import { segmentHttpRoutes } from './modules/ingest/segment-http.routes.ts';
+import { sdkConfigRoutes } from './modules/ingest/sdk-config.routes.ts';
 import { stripeRoutes } from './modules/ingest/stripe.routes.ts';
 import { hookRoutes } from './modules/ingest/hook-routes.ts';
 import { startWorker } from './temporal/worker.ts';
@@ -155,7 +156,7 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       const app = buildApp(
         services,
         { host: config.host, port: config.port, production: config.production, introspection: config.graphqlIntrospection },
-        { ...segmentHttpRoutes(ingest), ...hookRoutes(ingest, secrets), ...stripeRoutes({ orm, trials, secrets, logger }) },
+        { ...segmentHttpRoutes(ingest), ...sdkConfigRoutes(ingest), ...hookRoutes(ingest, secrets), ...stripeRoutes({ orm, trials, secrets, logger }) },
       );
       // Revocation notices sent while the feed was away were missed: every open socket shows its credentials again.
       feed.onReconnect(() => void app.recheckSockets());

@@ -80,12 +80,12 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
   // within 30 s, checked every second.
   const server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 }, async (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    // Exact routes first; a route ending in '/' also serves the paths below it (/hooks/stripe/{appId}).
-    const prefix = routes[path]
-      ? path
-      : Object.keys(routes).find((candidate) => candidate.endsWith('/') && path.startsWith(candidate) && path.length > candidate.length);
-    const handler = prefix ? routes[prefix] : undefined;
-    const route = prefix ? (prefix === path ? path : `${prefix}:id`) : 'unmatched';
+    // Exact routes first; a route ending in '/*' serves the paths below it (/hooks/stripe/{appId}).
+    const below = routes[path]
+      ? undefined
+      : Object.keys(routes).find((key) => key.endsWith('/*') && path.startsWith(key.slice(0, -1)) && path.length > key.length - 1);
+    const handler = routes[path] ?? (below ? routes[below] : undefined);
+    const route = routes[path] ? path : below ? `${below.slice(0, -1)}:id` : 'unmatched';
     const endTimer = metrics.httpDuration.startTimer({ route });
     const started = performance.now();
     res.once('finish', () => {

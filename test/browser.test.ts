@@ -4,12 +4,17 @@
  * loopback only, as on a machine without internet: both pages must carry everything they need.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { freePort } from '../src/infra/net.ts';
 import { startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, START_TRIAL, type CreatedApp } from './support/operations.ts';
 
+const require = createRequire(import.meta.url);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // .ci/run installs Chromium and requires these tests; elsewhere they run when it is there.
 const required = process.env.TRIALCAST_BROWSER_TESTS === 'required';
@@ -122,5 +127,114 @@ describe.skipIf(!available && !required)('in a browser', () => {
       expect(await page.locator('body').innerText()).toContain('No Results');
       await context.close();
     });
+  });
+
+  describe('the analytics libraries a SaaS already runs, from its own pages (another origin)', () => {
+    let stack: TestStack;
+    let site: Server;
+    let siteUrl: string;
+    beforeAll(async () => {
+      stack = await startTestStack();
+      // The customer's web app: another origin (localhost, not 127.0.0.1), serving the SDK builds published on npm.
+      const files: Record<string, string> = {
+        '/segment.js': require.resolve('@segment/analytics-next/dist/umd/index.js'),
+        '/rudderstack.js': require.resolve('@rudderstack/analytics-js').replace(/dist\/npm\/.*$/, 'dist/npm/modern/bundled/umd/index.js'),
+      };
+      site = createServer(async (req, res) => {
+        const file = files[req.url ?? ''];
+        if (file) return res.writeHead(200, { 'content-type': 'text/javascript' }).end(await readFile(file));
+        res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end('<!doctype html><title>Customer app</title><script src="/segment.js"></script><script src="/rudderstack.js"></script>');
+      });
+      await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+      siteUrl = `http://localhost:${(site.address() as AddressInfo).port}`;
+    });
+    afterAll(async () => {
+      site?.close();
+      await stack?.stop();
+    });
+
+    it(
+      "Segment's analytics-next and RudderStack's analytics-js deliver identify, page and track to a trial that reaches found_value",
+      { timeout: 90_000 },
+      async () => {
+        const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Browser SDKs' })).data!.createApp;
+        await stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }`, {
+          i: { appId: app.app.id, ahaEvents: ['Report Viewed'] },
+        });
+        const { context, outside } = await offlineContext(browser);
+        const page = await context.newPage();
+        const problems: string[] = [];
+        page.on('console', (message) => {
+          if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+        });
+        page.on('pageerror', (error) => problems.push(`page: ${error.message}`));
+        const sent: string[] = [];
+        page.on('request', (request) => {
+          if (request.url().startsWith(stack.url)) sent.push(`${request.method()} ${new URL(request.url()).pathname}`);
+        });
+        await page.goto(siteUrl);
+
+        const api = stack.url;
+        const trial = { trial_end: '2099-01-01T00:00:00Z' };
+        // Segment, configured as its docs tell a custom host: the settings from cdnURL, events to apiHost; and its batching strategy.
+        await page.evaluate(
+          async ({ api, writeKey, trial }) => {
+            const { AnalyticsBrowser } = (window as any).AnalyticsNext;
+            const apiHost = `${new URL(api).host}/v1`;
+            const [analytics] = await AnalyticsBrowser.load({ writeKey, cdnURL: api }, { integrations: { 'Segment.io': { apiHost, protocol: 'http' } } });
+            await analytics.identify('segment-user', { ...trial, email: 'segment@example.com' });
+            await analytics.page('Dashboard');
+            await analytics.track('Report Viewed', { report: 'weekly' });
+            const [batching] = await AnalyticsBrowser.load(
+              { writeKey, cdnURL: api },
+              { integrations: { 'Segment.io': { apiHost, protocol: 'http', deliveryStrategy: { strategy: 'batching', config: { size: 3, timeout: 300 } } } } },
+            );
+            await Promise.all([batching.identify('segment-batch-user', trial), batching.page('Home'), batching.track('Report Viewed')]);
+          },
+          { api, writeKey: app.writeKey, trial },
+        );
+        // RudderStack v3, its data plane and its config both at this host.
+        await page.evaluate(
+          ({ api, writeKey, trial }) =>
+            new Promise<void>((resolve) => {
+              const analytics = new (window as any).rudderanalytics.RudderAnalytics();
+              analytics.load(writeKey, api, { configUrl: api, logLevel: 'ERROR', onLoaded: () => resolve() });
+              analytics.identify('rudderstack-user', { ...trial, email: 'rudderstack@example.com' });
+              analytics.page('Dashboard');
+              analytics.track('Report Viewed', { report: 'weekly' });
+            }),
+          { api, writeKey: app.writeKey, trial },
+        );
+
+        const segmentOf = async (userId: string) =>
+          (await stack.gql(`query($a: ID!, $u: String!) { trial(appId: $a, userId: $u) { segment email } }`, { a: app.app.id, u: userId }, app.apiKey)).data
+            .trial;
+        for (const userId of ['segment-user', 'segment-batch-user', 'rudderstack-user']) {
+          await expect.poll(async () => (await segmentOf(userId))?.segment, { timeout: 30_000, interval: 250 }).toBe('found_value');
+        }
+        expect((await segmentOf('rudderstack-user')).email).toBe('rudderstack@example.com');
+        const types = await stack.sql(`select distinct type from events where app_id = $1 order by type`, [app.app.id]);
+        expect(types.map((row) => row.type)).toEqual(['identify', 'page', 'track']);
+        // What the libraries asked for: their settings, and each kind of send (Segment's short paths, its batch, RudderStack's full paths).
+        for (const expected of [
+          `GET /v1/projects/${app.writeKey}/settings`,
+          'POST /v1/i',
+          'POST /v1/p',
+          'POST /v1/t',
+          'POST /v1/b',
+          'GET /sourceConfig/',
+          'POST /v1/identify',
+          'POST /v1/page',
+          'POST /v1/track',
+        ]) {
+          expect(sent, expected).toContain(expected);
+        }
+        expect(outside).toEqual([]);
+        expect(problems).toEqual([]);
+        await context.close();
+      },
+    );
   });
 });

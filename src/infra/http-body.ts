@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { jsonProblem } from './json-limits.ts';
 
 /** Deeper than any message needs (a stored value nests at most 32 levels inside its message). */
@@ -18,7 +20,15 @@ export class HttpError extends Error {
   }
 }
 
-/** Reads at most `limit` bytes; a larger body is refused with 413 without reading the rest. */
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+const inflateRaw = promisify(zlib.inflateRaw);
+
+/**
+ * Reads at most `limit` bytes; a larger body is refused with 413 without reading the rest. A
+ * gzip or deflate body (Content-Encoding, as server libraries send it) is inflated, the limit
+ * applying to what it inflates to: a small body that would inflate past it is a 413 too.
+ */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, `body is ${declared} bytes; the limit here is ${limit}`);
@@ -29,7 +39,24 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     if (size > limit) throw new HttpError(413, `body is over the limit of ${limit} bytes`);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  return decode(Buffer.concat(chunks), (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase(), limit);
+}
+
+async function decode(body: Buffer, encoding: string, limit: number): Promise<Buffer> {
+  if (encoding === 'identity' || encoding === '') return body;
+  const options = { maxOutputLength: limit };
+  try {
+    if (encoding === 'gzip' || encoding === 'x-gzip') return await gunzip(body, options);
+    // "deflate" is zlib-wrapped by the standard; some clients send it raw.
+    if (encoding === 'deflate')
+      return await inflate(body, options).catch((error: NodeJS.ErrnoException) =>
+        error.code === 'Z_DATA_ERROR' ? inflateRaw(body, options) : Promise.reject(error),
+      );
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new HttpError(413, `body inflates past the limit of ${limit} bytes`);
+    throw new HttpError(400, `body is not valid ${encoding} data`);
+  }
+  throw new HttpError(415, `Content-Encoding ${encoding} is not supported; send gzip, deflate or none`, { 'accept-encoding': 'gzip, deflate' });
 }
 
 /** JSON.parse does not recurse (V8); the check after it refuses what later, recursive code could not handle. */

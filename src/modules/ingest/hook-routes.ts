@@ -88,7 +88,8 @@ export function s2sToSegment(raw: unknown, writeKey: string): unknown | { error:
     event: event.event_type,
     userId: user.id ?? undefined,
     anonymousId: user.anonymous_id ?? undefined,
-    messageId: event.event_id ?? undefined,
+    // Usermaven's Python SDK always sends event_id, empty when there is none: no id (content-hash dedup).
+    messageId: event.event_id === '' ? undefined : (event.event_id ?? undefined),
     properties: event.event_attributes ?? {},
     traits: typeof user.email === 'string' ? { email: user.email } : {},
     timestamp: event.timestamp ?? undefined,
@@ -114,7 +115,9 @@ async function s2s(ingest: IngestService, req: IncomingMessage, res: ServerRespo
 
 export function hookRoutes(ingest: IngestService, secrets: SecretBox): Record<string, RouteHandler> {
   return {
-    [SEGMENT_HOOK_PREFIX]: answeringHttpErrors((req, res) => segmentHook(ingest, secrets, req, res)),
+    [`${SEGMENT_HOOK_PREFIX}*`]: answeringHttpErrors((req, res) => segmentHook(ingest, secrets, req, res)),
     [S2S_PATH]: answeringHttpErrors((req, res) => s2s(ingest, req, res)),
+    // Usermaven's Python SDK adds a trailing slash.
+    [`${S2S_PATH}/`]: answeringHttpErrors((req, res) => s2s(ingest, req, res)),
   };
 }

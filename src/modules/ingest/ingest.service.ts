@@ -99,6 +99,12 @@ export class IngestService {
     return this.#settings.get(appId) ?? this.#settings.set(appId, await loadSettings(this.#deps.orm.em.fork(), appId));
   }
 
+  /** Whether a browser page on this origin may send the app's events (the app's allowedOrigins, if any). */
+  async originAllowed(appId: string, origin: string): Promise<boolean> {
+    const { allowedOrigins } = await this.#settingsOf(appId);
+    return allowedOrigins === null || allowedOrigins.includes(origin.toLowerCase());
+  }
+
   /**
    * The ingest use case: each message checked and the good ones stored durably (committed)
    * before this returns, bad ones named by index (one bad message never costs the good ones),

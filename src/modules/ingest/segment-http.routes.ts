@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answeringHttpErrors, HttpError, parseJson, readBody, sendJson } from '../../infra/http-body.ts';
 import type { RouteHandler } from '../../infra/http-body.ts';
+import { withCors } from '../../infra/cors.ts';
 import type { IngestService } from './ingest.service.ts';
 import { checkMessage, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MESSAGE_TYPES, type MessageCheck, type MessageType } from './segment-message.ts';
 
@@ -31,7 +32,10 @@ export async function acceptMessages(
   sendJson(res, accepted || messages.length === 0 ? 200 : 400, { success: rejected.length === 0, accepted, rejected });
 }
 
-/** Basic auth with the write key as user name (empty password), else `writeKey` in the body. */
+/**
+ * Basic auth with the write key as user name (empty password), else `writeKey` in the body
+ * (Segment's browser library), else `?writeKey=` (RudderStack's beacon).
+ */
 function writeKeyOf(req: IncomingMessage, body: unknown): string | null {
   const header = req.headers.authorization;
   if (header?.startsWith('Basic ')) {
@@ -40,17 +44,20 @@ function writeKeyOf(req: IncomingMessage, body: unknown): string | null {
     if (user) return user;
   }
   const fromBody = (body as { writeKey?: unknown } | null)?.writeKey;
-  return typeof fromBody === 'string' && fromBody ? fromBody : null;
+  if (typeof fromBody === 'string' && fromBody) return fromBody;
+  return new URL(req.url ?? '/', 'http://x').searchParams.get('writeKey') || null;
 }
 
 async function handle(ingest: IngestService, req: IncomingMessage, res: ServerResponse, type: MessageType | 'batch'): Promise<void> {
-  if (req.method !== 'POST') throw new HttpError(405, `use POST for /v1/${type}`, { allow: 'POST' });
+  if (req.method !== 'POST') throw new HttpError(405, `use POST for /v1/${type}`, { allow: 'POST, OPTIONS' });
   const body = parseJson(await readBody(req, type === 'batch' ? MAX_BATCH_BYTES : MAX_MESSAGE_BYTES));
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the body must be a JSON object');
   const writeKey = writeKeyOf(req, body);
-  if (!writeKey) throw new HttpError(401, 'missing write key: send HTTP Basic auth with the write key as user name, or writeKey in the body');
+  if (!writeKey) throw new HttpError(401, 'missing write key: send HTTP Basic auth with the write key as user name, or writeKey in the body or the query');
   const appId = await ingest.appForWriteKey(writeKey);
   if (!appId) throw new HttpError(401, 'unknown write key');
+  const origin = req.headers.origin;
+  if (origin && !(await ingest.originAllowed(appId, origin))) throw new HttpError(403, `origin ${origin} is not among this app's allowed origins`);
   const receivedAt = new Date();
   if (type !== 'batch') return acceptMessages(ingest, res, appId, [body], (message) => checkMessage(message, receivedAt, type), true);
   const { batch, context } = body as { batch?: unknown; context?: unknown };
@@ -59,7 +66,29 @@ async function handle(ingest: IngestService, req: IncomingMessage, res: ServerRe
   await acceptMessages(ingest, res, appId, batch, (message) => checkMessage(message, receivedAt, undefined, batchContext));
 }
 
+/**
+ * Every path a Segment or RudderStack library posts to: the full names, the short ones of
+ * Segment's browser library (/v1/t …, /v1/b), the import route of its Ruby and Java
+ * libraries, RudderStack's beacon, each with and without a trailing slash, CORS on all.
+ */
+const PATHS: Record<MessageType | 'batch', string[]> = {
+  identify: ['/v1/identify', '/v1/i'],
+  track: ['/v1/track', '/v1/t'],
+  page: ['/v1/page', '/v1/p'],
+  screen: ['/v1/screen', '/v1/s'],
+  group: ['/v1/group', '/v1/g'],
+  alias: ['/v1/alias', '/v1/a'],
+  batch: ['/v1/batch', '/v1/b', '/v1/import', '/beacon/v1/batch'],
+};
+
 export function segmentHttpRoutes(ingest: IngestService): Record<string, RouteHandler> {
-  const route = (type: MessageType | 'batch'): RouteHandler => answeringHttpErrors((req, res) => handle(ingest, req, res, type));
-  return Object.fromEntries([...MESSAGE_TYPES, 'batch' as const].map((type) => [`/v1/${type}`, route(type)]));
+  return Object.fromEntries(
+    [...MESSAGE_TYPES, 'batch' as const].flatMap((type) => {
+      const route = withCors(answeringHttpErrors((req, res) => handle(ingest, req, res, type)));
+      return PATHS[type].flatMap((path) => [
+        [path, route],
+        [`${path}/`, route],
+      ]);
+    }),
+  );
 }

@@ -154,7 +154,8 @@ export function checkMessage(raw: unknown, receivedAt: Date, routeType?: Message
       anonymousId: anonymousId as string | null,
       previousId: previousId as string | null,
       properties: properties as Json,
-      traits: traits as Json,
+      // RudderStack's SDKs send a user's traits in context.traits (the Segment spec allows both): read both, the top level winning.
+      traits: { ...(isObject((context as Json).traits) ? ((context as Json).traits as Json) : {}), ...(traits as Json) },
       context: batchContext ? { ...batchContext, ...(context as Json) } : (context as Json),
       timestamp: corrected,
       receivedAt,

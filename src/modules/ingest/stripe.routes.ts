@@ -65,6 +65,6 @@ async function handle(deps: StripeDeps, req: IncomingMessage, res: ServerRespons
 
 export function stripeRoutes(deps: StripeDeps): Record<string, RouteHandler> {
   return {
-    [STRIPE_PREFIX]: answeringHttpErrors((req, res) => handle(deps, req, res)),
+    [`${STRIPE_PREFIX}*`]: answeringHttpErrors((req, res) => handle(deps, req, res)),
   };
 }

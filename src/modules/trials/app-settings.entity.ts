@@ -14,6 +14,8 @@ export const AppSettings = defineEntity({
     conversionEvents: p.json<string[]>(),
     /** Null: every event counts for segments; else only these names (identify always). */
     eventAllowList: p.json<string[]>().nullable(),
+    /** Null: browsers on any origin may send events (as Segment allows); else only pages on these origins. */
+    allowedOrigins: p.json<string[]>().nullable(),
     /** Events a second accepted per API process, bursts of two seconds' worth. */
     rateLimitPerSecond: p.integer().default(1000),
     /** ISO-8601 durations, kept as the user wrote them. */

@@ -27,6 +27,10 @@ const SegmentSettingsRef = builder.objectRef<SettingsView>('SegmentSettings').im
     ahaRules: t.field({ type: [AhaRuleRef], resolve: (settings) => settings.ahaRules }),
     conversionEvents: t.exposeStringList('conversionEvents', { description: 'Event names that mean the user converted' }),
     eventAllowList: t.exposeStringList('eventAllowList', { nullable: true, description: 'Only these events count for segments (all are stored and counted)' }),
+    allowedOrigins: t.exposeStringList('allowedOrigins', {
+      nullable: true,
+      description: 'Only pages on these origins may send events from a browser (null: any origin)',
+    }),
     rateLimitPerSecond: t.exposeInt('rateLimitPerSecond', { description: 'Events a second per API process; over it, 429 with Retry-After' }),
     inactivityAfter: t.exposeString('inactivityAfter', { description: 'A user is quiet this long after their last activity' }),
     endingSoonBefore: t.exposeString('endingSoonBefore', { description: 'The trial is ending soon this long before its end' }),
@@ -53,6 +57,7 @@ const UpdateSegmentSettingsInput = builder.inputType('UpdateSegmentSettingsInput
     ahaRules: t.field({ type: [AhaRuleInput] }),
     conversionEvents: t.stringList(),
     eventAllowList: t.stringList({ description: 'An empty list removes it' }),
+    allowedOrigins: t.stringList({ description: 'Origins such as https://app.example.com; an empty list allows every origin' }),
     rateLimitPerSecond: t.int(),
     inactivityAfter: t.string(),
     endingSoonBefore: t.string(),

@@ -18,6 +18,8 @@ export interface SettingsView {
   ahaRules: AhaRule[];
   conversionEvents: string[];
   eventAllowList: string[] | null;
+  /** Null: any origin; else the origins (scheme://host[:port]) whose pages may send events. */
+  allowedOrigins: string[] | null;
   rateLimitPerSecond: number;
   inactivityAfter: string;
   endingSoonBefore: string;
@@ -29,6 +31,7 @@ export const DEFAULT_SETTINGS: Omit<SettingsView, 'appId'> = {
   ahaRules: [],
   conversionEvents: [],
   eventAllowList: null,
+  allowedOrigins: null,
   rateLimitPerSecond: 1000,
   inactivityAfter: 'P3D',
   endingSoonBefore: 'P3D',
@@ -44,6 +47,7 @@ export async function loadSettings(em: EntityManager, appId: string): Promise<Se
         ahaRules: row.ahaRules,
         conversionEvents: row.conversionEvents,
         eventAllowList: row.eventAllowList ?? null,
+        allowedOrigins: row.allowedOrigins ?? null,
         rateLimitPerSecond: row.rateLimitPerSecond,
         inactivityAfter: row.inactivityAfter,
         endingSoonBefore: row.endingSoonBefore,
@@ -61,10 +65,15 @@ export function toSegmentSettings(view: SettingsView): SegmentSettings {
   };
 }
 
-export type SettingsInput = { [K in keyof Omit<SettingsView, 'appId' | 'eventAllowList'>]?: SettingsView[K] | null } & {
+export type SettingsInput = { [K in keyof Omit<SettingsView, 'appId' | 'eventAllowList' | 'allowedOrigins'>]?: SettingsView[K] | null } & {
   /** An empty list removes the allow-list. */
   eventAllowList?: string[] | null;
+  /** An empty list allows every origin again. */
+  allowedOrigins?: string[] | null;
 };
+
+/** An origin as browsers send it: scheme, host and an optional port, nothing else. */
+export const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$|^https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 const eventNames = (field: string, max: number) =>
   z
@@ -88,6 +97,14 @@ export const settingsInputRules = z.looseObject({
   ahaEvents: eventNames('ahaEvents', 100).nullish(),
   conversionEvents: eventNames('conversionEvents', 100).nullish(),
   eventAllowList: eventNames('eventAllowList', 1000).nullish(),
+  allowedOrigins: z
+    .array(
+      z.string().refine((origin) => ORIGIN.test(origin), {
+        error: (issue) => `allowedOrigins entry ${JSON.stringify(issue.input)} is not an origin such as https://app.example.com`,
+      }),
+    )
+    .max(100, 'allowedOrigins takes at most 100 origins')
+    .nullish(),
   ahaRules: z.array(ahaRule).max(50, 'at most 50 aha rules').nullish(),
   rateLimitPerSecond: z.number().int().min(1, 'rateLimitPerSecond must be 1 to 1000000').max(1_000_000, 'rateLimitPerSecond must be 1 to 1000000').nullish(),
   inactivityAfter: duration('inactivityAfter').nullish(),
@@ -104,6 +121,8 @@ const cleanNames = (names: string[]) => [...new Set(names.map((name) => name.tri
 export function mergeSettings(current: SettingsView, input: SettingsInput): { view: SettingsView; errors: FieldError[] } {
   const view: SettingsView = { ...current };
   if (input.eventAllowList != null) view.eventAllowList = input.eventAllowList.length ? cleanNames(input.eventAllowList) : null;
+  if (input.allowedOrigins != null)
+    view.allowedOrigins = input.allowedOrigins.length ? [...new Set(input.allowedOrigins.map((origin) => origin.toLowerCase()))] : null;
   if (input.ahaEvents != null) view.ahaEvents = cleanNames(input.ahaEvents);
   if (input.conversionEvents != null) view.conversionEvents = cleanNames(input.conversionEvents);
   if (input.rateLimitPerSecond != null) view.rateLimitPerSecond = input.rateLimitPerSecond;

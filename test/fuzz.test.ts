@@ -5,6 +5,7 @@
  * pollution would show on `{}` here.
  */
 import { createHmac } from 'node:crypto';
+import { deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from './support/harness.ts';
@@ -200,6 +201,36 @@ describe('fuzzing every inbound route', () => {
     const statuses = await neverFails(`/v1/${type}`, message, basic);
     // The generator is near enough to valid that some messages are accepted: the property is not vacuous.
     expect(statuses.get(200) ?? 0).toBeGreaterThan(0);
+  });
+
+  it('/v1/t and /v1/b as browsers send them (text/plain, the write key in the body), and the beacon', async () => {
+    const withKey = nearlyValidMessage.map((message) => ({ ...message, writeKey: app.writeKey }));
+    await neverFails('/v1/t', withKey, () => ({ origin: 'https://app.customer.example' }));
+    await neverFails('/v1/b', fc.record({ writeKey: fc.constant(app.writeKey), batch: fc.array(nearlyValidMessage, { maxLength: 20 }) }), () => ({}));
+    await neverFails(
+      `/beacon/v1/batch?writeKey=${encodeURIComponent(app.writeKey)}`,
+      fc.record({ batch: fc.array(nearlyValidMessage, { maxLength: 20 }) }),
+      () => ({}),
+    );
+  });
+
+  it('/v1/batch with compressed bodies: valid, cut short, not compressed at all, or of an unknown encoding', async () => {
+    const batch = fc.record({ batch: fc.array(nearlyValidMessage, { maxLength: 20 }) });
+    await fc.assert(
+      fc.asyncProperty(
+        bodies(batch),
+        fc.constantFrom('gzip', 'x-gzip', 'deflate', 'br', 'identity'),
+        fc.integer({ min: 0, max: 2 }),
+        async (body, encoding, mangle) => {
+          const compressed = encoding === 'deflate' ? deflateSync(body) : gzipSync(body);
+          const sent = mangle === 0 ? compressed : mangle === 1 ? compressed.subarray(0, Math.floor(compressed.length / 2)) : body;
+          const status = await post('/v1/batch', sent, { 'content-encoding': encoding, ...basic() });
+          expect(status, `${status} for ${encoding}, mangled ${mangle}`).toBeLessThan(500);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    expect((await fetch(`${stack.url}/healthz`)).status).toBe(200);
   });
 
   it('/v1/batch', async () => {

@@ -97,10 +97,9 @@ export async function startRuntime({ role, config, logger, progress = () => unde
 
     const orm = await openOrm(databaseUrl, ENTITIES);
     stops.push(() => orm.close(true));
-    if (role !== 'worker') {
-      const applied = await migrateUp(orm);
-      if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
-    }
+    // Every role migrates (under an advisory lock): a worker started first on a fresh database finds its schema too.
+    const applied = await migrateUp(orm);
+    if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
 
     const temporal = await connectClient(temporalAddress, config.temporalNamespace);
     stops.push(() => temporal.connection.close());

@@ -6,6 +6,8 @@ import { createServer } from 'node:net';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { Connection, Client } from '@temporalio/client';
@@ -222,5 +224,47 @@ describe('two API processes (fan-out through PostgreSQL LISTEN/NOTIFY)', () => {
     } finally {
       await Promise.all(clients.map((client) => client.dispose()));
     }
+  }, 180_000);
+});
+
+describe('a deployment starting all at once on an empty database', () => {
+  it('five processes (three API, two workers) started together all come up, and each migration is applied once', async () => {
+    // An empty database (not the migrated template the other tests clone).
+    const admin = new pg.Client({ connectionString: inject('postgresUrl') });
+    await admin.connect();
+    const name = `fresh_${process.pid}_${Date.now()}`;
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const url = new URL(inject('postgresUrl'));
+    url.pathname = `/${name}`;
+    const env = {
+      PORT: '0',
+      DATABASE_URL: url.toString(),
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_TASK_QUEUE: `fresh-${process.pid}`,
+      ADMIN_TOKEN: 'tca_fresh_test_token',
+      DATA_DIR: await mkdtemp(join(tmpdir(), 'trialcast-fresh-')),
+    };
+    const started = await Promise.all(['api', 'api', 'api', 'worker', 'worker'].map((role) => startMain(role, env)));
+    expect(started.filter((process) => process.ready.api !== null)).toHaveLength(3);
+    const db = new pg.Client({ connectionString: url.toString() });
+    await db.connect();
+    try {
+      const rows = (await db.query('select name, count(*)::int as n from mikro_orm_migrations group by name')).rows as Array<{ name: string; n: number }>;
+      const committed = readdirSync(new URL('../migrations', import.meta.url)).filter((file) => file.endsWith('.ts')).length;
+      expect(rows).toHaveLength(committed);
+      expect(rows.every((row) => row.n === 1)).toBe(true);
+    } finally {
+      await db.end();
+    }
+    // And they work together: an app made on one API process is served by another.
+    const created = (await graphqlRequest<{ createApp: CreatedApp }>(started[0]!.ready.api!, CREATE_APP, { name: 'Fresh' }, env.ADMIN_TOKEN)).data!.createApp;
+    const seen = await graphqlRequest<{ app: { name: string } }>(
+      started[2]!.ready.api!,
+      `query($a: ID!) { app(id: $a) { name } }`,
+      { a: created.app.id },
+      env.ADMIN_TOKEN,
+    );
+    expect(seen.data!.app.name).toBe('Fresh');
   }, 180_000);
 });

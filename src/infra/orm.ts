@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig, MikroORM, type EntitySchema } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import pg from 'pg';
 import { StartupError } from '../errors.ts';
 
 export { MikroORM };
@@ -47,7 +48,23 @@ export async function openOrm(clientUrl: string, entities: Entities, poolMax?: n
   }
 }
 
+/** Our own advisory-lock key (any 64-bit number no other tenant of the database uses). */
+const MIGRATION_LOCK = 74_616_365;
+
+/**
+ * Applies the committed migrations, one process at a time: processes started together on
+ * one database (several API processes and workers) take a PostgreSQL advisory lock on a
+ * connection of their own; the first migrates, the others wait for it and find nothing left.
+ */
 export async function migrateUp(orm: MikroORM): Promise<string[]> {
-  const applied = await orm.migrator.up();
-  return applied.map((migration) => migration.name);
+  const lock = new pg.Client({ connectionString: orm.config.get('clientUrl') });
+  await lock.connect();
+  try {
+    await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    const applied = await orm.migrator.up();
+    return applied.map((migration) => migration.name);
+  } finally {
+    // Ending the session releases the lock whatever happened.
+    await lock.end();
+  }
 }

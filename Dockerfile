@@ -1,4 +1,13 @@
 # One image for both roles: `npm run start:api` and `npm run start:worker` (see docker-compose.yml).
+# The console is built in a stage of its own (it needs the dev dependencies) and copied in.
+FROM node:24-bookworm-slim AS console
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY schema.graphql ./
+COPY console ./console
+RUN npm run build:console
+
 FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
@@ -8,6 +17,7 @@ COPY tsconfig.json schema.graphql ./
 COPY src ./src
 COPY workflows ./workflows
 COPY migrations ./migrations
+COPY --from=console /app/dist/console ./dist/console
 USER node
 EXPOSE 4000
 CMD ["npm", "run", "start:api"]

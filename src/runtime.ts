@@ -4,6 +4,7 @@
  * is stopped in reverse order by `stop`.
  */
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Config } from './config.ts';
 import { StartupError } from './errors.ts';
@@ -30,6 +31,10 @@ import { createTrials } from './modules/trials/trials.service.ts';
 import { createWebhooks } from './modules/webhooks/webhooks.service.ts';
 import { segmentHttpRoutes } from './modules/ingest/segment-http.routes.ts';
 import { sdkConfigRoutes } from './modules/ingest/sdk-config.routes.ts';
+import { consoleRoutes } from './infra/static-files.ts';
+
+/** The console's build (npm run build:console). */
+const CONSOLE_DIR = fileURLToPath(new URL('../dist/console', import.meta.url));
 import { stripeRoutes } from './modules/ingest/stripe.routes.ts';
 import { hookRoutes } from './modules/ingest/hook-routes.ts';
 import { startWorker } from './temporal/worker.ts';
@@ -155,7 +160,13 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       const app = buildApp(
         services,
         { host: config.host, port: config.port, production: config.production, introspection: config.graphqlIntrospection },
-        { ...segmentHttpRoutes(ingest), ...sdkConfigRoutes(ingest), ...hookRoutes(ingest, secrets), ...stripeRoutes({ orm, trials, secrets, logger }) },
+        {
+          ...consoleRoutes(CONSOLE_DIR),
+          ...segmentHttpRoutes(ingest),
+          ...sdkConfigRoutes(ingest),
+          ...hookRoutes(ingest, secrets),
+          ...stripeRoutes({ orm, trials, secrets, logger }),
+        },
       );
       // Revocation notices sent while the feed was away were missed: every open socket shows its credentials again.
       feed.onReconnect(() => void app.recheckSockets());

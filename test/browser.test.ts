@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { Analytics } from '@segment/analytics-node';
 import { freePort } from '../src/infra/net.ts';
 import { startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, START_TRIAL, type CreatedApp } from './support/operations.ts';
@@ -236,5 +237,129 @@ describe.skipIf(!available && !required)('in a browser', () => {
         await context.close();
       },
     );
+  });
+
+  describe('the console', () => {
+    let stack: TestStack;
+    beforeAll(async () => {
+      if (!existsSync(new URL('../dist/console/index.html', import.meta.url)))
+        throw new Error('the console is not built: npm run build:console (npm ci runs it)');
+      stack = await startTestStack();
+    });
+    afterAll(async () => stack?.stop());
+
+    it(
+      'signs in (a wrong token is said so), shows the empty state, creates an app whose secrets are shown once, by keyboard',
+      { timeout: 60_000 },
+      async () => {
+        const { context, outside } = await offlineContext(browser);
+        const page = await context.newPage();
+        const problems: string[] = [];
+        page.on('console', (message) => {
+          // The wrong token's 401 is the browser's own note of an answer the page expects.
+          if (message.type() === 'error' && !message.text().includes('status of 401')) problems.push(message.text());
+        });
+        page.on('pageerror', (error) => problems.push(error.message));
+        await page.goto(stack.url);
+        await expect.poll(() => page.url()).toContain('#/sign-in');
+
+        await page.getByLabel('Admin token or app API key').fill('tca_wrong');
+        await page.keyboard.press('Enter');
+        await expect.poll(() => page.getByRole('alert').innerText()).toContain('That token is not valid');
+
+        await page.getByLabel('Admin token or app API key').fill(stack.adminToken);
+        await page.keyboard.press('Enter');
+        await expect.poll(() => page.locator('main').innerText()).toContain('No apps yet');
+
+        // By keyboard: the name field, then Enter submits.
+        await page.getByLabel("New app's name").focus();
+        await page.keyboard.type('Console App');
+        await page.keyboard.press('Enter');
+        await expect.poll(() => page.getByRole('note').innerText()).toContain('shown once');
+        const writeKey = await page.getByRole('textbox', { name: 'Write key', exact: true }).inputValue();
+        const apiKey = await page.getByRole('textbox', { name: 'API key', exact: true }).inputValue();
+        expect(writeKey).toMatch(/^wk_/);
+        await expect.poll(() => page.getByRole('table').innerText()).toContain('Console App');
+        // The key shown works against the API.
+        expect((await stack.gql(`{ apps { name } }`, {}, apiKey)).data.apps).toEqual([{ name: 'Console App' }]);
+        // A reload keeps the session (this tab) but not the secrets.
+        await page.reload();
+        await expect.poll(() => page.getByRole('table').innerText()).toContain('Console App');
+        expect(await page.getByRole('textbox', { name: 'Write key', exact: true }).count()).toBe(0);
+
+        expect(outside).toEqual([]);
+        expect(problems).toEqual([]);
+        await context.close();
+      },
+    );
+
+    it(
+      "a newcomer's path: create an app, send its first event with the Connect page's Node setup, mark it as aha, watch a trial move live",
+      { timeout: 90_000 },
+      async () => {
+        const { context, outside } = await offlineContext(browser);
+        await context.addInitScript((token) => sessionStorage.setItem('trialcast:token', token), stack.adminToken);
+        const page = await context.newPage();
+        const problems: string[] = [];
+        page.on('pageerror', (error) => problems.push(error.message));
+        await page.goto(stack.url);
+        await page.getByLabel("New app's name").fill('Newcomer');
+        await page.getByRole('button', { name: 'Create app' }).click();
+        await page.getByRole('link', { name: 'connect Newcomer' }).click();
+        await expect.poll(() => page.getByRole('status').first().innerText()).toContain('Waiting for your first event');
+        // The Node setup, as shown (this host and the new app's write key filled in), run with the real library.
+        const node = await page.getByRole('region', { name: 'Node' }).locator('code').innerText();
+        const writeKey = /writeKey: '([^']+)'/.exec(node)![1]!;
+        expect(node).toContain(`host: '${stack.url}'`);
+        const analytics = new Analytics({ writeKey, host: stack.url, flushAt: 1, maxRetries: 0 });
+        analytics.identify({ userId: 'newcomer-user', traits: { email: 'new@example.com', trial_end: '2099-01-01T00:00:00Z' } });
+        analytics.track({ userId: 'newcomer-user', event: 'Report Viewed' });
+        await analytics.closeAndFlush();
+        await expect.poll(() => page.getByRole('status').first().innerText(), { timeout: 15_000 }).toContain('Events are arriving');
+
+        await page.getByRole('link', { name: 'Signal queue' }).click();
+        await page.getByRole('button', { name: 'Mark Report Viewed as aha' }).click();
+        await expect.poll(() => page.getByRole('button', { name: 'Report Viewed is an aha event' }).count()).toBe(1);
+
+        await page.getByRole('link', { name: 'Trials' }).click();
+        const column = (segment: string) => page.locator(`[data-segment="${segment}"]`);
+        await expect.poll(() => column('exploring').innerText(), { timeout: 15_000 }).toContain('newcomer-user');
+        // The aha event arrives while the board is open: the card moves without a reload.
+        const second = new Analytics({ writeKey, host: stack.url, flushAt: 1, maxRetries: 0 });
+        second.track({ userId: 'newcomer-user', event: 'Report Viewed' });
+        await second.closeAndFlush();
+        await expect.poll(() => column('found_value').innerText(), { timeout: 20_000 }).toContain('newcomer-user');
+        expect(await column('exploring').innerText()).not.toContain('newcomer-user');
+        expect(outside).toEqual([]);
+        expect(problems).toEqual([]);
+        await context.close();
+      },
+    );
+
+    it('a page whose GraphQL answers an error shows it', { timeout: 30_000 }, async () => {
+      const { context } = await offlineContext(browser);
+      await context.addInitScript((token) => sessionStorage.setItem('trialcast:token', token), stack.adminToken);
+      const page = await context.newPage();
+      // The edge of the world: the API's answer replaced by an error.
+      await page.route(`${stack.url}/graphql`, (route) =>
+        route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ errors: [{ message: 'the database is away' }] }) }),
+      );
+      await page.goto(stack.url);
+      await expect.poll(() => page.getByRole('alert').innerText()).toContain('the database is away');
+      await context.close();
+    });
+
+    it('is served with a Content-Security-Policy, index.html never cached, hashed assets cached for a year', async () => {
+      const index = await fetch(`${stack.url}/`);
+      expect(index.status).toBe(200);
+      expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(index.headers.get('cache-control')).toBe('no-cache');
+      const script = /src="(\/assets\/[^"]+\.js)"/.exec(await index.text())![1]!;
+      const asset = await fetch(`${stack.url}${script}`);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect((await fetch(`${stack.url}/assets/..%2Fpackage.json`)).status).toBe(404);
+      expect((await fetch(`${stack.url}/assets/nothing.js`)).status).toBe(404);
+    });
   });
 });

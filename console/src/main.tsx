@@ -1,0 +1,86 @@
+/** The console's entry: the router (hash URLs, so any path of the API stays the API's), the session, the GraphQL client. */
+import { StrictMode, useMemo } from 'react';
+import { createRoot } from 'react-dom/client';
+import { createHashRouter, Navigate, NavLink, Outlet, RouterProvider, useNavigate, useParams } from 'react-router';
+import { Provider } from 'urql';
+import { createApiClient } from './client.ts';
+import { Apps } from './pages/Apps.tsx';
+import { Board } from './pages/Board.tsx';
+import { Connect } from './pages/Connect.tsx';
+import { Signals } from './pages/Signals.tsx';
+import { SignIn } from './pages/SignIn.tsx';
+import { session } from './session.ts';
+import './styles.css';
+
+/** Pages behind the sign-in: the session's token, one client for them all. */
+function SignedIn() {
+  const token = session.token();
+  const navigate = useNavigate();
+  const client = useMemo(() => (token ? createApiClient(token) : null), [token]);
+  if (!client) return <Navigate to="/sign-in" replace />;
+  return (
+    <Provider value={client}>
+      <header>
+        <nav aria-label="Console">
+          <span className="brand">Trialcast</span>
+          <NavLink to="/" end>
+            Apps
+          </NavLink>
+        </nav>
+        <button
+          type="button"
+          onClick={() => {
+            session.signOut();
+            navigate('/sign-in');
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <Outlet />
+    </Provider>
+  );
+}
+
+/** An app's pages, with their own navigation. */
+function AppPages() {
+  const { appId = '' } = useParams();
+  return (
+    <>
+      <nav className="app-nav" aria-label="This app">
+        <code>{appId}</code>
+        <NavLink to={`/apps/${appId}/connect`}>Connect</NavLink>
+        <NavLink to={`/apps/${appId}/signals`}>Signal queue</NavLink>
+        <NavLink to={`/apps/${appId}/trials`}>Trials</NavLink>
+      </nav>
+      <Outlet />
+    </>
+  );
+}
+
+const router = createHashRouter([
+  { path: '/sign-in', element: <SignIn /> },
+  {
+    path: '/',
+    element: <SignedIn />,
+    children: [
+      { index: true, element: <Apps /> },
+      {
+        path: 'apps/:appId',
+        element: <AppPages />,
+        children: [
+          { index: true, element: <Navigate to="connect" replace /> },
+          { path: 'connect', element: <Connect /> },
+          { path: 'signals', element: <Signals /> },
+          { path: 'trials', element: <Board /> },
+        ],
+      },
+    ],
+  },
+]);
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <RouterProvider router={router} />
+  </StrictMode>,
+);

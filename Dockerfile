@@ -14,6 +14,7 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json schema.graphql ./
+COPY bin ./bin
 COPY src ./src
 COPY workflows ./workflows
 COPY migrations ./migrations

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
 
   logger.info({ role, api: runtime.apiUrl, temporal: runtime.temporalAddress, temporalUi: runtime.temporalUiUrl }, 'trialcast ready');
   const lines = [
+    runtime.apiUrl && `Console              ${runtime.apiUrl}/`,
     runtime.apiUrl && `GraphQL + GraphiQL   ${runtime.apiUrl}/graphql`,
     runtime.apiUrl && `Health / metrics     ${runtime.apiUrl}/healthz  ${runtime.apiUrl}/readyz  ${runtime.apiUrl}/metrics`,
     runtime.temporalUiUrl && `Temporal Web UI      ${runtime.temporalUiUrl}`,

@@ -11,6 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { Analytics } from '@segment/analytics-node';
+import { Webhook } from 'standardwebhooks';
+import { Receiver } from './support/receiver.ts';
 import { freePort } from '../src/infra/net.ts';
 import { startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, START_TRIAL, type CreatedApp } from './support/operations.ts';
@@ -333,6 +335,66 @@ describe.skipIf(!available && !required)('in a browser', () => {
         expect(outside).toEqual([]);
         expect(problems).toEqual([]);
         await context.close();
+      },
+    );
+
+    it(
+      'an endpoint: added, tested (the answer shown, the signature good for its secret), failing deliveries shown with their attempts, redelivered',
+      { timeout: 150_000 },
+      async () => {
+        const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Hooks' })).data!.createApp;
+        const hook = await new Receiver().start();
+        try {
+          const { context, outside } = await offlineContext(browser);
+          await context.addInitScript((token) => sessionStorage.setItem('trialcast:token', token), stack.adminToken);
+          const page = await context.newPage();
+          await page.goto(`${stack.url}/#/apps/${app.app.id}/endpoints`);
+          await expect.poll(() => page.locator('main').innerText()).toContain('No endpoints yet');
+          await page.getByLabel('Endpoint URL').fill(hook.url);
+          await page.getByRole('button', { name: 'Add endpoint' }).click();
+          const card = page.getByRole('article', { name: `Endpoint ${hook.url}` });
+          await card.getByRole('button', { name: 'Send a test webhook' }).click();
+          await expect.poll(() => card.getByRole('status', { name: 'Test result' }).innerText()).toMatch(/Answered 200 in \d+ ms/);
+          await card.getByRole('button', { name: 'Reveal the signing secret' }).click();
+          const secret = await card.getByLabel('Signing secret').inputValue();
+          const [request] = await hook.waitFor(1);
+          expect(new Webhook(secret).verify(request!.body, request!.headers as Record<string, string>)).toMatchObject({
+            event: 'webhook.test',
+            app_id: app.app.id,
+          });
+
+          // The receiver fails: a transition's delivery shows its failed attempt; once it answers again, a redelivery succeeds.
+          hook.script({ status: 500 }, { status: 500 }, { status: 500 });
+          await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'hooked', trialEnd: '2099-01-01T00:00:00Z' } });
+          const row = card.locator('tr', { hasText: 'trial.segment_changed' });
+          await expect
+            .poll(
+              async () => {
+                await card.getByRole('button', { name: 'Refresh' }).click();
+                // The row appears after a refresh: read it only when it is there (innerText would wait for it).
+                return (await row.count()) ? row.innerText() : '';
+              },
+              // Under the whole suite's load the transition can take a while to be recorded.
+              { timeout: 45_000 },
+            )
+            .toMatch(/500 in \d+ ms/);
+          hook.script();
+          await row.getByRole('button', { name: /^Redeliver trial.segment_changed/ }).click();
+          await expect
+            .poll(
+              async () => {
+                await card.getByRole('button', { name: 'Refresh' }).click();
+                // The row appears after a refresh: read it only when it is there (innerText would wait for it).
+                return (await row.count()) ? row.innerText() : '';
+              },
+              { timeout: 45_000 },
+            )
+            .toContain('delivered');
+          expect(outside).toEqual([]);
+          await context.close();
+        } finally {
+          await hook.stop();
+        }
       },
     );
 

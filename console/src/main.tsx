@@ -7,6 +7,7 @@ import { createApiClient } from './client.ts';
 import { Apps } from './pages/Apps.tsx';
 import { Board } from './pages/Board.tsx';
 import { Connect } from './pages/Connect.tsx';
+import { Endpoints } from './pages/Endpoints.tsx';
 import { Signals } from './pages/Signals.tsx';
 import { SignIn } from './pages/SignIn.tsx';
 import { session } from './session.ts';
@@ -52,6 +53,7 @@ function AppPages() {
         <NavLink to={`/apps/${appId}/connect`}>Connect</NavLink>
         <NavLink to={`/apps/${appId}/signals`}>Signal queue</NavLink>
         <NavLink to={`/apps/${appId}/trials`}>Trials</NavLink>
+        <NavLink to={`/apps/${appId}/endpoints`}>Endpoints</NavLink>
       </nav>
       <Outlet />
     </>
@@ -73,6 +75,7 @@ const router = createHashRouter([
           { path: 'connect', element: <Connect /> },
           { path: 'signals', element: <Signals /> },
           { path: 'trials', element: <Board /> },
+          { path: 'endpoints', element: <Endpoints /> },
         ],
       },
     ],

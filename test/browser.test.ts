@@ -250,6 +250,13 @@ describe.skipIf(!available && !required)('in a browser', () => {
     });
     afterAll(async () => stack?.stop());
 
+    /** A loopback-only browser context already signed in with the admin token (kept as the sign-in page keeps it), and a page. */
+    async function signedIn() {
+      const { context, outside } = await offlineContext(browser);
+      await context.addInitScript((token) => sessionStorage.setItem('trialcast:token', token), stack.adminToken);
+      return { context, outside, page: await context.newPage() };
+    }
+
     it(
       'signs in (a wrong token is said so), shows the empty state, creates an app whose secrets are shown once, by keyboard',
       { timeout: 60_000 },
@@ -299,15 +306,13 @@ describe.skipIf(!available && !required)('in a browser', () => {
       "a newcomer's path: create an app, send its first event with the Connect page's Node setup, mark it as aha, watch a trial move live",
       { timeout: 90_000 },
       async () => {
-        const { context, outside } = await offlineContext(browser);
-        await context.addInitScript((token) => sessionStorage.setItem('trialcast:token', token), stack.adminToken);
-        const page = await context.newPage();
+        const { context, outside, page } = await signedIn();
         const problems: string[] = [];
         page.on('pageerror', (error) => problems.push(error.message));
         await page.goto(stack.url);
         await page.getByLabel("New app's name").fill('Newcomer');
         await page.getByRole('button', { name: 'Create app' }).click();
-        await page.getByRole('link', { name: 'connect Newcomer' }).click();
+        await page.getByRole('link', { name: 'connect Newcomer', exact: true }).click();
         await expect.poll(() => page.getByRole('status').first().innerText()).toContain('Waiting for your first event');
         // The Node setup, as shown (this host and the new app's write key filled in), run with the real library.
         const node = await page.getByRole('region', { name: 'Node' }).locator('code').innerText();
@@ -345,9 +350,7 @@ describe.skipIf(!available && !required)('in a browser', () => {
         const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Hooks' })).data!.createApp;
         const hook = await new Receiver().start();
         try {
-          const { context, outside } = await offlineContext(browser);
-          await context.addInitScript((token) => sessionStorage.setItem('trialcast:token', token), stack.adminToken);
-          const page = await context.newPage();
+          const { context, outside, page } = await signedIn();
           await page.goto(`${stack.url}/#/apps/${app.app.id}/endpoints`);
           await expect.poll(() => page.locator('main').innerText()).toContain('No endpoints yet');
           await page.getByLabel('Endpoint URL').fill(hook.url);
@@ -398,10 +401,54 @@ describe.skipIf(!available && !required)('in a browser', () => {
       },
     );
 
+    it('settings: durations as people say them, shown back; every bad field shown at its field', { timeout: 60_000 }, async () => {
+      const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Settings' })).data!.createApp;
+      const { context, outside, page } = await signedIn();
+      await page.goto(`${stack.url}/#/apps/${app.app.id}/settings`);
+      await expect.poll(() => page.getByLabel('A user is quiet after').inputValue()).toBe('3 days');
+      // Refused in the page: not a duration.
+      await page.getByLabel('A user is quiet after').fill('soon');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await expect.poll(() => page.locator('#problem-inactivityAfter').innerText()).toContain('is not a duration');
+      // Refused by the API (payload errors), shown at the field it names.
+      await page.getByLabel('A user is quiet after').fill('2 days');
+      await page.getByLabel('The trial is ending soon').fill('1 day');
+      await page.getByLabel('Last chance').fill('2 days');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await expect.poll(() => page.locator('#problem-lastChanceBefore').innerText()).toContain('lastChanceBefore must not be longer than endingSoonBefore');
+      // Saved: shown back as people say them, stored as ISO-8601.
+      await page.getByLabel('Last chance').fill('12 hours');
+      await page.getByLabel('Aha events').fill('Report Viewed, Invited');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await expect.poll(() => page.getByRole('status').innerText()).toContain('Saved');
+      expect(await page.getByLabel('Last chance').inputValue()).toBe('12 hours');
+      const stored = (
+        await stack.gql(`query($a: ID!) { segmentSettings(appId: $a) { ahaEvents inactivityAfter endingSoonBefore lastChanceBefore } }`, { a: app.app.id })
+      ).data.segmentSettings;
+      expect(stored).toEqual({ ahaEvents: ['Report Viewed', 'Invited'], inactivityAfter: 'P2D', endingSoonBefore: 'P1D', lastChanceBefore: 'PT12H' });
+      expect(outside).toEqual([]);
+      await context.close();
+    });
+
+    it("a trial's page from its card: dates, segment, each move with its reason, and a command (convert)", { timeout: 60_000 }, async () => {
+      const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Trial page' })).data!.createApp;
+      await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'page-user', email: 'page@example.com', trialEnd: '2099-01-01T00:00:00Z' } });
+      const { context, outside, page } = await signedIn();
+      await page.goto(`${stack.url}/#/apps/${app.app.id}/trials`);
+      await page.getByRole('link', { name: 'page-user' }).click();
+      await expect.poll(() => page.getByTestId('segment').innerText(), { timeout: 15_000 }).toBe('exploring');
+      expect(await page.locator('main').innerText()).toContain('page@example.com');
+      expect(await page.locator('.moves').innerText()).toContain('trial started');
+      await page.getByRole('button', { name: 'Mark converted' }).click();
+      await expect.poll(() => page.getByTestId('segment').innerText(), { timeout: 15_000 }).toBe('converted');
+      expect(await page.locator('.moves').innerText()).toMatch(/exploring → converted/);
+      expect(await page.getByRole('button', { name: 'Mark converted' }).count()).toBe(0);
+      expect(outside).toEqual([]);
+      await context.close();
+    });
+
     it('a page whose GraphQL answers an error shows it', { timeout: 30_000 }, async () => {
-      const { context } = await offlineContext(browser);
-      await context.addInitScript((token) => sessionStorage.setItem('trialcast:token', token), stack.adminToken);
-      const page = await context.newPage();
+      const { context, page } = await signedIn();
       // The edge of the world: the API's answer replaced by an error.
       await page.route(`${stack.url}/graphql`, (route) =>
         route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ errors: [{ message: 'the database is away' }] }) }),

@@ -8,7 +8,9 @@ import { Apps } from './pages/Apps.tsx';
 import { Board } from './pages/Board.tsx';
 import { Connect } from './pages/Connect.tsx';
 import { Endpoints } from './pages/Endpoints.tsx';
+import { Settings } from './pages/Settings.tsx';
 import { Signals } from './pages/Signals.tsx';
+import { TrialPage } from './pages/TrialPage.tsx';
 import { SignIn } from './pages/SignIn.tsx';
 import { session } from './session.ts';
 import './styles.css';
@@ -54,6 +56,7 @@ function AppPages() {
         <NavLink to={`/apps/${appId}/signals`}>Signal queue</NavLink>
         <NavLink to={`/apps/${appId}/trials`}>Trials</NavLink>
         <NavLink to={`/apps/${appId}/endpoints`}>Endpoints</NavLink>
+        <NavLink to={`/apps/${appId}/settings`}>Settings</NavLink>
       </nav>
       <Outlet />
     </>
@@ -75,7 +78,9 @@ const router = createHashRouter([
           { path: 'connect', element: <Connect /> },
           { path: 'signals', element: <Signals /> },
           { path: 'trials', element: <Board /> },
+          { path: 'trials/:userId', element: <TrialPage /> },
           { path: 'endpoints', element: <Endpoints /> },
+          { path: 'settings', element: <Settings /> },
         ],
       },
     ],

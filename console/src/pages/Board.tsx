@@ -1,6 +1,6 @@
 /** The trials board: the nine segments with their counts and cards, moving live as transitions are recorded. */
 import { useEffect } from 'react';
-import { useParams } from 'react-router';
+import { Link, useParams } from 'react-router';
 import { useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql/index.ts';
 import type { SegmentKey } from '../gql/graphql.ts';
@@ -88,7 +88,9 @@ export function Board() {
                 .filter((trial) => trial.segment === key)
                 .map((trial) => (
                   <li key={trial.id} className="card">
-                    <strong>{trial.userId}</strong>
+                    <Link to={`/apps/${appId}/trials/${encodeURIComponent(trial.userId)}`}>
+                      <strong>{trial.userId}</strong>
+                    </Link>
                     {trial.email && <span>{trial.email}</span>}
                     {trial.latestChange && <small>{trial.latestChange.reason.replaceAll('_', ' ')}</small>}
                   </li>

@@ -1,0 +1,176 @@
+/** One trial: its dates and segment, each move with its reason, its webhooks, and the commands (extend, convert, cancel). */
+import { useState } from 'react';
+import { useParams } from 'react-router';
+import { useMutation, useQuery } from 'urql';
+import { graphql } from '../gql/index.ts';
+import { Empty, ErrorState, Loading } from '../states.tsx';
+
+const TrialQuery = graphql(`
+  query TrialPage($appId: ID!, $userId: String!) {
+    trial(appId: $appId, userId: $userId) {
+      id
+      userId
+      email
+      segment
+      trialStart
+      trialEnd
+      changes {
+        id
+        sequence
+        oldSegment
+        newSegment
+        reason
+        occurredAt
+      }
+      deliveryCounts {
+        pending
+        delivered
+        failed
+      }
+    }
+  }
+`);
+
+const Extend = graphql(`
+  mutation ExtendTrialPage($input: ExtendTrialInput!) {
+    extendTrial(input: $input) {
+      trial {
+        id
+        trialEnd
+        segment
+      }
+      errors {
+        field
+        message
+      }
+    }
+  }
+`);
+const Convert = graphql(`
+  mutation ConvertTrialPage($input: ConvertTrialInput!) {
+    convertTrial(input: $input) {
+      trial {
+        id
+        segment
+      }
+      errors {
+        message
+      }
+    }
+  }
+`);
+const Cancel = graphql(`
+  mutation CancelTrialPage($input: CancelTrialInput!) {
+    cancelTrial(input: $input) {
+      trial {
+        id
+        segment
+      }
+      errors {
+        message
+      }
+    }
+  }
+`);
+
+const words = (key: string | null | undefined) => (key ? key.replaceAll('_', ' ') : 'no segment yet');
+
+export function TrialPage() {
+  const { appId = '', userId = '' } = useParams();
+  const [{ data, fetching, error }, refetch] = useQuery({ query: TrialQuery, variables: { appId, userId } });
+  const [, extend] = useMutation(Extend);
+  const [, convert] = useMutation(Convert);
+  const [, cancel] = useMutation(Cancel);
+  const [newEnd, setNewEnd] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+
+  async function run(command: () => Promise<{ error?: Error; data?: unknown }>, errorsOf: (data: any) => Array<{ message: string }>) {
+    setProblem(null);
+    const result = await command();
+    const errors = result.error ? [{ message: result.error.message }] : errorsOf(result.data);
+    if (errors.length) setProblem(errors.map((e) => e.message).join('; '));
+    refetch({ requestPolicy: 'network-only' });
+  }
+
+  if (fetching && !data) return <Loading what="the trial" />;
+  if (error) return <ErrorState error={error} />;
+  const trial = data?.trial;
+  if (!trial) return <Empty>No trial for {userId} in this app.</Empty>;
+  const final = trial.segment === 'converted' || trial.segment === 'expired';
+  return (
+    <main>
+      <h1>{trial.userId}</h1>
+      <dl className="facts">
+        <dt>Segment</dt>
+        <dd data-testid="segment">{words(trial.segment)}</dd>
+        <dt>Email</dt>
+        <dd>{trial.email ?? '—'}</dd>
+        <dt>Trial</dt>
+        <dd>
+          {new Date(trial.trialStart).toLocaleString()} to {new Date(trial.trialEnd).toLocaleString()}
+        </dd>
+        <dt>Webhooks</dt>
+        <dd>
+          {trial.deliveryCounts.delivered} delivered, {trial.deliveryCounts.pending} pending, {trial.deliveryCounts.failed} failed
+        </dd>
+      </dl>
+      <section aria-labelledby="moves-title">
+        <h2 id="moves-title">Moves</h2>
+        <ol className="moves">
+          {trial.changes.map((change) => (
+            <li key={change.id}>
+              {new Date(change.occurredAt).toLocaleString()}: {change.oldSegment ? `${words(change.oldSegment)} → ` : ''}
+              <strong>{words(change.newSegment)}</strong> ({change.reason.replaceAll('_', ' ')})
+            </li>
+          ))}
+        </ol>
+      </section>
+      {!final && (
+        <section aria-labelledby="commands-title" className="commands">
+          <h2 id="commands-title">Commands</h2>
+          <form
+            className="inline"
+            onSubmit={(event) => {
+              event.preventDefault();
+              void run(
+                () => extend({ input: { appId, userId, trialEnd: new Date(newEnd).toISOString() } }),
+                (d) => d?.extendTrial?.errors ?? [],
+              );
+            }}
+          >
+            <label htmlFor="trial-end">New trial end</label>
+            <input id="trial-end" type="datetime-local" required value={newEnd} onChange={(event) => setNewEnd(event.target.value)} />
+            <button type="submit">Extend</button>
+          </form>
+          <button
+            type="button"
+            onClick={() =>
+              run(
+                () => convert({ input: { appId, userId } }),
+                (d) => d?.convertTrial?.errors ?? [],
+              )
+            }
+          >
+            Mark converted
+          </button>{' '}
+          <button
+            type="button"
+            onClick={() =>
+              run(
+                () => cancel({ input: { appId, userId } }),
+                (d) => d?.cancelTrial?.errors ?? [],
+              )
+            }
+          >
+            Cancel the trial
+          </button>
+        </section>
+      )}
+      {problem && (
+        <p className="error" role="alert">
+          {problem}
+        </p>
+      )}
+    </main>
+  );
+}

@@ -1,7 +1,7 @@
 /** One trial: its dates and segment, each move with its reason, its webhooks, and the commands (extend, convert, cancel). */
 import { useState } from 'react';
 import { useParams } from 'react-router';
-import { useMutation, useQuery } from 'urql';
+import { useMutation, useQuery, type OperationResult } from 'urql';
 import { graphql } from '../gql/index.ts';
 import { Empty, ErrorState, Loading } from '../states.tsx';
 
@@ -84,10 +84,11 @@ export function TrialPage() {
   const [newEnd, setNewEnd] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
 
-  async function run(command: () => Promise<{ error?: Error; data?: unknown }>, errorsOf: (data: any) => Array<{ message: string }>) {
+  /** Runs a command and shows its refusal: the API's error, or the payload's errors. */
+  async function run<Data>(sent: Promise<OperationResult<Data>>, payloadOf: (data: Data) => { errors: Array<{ message: string }> }) {
     setProblem(null);
-    const result = await command();
-    const errors = result.error ? [{ message: result.error.message }] : errorsOf(result.data);
+    const result = await sent;
+    const errors = result.error ? [result.error] : result.data ? payloadOf(result.data).errors : [];
     if (errors.length) setProblem(errors.map((e) => e.message).join('; '));
     refetch({ requestPolicy: 'network-only' });
   }
@@ -132,36 +133,17 @@ export function TrialPage() {
             className="inline"
             onSubmit={(event) => {
               event.preventDefault();
-              void run(
-                () => extend({ input: { appId, userId, trialEnd: new Date(newEnd).toISOString() } }),
-                (d) => d?.extendTrial?.errors ?? [],
-              );
+              void run(extend({ input: { appId, userId, trialEnd: new Date(newEnd).toISOString() } }), (data) => data.extendTrial);
             }}
           >
             <label htmlFor="trial-end">New trial end</label>
             <input id="trial-end" type="datetime-local" required value={newEnd} onChange={(event) => setNewEnd(event.target.value)} />
             <button type="submit">Extend</button>
           </form>
-          <button
-            type="button"
-            onClick={() =>
-              run(
-                () => convert({ input: { appId, userId } }),
-                (d) => d?.convertTrial?.errors ?? [],
-              )
-            }
-          >
+          <button type="button" onClick={() => run(convert({ input: { appId, userId } }), (data) => data.convertTrial)}>
             Mark converted
           </button>{' '}
-          <button
-            type="button"
-            onClick={() =>
-              run(
-                () => cancel({ input: { appId, userId } }),
-                (d) => d?.cancelTrial?.errors ?? [],
-              )
-            }
-          >
+          <button type="button" onClick={() => run(cancel({ input: { appId, userId } }), (data) => data.cancelTrial)}>
             Cancel the trial
           </button>
         </section>

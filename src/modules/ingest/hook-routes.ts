@@ -114,10 +114,11 @@ async function s2s(ingest: IngestService, req: IncomingMessage, res: ServerRespo
 }
 
 export function hookRoutes(ingest: IngestService, secrets: SecretBox): Record<string, RouteHandler> {
+  const serverToServer = answeringHttpErrors((req, res) => s2s(ingest, req, res));
   return {
     [`${SEGMENT_HOOK_PREFIX}*`]: answeringHttpErrors((req, res) => segmentHook(ingest, secrets, req, res)),
-    [S2S_PATH]: answeringHttpErrors((req, res) => s2s(ingest, req, res)),
+    [S2S_PATH]: serverToServer,
     // Usermaven's Python SDK adds a trailing slash.
-    [`${S2S_PATH}/`]: answeringHttpErrors((req, res) => s2s(ingest, req, res)),
+    [`${S2S_PATH}/`]: serverToServer,
   };
 }

@@ -9,12 +9,12 @@ import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 import { Analytics } from '@segment/analytics-node';
 import { Webhook } from 'standardwebhooks';
 import { Receiver } from './support/receiver.ts';
 import { freePort } from '../src/infra/net.ts';
-import { startTestStack, type TestStack } from './support/harness.ts';
+import { eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, START_TRIAL, type CreatedApp } from './support/operations.ts';
 
 const require = createRequire(import.meta.url);
@@ -325,6 +325,11 @@ describe.skipIf(!available && !required)('in a browser', () => {
         await expect.poll(() => page.getByRole('status').first().innerText(), { timeout: 15_000 }).toContain('Events are arriving');
 
         await page.getByRole('link', { name: 'Signal queue' }).click();
+        // Counts per day: today's bar says so in words.
+        const today = new Date().toISOString().slice(0, 10);
+        const perDay = page.getByRole('row', { name: /Report Viewed/ }).getByRole('list', { name: 'Per day, the last 14' });
+        await expect.poll(() => perDay.innerText()).toContain(`${today}: 1`);
+        expect((await perDay.getByRole('listitem').allInnerTexts()).length).toBe(14);
         await page.getByRole('button', { name: 'Mark Report Viewed as aha' }).click();
         await expect.poll(() => page.getByRole('button', { name: 'Report Viewed is an aha event' }).count()).toBe(1);
 
@@ -435,6 +440,12 @@ describe.skipIf(!available && !required)('in a browser', () => {
       await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'page-user', email: 'page@example.com', trialEnd: '2099-01-01T00:00:00Z' } });
       const { context, outside, page } = await signedIn();
       await page.goto(`${stack.url}/#/apps/${app.app.id}/trials`);
+      // Search by email: nothing starts with zz; the user's email does.
+      await page.getByLabel('User id or email starts with').fill('zz');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.locator('main').innerText()).toContain("No trial's user id or email starts with “zz”");
+      await page.getByLabel('User id or email starts with').fill('PAGE@');
+      await page.keyboard.press('Enter');
       await page.getByRole('link', { name: 'page-user' }).click();
       await expect.poll(() => page.getByTestId('segment').innerText(), { timeout: 15_000 }).toBe('exploring');
       expect(await page.locator('main').innerText()).toContain('page@example.com');
@@ -446,6 +457,132 @@ describe.skipIf(!available && !required)('in a browser', () => {
       expect(outside).toEqual([]);
       await context.close();
     });
+
+    it(
+      'the live feed: the last hour replayed, resumed after a dropped connection with no gap and no duplicate, filtered by segment',
+      { timeout: 90_000 },
+      async () => {
+        const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Feed' })).data!.createApp;
+        const segmentOf = async (userId: string) =>
+          (await stack.gql(`query($a: ID!, $u: String!) { trial(appId: $a, userId: $u) { segment } }`, { a: app.app.id, u: userId })).data.trial?.segment;
+        await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'feed-a', trialEnd: '2099-01-01T00:00:00Z' } });
+        await eventually(async () => ((await segmentOf('feed-a')) === 'exploring' ? true : undefined), 20_000);
+
+        const { context, outside, page } = await signedIn();
+        // The edge of the world: the network between the page and the API, which can drop.
+        let down = false;
+        const open: WebSocketRoute[] = [];
+        await page.routeWebSocket(/\/graphql$/, (socket) => {
+          if (down) return socket.close({ code: 1012, reason: 'network down' });
+          socket.connectToServer();
+          open.push(socket);
+        });
+        await page.goto(`${stack.url}/#/apps/${app.app.id}/feed`);
+        const rows = page.getByRole('table', { name: 'Moves' }).locator('tbody tr');
+        await expect.poll(() => rows.allInnerTexts(), { timeout: 15_000 }).toEqual([expect.stringMatching(/feed-a\s+Start → Exploring\s+trial started/)]);
+
+        // The connection drops; two moves are recorded while the page is away.
+        down = true;
+        for (const socket of open.splice(0)) await socket.close({ code: 1012, reason: 'network down' });
+        await stack.gql(`mutation($i: ConvertTrialInput!) { convertTrial(input: $i) { errors { message } } }`, { i: { appId: app.app.id, userId: 'feed-a' } });
+        await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'feed-b', trialEnd: '2099-01-01T00:00:00Z' } });
+        await eventually(async () => ((await segmentOf('feed-a')) === 'converted' && (await segmentOf('feed-b')) === 'exploring' ? true : undefined), 20_000);
+        down = false;
+        await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(3);
+        const texts = await rows.allInnerTexts();
+        expect(texts[0]).toMatch(/feed-b\s+Start → Exploring/);
+        expect(texts[1]).toMatch(/feed-a\s+Exploring → Converted/);
+        expect(texts[2]).toMatch(/feed-a\s+Start → Exploring/);
+        // What was replayed twice is shown once.
+        const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-change')));
+        expect(new Set(ids).size).toBe(3);
+
+        // Filtered on the server: only moves into converted.
+        await page.getByLabel('Converted').check();
+        await expect.poll(() => rows.allInnerTexts(), { timeout: 15_000 }).toEqual([expect.stringMatching(/feed-a\s+Exploring → Converted/)]);
+        expect(outside).toEqual([]);
+        await context.close();
+      },
+    );
+
+    it(
+      'an endpoint edited (headers, timeout, schedule, ordering), bad fields shown at their field, its secret rotated with the overlap shown, deleted',
+      { timeout: 60_000 },
+      async () => {
+        const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Edit hooks' })).data!.createApp;
+        const hook = await new Receiver().start();
+        try {
+          const { context, outside, page } = await signedIn();
+          await page.goto(`${stack.url}/#/apps/${app.app.id}/endpoints`);
+          await page.getByLabel('Endpoint URL').fill(hook.url);
+          await page.getByLabel('Description').fill('Our CRM');
+          await page.getByRole('button', { name: 'Add endpoint' }).click();
+          const card = page.getByRole('article', { name: `Endpoint ${hook.url}` });
+          await expect.poll(() => card.getByTestId('health').innerText()).toBe('Healthy');
+
+          await card.getByRole('button', { name: 'Edit' }).click();
+          // The current settings as people say them.
+          expect(await card.getByLabel('Retry schedule').inputValue()).toBe(
+            '0 seconds, 5 seconds, 5 minutes, 30 minutes, 2 hours, 5 hours, 10 hours, 14 hours, 20 hours, 24 hours',
+          );
+          expect(await card.getByLabel('Disable after failing for').inputValue()).toBe('5 days');
+          await card.getByLabel('Retry schedule').fill('5 seconds, soon');
+          await card.getByRole('button', { name: 'Save endpoint' }).click();
+          await expect.poll(() => card.getByLabel('Retry schedule').getAttribute('aria-invalid')).toBe('true');
+          expect(await card.getByRole('alert').innerText()).toContain('"soon" is not a duration');
+          // Refused by the API, shown at the field it names.
+          await card.getByLabel('Retry schedule').fill('10 seconds, 1 minute');
+          await card.getByLabel('Timeout (seconds)').fill('60');
+          await card.getByRole('button', { name: 'Save endpoint' }).click();
+          await expect.poll(() => card.getByRole('alert').innerText()).toContain('timeoutMs must be 1000 to 30000');
+          expect(await card.getByLabel('Timeout (seconds)').getAttribute('aria-invalid')).toBe('true');
+          await card.getByLabel('Timeout (seconds)').fill('5');
+          await card.getByRole('button', { name: 'Add a header' }).click();
+          await card.getByLabel('Header 1 name').fill('X-Team');
+          await card.getByLabel('Header 1 value').fill('growth');
+          await card.getByLabel(/arrive in order/).uncheck();
+          await card.getByRole('button', { name: 'Save endpoint' }).click();
+          await expect.poll(() => card.getByRole('button', { name: 'Save endpoint' }).count()).toBe(0);
+          const stored = (
+            await stack.gql(`query($a: ID!) { webhookEndpoints(appId: $a) { description timeoutMs ordered retrySchedule headers { name value } } }`, {
+              a: app.app.id,
+            })
+          ).data.webhookEndpoints;
+          expect(stored).toEqual([
+            { description: 'Our CRM', timeoutMs: 5000, ordered: false, retrySchedule: ['PT10S', 'PT1M'], headers: [{ name: 'X-Team', value: 'growth' }] },
+          ]);
+          await expect.poll(() => card.innerText()).toContain('headers X-Team');
+          // The custom header is sent.
+          await card.getByRole('button', { name: 'Send a test webhook' }).click();
+          const [request] = await hook.waitFor(1);
+          expect(request!.headers['x-team']).toBe('growth');
+          // The request sent (its body as the API recorded it) beside the response received.
+          await expect
+            .poll(() => card.getByRole('status', { name: 'Test result' }).innerText())
+            .toMatch(/Request sent[^]*"event":\s*"webhook.test"[^]*Response received/);
+
+          // Rotation: the overlap is shown; both secrets verify the next request.
+          await card.getByRole('button', { name: 'Reveal the signing secret' }).click();
+          const before = await card.getByLabel('Signing secret').inputValue();
+          await card.getByRole('button', { name: 'Rotate the secret' }).click();
+          await expect.poll(() => card.getByLabel('Signing secret').inputValue()).not.toBe(before);
+          expect(await card.getByText('The previous secret still signs beside this one until').count()).toBe(1);
+          const after = await card.getByLabel('Signing secret').inputValue();
+          await card.getByRole('button', { name: 'Send a test webhook' }).click();
+          const [, signed] = await hook.waitFor(2);
+          for (const secret of [before, after]) expect(() => new Webhook(secret).verify(signed!.body, signed!.headers as Record<string, string>)).not.toThrow();
+
+          await card.getByRole('button', { name: 'Delete…' }).click();
+          await card.getByRole('button', { name: `Delete ${hook.url} and its delivery log` }).click();
+          await expect.poll(() => page.locator('main').innerText()).toContain('No endpoints yet');
+          expect((await stack.gql(`query($a: ID!) { webhookEndpoints(appId: $a) { id } }`, { a: app.app.id })).data.webhookEndpoints).toEqual([]);
+          expect(outside).toEqual([]);
+          await context.close();
+        } finally {
+          await hook.stop();
+        }
+      },
+    );
 
     it('a page whose GraphQL answers an error shows it', { timeout: 30_000 }, async () => {
       const { context, page } = await signedIn();

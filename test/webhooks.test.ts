@@ -261,9 +261,17 @@ describe('tester, rotation, redelivery and paging', () => {
     expect(tested.data.sendTestWebhook).toEqual({ attempt: { statusCode: 200, durationMs: expect.any(Number), responseBody: 'answered 200' }, errors: [] });
     expect(JSON.parse(hook.requests[0]!.body).event).toBe('webhook.test');
 
-    const rotated = await stack.gql(`mutation($e: ID!) { rotateWebhookSecret(endpointId: $e) { endpoint { secret } } }`, { e: endpoint.id });
+    const before = await stack.gql(`query($a: ID!) { webhookEndpoints(appId: $a) { previousSecretExpiresAt } }`, { a: app.app.id });
+    expect(before.data.webhookEndpoints).toEqual([{ previousSecretExpiresAt: null }]);
+    const rotated = await stack.gql(`mutation($e: ID!) { rotateWebhookSecret(endpointId: $e) { endpoint { secret previousSecretExpiresAt } } }`, {
+      e: endpoint.id,
+    });
     const newSecret = rotated.data.rotateWebhookSecret.endpoint.secret;
     expect(newSecret).not.toBe(endpoint.secret);
+    // The overlap is shown: the old secret signs beside the new one for 24 hours.
+    const overlapMs = Date.parse(rotated.data.rotateWebhookSecret.endpoint.previousSecretExpiresAt) - Date.now();
+    expect(overlapMs).toBeGreaterThan(23.9 * 3600_000);
+    expect(overlapMs).toBeLessThanOrEqual(24 * 3600_000);
     await stack.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { errors { message } } }`, { e: endpoint.id });
     const [, afterRotation] = await hook.waitFor(2);
     const headers = {

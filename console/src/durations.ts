@@ -27,7 +27,8 @@ export function toIsoDuration(text: string): string | null {
   if (rest.trim() !== '' || parts === 0) return null;
   const date = totals.D ? `${totals.D}D` : '';
   const time = (['H', 'M', 'S'] as const).map((designator) => (totals[designator] ? `${totals[designator]}${designator}` : '')).join('');
-  if (!date && !time) return null;
+  // "0 seconds": at once (a retry schedule's first step); whether zero is allowed is the API's to say.
+  if (!date && !time) return 'PT0S';
   return `P${date}${time ? `T${time}` : ''}`;
 }
 

@@ -8,6 +8,7 @@ import { Apps } from './pages/Apps.tsx';
 import { Board } from './pages/Board.tsx';
 import { Connect } from './pages/Connect.tsx';
 import { Endpoints } from './pages/Endpoints.tsx';
+import { Feed } from './pages/Feed.tsx';
 import { Settings } from './pages/Settings.tsx';
 import { Signals } from './pages/Signals.tsx';
 import { TrialPage } from './pages/TrialPage.tsx';
@@ -54,7 +55,10 @@ function AppPages() {
         <code>{appId}</code>
         <NavLink to={`/apps/${appId}/connect`}>Connect</NavLink>
         <NavLink to={`/apps/${appId}/signals`}>Signal queue</NavLink>
-        <NavLink to={`/apps/${appId}/trials`}>Trials</NavLink>
+        <NavLink to={`/apps/${appId}/trials`} end>
+          Trials
+        </NavLink>
+        <NavLink to={`/apps/${appId}/feed`}>Live feed</NavLink>
         <NavLink to={`/apps/${appId}/endpoints`}>Endpoints</NavLink>
         <NavLink to={`/apps/${appId}/settings`}>Settings</NavLink>
       </nav>
@@ -79,6 +83,7 @@ const router = createHashRouter([
           { path: 'signals', element: <Signals /> },
           { path: 'trials', element: <Board /> },
           { path: 'trials/:userId', element: <TrialPage /> },
+          { path: 'feed', element: <Feed /> },
           { path: 'endpoints', element: <Endpoints /> },
           { path: 'settings', element: <Settings /> },
         ],

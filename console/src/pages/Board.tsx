@@ -1,30 +1,18 @@
-/** The trials board: the nine segments with their counts and cards, moving live as transitions are recorded. */
-import { useEffect } from 'react';
+/** The trials board: the nine segments with their counts and cards, moving live as transitions are recorded; search by user id or email. */
+import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql/index.ts';
-import type { SegmentKey } from '../gql/graphql.ts';
+import { SEGMENTS } from '../segments.ts';
 import { ErrorState, Loading } from '../states.tsx';
 
-const SEGMENTS: Array<{ key: SegmentKey; label: string }> = [
-  { key: 'exploring', label: 'Exploring' },
-  { key: 'found_value', label: 'Found value' },
-  { key: 'on_track_to_convert', label: 'On track to convert' },
-  { key: 'gone_quiet', label: 'Gone quiet' },
-  { key: 'needs_nudge', label: 'Needs a nudge' },
-  { key: 'slipping_away', label: 'Slipping away' },
-  { key: 'last_chance', label: 'Last chance' },
-  { key: 'converted', label: 'Converted' },
-  { key: 'expired', label: 'Expired' },
-];
-
 const BoardQuery = graphql(`
-  query Board($appId: ID!) {
+  query Board($appId: ID!, $search: String) {
     segments(appId: $appId) {
       key
       trials
     }
-    trials(appId: $appId, first: 100) {
+    trials(appId: $appId, search: $search, first: 100) {
       edges {
         node {
           id
@@ -42,9 +30,10 @@ const BoardQuery = graphql(`
 `);
 
 const Moves = graphql(`
-  subscription BoardMoves($appId: ID!) {
-    segmentChanged(appId: $appId) {
+  subscription BoardMoves($appId: ID!, $since: String) {
+    segmentChanged(appId: $appId, since: $since) {
       id
+      occurredAt
       newSegment
       trial {
         userId
@@ -55,12 +44,19 @@ const Moves = graphql(`
 
 export function Board() {
   const { appId = '' } = useParams();
-  const [{ data, fetching, error }, refetch] = useQuery({ query: BoardQuery, variables: { appId } });
-  // Each recorded move reloads the board (one query: counts and cards).
-  const [live] = useSubscription({ query: Moves, variables: { appId } });
+  const [search, setSearch] = useState('');
+  const [typed, setTyped] = useState('');
+  const [{ data, fetching, error }, refetch] = useQuery({ query: BoardQuery, variables: { appId, search: search || null } });
+  // Each recorded move reloads the board (one query: counts and cards); `since` makes the client resume after a reconnect.
+  const [live] = useSubscription({ query: Moves, variables: { appId, since: null } });
   useEffect(() => {
     if (live.data) refetch({ requestPolicy: 'network-only' });
   }, [live.data, refetch]);
+
+  function find(event: FormEvent) {
+    event.preventDefault();
+    setSearch(typed.trim());
+  }
 
   if (fetching && !data) return <Loading what="the board" />;
   if (error) return <ErrorState error={error} />;
@@ -76,7 +72,21 @@ export function Board() {
             ? `Live: ${live.data.segmentChanged.trial.userId} moved to ${live.data.segmentChanged.newSegment.replaceAll('_', ' ')}`
             : 'Live'}
       </p>
-      {!trials.length && <p className="state empty">No trials yet: an identify with trial_end (or a Trial Started event) starts one.</p>}
+      <form className="inline" role="search" onSubmit={find}>
+        <label htmlFor="trial-search">User id or email starts with</label>
+        <input id="trial-search" type="search" value={typed} onChange={(event) => setTyped(event.target.value)} />
+        <button type="submit">Search</button>
+        {search && (
+          <button type="button" className="secondary" onClick={() => (setTyped(''), setSearch(''))}>
+            Show all
+          </button>
+        )}
+      </form>
+      {!trials.length && (
+        <p className="state empty">
+          {search ? `No trial's user id or email starts with “${search}”.` : 'No trials yet: an identify with trial_end (or a Trial Started event) starts one.'}
+        </p>
+      )}
       <div className="board">
         {SEGMENTS.map(({ key, label }) => (
           <section key={key} className="column" aria-labelledby={`column-${key}`} data-segment={key}>

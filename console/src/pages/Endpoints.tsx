@@ -1,14 +1,12 @@
-/**
- * Endpoints: create one, send it a test (the response shown as received), reveal its signing
- * secret, pause or resume it, and read its delivery log (each attempt's status, time and
- * answer), redelivering one.
- */
-import { useState, type FormEvent } from 'react';
+/** Endpoints: add one, each endpoint's card (test, secret, edit, delivery log), and the app's operational events live. */
+import { useEffect, useState } from 'react';
 import { useParams } from 'react-router';
-import { useMutation, useQuery } from 'urql';
+import { useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql/index.ts';
-import type { SendTestMutation } from '../gql/graphql.ts';
+import type { OperationalEventsSubscription } from '../gql/graphql.ts';
 import { Empty, ErrorState, Loading } from '../states.tsx';
+import { EndpointCard } from './endpoints/EndpointCard.tsx';
+import { EndpointForm, type EndpointInput, type SaveResult } from './endpoints/EndpointForm.tsx';
 
 const EndpointsQuery = graphql(`
   query Endpoints($appId: ID!) {
@@ -17,9 +15,19 @@ const EndpointsQuery = graphql(`
       url
       description
       eventTypes
+      headers {
+        name
+        value
+      }
+      timeoutMs
+      ordered
+      retrySchedule
+      disableAfter
       enabled
       disabledReason
+      failingSince
       secret
+      previousSecretExpiresAt
     }
   }
 `);
@@ -38,269 +46,93 @@ const CreateEndpoint = graphql(`
   }
 `);
 
-const SetEnabled = graphql(`
-  mutation SetEndpointEnabled($input: UpdateWebhookEndpointInput!) {
-    updateWebhookEndpoint(input: $input) {
-      endpoint {
-        id
-        enabled
-      }
-      errors {
-        message
-      }
+const OperationalEvents = graphql(`
+  subscription OperationalEvents($appId: ID!) {
+    webhookOperationalEvents(appId: $appId) {
+      id
+      type
+      endpointId
+      deliveryId
+      message
+      occurredAt
     }
   }
 `);
 
-const SendTest = graphql(`
-  mutation SendTest($endpointId: ID!) {
-    sendTestWebhook(endpointId: $endpointId) {
-      attempt {
-        statusCode
-        durationMs
-        responseBody
-        error
-      }
-      errors {
-        message
-      }
-    }
-  }
-`);
+type OperationalEvent = OperationalEventsSubscription['webhookOperationalEvents'];
 
-const DeliveryLog = graphql(`
-  query DeliveryLog($endpointId: ID!, $status: DeliveryStatus) {
-    deliveries(endpointId: $endpointId, status: $status, first: 20) {
-      edges {
-        node {
-          id
-          eventType
-          status
-          attemptCount
-          createdAt
-          attempts {
-            id
-            attemptedAt
-            statusCode
-            durationMs
-            error
-          }
-        }
-      }
-    }
-  }
-`);
-
-const Redeliver = graphql(`
-  mutation Redeliver($deliveryId: ID!) {
-    redeliver(deliveryId: $deliveryId) {
-      delivery {
-        id
-        status
-      }
-      errors {
-        message
-      }
-    }
-  }
-`);
-
-type Endpoint = {
-  id: string;
-  url: string;
-  description?: string | null;
-  eventTypes: string[];
-  enabled: boolean;
-  disabledReason?: string | null;
-  secret: string;
-};
-
-function Deliveries({ endpointId }: { endpointId: string }) {
-  const [status, setStatus] = useState<'' | 'pending' | 'delivered' | 'failed'>('');
-  const [{ data, fetching, error }, refetch] = useQuery({ query: DeliveryLog, variables: { endpointId, status: status || null } });
-  const [, redeliver] = useMutation(Redeliver);
-  const deliveries = data?.deliveries.edges.map((edge) => edge.node) ?? [];
+function OperationalFeed({ appId, urls, changed }: { appId: string; urls: ReadonlyMap<string, string>; changed: () => void }) {
+  const [live] = useSubscription({ query: OperationalEvents, variables: { appId } }, (events: OperationalEvent[] = [], data) =>
+    [data.webhookOperationalEvents, ...events].slice(0, 50),
+  );
+  const events = live.data ?? [];
+  // An endpoint disabled or failing changes its card's health: reload once for each new event.
+  const newest = events[0]?.id;
+  useEffect(() => {
+    if (newest) changed();
+  }, [newest]);
   return (
-    <section aria-label="Delivery log">
-      <h3>Delivery log</h3>
-      <label htmlFor={`status-${endpointId}`}>Status</label>
-      <select id={`status-${endpointId}`} value={status} onChange={(event) => setStatus(event.target.value as typeof status)}>
-        <option value="">All</option>
-        <option value="pending">Pending</option>
-        <option value="delivered">Delivered</option>
-        <option value="failed">Failed</option>
-      </select>{' '}
-      <button type="button" onClick={() => refetch({ requestPolicy: 'network-only' })}>
-        Refresh
-      </button>
-      {fetching && !data ? (
-        <Loading what="deliveries" />
-      ) : error ? (
-        <ErrorState error={error} />
-      ) : !deliveries.length ? (
-        <Empty>No deliveries yet.</Empty>
+    <section aria-labelledby="operational-events">
+      <h2 id="operational-events">Operational events</h2>
+      {live.error ? (
+        <ErrorState error={live.error} />
+      ) : !events.length ? (
+        <Empty>None since this page opened: an endpoint failing, exhausted or disabled is shown here as it happens.</Empty>
       ) : (
-        <table>
-          <caption>Newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Event</th>
-              <th scope="col">Status</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Redeliver</th>
-            </tr>
-          </thead>
-          <tbody>
-            {deliveries.map((delivery) => (
-              <tr key={delivery.id} data-delivery={delivery.id}>
-                <td>
-                  {delivery.eventType}
-                  <br />
-                  <small>{new Date(delivery.createdAt).toLocaleString()}</small>
-                </td>
-                <td>{delivery.status}</td>
-                <td>
-                  <ol>
-                    {delivery.attempts.map((attempt) => (
-                      <li key={attempt.id}>
-                        {attempt.statusCode ?? 'no answer'} in {attempt.durationMs} ms{attempt.error ? `: ${attempt.error}` : ''}
-                      </li>
-                    ))}
-                  </ol>
-                </td>
-                <td>
-                  <button
-                    type="button"
-                    aria-label={`Redeliver ${delivery.eventType} ${delivery.id}`}
-                    onClick={async () => {
-                      await redeliver({ deliveryId: delivery.id });
-                      refetch({ requestPolicy: 'network-only' });
-                    }}
-                  >
-                    Redeliver
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <ul className="operational" aria-live="polite">
+          {events.map((event) => (
+            <li key={event.id}>
+              <strong>{event.type.toLowerCase().replace('_', '.')}</strong> {urls.get(event.endpointId) ?? event.endpointId}: {event.message}{' '}
+              <small>{new Date(event.occurredAt).toLocaleString()}</small>
+            </li>
+          ))}
+        </ul>
       )}
     </section>
-  );
-}
-
-function EndpointCard({ endpoint, changed }: { endpoint: Endpoint; changed: () => void }) {
-  const [revealed, setRevealed] = useState(false);
-  const [test, sendTest] = useMutation(SendTest);
-  const [, setEnabled] = useMutation(SetEnabled);
-  const [result, setResult] = useState<NonNullable<SendTestMutation['sendTestWebhook']> | null>(null);
-  return (
-    <article className="endpoint" aria-label={`Endpoint ${endpoint.url}`}>
-      <h2>{endpoint.url}</h2>
-      <p>
-        {endpoint.enabled ? 'Enabled' : `Disabled${endpoint.disabledReason ? `: ${endpoint.disabledReason}` : ''}`} · {endpoint.eventTypes.join(', ')}
-      </p>
-      <div className="actions">
-        <button
-          type="button"
-          disabled={test.fetching}
-          onClick={async () => setResult((await sendTest({ endpointId: endpoint.id })).data?.sendTestWebhook ?? null)}
-        >
-          {test.fetching ? 'Sending…' : 'Send a test webhook'}
-        </button>
-        <button type="button" aria-expanded={revealed} onClick={() => setRevealed(!revealed)}>
-          {revealed ? 'Hide the signing secret' : 'Reveal the signing secret'}
-        </button>
-        <button
-          type="button"
-          onClick={async () => {
-            await setEnabled({ input: { endpointId: endpoint.id, enabled: !endpoint.enabled } });
-            changed();
-          }}
-        >
-          {endpoint.enabled ? 'Disable' : 'Enable'}
-        </button>
-      </div>
-      {revealed && (
-        <p>
-          <label htmlFor={`secret-${endpoint.id}`}>Signing secret</label>
-          <input id={`secret-${endpoint.id}`} readOnly value={endpoint.secret} />
-        </p>
-      )}
-      {test.error && <ErrorState error={test.error} />}
-      {result && (
-        <div className="test-result" role="status" aria-label="Test result">
-          {result.errors.length ? (
-            <p className="error">{result.errors.map((error) => error.message).join('; ')}</p>
-          ) : (
-            <p>
-              Answered {result.attempt?.statusCode ?? 'nothing'} in {result.attempt?.durationMs} ms{result.attempt?.error ? `: ${result.attempt.error}` : ''}
-              {result.attempt?.responseBody && (
-                <>
-                  <br />
-                  <code>{result.attempt.responseBody}</code>
-                </>
-              )}
-            </p>
-          )}
-        </div>
-      )}
-      <Deliveries endpointId={endpoint.id} />
-    </article>
   );
 }
 
 export function Endpoints() {
   const { appId = '' } = useParams();
   const [{ data, fetching, error }, refetch] = useQuery({ query: EndpointsQuery, variables: { appId } });
-  const [creation, create] = useMutation(CreateEndpoint);
-  const [url, setUrl] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
+  const [, create] = useMutation(CreateEndpoint);
+  const [adding, setAdding] = useState(false);
   const reload = () => refetch({ requestPolicy: 'network-only' });
+  const endpoints = data?.webhookEndpoints ?? [];
 
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setProblem(null);
-    const result = await create({ input: { appId, url } });
+  async function add(input: EndpointInput): Promise<SaveResult> {
+    const result = await create({ input: { appId, ...input } });
+    if (result.error) return { failure: result.error.message };
     const errors = result.data?.createWebhookEndpoint.errors ?? [];
-    if (result.error) return setProblem(result.error.message);
-    if (errors.length) return setProblem(errors.map((e) => e.message).join('; '));
-    setUrl('');
-    reload();
+    if (!errors.length) {
+      setAdding(false);
+      reload();
+    }
+    return { errors };
   }
 
   return (
     <main>
       <h1>Endpoints</h1>
-      <form className="inline" onSubmit={submit}>
-        <label htmlFor="endpoint-url">Endpoint URL</label>
-        <input
-          id="endpoint-url"
-          type="url"
-          required
-          value={url}
-          onChange={(event) => setUrl(event.target.value)}
-          aria-invalid={problem ? true : undefined}
-          aria-describedby={problem ? 'endpoint-problem' : undefined}
-        />
-        <button type="submit" disabled={creation.fetching}>
-          Add endpoint
+      {adding || (!fetching && !error && !endpoints.length) ? (
+        <section aria-label="New endpoint">
+          <EndpointForm idPrefix="new-endpoint" submitLabel="Add endpoint" save={add} onCancel={endpoints.length ? () => setAdding(false) : undefined} />
+        </section>
+      ) : (
+        <button type="button" onClick={() => setAdding(true)}>
+          New endpoint
         </button>
-        {problem && (
-          <p id="endpoint-problem" className="error" role="alert">
-            {problem}
-          </p>
-        )}
-      </form>
+      )}
       {fetching && !data ? (
         <Loading what="endpoints" />
       ) : error ? (
         <ErrorState error={error} />
-      ) : !data?.webhookEndpoints.length ? (
+      ) : !endpoints.length ? (
         <Empty>No endpoints yet: add the URL of your email tool, CRM, Zapier or backend.</Empty>
       ) : (
-        data.webhookEndpoints.map((endpoint) => <EndpointCard key={endpoint.id} endpoint={endpoint} changed={reload} />)
+        endpoints.map((endpoint) => <EndpointCard key={endpoint.id} endpoint={endpoint} changed={reload} />)
       )}
+      <OperationalFeed appId={appId} urls={new Map(endpoints.map((endpoint) => [endpoint.id, endpoint.url]))} changed={reload} />
     </main>
   );
 }

@@ -1,11 +1,11 @@
-/** The signal queue: every event name the app has sent, with counts; one click makes one an aha or a conversion event. */
+/** The signal queue: every event name the app has sent, with counts per day; one click makes one an aha or a conversion event. */
 import { useParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../gql/index.ts';
 import { Empty, ErrorState, Loading } from '../states.tsx';
 
 const SignalsQuery = graphql(`
-  query Signals($appId: ID!) {
+  query Signals($appId: ID!, $days: Int!) {
     signalQueue(appId: $appId) {
       type
       event
@@ -13,12 +13,46 @@ const SignalsQuery = graphql(`
       firstSeen
       lastSeen
     }
+    eventVolume(appId: $appId, days: $days) {
+      type
+      event
+      day
+      count
+    }
     segmentSettings(appId: $appId) {
       ahaEvents
       conversionEvents
     }
   }
 `);
+
+/** The days drawn for each event, today (UTC, as the API counts) last. */
+const DAYS = 14;
+
+function lastDays(): string[] {
+  const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+  return Array.from({ length: DAYS }, (_, index) => new Date(today - (DAYS - 1 - index) * 86_400_000).toISOString().slice(0, 10));
+}
+
+/** Bars of an event's daily counts, each also said in words (hidden from sight, read by screen readers and tests). */
+function PerDay({ counts }: { counts: ReadonlyMap<string, number> }) {
+  const days = lastDays();
+  const highest = Math.max(1, ...days.map((day) => counts.get(day) ?? 0));
+  return (
+    <ol className="per-day" aria-label={`Per day, the last ${DAYS}`}>
+      {days.map((day) => {
+        const count = counts.get(day) ?? 0;
+        return (
+          <li key={day} title={`${day}: ${count}`} style={{ height: `${Math.max(2, (count / highest) * 100)}%` }} className={count ? undefined : 'none'}>
+            <span className="visually-hidden">
+              {day}: {count}
+            </span>
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
 
 const MarkEvents = graphql(`
   mutation MarkEvents($input: UpdateSegmentSettingsInput!) {
@@ -37,7 +71,7 @@ const MarkEvents = graphql(`
 
 export function Signals() {
   const { appId = '' } = useParams();
-  const [{ data, fetching, error }, refetch] = useQuery({ query: SignalsQuery, variables: { appId } });
+  const [{ data, fetching, error }, refetch] = useQuery({ query: SignalsQuery, variables: { appId, days: DAYS } });
   const [marking, mark] = useMutation(MarkEvents);
   const settings = data?.segmentSettings;
 
@@ -52,6 +86,11 @@ export function Signals() {
   if (fetching && !data) return <Loading what="the signal queue" />;
   if (error) return <ErrorState error={error} />;
   const signals = data?.signalQueue ?? [];
+  const volume = new Map<string, Map<string, number>>();
+  for (const row of data?.eventVolume ?? []) {
+    const key = `${row.type}:${row.event ?? ''}`;
+    volume.set(key, (volume.get(key) ?? new Map()).set(row.day, row.count));
+  }
   return (
     <main>
       <h1>Signal queue</h1>
@@ -66,6 +105,7 @@ export function Signals() {
               <th scope="col">Event</th>
               <th scope="col">Type</th>
               <th scope="col">Count</th>
+              <th scope="col">Per day</th>
               <th scope="col">Last seen</th>
               <th scope="col">Segments</th>
             </tr>
@@ -80,6 +120,9 @@ export function Signals() {
                   <td>{name ?? <em>(no name)</em>}</td>
                   <td>{signal.type}</td>
                   <td>{signal.count}</td>
+                  <td>
+                    <PerDay counts={volume.get(`${signal.type}:${name ?? ''}`) ?? new Map()} />
+                  </td>
                   <td>{new Date(signal.lastSeen).toLocaleString()}</td>
                   <td>
                     {name && signal.type === 'track' && (

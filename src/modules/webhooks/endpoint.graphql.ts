@@ -24,6 +24,12 @@ export const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint'
     eventTypes: t.exposeStringList('eventTypes'),
     headers: t.field({ type: [HttpHeader], resolve: (endpoint) => asHeaders(endpoint.headers) }),
     secret: t.exposeString('secret', { description: 'whsec_… signing secret' }),
+    previousSecretExpiresAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'During a rotation: until then the secret before the last rotation signs beside the new one (two signatures a request)',
+      resolve: (endpoint) => (endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date() ? endpoint.previousSecretExpiresAt : null),
+    }),
     enabled: t.exposeBoolean('enabled'),
     disabledReason: t.exposeString('disabledReason', { nullable: true }),
     ordered: t.exposeBoolean('ordered', { description: "One trial's changes arrive in order: a later one waits while an earlier one is retried" }),

@@ -1,0 +1,169 @@
+/**
+ * An endpoint's settings, to create one or edit one: URL, description, event types, custom
+ * headers, timeout, ordering, retry schedule and how long failing disables it. Durations are
+ * typed as people say them; every problem is shown at its field, the API's included.
+ */
+import { useFieldArray, useForm, type FieldPath } from 'react-hook-form';
+import { humanDuration, toIsoDuration } from '../../durations.ts';
+import { commaList, Field } from '../../field.tsx';
+import type { CreateWebhookEndpointInput } from '../../gql/graphql.ts';
+
+export interface EndpointSettings {
+  url: string;
+  description?: string | null;
+  eventTypes: string[];
+  headers: Array<{ name: string; value: string }>;
+  timeoutMs: number;
+  ordered: boolean;
+  retrySchedule: string[];
+  disableAfter: string;
+}
+
+interface Values {
+  url: string;
+  description: string;
+  eventTypes: string;
+  headers: Array<{ name: string; value: string }>;
+  timeoutSeconds: string;
+  ordered: boolean;
+  retrySchedule: string;
+  disableAfter: string;
+}
+
+export type EndpointInput = Omit<CreateWebhookEndpointInput, 'appId'>;
+export type SaveResult = { errors: ReadonlyArray<{ field?: string | null; message: string }> } | { failure: string };
+
+/** Where an API field path (timeoutMs, headers.0.name, retrySchedule.2) is shown in this form. */
+function formField(path: string | null | undefined): FieldPath<Values> | 'root' {
+  const [head] = (path ?? '').split('.');
+  if (head === 'timeoutMs') return 'timeoutSeconds';
+  if (head === 'url' || head === 'description' || head === 'eventTypes' || head === 'headers' || head === 'retrySchedule' || head === 'disableAfter')
+    return head;
+  return 'root';
+}
+
+function initialValues(endpoint: EndpointSettings | undefined): Values {
+  return {
+    url: endpoint?.url ?? '',
+    description: endpoint?.description ?? '',
+    eventTypes: (endpoint?.eventTypes ?? ['trial.segment_changed']).join(', '),
+    headers: endpoint?.headers.map(({ name, value }) => ({ name, value })) ?? [],
+    timeoutSeconds: endpoint ? String(endpoint.timeoutMs / 1000) : '15',
+    ordered: endpoint?.ordered ?? true,
+    retrySchedule: endpoint ? endpoint.retrySchedule.map(humanDuration).join(', ') : '',
+    disableAfter: endpoint ? humanDuration(endpoint.disableAfter) : '5 days',
+  };
+}
+
+export function EndpointForm({
+  idPrefix,
+  endpoint,
+  submitLabel,
+  save,
+  onCancel,
+}: {
+  idPrefix: string;
+  endpoint?: EndpointSettings;
+  submitLabel: string;
+  save: (input: EndpointInput) => Promise<SaveResult>;
+  onCancel?: () => void;
+}) {
+  const { register, control, handleSubmit, setError, reset, formState } = useForm<Values>({ defaultValues: initialValues(endpoint) });
+  const headers = useFieldArray({ control, name: 'headers' });
+  const { errors, isSubmitting } = formState;
+  const id = (name: string) => `${idPrefix}-${name}`;
+
+  async function submit(values: Values) {
+    const schedule = commaList(values.retrySchedule).map((text) => [text, toIsoDuration(text)] as const);
+    const badDelay = schedule.find(([, iso]) => iso === null);
+    if (badDelay) return setError('retrySchedule', { message: `"${badDelay[0]}" is not a duration: say it as "5 seconds", "30 minutes" or "2 hours"` });
+    const disableAfter = toIsoDuration(values.disableAfter);
+    if (!disableAfter) return setError('disableAfter', { message: `"${values.disableAfter}" is not a duration: say it as "5 days" or "12 hours"` });
+    const seconds = Number(values.timeoutSeconds);
+    if (!Number.isFinite(seconds)) return setError('timeoutSeconds', { message: 'the timeout is a number of seconds, from 1 to 30' });
+    const result = await save({
+      url: values.url.trim(),
+      description: values.description.trim() || null,
+      eventTypes: commaList(values.eventTypes),
+      headers: values.headers.filter((header) => header.name.trim()).map((header) => ({ name: header.name.trim(), value: header.value })),
+      timeoutMs: Math.round(seconds * 1000),
+      ordered: values.ordered,
+      // Left empty: the Standard Webhooks schedule.
+      ...(schedule.length ? { retrySchedule: schedule.map(([, iso]) => iso!) } : {}),
+      disableAfter,
+    });
+    if ('failure' in result) return setError('root', { message: result.failure });
+    for (const error of result.errors) setError(formField(error.field), { message: error.message });
+    if (!result.errors.length && !endpoint) reset(initialValues(undefined));
+  }
+
+  return (
+    <form className="endpoint-form" onSubmit={handleSubmit(submit)} noValidate>
+      <Field id={id('url')} label="Endpoint URL" problem={errors.url?.message}>
+        <input type="url" {...register('url', { required: 'the URL is required' })} />
+      </Field>
+      <Field id={id('description')} label="Description" hint="Who receives it, e.g. HubSpot or our backend">
+        <input {...register('description')} />
+      </Field>
+      <Field id={id('eventTypes')} label="Event types" hint="Separated by commas; * for every type" problem={errors.eventTypes?.message}>
+        <input {...register('eventTypes')} />
+      </Field>
+      <fieldset className="headers">
+        <legend>Custom headers</legend>
+        {headers.fields.map((header, index) => (
+          <div key={header.id} className="header-row">
+            <Field id={id(`header-${index}-name`)} label={`Header ${index + 1} name`}>
+              <input {...register(`headers.${index}.name`)} />
+            </Field>
+            <Field id={id(`header-${index}-value`)} label={`Header ${index + 1} value`}>
+              <input {...register(`headers.${index}.value`)} />
+            </Field>
+            <button type="button" className="secondary" onClick={() => headers.remove(index)} aria-label={`Remove header ${index + 1}`}>
+              Remove
+            </button>
+          </div>
+        ))}
+        <button type="button" className="secondary" onClick={() => headers.append({ name: '', value: '' })}>
+          Add a header
+        </button>
+        {errors.headers?.message && (
+          <p className="error" role="alert">
+            {errors.headers.message}
+          </p>
+        )}
+      </fieldset>
+      <Field id={id('timeout')} label="Timeout (seconds)" hint="From 1 to 30" problem={errors.timeoutSeconds?.message}>
+        <input inputMode="decimal" {...register('timeoutSeconds')} />
+      </Field>
+      <label className="check">
+        <input type="checkbox" {...register('ordered')} /> One trial's changes arrive in order (a later one waits while an earlier one is retried)
+      </label>
+      <Field
+        id={id('retrySchedule')}
+        label="Retry schedule"
+        hint='Delays before each attempt, separated by commas, e.g. "5 seconds, 5 minutes, 2 hours"; empty: the Standard Webhooks schedule'
+        problem={errors.retrySchedule?.message}
+      >
+        <input {...register('retrySchedule')} />
+      </Field>
+      <Field id={id('disableAfter')} label="Disable after failing for" problem={errors.disableAfter?.message}>
+        <input {...register('disableAfter')} />
+      </Field>
+      {errors.root?.message && (
+        <p className="error" role="alert">
+          {errors.root.message}
+        </p>
+      )}
+      <div className="actions">
+        <button type="submit" disabled={isSubmitting}>
+          {isSubmitting ? 'Saving…' : submitLabel}
+        </button>
+        {onCancel && (
+          <button type="button" className="secondary" onClick={onCancel}>
+            Cancel
+          </button>
+        )}
+      </div>
+    </form>
+  );
+}

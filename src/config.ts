@@ -15,6 +15,8 @@ export interface Config {
   /** Port of the embedded Temporal dev server (frontend gRPC). */
   temporalDevPort: number;
   temporalUiPort: number;
+  /** A deployment's Temporal Web UI, linked from the console; null: the embedded one, when npm start runs it. */
+  temporalUiUrl: string | null;
   /** null: generated at first start and kept in dataDir. */
   adminToken: string | null;
   /** Key for integration secrets at rest (base64, 32 bytes); null: kept in dataDir. */
@@ -83,6 +85,19 @@ function temporalAddress(env: Env): string | null {
   return raw;
 }
 
+function httpUrl(env: Env, name: string): string | null {
+  const raw = optional(env, name);
+  if (raw === null) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new StartupError(`${name} is not a URL; expected http(s)://host:port`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new StartupError(`${name} has scheme ${url.protocol}; expected http(s)://host:port`);
+  return raw;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -100,6 +115,7 @@ export function loadConfig(env: Env = process.env): Config {
     temporalTaskQueue: optional(env, 'TEMPORAL_TASK_QUEUE') ?? 'trialcast',
     temporalDevPort: integer(env, 'TEMPORAL_DEV_PORT', 7233, 0, 65535),
     temporalUiPort: integer(env, 'TEMPORAL_UI_PORT', 8233, 0, 65535),
+    temporalUiUrl: httpUrl(env, 'TEMPORAL_UI_URL'),
     adminToken: optional(env, 'ADMIN_TOKEN'),
     secretKey: optional(env, 'SECRET_KEY'),
     webhookAllowPrivateTargets: boolean(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),

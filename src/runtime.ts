@@ -83,7 +83,7 @@ export async function startRuntime({ role, config, logger, progress = () => unde
     }
 
     let temporalAddress = config.temporalAddress;
-    let temporalUiUrl: string | null = null;
+    let temporalUiUrl = config.temporalUiUrl;
     if (!temporalAddress) {
       await assertPortFree('127.0.0.1', config.temporalDevPort, 'the Temporal dev server', 'TEMPORAL_DEV_PORT');
       await assertPortFree('127.0.0.1', config.temporalUiPort, 'the Temporal Web UI', 'TEMPORAL_UI_PORT');
@@ -97,7 +97,7 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       });
       stops.push(() => temporal.stop());
       temporalAddress = temporal.address;
-      temporalUiUrl = `http://127.0.0.1:${config.temporalUiPort}`;
+      temporalUiUrl ??= `http://127.0.0.1:${config.temporalUiPort}`;
     }
 
     const orm = await openOrm(databaseUrl, ENTITIES);
@@ -144,7 +144,8 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       const secrets = await loadSecretBox(config.secretKey, config.dataDir);
       // Each service is built once, from what it needs.
       const taskQueue = config.temporalTaskQueue;
-      const trials = createTrials({ temporal, taskQueue });
+      const workflowUi = temporalUiUrl ? { url: temporalUiUrl, namespace: config.temporalNamespace } : null;
+      const trials = createTrials({ temporal, taskQueue, workflowUi });
       const ingest = new IngestService({ orm, temporal, trials, logger });
       const services = {
         orm,

@@ -130,6 +130,21 @@ describe.skipIf(!available && !required)('in a browser', () => {
       expect(await page.locator('body').innerText()).toContain('No Results');
       await context.close();
     });
+
+    it("the console's trial page links to the trial's workflow there", { timeout: 60_000 }, async () => {
+      const created = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'UI link' })).data!.createApp;
+      await stack.gql(START_TRIAL, { input: { appId: created.app.id, userId: 'ui-linked', trialEnd: '2099-01-01T00:00:00Z' } });
+      const { context, outside } = await offlineContext(browser);
+      await context.addInitScript((token) => sessionStorage.setItem('trialcast:token', token), stack.adminToken);
+      const page = await context.newPage();
+      await page.goto(`${stack.url}/#/apps/${created.app.id}/trials/ui-linked`);
+      const link = page.getByRole('link', { name: 'Its workflow in the Temporal Web UI' });
+      expect(await link.getAttribute('href')).toBe(`${uiUrl}/namespaces/default/workflows/${encodeURIComponent(`trial:${created.app.id}:ui-linked`)}`);
+      await page.goto((await link.getAttribute('href'))!);
+      await page.waitForFunction((id) => document.body.innerText.includes(id), `trial:${created.app.id}:ui-linked`, { timeout: 15_000 });
+      expect(outside).toEqual([]);
+      await context.close();
+    });
   });
 
   describe('the analytics libraries a SaaS already runs, from its own pages (another origin)', () => {
@@ -414,13 +429,15 @@ describe.skipIf(!available && !required)('in a browser', () => {
       // Refused in the page: not a duration.
       await page.getByLabel('A user is quiet after').fill('soon');
       await page.getByRole('button', { name: 'Save settings' }).click();
-      await expect.poll(() => page.locator('#problem-inactivityAfter').innerText()).toContain('is not a duration');
+      await expect.poll(() => page.locator('#problem-setting-inactivityAfter').innerText()).toContain('is not a duration');
       // Refused by the API (payload errors), shown at the field it names.
       await page.getByLabel('A user is quiet after').fill('2 days');
       await page.getByLabel('The trial is ending soon').fill('1 day');
       await page.getByLabel('Last chance').fill('2 days');
       await page.getByRole('button', { name: 'Save settings' }).click();
-      await expect.poll(() => page.locator('#problem-lastChanceBefore').innerText()).toContain('lastChanceBefore must not be longer than endingSoonBefore');
+      await expect
+        .poll(() => page.locator('#problem-setting-lastChanceBefore').innerText())
+        .toContain('lastChanceBefore must not be longer than endingSoonBefore');
       // Saved: shown back as people say them, stored as ISO-8601.
       await page.getByLabel('Last chance').fill('12 hours');
       await page.getByLabel('Aha events').fill('Report Viewed, Invited');
@@ -431,6 +448,61 @@ describe.skipIf(!available && !required)('in a browser', () => {
         await stack.gql(`query($a: ID!) { segmentSettings(appId: $a) { ahaEvents inactivityAfter endingSoonBefore lastChanceBefore } }`, { a: app.app.id })
       ).data.segmentSettings;
       expect(stored).toEqual({ ahaEvents: ['Report Viewed', 'Invited'], inactivityAfter: 'P2D', endingSoonBefore: 'P1D', lastChanceBefore: 'PT12H' });
+
+      // An aha rule: refused at its own field by the API, then saved.
+      await page.getByRole('button', { name: 'Add a rule' }).click();
+      await page.getByLabel('Rule 1 event').fill('Report Exported');
+      await page.getByLabel('Rule 1 property').fill('format');
+      await page.getByLabel('Rule 1 equals').fill('pdf');
+      await page.getByLabel('Rule 1 count').fill('0');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await expect.poll(() => page.locator('#problem-rule-0-count').innerText()).toContain('count must be 1 to 10000');
+      expect(await page.getByLabel('Rule 1 count').getAttribute('aria-invalid')).toBe('true');
+      await page.getByLabel('Rule 1 count').fill('3');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await expect.poll(() => page.getByRole('status').innerText()).toContain('Saved');
+      expect(await page.locator('#problem-rule-0-count').count()).toBe(0);
+      const rules = (await stack.gql(`query($a: ID!) { segmentSettings(appId: $a) { ahaRules { event property equals count } } }`, { a: app.app.id })).data
+        .segmentSettings.ahaRules;
+      expect(rules).toEqual([{ event: 'Report Exported', property: 'format', equals: 'pdf', count: 3 }]);
+      // Shown back after a reload.
+      await page.reload();
+      await expect.poll(() => page.getByLabel('Rule 1 count').inputValue()).toBe('3');
+      expect(outside).toEqual([]);
+      await context.close();
+    });
+
+    it("an app's API keys created (shown once) and revoked; its integration secrets set and removed, never shown", { timeout: 60_000 }, async () => {
+      const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Keys' })).data!.createApp;
+      const { context, outside, page } = await signedIn();
+      await page.goto(`${stack.url}/#/apps/${app.app.id}/keys`);
+      await expect.poll(() => page.getByRole('table').innerText()).toContain('Active');
+      await page.getByLabel("New key's name").fill('reporting script');
+      await page.keyboard.press('Enter');
+      const secret = await page.getByRole('textbox', { name: 'New API key' }).inputValue();
+      expect(await page.getByRole('note').innerText()).toContain('shown once');
+      const APPS = `{ apps { id } }`;
+      expect((await stack.gql(APPS, {}, secret)).data.apps).toEqual([{ id: app.app.id }]);
+      await page.getByRole('button', { name: 'Revoke reporting script…' }).click();
+      await page.getByRole('button', { name: 'Revoke reporting script now' }).click();
+      await expect.poll(() => page.getByRole('row', { name: /reporting script/ }).innerText()).toContain('Revoked');
+      expect((await stack.gql(APPS, {}, secret)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      // The app's first key still works.
+      expect((await stack.gql(APPS, {}, app.apiKey)).data.apps).toEqual([{ id: app.app.id }]);
+
+      await page.getByRole('link', { name: 'Connect' }).click();
+      const stripe = page.getByLabel('Stripe signing secret');
+      await expect.poll(() => page.locator('#integration-stripeSigningSecret-state').innerText()).toContain('Not set');
+      await stripe.fill('whsec_console_test');
+      await stripe.press('Enter');
+      await expect.poll(() => page.locator('#integration-stripeSigningSecret-state').innerText()).toContain('Set: the Stripe-Signature');
+      expect(await stripe.inputValue()).toBe('');
+      const STATE = `query($a: ID!) { integrations(appId: $a) { segmentSharedSecretSet stripeSigningSecretSet } }`;
+      expect((await stack.gql(STATE, { a: app.app.id })).data.integrations).toEqual({ segmentSharedSecretSet: false, stripeSigningSecretSet: true });
+      expect(await page.content()).not.toContain('whsec_console_test');
+      await page.getByRole('button', { name: 'Remove the stripe signing secret' }).click();
+      await expect.poll(() => page.locator('#integration-stripeSigningSecret-state').innerText()).toContain('Not set');
+      expect((await stack.gql(STATE, { a: app.app.id })).data.integrations.stripeSigningSecretSet).toBe(false);
       expect(outside).toEqual([]);
       await context.close();
     });

@@ -13,11 +13,16 @@ describe('loadConfig', () => {
       temporalNamespace: 'default',
       temporalTaskQueue: 'trialcast',
       temporalUiPort: 8233,
+      temporalUiUrl: null,
       adminToken: null,
       webhookAllowPrivateTargets: false,
       logLevel: 'info',
     });
     expect(config.dataDir).toMatch(/\.data$/);
+  });
+
+  it("takes a deployment's Temporal Web UI for the console's links", () => {
+    expect(loadConfig({ TEMPORAL_UI_URL: 'https://temporal.example.com' }).temporalUiUrl).toBe('https://temporal.example.com');
   });
 
   it.each([
@@ -28,6 +33,8 @@ describe('loadConfig', () => {
     [{ TEMPORAL_ADDRESS: 'http://x' }, /TEMPORAL_ADDRESS=http:\/\/x is not host:port/],
     [{ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'maybe' }, /WEBHOOK_ALLOW_PRIVATE_TARGETS=maybe is not a boolean/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL=loud/],
+    [{ TEMPORAL_UI_URL: 'temporal-ui:8080' }, /TEMPORAL_UI_URL has scheme temporal-ui:/],
+    [{ TEMPORAL_UI_URL: 'not a url' }, /TEMPORAL_UI_URL is not a URL/],
   ])('refuses %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(StartupError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -50,6 +50,20 @@ describe('Segment Webhooks destination receiver', () => {
     expect((await hook('wk_unknown', single)).status).toBe(401);
   });
 
+  it('integrations says which secrets are set, never the secrets, and only to the app itself', async () => {
+    const app = await newApp();
+    const STATE = `query($a: ID!) { integrations(appId: $a) { segmentSharedSecretSet stripeSigningSecretSet } }`;
+    expect((await stack.gql(STATE, { a: app.app.id })).data.integrations).toEqual({ segmentSharedSecretSet: false, stripeSigningSecretSet: false });
+    await stack.gql(`mutation($i: UpdateIntegrationsInput!) { updateIntegrations(input: $i) { errors { message } } }`, {
+      i: { appId: app.app.id, stripeSigningSecret: 'whsec_abc' },
+    });
+    const set = await stack.gql(STATE, { a: app.app.id }, app.apiKey);
+    expect(set.data.integrations).toEqual({ segmentSharedSecretSet: false, stripeSigningSecretSet: true });
+    expect(JSON.stringify(set)).not.toContain('whsec_abc');
+    const other = await newApp();
+    expect((await stack.gql(STATE, { a: app.app.id }, other.apiKey)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
   it('accepts the documented alias spelling ("Previous ID", "User ID")', async () => {
     const app = await newApp();
     const response = await hook(app.writeKey, { type: 'alias', 'Previous ID': 'old-id', 'User ID': 'new-id', timestamp: '2012-12-02T00:30:08.276Z' });

@@ -4,6 +4,7 @@ import { createRoot } from 'react-dom/client';
 import { createHashRouter, Navigate, NavLink, Outlet, RouterProvider, useNavigate, useParams } from 'react-router';
 import { Provider } from 'urql';
 import { createApiClient } from './client.ts';
+import { ApiKeys } from './pages/ApiKeys.tsx';
 import { Apps } from './pages/Apps.tsx';
 import { Board } from './pages/Board.tsx';
 import { Connect } from './pages/Connect.tsx';
@@ -61,6 +62,7 @@ function AppPages() {
         <NavLink to={`/apps/${appId}/feed`}>Live feed</NavLink>
         <NavLink to={`/apps/${appId}/endpoints`}>Endpoints</NavLink>
         <NavLink to={`/apps/${appId}/settings`}>Settings</NavLink>
+        <NavLink to={`/apps/${appId}/keys`}>API keys</NavLink>
       </nav>
       <Outlet />
     </>
@@ -86,6 +88,7 @@ const router = createHashRouter([
           { path: 'feed', element: <Feed /> },
           { path: 'endpoints', element: <Endpoints /> },
           { path: 'settings', element: <Settings /> },
+          { path: 'keys', element: <ApiKeys /> },
         ],
       },
     ],

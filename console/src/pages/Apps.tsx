@@ -2,6 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { useMutation, useQuery } from 'urql';
+import { CopyField } from '../copy-field.tsx';
 import { createdSecrets } from '../created-secrets.ts';
 import { graphql } from '../gql/index.ts';
 import type { CreateAppMutation } from '../gql/graphql.ts';
@@ -34,27 +35,6 @@ const CreateApp = graphql(`
     }
   }
 `);
-
-function CopyField({ label, value }: { label: string; value: string }) {
-  const [copied, setCopied] = useState(false);
-  const id = `secret-${label.toLowerCase().replaceAll(' ', '-')}`;
-  return (
-    <div className="secret">
-      <label htmlFor={id}>{label}</label>
-      <input id={id} readOnly value={value} onFocus={(event) => event.target.select()} />
-      <button
-        type="button"
-        onClick={async () => {
-          await navigator.clipboard.writeText(value).catch(() => undefined);
-          setCopied(true);
-        }}
-        aria-label={`Copy the ${label.toLowerCase()}`}
-      >
-        {copied ? 'Copied' : 'Copy'}
-      </button>
-    </div>
-  );
-}
 
 function CreatedSecrets({ created }: { created: NonNullable<CreateAppMutation['createApp']> }) {
   return (
@@ -152,6 +132,9 @@ export function Apps() {
                   </Link>{' '}
                   <Link to={`/apps/${app.id}/trials`} aria-label={`Trials of ${app.name}`}>
                     Trials
+                  </Link>{' '}
+                  <Link to={`/apps/${app.id}/keys`} aria-label={`API keys of ${app.name}`}>
+                    API keys
                   </Link>
                 </td>
               </tr>

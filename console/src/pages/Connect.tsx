@@ -5,6 +5,7 @@ import { useQuery } from 'urql';
 import { createdSecrets } from '../created-secrets.ts';
 import { graphql } from '../gql/index.ts';
 import { ErrorState } from '../states.tsx';
+import { IntegrationSecrets } from './IntegrationSecrets.tsx';
 
 const FirstEvents = graphql(`
   query FirstEvents($appId: ID!) {
@@ -76,12 +77,13 @@ export function Connect() {
       />
       <Snippet
         title="Segment Webhooks destination"
-        code={`URL: ${host}/hooks/segment/${writeKey}\nShared secret: set it here with updateIntegrations (segmentSharedSecret)`}
+        code={`URL: ${host}/hooks/segment/${writeKey}\nShared secret: the one you choose in Segment, saved below`}
       />
       <Snippet
         title="Stripe webhook"
-        code={`Endpoint URL: ${host}/hooks/stripe/${appId}\nEvents: customer.subscription.created, .updated, .deleted\nSigning secret: set it here with updateIntegrations (stripeSigningSecret)`}
+        code={`Endpoint URL: ${host}/hooks/stripe/${appId}\nEvents: customer.subscription.created, .updated, .deleted\nSigning secret: the whsec_… Stripe shows for this endpoint, saved below`}
       />
+      <IntegrationSecrets appId={appId} />
       <Snippet
         title="Server to server (Usermaven style)"
         code={`curl -X POST '${host}/api/v1/s2s/event?token=${writeKey}.${serverToken}' -H 'content-type: application/json' \\\n  -d '{"api_key":"${writeKey}","event_type":"Report Viewed","user":{"id":"user-42"}}'`}

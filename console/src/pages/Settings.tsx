@@ -1,21 +1,30 @@
 /**
- * Settings: aha and conversion events, the three durations entered as people say them
- * ("3 days") and shown back, the event allow-list and the rate limit. Every problem is shown
- * at its field, from the payload's errors.
+ * Settings: aha events and rules (event, property, equals, count), conversion events, the three
+ * durations entered as people say them ("3 days") and shown back, the event allow-list, the
+ * browser origins and the rate limit. Every problem is shown at its field, the API's included.
  */
-import { useEffect, useState, type FormEvent } from 'react';
 import { useParams } from 'react-router';
+import { useFieldArray, useForm, type FieldPath } from 'react-hook-form';
 import { useMutation, useQuery } from 'urql';
 import { humanDuration, toIsoDuration } from '../durations.ts';
+import { commaList, Field } from '../field.tsx';
 import { graphql } from '../gql/index.ts';
+import type { SettingsQuery as SettingsData } from '../gql/graphql.ts';
 import { ErrorState, Loading } from '../states.tsx';
 
 const SettingsQuery = graphql(`
   query Settings($appId: ID!) {
     segmentSettings(appId: $appId) {
       ahaEvents
+      ahaRules {
+        event
+        property
+        equals
+        count
+      }
       conversionEvents
       eventAllowList
+      allowedOrigins
       rateLimitPerSecond
       inactivityAfter
       endingSoonBefore
@@ -46,123 +55,175 @@ const DURATIONS = [
   { field: 'lastChanceBefore', label: 'Last chance' },
 ] as const;
 
-type Form = Record<'ahaEvents' | 'conversionEvents' | 'eventAllowList' | 'rateLimitPerSecond' | (typeof DURATIONS)[number]['field'], string>;
+interface Values {
+  ahaEvents: string;
+  ahaRules: Array<{ event: string; property: string; equals: string; count: string }>;
+  conversionEvents: string;
+  eventAllowList: string;
+  allowedOrigins: string;
+  rateLimitPerSecond: string;
+  inactivityAfter: string;
+  endingSoonBefore: string;
+  lastChanceBefore: string;
+}
 
-const names = (text: string) =>
-  text
-    .split(',')
-    .map((name) => name.trim())
-    .filter(Boolean);
+const FIELDS = new Set<string>([
+  'ahaEvents',
+  'ahaRules',
+  'conversionEvents',
+  'eventAllowList',
+  'allowedOrigins',
+  'rateLimitPerSecond',
+  ...DURATIONS.map((d) => d.field),
+]);
 
-export function Settings() {
-  const { appId = '' } = useParams();
-  const [{ data, fetching, error }] = useQuery({ query: SettingsQuery, variables: { appId } });
-  const [saving, save] = useMutation(SaveSettings);
-  const [form, setForm] = useState<Form | null>(null);
-  const [problems, setProblems] = useState<Record<string, string>>({});
-  const [saved, setSaved] = useState(false);
+/** Where an API field path is shown: a rule's own field (ahaRules.0.count), else the field it starts with (ahaEvents.0). */
+function formField(path: string | null | undefined): FieldPath<Values> | 'root' {
+  const parts = (path ?? '').split('.');
+  if (parts[0] === 'ahaRules' && parts.length === 3 && ['event', 'property', 'equals', 'count'].includes(parts[2]!)) return path as FieldPath<Values>;
+  return FIELDS.has(parts[0]!) ? (parts[0] as FieldPath<Values>) : 'root';
+}
 
-  useEffect(() => {
-    const settings = data?.segmentSettings;
-    if (!settings || form) return;
-    setForm({
-      ahaEvents: settings.ahaEvents.join(', '),
-      conversionEvents: settings.conversionEvents.join(', '),
-      eventAllowList: (settings.eventAllowList ?? []).join(', '),
-      rateLimitPerSecond: String(settings.rateLimitPerSecond),
-      inactivityAfter: humanDuration(settings.inactivityAfter),
-      endingSoonBefore: humanDuration(settings.endingSoonBefore),
-      lastChanceBefore: humanDuration(settings.lastChanceBefore),
-    });
-  }, [data, form]);
+function valuesOf(settings: SettingsData['segmentSettings']): Values {
+  return {
+    ahaEvents: settings.ahaEvents.join(', '),
+    ahaRules: settings.ahaRules.map((rule) => ({ event: rule.event, property: rule.property ?? '', equals: rule.equals ?? '', count: String(rule.count) })),
+    conversionEvents: settings.conversionEvents.join(', '),
+    eventAllowList: (settings.eventAllowList ?? []).join(', '),
+    allowedOrigins: (settings.allowedOrigins ?? []).join(', '),
+    rateLimitPerSecond: String(settings.rateLimitPerSecond),
+    inactivityAfter: humanDuration(settings.inactivityAfter),
+    endingSoonBefore: humanDuration(settings.endingSoonBefore),
+    lastChanceBefore: humanDuration(settings.lastChanceBefore),
+  };
+}
 
-  if (fetching && !data) return <Loading what="the settings" />;
-  if (error) return <ErrorState error={error} />;
-  if (!form) return null;
+function SettingsForm({ appId, settings }: { appId: string; settings: SettingsData['segmentSettings'] }) {
+  const [, save] = useMutation(SaveSettings);
+  const { register, control, handleSubmit, setError, setValue, formState } = useForm<Values>({ defaultValues: valuesOf(settings) });
+  const rules = useFieldArray({ control, name: 'ahaRules' });
+  const { errors, isSubmitting, isSubmitSuccessful } = formState;
 
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setSaved(false);
-    const local: Record<string, string> = {};
+  async function submit(values: Values) {
     const durations: Record<string, string> = {};
+    let refused = false;
     for (const { field } of DURATIONS) {
-      const iso = toIsoDuration(form![field]);
+      const iso = toIsoDuration(values[field]);
       if (iso) durations[field] = iso;
-      else local[field] = `"${form![field]}" is not a duration: say it as "3 days", "12 hours" or "30 seconds"`;
+      else {
+        setError(field, { message: `"${values[field]}" is not a duration: say it as "3 days", "12 hours" or "30 seconds"` });
+        refused = true;
+      }
     }
-    if (Object.keys(local).length) return setProblems(local);
+    values.ahaRules.forEach((rule, index) => {
+      if (rule.count.trim() !== '' && !/^\d+$/.test(rule.count.trim())) {
+        setError(`ahaRules.${index}.count`, { message: `"${rule.count}" is not a number of times` });
+        refused = true;
+      }
+    });
+    if (refused) return;
     const result = await save({
       input: {
         appId,
-        ahaEvents: names(form!.ahaEvents),
-        conversionEvents: names(form!.conversionEvents),
-        eventAllowList: names(form!.eventAllowList),
-        rateLimitPerSecond: Number(form!.rateLimitPerSecond),
+        ahaEvents: commaList(values.ahaEvents),
+        ahaRules: values.ahaRules.map((rule) => ({
+          event: rule.event.trim(),
+          property: rule.property.trim() || null,
+          equals: rule.equals === '' ? null : rule.equals,
+          count: rule.count.trim() === '' ? null : Number(rule.count),
+        })),
+        conversionEvents: commaList(values.conversionEvents),
+        eventAllowList: commaList(values.eventAllowList),
+        allowedOrigins: commaList(values.allowedOrigins),
+        rateLimitPerSecond: Number(values.rateLimitPerSecond),
         ...durations,
       },
     });
-    if (result.error) return setProblems({ form: result.error.message });
-    const errors = result.data?.updateSegmentSettings.errors ?? [];
-    // A field path such as ahaEvents.0 belongs to its field.
-    setProblems(Object.fromEntries(errors.map((e) => [(e.field ?? 'form').split('.')[0]!, e.message])));
-    const settings = result.data?.updateSegmentSettings.settings;
-    if (!errors.length && settings) {
-      setForm({
-        ...form!,
-        inactivityAfter: humanDuration(settings.inactivityAfter),
-        endingSoonBefore: humanDuration(settings.endingSoonBefore),
-        lastChanceBefore: humanDuration(settings.lastChanceBefore),
-      });
-      setSaved(true);
-    }
+    if (result.error) return setError('root', { message: result.error.message });
+    const problems = result.data?.updateSegmentSettings.errors ?? [];
+    for (const problem of problems) setError(formField(problem.field), { message: problem.message });
+    const saved = result.data?.updateSegmentSettings.settings;
+    // Shown back as people say them.
+    if (!problems.length && saved) for (const { field } of DURATIONS) setValue(field, humanDuration(saved[field]));
   }
 
-  const field = (name: keyof Form, label: string, hint?: string) => (
-    <div className="field">
-      <label htmlFor={`setting-${name}`}>{label}</label>
-      <input
-        id={`setting-${name}`}
-        value={form[name]}
-        onChange={(event) => setForm({ ...form, [name]: event.target.value })}
-        aria-invalid={problems[name] ? true : undefined}
-        aria-describedby={problems[name] ? `problem-${name}` : hint ? `hint-${name}` : undefined}
-      />
-      {hint && !problems[name] && (
-        <p id={`hint-${name}`} className="hint">
-          {hint}
-        </p>
-      )}
-      {problems[name] && (
-        <p id={`problem-${name}`} className="error" role="alert">
-          {problems[name]}
-        </p>
-      )}
-    </div>
+  const text = (name: Exclude<keyof Values, 'ahaRules'>, label: string, hint?: string) => (
+    <Field id={`setting-${name}`} label={label} hint={hint} problem={errors[name]?.message}>
+      <input {...register(name)} />
+    </Field>
   );
 
   return (
+    <form onSubmit={handleSubmit(submit)} noValidate>
+      {text('ahaEvents', 'Aha events', 'Event names that show a user found value, separated by commas')}
+      <fieldset className="rules">
+        <legend>Aha rules: found value when an event, with a property equal to a value, happened this many times</legend>
+        {!rules.fields.length && <p className="hint">No rules: any aha event once is enough.</p>}
+        {rules.fields.map((rule, index) => {
+          const problem = (part: 'event' | 'property' | 'equals' | 'count') => errors.ahaRules?.[index]?.[part]?.message;
+          return (
+            <div key={rule.id} className="rule-row" role="group" aria-label={`Rule ${index + 1}`}>
+              <Field id={`rule-${index}-event`} label={`Rule ${index + 1} event`} problem={problem('event')}>
+                <input {...register(`ahaRules.${index}.event`)} />
+              </Field>
+              <Field id={`rule-${index}-property`} label={`Rule ${index + 1} property`} hint="Dotted path, e.g. plan.tier" problem={problem('property')}>
+                <input {...register(`ahaRules.${index}.property`)} />
+              </Field>
+              <Field id={`rule-${index}-equals`} label={`Rule ${index + 1} equals`} problem={problem('equals')}>
+                <input {...register(`ahaRules.${index}.equals`)} />
+              </Field>
+              <Field id={`rule-${index}-count`} label={`Rule ${index + 1} count`} hint="Times; empty: once" problem={problem('count')}>
+                <input inputMode="numeric" {...register(`ahaRules.${index}.count`)} />
+              </Field>
+              <button type="button" className="secondary" onClick={() => rules.remove(index)} aria-label={`Remove rule ${index + 1}`}>
+                Remove
+              </button>
+            </div>
+          );
+        })}
+        <button type="button" className="secondary" onClick={() => rules.append({ event: '', property: '', equals: '', count: '1' })}>
+          Add a rule
+        </button>
+        {errors.ahaRules?.message && (
+          <p className="error" role="alert">
+            {errors.ahaRules.message}
+          </p>
+        )}
+      </fieldset>
+      {text('conversionEvents', 'Conversion events', 'Event names that mean the user converted')}
+      {DURATIONS.map(({ field, label }) => (
+        <div key={field}>{text(field, label, 'Say it as people do: "3 days", "12 hours", "30 seconds"')}</div>
+      ))}
+      {text('eventAllowList', 'Only these events count for segments', 'Empty: every event counts')}
+      {text('allowedOrigins', 'Browser origins allowed to send events', 'Such as https://app.example.com, separated by commas; empty: any origin')}
+      {text('rateLimitPerSecond', 'Events a second (rate limit)')}
+      {errors.root?.message && (
+        <p className="error" role="alert">
+          {errors.root.message}
+        </p>
+      )}
+      <button type="submit" disabled={isSubmitting}>
+        {isSubmitting ? 'Saving…' : 'Save settings'}
+      </button>
+      {isSubmitSuccessful && (
+        <p role="status" aria-live="polite">
+          Saved: the app's open trials are being re-evaluated.
+        </p>
+      )}
+    </form>
+  );
+}
+
+export function Settings() {
+  const { appId = '' } = useParams();
+  const [{ data, fetching, error }] = useQuery({ query: SettingsQuery, variables: { appId }, requestPolicy: 'network-only' });
+  if (fetching && !data) return <Loading what="the settings" />;
+  if (error) return <ErrorState error={error} />;
+  if (!data) return null;
+  return (
     <main>
       <h1>Settings</h1>
-      <form onSubmit={submit}>
-        {field('ahaEvents', 'Aha events', 'Event names that show a user found value, separated by commas')}
-        {field('conversionEvents', 'Conversion events', 'Event names that mean the user converted')}
-        {DURATIONS.map(({ field: name, label }) => field(name, label, 'Say it as people do: "3 days", "12 hours", "30 seconds"'))}
-        {field('eventAllowList', 'Only these events count for segments', 'Empty: every event counts')}
-        {field('rateLimitPerSecond', 'Events a second (rate limit)')}
-        {problems.form && (
-          <p className="error" role="alert">
-            {problems.form}
-          </p>
-        )}
-        <button type="submit" disabled={saving.fetching}>
-          {saving.fetching ? 'Saving…' : 'Save settings'}
-        </button>
-        {saved && (
-          <p role="status" aria-live="polite">
-            Saved: the app's open trials are being re-evaluated.
-          </p>
-        )}
-      </form>
+      <SettingsForm appId={appId} settings={data.segmentSettings} />
     </main>
   );
 }

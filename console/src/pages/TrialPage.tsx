@@ -1,7 +1,7 @@
 /** One trial: its dates and segment, each move with its reason, its webhooks, and the commands (extend, convert, cancel). */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useParams } from 'react-router';
-import { useMutation, useQuery, type OperationResult } from 'urql';
+import { useMutation, useQuery, useSubscription, type OperationResult } from 'urql';
 import { graphql } from '../gql/index.ts';
 import { Empty, ErrorState, Loading } from '../states.tsx';
 
@@ -14,6 +14,8 @@ const TrialQuery = graphql(`
       segment
       trialStart
       trialEnd
+      workflowId
+      workflowUrl
       changes {
         id
         sequence
@@ -73,6 +75,14 @@ const Cancel = graphql(`
   }
 `);
 
+const TrialMoves = graphql(`
+  subscription TrialMoves($appId: ID!, $trialId: ID!) {
+    segmentChanged(appId: $appId, trialId: $trialId) {
+      id
+    }
+  }
+`);
+
 const words = (key: string | null | undefined) => (key ? key.replaceAll('_', ' ') : 'no segment yet');
 
 export function TrialPage() {
@@ -82,6 +92,12 @@ export function TrialPage() {
   const [, convert] = useMutation(Convert);
   const [, cancel] = useMutation(Cancel);
   const [newEnd, setNewEnd] = useState('');
+  // Each move of this trial, as it is recorded, reloads the page.
+  const trialId = data?.trial?.id;
+  const [live] = useSubscription({ query: TrialMoves, variables: { appId, trialId: trialId ?? '' }, pause: !trialId });
+  useEffect(() => {
+    if (live.data) refetch({ requestPolicy: 'network-only' });
+  }, [live.data, refetch]);
   const [problem, setProblem] = useState<string | null>(null);
 
   /** Runs a command and shows its refusal: the API's error, or the payload's errors. */
@@ -109,6 +125,18 @@ export function TrialPage() {
         <dt>Trial</dt>
         <dd>
           {new Date(trial.trialStart).toLocaleString()} to {new Date(trial.trialEnd).toLocaleString()}
+        </dd>
+        <dt>Workflow</dt>
+        <dd>
+          {trial.workflowUrl ? (
+            <a href={trial.workflowUrl} aria-label="Its workflow in the Temporal Web UI">
+              {trial.workflowId}
+            </a>
+          ) : (
+            <>
+              <code>{trial.workflowId}</code> <small>(set TEMPORAL_UI_URL to link it to your Temporal Web UI)</small>
+            </>
+          )}
         </dd>
         <dt>Webhooks</dt>
         <dd>

@@ -3,6 +3,7 @@ import { builder } from '../../graphql/builder.ts';
 import { payloadType } from '../../graphql/common.ts';
 import type { FieldError } from '../../core/field-error.ts';
 import { requireApp } from '../../graphql/context.ts';
+import type { IntegrationsState } from './integrations.service.ts';
 
 const UpdateIntegrationsInput = builder.inputType('UpdateIntegrationsInput', {
   description: 'A secret left out stays as it is; an empty string removes it',
@@ -18,6 +19,25 @@ const UpdateIntegrationsInput = builder.inputType('UpdateIntegrationsInput', {
 });
 
 type Payload = { segmentSharedSecretSet?: boolean; stripeSigningSecretSet?: boolean; errors: FieldError[] };
+
+const IntegrationsRef = builder.objectRef<IntegrationsState>('Integrations').implement({
+  description: "Which of the app's integration secrets are set; the secrets themselves are never returned",
+  fields: (t) => ({
+    segmentSharedSecretSet: t.exposeBoolean('segmentSharedSecretSet'),
+    stripeSigningSecretSet: t.exposeBoolean('stripeSigningSecretSet'),
+  }),
+});
+
+builder.queryField('integrations', (t) =>
+  t.field({
+    type: IntegrationsRef,
+    args: { appId: t.arg.id({ required: true }) },
+    resolve: (_root, { appId }, { auth, em, services }) => {
+      requireApp(auth, appId);
+      return services.integrations.state(em, appId);
+    },
+  }),
+);
 
 builder.mutationField('updateIntegrations', (t) =>
   t.field({

@@ -28,6 +28,12 @@ export const TrialRef = builder.objectRef<ITrial>('Trial').implement({
     userId: t.exposeString('userId'),
     email: t.exposeString('email', { nullable: true }),
     stripeCustomerId: t.exposeString('stripeCustomerId', { nullable: true }),
+    workflowId: t.exposeString('workflowId', { description: 'Its lifecycle workflow in Temporal (runs are kept by Temporal, not here)' }),
+    workflowUrl: t.string({
+      nullable: true,
+      description: 'Its lifecycle workflow in the Temporal Web UI (npm start: the embedded one; a deployment: TEMPORAL_UI_URL); null when none is configured',
+      resolve: (trial, _args, { services }) => services.trials.workflowUrl(trial.workflowId),
+    }),
     trialStart: t.expose('trialStart', { type: 'DateTime' }),
     trialEnd: t.expose('trialEnd', { type: 'DateTime' }),
     segment: t.field({

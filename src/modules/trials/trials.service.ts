@@ -170,8 +170,17 @@ export async function runTrialCommand(
  * The trials service, built once with its dependencies; each call works in the caller's
  * EntityManager (a fork per request or per message).
  */
-export function createTrials({ temporal, taskQueue }: { temporal: Client; taskQueue: string }) {
+/** Where an operator reads workflows: a Temporal Web UI and the namespace the trials run in. */
+export interface WorkflowUi {
+  url: string;
+  namespace: string;
+}
+
+export function createTrials({ temporal, taskQueue, workflowUi }: { temporal: Client; taskQueue: string; workflowUi: WorkflowUi | null }) {
   return {
+    /** The trial's lifecycle workflow in the Temporal Web UI; null when none is known to this process. */
+    workflowUrl: (workflowId: string): string | null =>
+      workflowUi && `${workflowUi.url.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(workflowUi.namespace)}/workflows/${encodeURIComponent(workflowId)}`,
     start: (em: EntityManager, input: StartTrialInput) => startTrial({ em, temporal, taskQueue }, input),
     command: (em: EntityManager, appId: string, userId: string, command: TrialCommand) => runTrialCommand({ em, temporal }, appId, userId, command),
     remove: (em: EntityManager, appId: string, userId: string) => deleteTrial({ em, temporal }, appId, userId),

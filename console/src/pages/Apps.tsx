@@ -127,7 +127,7 @@ export function Apps() {
                   <Link to={`/apps/${app.id}/connect`} aria-label={`Connect ${app.name}`}>
                     Connect
                   </Link>{' '}
-                  <Link to={`/apps/${app.id}/signals`} aria-label={`Signal queue of ${app.name}`}>
+                  <Link to={`/apps/${app.id}/signals`} aria-label={`Signals of ${app.name}`}>
                     Signals
                   </Link>{' '}
                   <Link to={`/apps/${app.id}/trials`} aria-label={`Trials of ${app.name}`}>

@@ -35,6 +35,7 @@ import { consoleRoutes } from './infra/static-files.ts';
 
 /** The console's build (npm run build:console). */
 const CONSOLE_DIR = fileURLToPath(new URL('../dist/console', import.meta.url));
+import { exportRoutes } from './modules/insights/export.routes.ts';
 import { stripeRoutes } from './modules/ingest/stripe.routes.ts';
 import { hookRoutes } from './modules/ingest/hook-routes.ts';
 import { startWorker } from './temporal/worker.ts';
@@ -167,6 +168,7 @@ export async function startRuntime({ role, config, logger, progress = () => unde
           ...sdkConfigRoutes(ingest),
           ...hookRoutes(ingest, secrets),
           ...stripeRoutes({ orm, trials, secrets, logger }),
+          ...exportRoutes({ orm, authorize: (authorization, appId) => credentials.appAccess(authorization, appId) }),
         },
       );
       // Revocation notices sent while the feed was away were missed: every open socket shows its credentials again.

@@ -355,7 +355,7 @@ describe.skipIf(!available && !required)('in a browser', () => {
         const second = new Analytics({ writeKey, host: stack.url, flushAt: 1, maxRetries: 0 });
         second.track({ userId: 'newcomer-user', event: 'Report Viewed' });
         await second.closeAndFlush();
-        await expect.poll(() => column('found_value').innerText(), { timeout: 20_000 }).toContain('newcomer-user');
+        await expect.poll(() => column('found_value').innerText(), { timeout: 45_000 }).toContain('newcomer-user');
         expect(await column('exploring').innerText()).not.toContain('newcomer-user');
         expect(outside).toEqual([]);
         expect(problems).toEqual([]);

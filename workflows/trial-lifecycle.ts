@@ -163,10 +163,11 @@ class TrialLifecycle {
     if (!woken) {
       // Most events only touch the activity record (no signal per event); read it before
       // deciding a user went quiet.
-      const stored = await db().lastActivityAt(this.#input.trialId);
-      if (stored !== null && Date.parse(stored) > this.state.lastActivityAt) this.state.lastActivityAt = Date.parse(stored);
+      await this.#readStoredActivity();
       this.wake('timer');
     }
+    // New durations are judged on the latest activity too, as a timer is (and as a settings preview reads it).
+    if (this.#pending === 'settings_changed' && patched('settings-change-reads-activity')) await this.#readStoredActivity();
     if (this.#pending !== null) {
       const trigger: Trigger = this.#pending;
       const upTo = this.#requested;
@@ -180,6 +181,11 @@ class TrialLifecycle {
   async settle(): Promise<void> {
     await condition(allHandlersFinished);
     await this.#webhooks;
+  }
+
+  async #readStoredActivity(): Promise<void> {
+    const stored = await db().lastActivityAt(this.#input.trialId);
+    if (stored !== null && Date.parse(stored) > this.state.lastActivityAt) this.state.lastActivityAt = Date.parse(stored);
   }
 
   async #evaluate(trigger: Trigger): Promise<void> {

@@ -20,12 +20,17 @@ export interface Page<T> {
 
 export const cursorOf = (row: Keyed) => Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
 
+/** The (time, id) a cursor stands for; a cursor that is not one is the caller's error. */
+export function decodeCursor(cursor: string): { at: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const time = new Date(at ?? '');
+  if (!id || Number.isNaN(time.getTime())) throw new GraphQLError('after is not a cursor from this connection', { extensions: { code: 'BAD_USER_INPUT' } });
+  return { at: time, id };
+}
+
 /** The filter for rows after the cursor, newest first. */
 export function after(cursor: string) {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime()))
-    throw new GraphQLError('after is not a cursor from this connection', { extensions: { code: 'BAD_USER_INPUT' } });
+  const { at: createdAt, id } = decodeCursor(cursor);
   return { $or: [{ createdAt: { $lt: createdAt } }, { createdAt, id: { $lt: id } }] };
 }
 

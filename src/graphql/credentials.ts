@@ -44,6 +44,13 @@ export class Credentials {
     return this.#keys.set(tokenHash, { kind: 'app', appId: key.app.id, keyId: key.id });
   }
 
+  /** Whether this Authorization header may read and change this app (for HTTP routes beside GraphQL). */
+  async appAccess(authorization: unknown, appId: string): Promise<'allowed' | 'unauthenticated' | 'forbidden'> {
+    const auth = await this.authenticate(authorization);
+    if (auth.kind === 'anonymous') return 'unauthenticated';
+    return auth.kind === 'admin' || auth.appId === appId ? 'allowed' : 'forbidden';
+  }
+
   /** The key no longer authenticates anything in this process. */
   forget(keyId: string): void {
     this.#keys.deleteWhere((auth) => auth.keyId === keyId);

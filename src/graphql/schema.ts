@@ -13,6 +13,8 @@ import '../modules/webhooks/attempt.graphql.ts';
 import '../modules/webhooks/delivery.graphql.ts';
 import '../modules/webhooks/operational-event.graphql.ts';
 import '../modules/ingest/volume.graphql.ts';
+import '../modules/ingest/event.graphql.ts';
+import '../modules/insights/insights.graphql.ts';
 
 export const schema = answerInputErrorsAsData(builder.toSchema());
 

@@ -119,7 +119,11 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
     async ahaReachedBefore(trialId: string): Promise<boolean> {
       const em = orm.em.fork();
       const trial = await em.findOneOrFail(Trial, { id: trialId }, { fields: ['app', 'userId', 'ahaReachedAt'] });
-      return trial.ahaReachedAt !== null || (await storedEventsReachAha(em, trial.app.id, trial.userId));
+      if (trial.ahaReachedAt !== null) return true;
+      if (!(await storedEventsReachAha(em, trial.app.id, trial.userId))) return false;
+      // Recorded like an aha that arrived live, so what reads the trials table (a settings preview) knows it too.
+      await em.nativeUpdate(Trial, { id: trialId, ahaReachedAt: null }, { ahaReachedAt: new Date() });
+      return true;
     },
 
     /** The activity record's latest event time (ISO-8601), or null when none was stored. */

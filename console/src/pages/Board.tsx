@@ -1,5 +1,6 @@
 /** The trials board: the nine segments with their counts and cards, moving live as transitions are recorded; search by user id or email. */
 import { useEffect, useState, type FormEvent } from 'react';
+import { useThrottled } from '../throttle.ts';
 import { Link, useParams } from 'react-router';
 import { useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql/index.ts';
@@ -42,16 +43,24 @@ const Moves = graphql(`
   }
 `);
 
+const REPLAY_MS = 60_000;
+/** A burst of moves (a replay, a settings change) reloads the board at most this often. */
+const RELOAD_EVERY_MS = 500;
+
 export function Board() {
   const { appId = '' } = useParams();
   const [search, setSearch] = useState('');
   const [typed, setTyped] = useState('');
   const [{ data, fetching, error }, refetch] = useQuery({ query: BoardQuery, variables: { appId, search: search || null } });
-  // Each recorded move reloads the board (one query: counts and cards); `since` makes the client resume after a reconnect.
-  const [live] = useSubscription({ query: Moves, variables: { appId, since: null } });
+  // Each recorded move reloads the board (one query: counts and cards). The subscription starts a
+  // little after the query answered, so it asks from a minute before the page opened: no move
+  // falls between the two (and `since` lets the client resume after a reconnect).
+  const [since] = useState(() => new Date(Date.now() - REPLAY_MS).toISOString());
+  const [live] = useSubscription({ query: Moves, variables: { appId, since } });
+  const reloadSoon = useThrottled(() => refetch({ requestPolicy: 'network-only' }), RELOAD_EVERY_MS);
   useEffect(() => {
-    if (live.data) refetch({ requestPolicy: 'network-only' });
-  }, [live.data, refetch]);
+    if (live.data) reloadSoon();
+  }, [live.data, reloadSoon]);
 
   function find(event: FormEvent) {
     event.preventDefault();

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { useParams } from 'react-router';
 import { useMutation, useQuery, useSubscription, type OperationResult } from 'urql';
 import { graphql } from '../gql/index.ts';
+import { useThrottled } from '../throttle.ts';
 import { Empty, ErrorState, Loading } from '../states.tsx';
 
 const TrialQuery = graphql(`
@@ -76,9 +77,10 @@ const Cancel = graphql(`
 `);
 
 const TrialMoves = graphql(`
-  subscription TrialMoves($appId: ID!, $trialId: ID!) {
-    segmentChanged(appId: $appId, trialId: $trialId) {
+  subscription TrialMoves($appId: ID!, $trialId: ID!, $since: String) {
+    segmentChanged(appId: $appId, trialId: $trialId, since: $since) {
       id
+      occurredAt
     }
   }
 `);
@@ -92,12 +94,14 @@ export function TrialPage() {
   const [, convert] = useMutation(Convert);
   const [, cancel] = useMutation(Cancel);
   const [newEnd, setNewEnd] = useState('');
-  // Each move of this trial, as it is recorded, reloads the page.
+  // Each move of this trial, as it is recorded, reloads the page (asked from a minute before the page opened, so none falls between query and subscription).
   const trialId = data?.trial?.id;
-  const [live] = useSubscription({ query: TrialMoves, variables: { appId, trialId: trialId ?? '' }, pause: !trialId });
+  const [since] = useState(() => new Date(Date.now() - 60_000).toISOString());
+  const [live] = useSubscription({ query: TrialMoves, variables: { appId, trialId: trialId ?? '', since }, pause: !trialId });
+  const reloadSoon = useThrottled(() => refetch({ requestPolicy: 'network-only' }), 500);
   useEffect(() => {
-    if (live.data) refetch({ requestPolicy: 'network-only' });
-  }, [live.data, refetch]);
+    if (live.data) reloadSoon();
+  }, [live.data, reloadSoon]);
   const [problem, setProblem] = useState<string | null>(null);
 
   /** Runs a command and shows its refusal: the API's error, or the payload's errors. */

@@ -49,7 +49,7 @@ builder.queryField('segmentSettings', (t) =>
   }),
 );
 
-const UpdateSegmentSettingsInput = builder.inputType('UpdateSegmentSettingsInput', {
+export const UpdateSegmentSettingsInput = builder.inputType('UpdateSegmentSettingsInput', {
   description: 'Only the fields given change',
   fields: (t) => ({
     appId: t.id({ required: true }),

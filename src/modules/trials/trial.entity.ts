@@ -6,7 +6,7 @@ export const Trial = defineEntity({
   name: 'Trial',
   tableName: 'trials',
   uniques: [{ properties: ['app', 'userId'] }],
-  indexes: [{ properties: ['app', 'segment'] }],
+  indexes: [{ properties: ['app', 'segment'] }, { properties: ['app', 'trialStart'] }],
   properties: {
     id: p.string().primary(),
     app: () => p.manyToOne(App).deleteRule('cascade'),

@@ -1,3 +1,4 @@
+import { likePrefix } from '../../core/like-prefix.ts';
 import { wrap } from '@mikro-orm/core';
 import { GraphQLError } from 'graphql';
 import { replayThenLive } from '../../infra/pg-feed.ts';
@@ -103,7 +104,7 @@ builder.queryField('trials', (t) =>
       const appId = args.appId;
       requireApp(auth, appId);
       const first = pageSize(args.first);
-      const prefix = args.search ? `${args.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+      const prefix = args.search ? likePrefix(args.search) : null;
       const rows = await em.find(
         Trial,
         {
@@ -210,7 +211,7 @@ builder.mutationField('deleteTrial', (t) =>
   }),
 );
 
-const SegmentCount = builder.objectRef<{ key: SegmentKey; trials: number }>('SegmentCount').implement({
+export const SegmentCount = builder.objectRef<{ key: SegmentKey; trials: number }>('SegmentCount').implement({
   fields: (t) => ({
     key: t.field({ type: SegmentKeyEnum, resolve: (row) => row.key }),
     trials: t.exposeInt('trials'),

@@ -9,11 +9,12 @@ import { after, connectionOf, pageSize, toPage } from '../../graphql/connection.
 import { mayAccess, requireCaller } from '../../graphql/context.ts';
 import { NodeRef, registerNode } from '../../graphql/node.ts';
 import type { FieldError } from '../../core/field-error.ts';
-import { TrialRef } from '../trials/trial.graphql.ts';
+import { SegmentChangeRef, TrialRef } from '../trials/trial.graphql.ts';
 import { AttemptRef } from './attempt.graphql.ts';
-import { callersEndpoint, noEndpoint } from './endpoint.graphql.ts';
-import { attemptsByDelivery, deliveryCountsByTrial, type DeliveryCounts } from './delivery.queries.ts';
+import { callersEndpoint, EndpointRef, noEndpoint } from './endpoint.graphql.ts';
+import { attemptsByDelivery, deliveriesByChange, deliveryCountsByTrial, type DeliveryCounts } from './delivery.queries.ts';
 import { WebhookDelivery, type IDeliveryAttempt, type IWebhookDelivery } from './webhook-delivery.entity.ts';
+import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
 
 const DeliveryStatus = builder.enumType('DeliveryStatus', { values: ['pending', 'delivered', 'failed'] as const });
 
@@ -22,6 +23,15 @@ const DeliveryRef = builder.objectRef<IWebhookDelivery>('WebhookDelivery').imple
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Also the webhook-id header, the same on every attempt' }),
     endpointId: t.id({ resolve: (delivery) => delivery.endpoint.id }),
+    endpoint: t.field({
+      type: EndpointRef,
+      description: 'The endpoint it is sent to (its URL and description)',
+      resolve: async (delivery, _args, ctx) =>
+        (await loaderFor<string, IWebhookEndpoint>(ctx, 'endpointsById', async (ids) => {
+          const endpoints = await ctx.em.find(WebhookEndpoint, { id: { $in: ids } });
+          return new Map(endpoints.map((endpoint) => [endpoint.id, endpoint]));
+        }).load(delivery.endpoint.id))!,
+    }),
     eventType: t.exposeString('eventType'),
     status: t.field({ type: DeliveryStatus, resolve: (delivery) => delivery.status as 'pending' | 'delivered' | 'failed' }),
     payload: t.exposeString('body', { description: 'The exact JSON body sent' }),
@@ -52,6 +62,16 @@ builder.objectFields(TrialRef, (t) => ({
     // One grouped query for every trial of the request (a page of 100 costs one query, not 100).
     resolve: async (trial, _args, ctx) =>
       (await loaderFor<string, DeliveryCounts>(ctx, 'deliveryCountsByTrial', (trialIds) => deliveryCountsByTrial(ctx.em, trialIds)).load(trial.id))!,
+  }),
+}));
+
+builder.objectFields(SegmentChangeRef, (t) => ({
+  deliveries: t.field({
+    type: [DeliveryRef],
+    description: 'The webhooks this move caused, one per endpoint, with their attempts',
+    // One query for every change of the request.
+    resolve: async (change, _args, ctx) =>
+      (await loaderFor<string, IWebhookDelivery[]>(ctx, 'deliveriesByChange', (ids) => deliveriesByChange(ctx.em, ids)).load(change.id)) ?? [],
   }),
 }));
 

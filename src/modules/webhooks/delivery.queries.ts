@@ -1,6 +1,6 @@
 /** Read-side queries of deliveries, each for many subjects at once (the API batches per request). */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { DeliveryAttempt, type IDeliveryAttempt } from './webhook-delivery.entity.ts';
+import { DeliveryAttempt, WebhookDelivery, type IDeliveryAttempt, type IWebhookDelivery } from './webhook-delivery.entity.ts';
 
 export type DeliveryCounts = Record<'pending' | 'delivered' | 'failed', number>;
 
@@ -22,4 +22,12 @@ export async function attemptsByDelivery(em: EntityManager, deliveryIds: string[
   const byDelivery = new Map<string, IDeliveryAttempt[]>(deliveryIds.map((id) => [id, []]));
   for (const attempt of attempts) byDelivery.get(attempt.delivery.id)!.push(attempt);
   return byDelivery;
+}
+
+/** The deliveries each segment change caused (one per endpoint), oldest first, in one query. */
+export async function deliveriesByChange(em: EntityManager, changeIds: string[]): Promise<Map<string, IWebhookDelivery[]>> {
+  const rows = await em.find(WebhookDelivery, { segmentChangeId: { $in: changeIds } }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  const byChange = new Map<string, IWebhookDelivery[]>(changeIds.map((id) => [id, []]));
+  for (const row of rows) byChange.get(row.segmentChangeId!)?.push(row);
+  return byChange;
 }

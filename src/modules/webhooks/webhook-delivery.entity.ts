@@ -10,6 +10,7 @@ export const WebhookDelivery = defineEntity({
     { properties: ['endpoint', 'status', 'createdAt'] },
     { properties: ['createdAt'] },
     { properties: ['trialId', 'status'] },
+    { properties: ['segmentChangeId'] },
   ],
   properties: {
     id: p.string().primary(),

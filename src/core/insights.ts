@@ -1,0 +1,120 @@
+/**
+ * Lifecycle insights, decided in pure functions: time buckets, segment sizes over time from
+ * the recorded moves, conversion rates, and what new durations would do to open trials.
+ * The SQL that feeds them lives in the insights module; nothing here does I/O.
+ */
+import { decideSegment, type SegmentSettings } from './segment-rules.ts';
+import { SEGMENT_KEYS, type SegmentKey } from './segments.ts';
+
+export type Bucket = 'hour' | 'day' | 'week';
+
+const BUCKET_MS: Record<Bucket, number> = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 };
+/** Weeks start on Monday (UTC): 2000-01-03 was one. */
+export const BUCKET_ORIGIN = Date.UTC(2000, 0, 3);
+/** A range is cut into at most this many buckets. */
+export const MAX_BUCKETS = 2000;
+
+export const bucketInterval = (bucket: Bucket): string => `1 ${bucket}`;
+
+/** The start of the bucket holding a time. */
+export function bucketOf(at: number, bucket: Bucket): number {
+  const size = BUCKET_MS[bucket];
+  return BUCKET_ORIGIN + Math.floor((at - BUCKET_ORIGIN) / size) * size;
+}
+
+/** The buckets covering [from, to): starts from from's bucket, up to the one holding the instant before to. */
+export function bucketStarts(from: number, to: number, bucket: Bucket): number[] | { error: string } {
+  if (!(to > from)) return { error: 'to must be after from' };
+  const size = BUCKET_MS[bucket];
+  const first = bucketOf(from, bucket);
+  const count = Math.floor((bucketOf(to - 1, bucket) - first) / size) + 1;
+  if (count > MAX_BUCKETS) return { error: `at most ${MAX_BUCKETS} buckets: choose a larger bucket or a shorter range` };
+  return Array.from({ length: count }, (_, index) => first + index * size);
+}
+
+export type SegmentCounts = Record<SegmentKey, number>;
+
+const zeroCounts = (): SegmentCounts => Object.fromEntries(SEGMENT_KEYS.map((key) => [key, 0])) as SegmentCounts;
+
+/** Moves counted into (+1, new segment) and out of (−1, old segment) one bucket. */
+export interface BucketDelta {
+  bucketStart: number;
+  segment: string;
+  delta: number;
+}
+
+/**
+ * How many trials were in each segment at the end of each bucket. A trial counts in a segment
+ * from the move that put it there to the move that took it out, so the size at a time is the
+ * moves in minus the moves out before it: `before` holds those sums up to the first bucket.
+ */
+export function segmentSizeSeries(before: ReadonlyArray<{ segment: string; delta: number }>, deltas: readonly BucketDelta[], starts: readonly number[]) {
+  const running = zeroCounts();
+  const add = (segment: string, delta: number) => {
+    if (segment in running) running[segment as SegmentKey] += delta;
+  };
+  for (const { segment, delta } of before) add(segment, delta);
+  const byBucket = new Map<number, BucketDelta[]>();
+  for (const delta of deltas) byBucket.set(delta.bucketStart, [...(byBucket.get(delta.bucketStart) ?? []), delta]);
+  return starts.map((start) => {
+    for (const { segment, delta } of byBucket.get(start) ?? []) add(segment, delta);
+    return { start, counts: { ...running } };
+  });
+}
+
+/** A share with the counts it comes from, so a rate of 1 out of 2 reads as such. */
+export interface Rate {
+  trials: number;
+  converted: number;
+  expired: number;
+  open: number;
+  /** Converted among the finished (converted or expired); null while none has finished. */
+  conversionRate: number | null;
+}
+
+export function rateOf({ trials, converted, expired }: { trials: number; converted: number; expired: number }): Rate {
+  const finished = converted + expired;
+  return { trials, converted, expired, open: trials - finished, conversionRate: finished ? converted / finished : null };
+}
+
+/** What the trials table knows of one open trial: the facts its workflow decides on. */
+export interface OpenTrialFacts {
+  userId: string;
+  segment: SegmentKey | null;
+  ahaReached: boolean;
+  /** Epoch ms: the later of the stored activity and the trial's creation (its workflow's first activity). */
+  lastActivityAt: number;
+  trialEnd: number;
+}
+
+export interface PreviewMove {
+  from: SegmentKey | null;
+  to: SegmentKey;
+  trials: number;
+  /** A few of the users who would move, for a look before saving. */
+  sample: string[];
+}
+
+/** Which open trials new durations would move, and where: exactly what each workflow decides when the change reaches it. */
+export function previewMoves(
+  trials: readonly OpenTrialFacts[],
+  settings: SegmentSettings,
+  now: number,
+  sampleSize = 5,
+): { moves: PreviewMove[]; unchanged: number } {
+  const moves = new Map<string, PreviewMove>();
+  let unchanged = 0;
+  for (const trial of trials) {
+    const to = decideSegment({ converted: false, ahaReached: trial.ahaReached, lastActivityAt: trial.lastActivityAt, trialEnd: trial.trialEnd }, now, settings);
+    if (to === trial.segment) {
+      unchanged += 1;
+      continue;
+    }
+    const key = `${trial.segment}>${to}`;
+    const move = moves.get(key) ?? { from: trial.segment, to, trials: 0, sample: [] };
+    move.trials += 1;
+    if (move.sample.length < sampleSize) move.sample.push(trial.userId);
+    moves.set(key, move);
+  }
+  return { moves: [...moves.values()].sort((a, b) => b.trials - a.trials), unchanged };
+}

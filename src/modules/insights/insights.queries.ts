@@ -1,0 +1,164 @@
+/**
+ * The SQL behind the insights: each reads the recorded transitions (segment_changes) or the
+ * trials table of one app, aggregated in PostgreSQL; the pure shaping is in core/insights.ts.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { BUCKET_ORIGIN, bucketInterval, rateOf, type Bucket, type BucketDelta, type OpenTrialFacts, type Rate } from '../../core/insights.ts';
+import { FINAL_SEGMENTS, isSegmentKey, type SegmentKey } from '../../core/segments.ts';
+
+const sql = (em: EntityManager) => em.getConnection();
+const origin = new Date(BUCKET_ORIGIN).toISOString();
+/** A list of our own segment keys, written into the statement (constants, never input). */
+const sqlList = (keys: readonly SegmentKey[]) => `(${keys.map((key) => `'${key}'`).join(', ')})`;
+const FINAL = sqlList([...FINAL_SEGMENTS]);
+/** Segments only a trial that reached its aha moment is put in. */
+const AHA_SEGMENTS = sqlList(['found_value', 'on_track_to_convert', 'needs_nudge']);
+
+/**
+ * Every move of the app before `to`, as +1 into its new segment and −1 out of its old one:
+ * summed before `from` (the sizes at the start), and per bucket from there.
+ */
+export async function segmentMoveDeltas(
+  em: EntityManager,
+  appId: string,
+  from: Date,
+  to: Date,
+  bucket: Bucket,
+): Promise<{ before: Array<{ segment: string; delta: number }>; deltas: BucketDelta[] }> {
+  const rows = await sql(em).execute<Array<{ bucket: Date | null; segment: string; delta: number }>>(
+    `select case when sc.occurred_at < ? then null else date_bin(?::interval, sc.occurred_at, ?::timestamptz) end as bucket,
+            m.segment, sum(m.delta)::int as delta
+       from segment_changes sc
+       cross join lateral (values (sc.new_segment, 1), (sc.old_segment, -1)) as m(segment, delta)
+      where sc.app_id = ? and sc.occurred_at < ? and m.segment is not null
+      group by 1, 2`,
+    [from, bucketInterval(bucket), origin, appId, to],
+  );
+  return {
+    before: rows.filter((row) => row.bucket === null).map(({ segment, delta }) => ({ segment, delta })),
+    deltas: rows.filter((row) => row.bucket !== null).map((row) => ({ bucketStart: new Date(row.bucket!).getTime(), segment: row.segment, delta: row.delta })),
+  };
+}
+
+export interface SegmentMove {
+  from: SegmentKey | null;
+  to: SegmentKey;
+  trials: number;
+}
+
+/** From → to counts of the moves recorded in [from, to) (a trial's first segment comes from null). */
+export async function segmentMoves(em: EntityManager, appId: string, from: Date, to: Date): Promise<SegmentMove[]> {
+  const rows = await sql(em).execute<Array<{ old_segment: string | null; new_segment: string; trials: number }>>(
+    `select old_segment, new_segment, count(*)::int as trials from segment_changes
+      where app_id = ? and occurred_at >= ? and occurred_at < ? group by 1, 2 order by 3 desc`,
+    [appId, from, to],
+  );
+  return rows
+    .filter((row) => isSegmentKey(row.new_segment) && (row.old_segment === null || isSegmentKey(row.old_segment)))
+    .map((row) => ({ from: row.old_segment as SegmentKey | null, to: row.new_segment as SegmentKey, trials: row.trials }));
+}
+
+export interface TimeInSegment {
+  segment: SegmentKey;
+  /** Moves out of the segment in the range. */
+  left: number;
+  medianSeconds: number;
+  p90Seconds: number;
+}
+
+/** How long trials stayed in each segment before the moves out of it recorded in [from, to). */
+export async function timeInSegment(em: EntityManager, appId: string, from: Date, to: Date): Promise<TimeInSegment[]> {
+  const rows = await sql(em).execute<Array<{ segment: string; left: number; median: number; p90: number }>>(
+    `select c.old_segment as segment, count(*)::int as left,
+            percentile_cont(0.5) within group (order by extract(epoch from c.occurred_at - p.occurred_at))::float8 as median,
+            percentile_cont(0.9) within group (order by extract(epoch from c.occurred_at - p.occurred_at))::float8 as p90
+       from segment_changes c
+       join segment_changes p on p.trial_id = c.trial_id and p.sequence = c.sequence - 1
+      where c.app_id = ? and c.occurred_at >= ? and c.occurred_at < ? and c.old_segment is not null
+      group by 1 order by 1`,
+    [appId, from, to],
+  );
+  return rows
+    .filter((row) => isSegmentKey(row.segment))
+    .map((row) => ({ segment: row.segment as SegmentKey, left: row.left, medianSeconds: row.median, p90Seconds: row.p90 }));
+}
+
+export interface PathRate extends Rate {
+  path: SegmentKey[];
+}
+export interface ReasonRate extends Rate {
+  reason: string;
+}
+export interface CohortRate extends Rate {
+  weekStart: Date;
+}
+
+/** At most this many paths are listed, most common first; the rest are summed as one row. */
+export const MAX_PATHS = 20;
+
+/**
+ * Conversion of the trials that started in [from, to): by the path of segments each took before
+ * its outcome, by the reason of its last move before it (its current one while open), and by the
+ * week it started.
+ */
+export async function conversionBreakdown(
+  em: EntityManager,
+  appId: string,
+  from: Date,
+  to: Date,
+): Promise<{ byPath: PathRate[]; otherPaths: Rate | null; byReason: ReasonRate[]; byCohort: CohortRate[] }> {
+  type Counts = { trials: number; converted: number; expired: number };
+  const grouped = await sql(em).execute<Array<Counts & { path: string | null; reason: string | null; by_path: number }>>(
+    `with per_trial as (
+       select t.id, t.segment,
+              string_agg(sc.new_segment, '>' order by sc.sequence) filter (where sc.new_segment not in ${FINAL}) as path,
+              (array_agg(sc.reason order by sc.sequence desc) filter (where sc.new_segment not in ${FINAL}))[1] as reason
+         from trials t join segment_changes sc on sc.trial_id = t.id
+        where t.app_id = ? and t.trial_start >= ? and t.trial_start < ?
+        group by t.id, t.segment)
+     select path, reason, grouping(path) = 0 as by_path, count(*)::int as trials,
+            count(*) filter (where segment = 'converted')::int as converted, count(*) filter (where segment = 'expired')::int as expired
+       from per_trial group by grouping sets ((path), (reason)) order by trials desc`,
+    [appId, from, to],
+  );
+  const cohorts = await sql(em).execute<Array<Counts & { week: Date }>>(
+    `select date_bin('7 days'::interval, trial_start, ?::timestamptz) as week, count(*)::int as trials,
+            count(*) filter (where segment = 'converted')::int as converted, count(*) filter (where segment = 'expired')::int as expired
+       from trials where app_id = ? and trial_start >= ? and trial_start < ? group by 1 order by 1`,
+    [origin, appId, from, to],
+  );
+  const paths = grouped.filter((row) => row.by_path);
+  const shown = paths.slice(0, MAX_PATHS);
+  const rest = paths.slice(MAX_PATHS);
+  const sum = (rows: Counts[]) =>
+    rows.reduce((total, row) => ({ trials: total.trials + row.trials, converted: total.converted + row.converted, expired: total.expired + row.expired }), {
+      trials: 0,
+      converted: 0,
+      expired: 0,
+    });
+  return {
+    byPath: shown.map((row) => ({ path: (row.path ?? '').split('>').filter(isSegmentKey), ...rateOf(row) })),
+    otherPaths: rest.length ? rateOf(sum(rest)) : null,
+    byReason: grouped.filter((row) => !row.by_path).map((row) => ({ reason: row.reason ?? 'none', ...rateOf(row) })),
+    byCohort: cohorts.map((row) => ({ weekStart: new Date(row.week), ...rateOf(row) })),
+  };
+}
+
+/** The facts each open trial's workflow decides on, as the trials table has them. */
+export async function openTrialFacts(em: EntityManager, appId: string): Promise<OpenTrialFacts[]> {
+  const rows = await sql(em).execute<
+    Array<{ user_id: string; segment: string | null; aha: boolean; last_activity_at: Date | null; created_at: Date; trial_end: Date }>
+  >(
+    `select user_id, segment, (aha_reached_at is not null or segment in ${AHA_SEGMENTS}) as aha, last_activity_at, created_at, trial_end
+       from trials where app_id = ? and (segment is null or segment not in ${FINAL})`,
+    [appId],
+  );
+  return rows.map((row) => ({
+    userId: row.user_id,
+    segment: row.segment !== null && isSegmentKey(row.segment) ? row.segment : null,
+    ahaReached: row.aha,
+    // The workflow counts its own start as activity, and takes the stored activity when it is later.
+    lastActivityAt: Math.max(new Date(row.created_at).getTime(), row.last_activity_at ? new Date(row.last_activity_at).getTime() : 0),
+    trialEnd: new Date(row.trial_end).getTime(),
+  }));
+}

@@ -1,0 +1,48 @@
+/** The insights an app's record answers: segment sizes over time, flow between segments, what converts, and a settings preview. */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { FieldError } from '../../core/field-error.ts';
+import { bucketStarts, previewMoves, segmentSizeSeries, type Bucket, type PreviewMove, type SegmentCounts } from '../../core/insights.ts';
+import { loadSettings, mergeSettings, toSegmentSettings, type SettingsInput } from '../trials/settings.service.ts';
+import { conversionBreakdown, openTrialFacts, segmentMoveDeltas, segmentMoves, timeInSegment } from './insights.queries.ts';
+
+export type InsightRange = { from: Date; to: Date };
+
+export async function segmentSizes(
+  em: EntityManager,
+  appId: string,
+  range: InsightRange,
+  bucket: Bucket,
+): Promise<{ buckets: Array<{ start: number; counts: SegmentCounts }> } | { error: string }> {
+  const starts = bucketStarts(range.from.getTime(), range.to.getTime(), bucket);
+  if ('error' in starts) return starts;
+  const first = new Date(starts[0]!);
+  const { before, deltas } = await segmentMoveDeltas(em, appId, first, range.to, bucket);
+  return { buckets: segmentSizeSeries(before, deltas, starts) };
+}
+
+export async function segmentFlow(em: EntityManager, appId: string, { from, to }: InsightRange) {
+  const [moves, stays] = await Promise.all([segmentMoves(em, appId, from, to), timeInSegment(em, appId, from, to)]);
+  return { moves, timeInSegment: stays };
+}
+
+export const conversion = (em: EntityManager, appId: string, { from, to }: InsightRange) => conversionBreakdown(em, appId, from, to);
+
+export interface SettingsPreview {
+  evaluated: number;
+  unchanged: number;
+  moves: PreviewMove[];
+  errors: FieldError[];
+}
+
+/**
+ * What saving these settings would do to the app's open trials, without saving them or touching
+ * a workflow. A settings change re-evaluates the durations (aha and conversion events count for
+ * events that arrive afterwards), so the durations are what can move a trial now.
+ */
+export async function previewSettings(em: EntityManager, appId: string, input: SettingsInput, now = Date.now()): Promise<SettingsPreview> {
+  const { view, errors } = mergeSettings(await loadSettings(em, appId), input);
+  if (errors.length) return { evaluated: 0, unchanged: 0, moves: [], errors };
+  const trials = await openTrialFacts(em, appId);
+  const { moves, unchanged } = previewMoves(trials, toSegmentSettings(view), now);
+  return { evaluated: trials.length, unchanged, moves, errors: [] };
+}

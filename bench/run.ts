@@ -14,6 +14,7 @@ import { deliveryThroughput, firstAttemptLatency } from './scenarios/delivery.ts
 import { subscriptionFanout } from './scenarios/fanout.ts';
 import { trialQueryThroughput } from './scenarios/graphql.ts';
 import { ingestThroughput } from './scenarios/ingest.ts';
+import { insightQueries } from './scenarios/insights.ts';
 import { eventToSubscription } from './scenarios/latency.ts';
 import { openTrialsAndTimers } from './scenarios/trials.ts';
 import type { Result } from './support.ts';
@@ -36,8 +37,8 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   try {
     const url = runtime.apiUrl!;
-    // BENCH_ONLY=ingest,graphql,latency,fanout,delivery,first-attempt,trials runs a subset.
-    const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,fanout,delivery,first-attempt,trials').split(','));
+    // BENCH_ONLY=ingest,graphql,latency,fanout,delivery,first-attempt,trials,insights runs a subset.
+    const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,fanout,delivery,first-attempt,trials,insights').split(','));
     if (only.has('ingest')) results.push(...(await ingestThroughput(url, runtime.databaseUrl!)));
     if (only.has('graphql')) results.push(...(await trialQueryThroughput(url)));
     if (only.has('latency')) results.push(...(await eventToSubscription(url)));
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
     if (only.has('delivery')) results.push(...(await deliveryThroughput(url, runtime.databaseUrl!, runtime.temporalAddress)));
     if (only.has('first-attempt')) results.push(...(await firstAttemptLatency(url, runtime.databaseUrl!)));
     if (only.has('trials')) results.push(...(await openTrialsAndTimers(url, runtime.databaseUrl!)));
+    if (only.has('insights')) results.push(...(await insightQueries(url, runtime.databaseUrl!)));
   } catch (error) {
     console.error('bench failed:', error);
     process.exitCode = 1;

@@ -15,7 +15,8 @@ import { Webhook } from 'standardwebhooks';
 import { Receiver } from './support/receiver.ts';
 import { freePort } from '../src/infra/net.ts';
 import { eventually, startTestStack, type TestStack } from './support/harness.ts';
-import { CREATE_APP, START_TRIAL, type CreatedApp } from './support/operations.ts';
+import { CREATE_APP, CREATE_ENDPOINT, START_TRIAL, type CreatedApp } from './support/operations.ts';
+import { seedTrial } from './support/seed.ts';
 
 const require = createRequire(import.meta.url);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -656,6 +657,123 @@ describe.skipIf(!available && !required)('in a browser', () => {
       },
     );
 
+    it(
+      "insights: the charts and tables show the API's numbers; the settings preview; a trial's timeline with its webhook's attempts; a CSV download",
+      { timeout: 120_000 },
+      async () => {
+        const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Insights' })).data!.createApp;
+        const hours = (n: number) => new Date(Date.now() - n * 3_600_000).toISOString();
+        // A small history inside the last 30 days: two trials explore, one goes quiet then finds value and converts, one expires.
+        await seedTrial(stack, app.app.id, 'ins-ada', [
+          ['exploring', 'trial_started', hours(300)],
+          ['gone_quiet', 'inactivity', hours(250)],
+          ['found_value', 'aha_event_received', hours(100)],
+          ['converted', 'converted', hours(50)],
+        ]);
+        await seedTrial(
+          stack,
+          app.app.id,
+          'ins-bob',
+          [
+            ['exploring', 'trial_started', hours(190)],
+            ['gone_quiet', 'inactivity', hours(20)],
+          ],
+          { lastActivityAt: hours(30), createdAt: hours(190) },
+        );
+        await seedTrial(stack, app.app.id, 'ins-cy', [['exploring', 'trial_started', hours(3)]], { lastActivityAt: hours(2), createdAt: hours(3) });
+        const { context, outside, page } = await signedIn();
+        const problems: string[] = [];
+        page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+        page.on('pageerror', (error) => problems.push(error.message));
+        await page.goto(`${stack.url}/#/apps/${app.app.id}/insights`);
+        await expect.poll(() => page.getByRole('table', { name: 'Moves' }).count(), { timeout: 15_000 }).toBe(1);
+
+        // The same numbers as the API, for the range the page asked.
+        const now = Date.now();
+        const range = { a: app.app.id, from: new Date(now - 30 * 86_400_000).toISOString(), to: new Date(now).toISOString() };
+        const api = (
+          await stack.gql(
+            `query($a: ID!, $from: DateTime!, $to: DateTime!) { segmentFlow(appId: $a, from: $from, to: $to) { moves { from to trials } }
+               conversion(appId: $a, from: $from, to: $to) { byPath { path trials converted } } }`,
+            range,
+          )
+        ).data;
+        const label = (key: string | null) =>
+          key === null
+            ? 'Start'
+            : key
+                .split('_')
+                .map((word, i) => (i === 0 ? word[0]!.toUpperCase() + word.slice(1) : word))
+                .join(' ');
+        const shownMoves = await page.getByRole('table', { name: 'Moves' }).locator('tbody tr').allInnerTexts();
+        expect(shownMoves.map((row) => row.split('\t').map((cell) => cell.trim()))).toEqual(
+          api.segmentFlow.moves.map((move: { from: string | null; to: string; trials: number }) => [label(move.from), label(move.to), String(move.trials)]),
+        );
+        const pathRows = await page.getByRole('table', { name: 'Conversion by path' }).locator('tbody tr').allInnerTexts();
+        expect(pathRows).toHaveLength(api.conversion.byPath.length);
+        expect(pathRows.join('\n')).toContain('Exploring → Gone quiet → Found value\t1\t1\t0\t0\t100 %');
+        // Going quiet: Bob in the last 7 days, Ada's earlier move in the 7 before.
+        expect(await page.getByTestId('going-quiet').innerText()).toMatch(/^1 moves into gone quiet in the last 7 days, beside 1 in the 7 days before/);
+        // The charts are drawn (SVG), each beside its table.
+        expect(await page.locator('figure[aria-label="Segment sizes, stacked"] svg path').count()).toBeGreaterThan(0);
+        expect(await page.locator('figure[aria-label="Moves from segment to segment"] svg').count()).toBeGreaterThan(0);
+        await page.getByText('The numbers').click();
+        const lastSizes = await page.getByRole('table', { name: 'Segment sizes' }).locator('tbody tr').last().innerText();
+        // Today: Ada converted, Bob gone quiet, Cy exploring.
+        expect(lastSizes.split('\t').slice(1).map(Number)).toEqual([1, 0, 0, 1, 0, 0, 0, 1, 0]);
+
+        // The settings preview: a 1-hour quiet window would move Cy (active 2 h ago) and nobody else.
+        await page.getByRole('link', { name: 'Settings' }).click();
+        await page.getByLabel('A user is quiet after').fill('1 hour');
+        await page.getByRole('button', { name: 'Preview what the durations would move' }).click();
+        const preview = page.getByRole('status', { name: 'Preview' });
+        await expect.poll(() => preview.innerText(), { timeout: 15_000 }).toContain('Saving would move 1 of 2 open trials');
+        expect(await preview.getByRole('table').innerText()).toMatch(/Exploring\s+Gone quiet\s+1\s+ins-cy/);
+        expect(
+          (await stack.gql(`query($a: ID!) { segmentSettings(appId: $a) { inactivityAfter } }`, { a: app.app.id })).data.segmentSettings.inactivityAfter,
+        ).toBe('P3D');
+
+        // A CSV of the gone-quiet trials.
+        await page.getByRole('link', { name: 'Trials' }).click();
+        await page.getByLabel('Export as CSV').selectOption('gone_quiet');
+        const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+        expect(download.suggestedFilename()).toBe(`trials-${app.app.id}-gone_quiet.csv`);
+        const csv = await readFile((await download.path())!, 'utf8');
+        expect(
+          csv
+            .trimEnd()
+            .split('\r\n')
+            .slice(1)
+            .map((line) => line.split(',')[0]),
+        ).toEqual(['ins-bob']);
+
+        // A real trial's timeline: its first webhook failed once, then was delivered.
+        const hook = await new Receiver().start();
+        try {
+          hook.script({ status: 500 });
+          await stack.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: hook.url, description: 'HubSpot', retrySchedule: ['PT0S', 'PT1S'] } });
+          await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'ins-live', trialEnd: '2099-01-01T00:00:00Z' } });
+          await page.goto(`${stack.url}/#/apps/${app.app.id}/trials/ins-live`);
+          // Read again until the retry is recorded (the page reloads by itself on moves, not on attempts).
+          await expect
+            .poll(
+              async () => {
+                await page.reload();
+                await page.locator('.timeline').waitFor();
+                return page.locator('.timeline').innerText();
+              },
+              { timeout: 30_000, intervals: [1000] },
+            )
+            .toContain('webhook to HubSpot delivered on the 2nd attempt');
+        } finally {
+          await hook.stop();
+        }
+        expect(outside).toEqual([]);
+        expect(problems).toEqual([]);
+        await context.close();
+      },
+    );
+
     it('every page: no serious accessibility violation (axe-core), every control reached by Tab with a visible focus', { timeout: 120_000 }, async () => {
       const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Keyboard' })).data!.createApp;
       await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'kb-user', email: 'kb@example.com', trialEnd: '2099-01-01T00:00:00Z' } });
@@ -677,6 +795,7 @@ describe.skipIf(!available && !required)('in a browser', () => {
           ['trials', `/apps/${app.app.id}/trials`],
           ['trial', `/apps/${app.app.id}/trials/kb-user`],
           ['live feed', `/apps/${app.app.id}/feed`],
+          ['insights', `/apps/${app.app.id}/insights`],
           ['endpoints', `/apps/${app.app.id}/endpoints`],
           ['settings', `/apps/${app.app.id}/settings`],
           ['API keys', `/apps/${app.app.id}/keys`],

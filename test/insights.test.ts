@@ -11,6 +11,10 @@ import { bucketOf, bucketStarts } from '../src/core/insights.ts';
 import { eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, CREATE_ENDPOINT, START_TRIAL, type CreatedApp } from './support/operations.ts';
 import { Receiver } from './support/receiver.ts';
+import { seedTrial as seedTrialIn } from './support/seed.ts';
+
+const seedTrial = (appId: string, userId: string, moves: Parameters<typeof seedTrialIn>[3], extra?: Parameters<typeof seedTrialIn>[4]) =>
+  seedTrialIn(stack, appId, userId, moves, extra);
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -19,44 +23,6 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 const newApp = async (name = 'insights') => (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name })).data!.createApp;
-
-/** A trial and its moves written as the workflow records them (no workflow runs: insights read the record). */
-async function seedTrial(
-  appId: string,
-  userId: string,
-  moves: Array<[segment: string, reason: string, at: string]>,
-  extra: { trialStart?: string; trialEnd?: string; lastActivityAt?: string | null; ahaReachedAt?: string | null; createdAt?: string } = {},
-) {
-  const id = `trl_seed_${appId}_${userId}`;
-  const last = moves.at(-1);
-  await stack.sql(
-    `insert into trials (id, app_id, user_id, email, trial_start, trial_end, segment, last_sequence, workflow_id, last_activity_at, aha_reached_at, created_at, updated_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
-    [
-      id,
-      appId,
-      userId,
-      `${userId}@example.com`,
-      extra.trialStart ?? moves[0]?.[2] ?? new Date().toISOString(),
-      extra.trialEnd ?? '2099-01-01T00:00:00Z',
-      last?.[0] ?? null,
-      moves.length,
-      `seed:${id}`,
-      extra.lastActivityAt ?? null,
-      extra.ahaReachedAt ?? null,
-      extra.createdAt ?? moves[0]?.[2] ?? new Date().toISOString(),
-    ],
-  );
-  let previous: string | null = null;
-  for (const [index, [segment, reason, at]] of moves.entries()) {
-    await stack.sql(
-      `insert into segment_changes (id, app_id, trial_id, sequence, old_segment, new_segment, reason, occurred_at) values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [`sgc_seed_${id}_${index + 1}`, appId, id, index + 1, previous, segment, reason, at],
-    );
-    previous = segment;
-  }
-  return id;
-}
 
 const SIZES = `query($a: ID!, $from: DateTime!, $to: DateTime!, $b: InsightBucket) { segmentSizes(appId: $a, from: $from, to: $to, bucket: $b) { start counts { key trials } } }`;
 /** A bucket's non-zero counts. */

@@ -60,6 +60,7 @@ function AppPages() {
           Trials
         </NavLink>
         <NavLink to={`/apps/${appId}/feed`}>Live feed</NavLink>
+        <NavLink to={`/apps/${appId}/insights`}>Insights</NavLink>
         <NavLink to={`/apps/${appId}/endpoints`}>Endpoints</NavLink>
         <NavLink to={`/apps/${appId}/settings`}>Settings</NavLink>
         <NavLink to={`/apps/${appId}/keys`}>API keys</NavLink>
@@ -86,6 +87,8 @@ const router = createHashRouter([
           { path: 'trials', element: <Board /> },
           { path: 'trials/:userId', element: <TrialPage /> },
           { path: 'feed', element: <Feed /> },
+          // The charts (recharts) load with their page only.
+          { path: 'insights', lazy: async () => ({ Component: (await import('./pages/Insights.tsx')).Insights }) },
           { path: 'endpoints', element: <Endpoints /> },
           { path: 'settings', element: <Settings /> },
           { path: 'keys', element: <ApiKeys /> },

@@ -1,6 +1,7 @@
 /** The trials board: the nine segments with their counts and cards, moving live as transitions are recorded; search by user id or email. */
 import { useEffect, useState, type FormEvent } from 'react';
 import { useThrottled } from '../throttle.ts';
+import { ExportTrials } from './ExportTrials.tsx';
 import { Link, useParams } from 'react-router';
 import { useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql/index.ts';
@@ -91,6 +92,7 @@ export function Board() {
           </button>
         )}
       </form>
+      <ExportTrials appId={appId} search={search} />
       {!trials.length && (
         <p className="state empty">
           {search ? `No trial's user id or email starts with “${search}”.` : 'No trials yet: an identify with trial_end (or a Trial Started event) starts one.'}

@@ -5,11 +5,13 @@
  */
 import { useParams } from 'react-router';
 import { useFieldArray, useForm, type FieldPath } from 'react-hook-form';
-import { useMutation, useQuery } from 'urql';
+import { useState } from 'react';
+import { useClient, useMutation, useQuery } from 'urql';
 import { humanDuration, toIsoDuration } from '../durations.ts';
 import { commaList, Field } from '../field.tsx';
 import { graphql } from '../gql/index.ts';
-import type { SettingsQuery as SettingsData } from '../gql/graphql.ts';
+import type { PreviewSettingsQuery, SettingsQuery as SettingsData } from '../gql/graphql.ts';
+import { segmentLabel } from '../segments.ts';
 import { ErrorState, Loading } from '../states.tsx';
 
 const SettingsQuery = graphql(`
@@ -48,6 +50,61 @@ const SaveSettings = graphql(`
     }
   }
 `);
+
+const PreviewSettings = graphql(`
+  query PreviewSettings($input: UpdateSegmentSettingsInput!) {
+    previewSegmentSettings(input: $input) {
+      evaluated
+      unchanged
+      moves {
+        from
+        to
+        trials
+        sample
+      }
+      errors {
+        field
+        message
+      }
+    }
+  }
+`);
+
+type Preview = NonNullable<PreviewSettingsQuery['previewSegmentSettings']>;
+
+/** What saving would do, before saving: the API's preview of the durations typed (nothing is saved). */
+function PreviewResult({ preview }: { preview: Preview }) {
+  const moving = preview.moves.reduce((sum, move) => sum + move.trials, 0);
+  return (
+    <div className="preview" role="status" aria-label="Preview">
+      <p>
+        Saving would move <strong>{moving}</strong> of {preview.evaluated} open trials now ({preview.unchanged} stay where they are).
+      </p>
+      {moving > 0 && (
+        <table aria-label="Moves the new settings would make">
+          <thead>
+            <tr>
+              <th scope="col">From</th>
+              <th scope="col">To</th>
+              <th scope="col">Trials</th>
+              <th scope="col">For example</th>
+            </tr>
+          </thead>
+          <tbody>
+            {preview.moves.map((move) => (
+              <tr key={`${move.from}>${move.to}`}>
+                <td>{segmentLabel(move.from)}</td>
+                <td>{segmentLabel(move.to)}</td>
+                <td>{move.trials}</td>
+                <td>{move.sample.join(', ')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
 
 const DURATIONS = [
   { field: 'inactivityAfter', label: 'A user is quiet after' },
@@ -100,11 +157,13 @@ function valuesOf(settings: SettingsData['segmentSettings']): Values {
 
 function SettingsForm({ appId, settings }: { appId: string; settings: SettingsData['segmentSettings'] }) {
   const [, save] = useMutation(SaveSettings);
-  const { register, control, handleSubmit, setError, setValue, formState } = useForm<Values>({ defaultValues: valuesOf(settings) });
-  const rules = useFieldArray({ control, name: 'ahaRules' });
-  const { errors, isSubmitting, isSubmitSuccessful } = formState;
+  const { register, control, handleSubmit, setError, setValue, getValues, clearErrors, formState } = useForm<Values>({ defaultValues: valuesOf(settings) });
+  const client = useClient();
+  const [preview, setPreview] = useState<Preview | null>(null);
+  const [previewing, setPreviewing] = useState(false);
 
-  async function submit(values: Values) {
+  /** The durations typed, as the API takes them; each one that is no duration is said at its field. */
+  function durationsTyped(values: Values): Record<string, string> | null {
     const durations: Record<string, string> = {};
     let refused = false;
     for (const { field } of DURATIONS) {
@@ -115,6 +174,30 @@ function SettingsForm({ appId, settings }: { appId: string; settings: SettingsDa
         refused = true;
       }
     }
+    return refused ? null : durations;
+  }
+
+  async function showPreview() {
+    clearErrors();
+    setPreview(null);
+    const durations = durationsTyped(getValues());
+    if (!durations) return;
+    setPreviewing(true);
+    const result = await client.query(PreviewSettings, { input: { appId, ...durations } }, { requestPolicy: 'network-only' }).toPromise();
+    setPreviewing(false);
+    if (result.error) return setError('root', { message: result.error.message });
+    const answer = result.data?.previewSegmentSettings;
+    if (!answer) return;
+    for (const problem of answer.errors) setError(formField(problem.field), { message: problem.message });
+    if (!answer.errors.length) setPreview(answer);
+  }
+  const rules = useFieldArray({ control, name: 'ahaRules' });
+  const { errors, isSubmitting, isSubmitSuccessful } = formState;
+
+  async function submit(values: Values) {
+    setPreview(null);
+    const durations = durationsTyped(values) ?? {};
+    let refused = Object.keys(durations).length < DURATIONS.length;
     values.ahaRules.forEach((rule, index) => {
       if (rule.count.trim() !== '' && !/^\d+$/.test(rule.count.trim())) {
         setError(`ahaRules.${index}.count`, { message: `"${rule.count}" is not a number of times` });
@@ -202,9 +285,15 @@ function SettingsForm({ appId, settings }: { appId: string; settings: SettingsDa
           {errors.root.message}
         </p>
       )}
-      <button type="submit" disabled={isSubmitting}>
-        {isSubmitting ? 'Saving…' : 'Save settings'}
-      </button>
+      <div className="actions">
+        <button type="button" className="secondary" disabled={previewing} onClick={showPreview}>
+          {previewing ? 'Looking…' : 'Preview what the durations would move'}
+        </button>
+        <button type="submit" disabled={isSubmitting}>
+          {isSubmitting ? 'Saving…' : 'Save settings'}
+        </button>
+      </div>
+      {preview && <PreviewResult preview={preview} />}
       {isSubmitSuccessful && (
         <p role="status" aria-live="polite">
           Saved: the app's open trials are being re-evaluated.

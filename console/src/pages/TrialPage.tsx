@@ -2,7 +2,9 @@
 import { useEffect, useState } from 'react';
 import { useParams } from 'react-router';
 import { useMutation, useQuery, useSubscription, type OperationResult } from 'urql';
+import { humanSeconds } from '../charts.tsx';
 import { graphql } from '../gql/index.ts';
+import type { TrialPageQuery } from '../gql/graphql.ts';
 import { useThrottled } from '../throttle.ts';
 import { Empty, ErrorState, Loading } from '../states.tsx';
 
@@ -24,6 +26,33 @@ const TrialQuery = graphql(`
         newSegment
         reason
         occurredAt
+        lastEventBefore {
+          type
+          event
+          timestamp
+        }
+        deliveries {
+          id
+          status
+          attemptCount
+          endpoint {
+            url
+            description
+          }
+        }
+      }
+      events(first: 50) {
+        edges {
+          node {
+            id
+            type
+            event
+            timestamp
+          }
+        }
+        pageInfo {
+          hasNextPage
+        }
       }
       deliveryCounts {
         pending
@@ -87,6 +116,66 @@ const TrialMoves = graphql(`
 
 const words = (key: string | null | undefined) => (key ? key.replaceAll('_', ' ') : 'no segment yet');
 
+type TrialData = NonNullable<TrialPageQuery['trial']>;
+
+const ORDINALS = ['1st', '2nd', '3rd'];
+const ordinal = (n: number) => ORDINALS[n - 1] ?? `${n}th`;
+const nameOf = (event: { type: string; event?: string | null }) => event.event ?? event.type;
+
+/** "delivered on the 2nd attempt", "failed after 10 attempts", "pending (1 attempt so far)". */
+function deliverySaid(delivery: TrialData['changes'][number]['deliveries'][number]): string {
+  const to = delivery.endpoint.description ?? delivery.endpoint.url;
+  if (delivery.status === 'delivered') return `webhook to ${to} delivered on the ${ordinal(delivery.attemptCount)} attempt`;
+  if (delivery.status === 'failed') return `webhook to ${to} failed after ${delivery.attemptCount} attempts`;
+  return `webhook to ${to} pending (${delivery.attemptCount} attempt${delivery.attemptCount === 1 ? '' : 's'} so far)`;
+}
+
+/** Why a move happened, in words: "3 days after the last Report Viewed". */
+function becauseOf(change: TrialData['changes'][number]): string | null {
+  const last = change.lastEventBefore;
+  if (!last) return null;
+  const gap = Date.parse(change.occurredAt) - Date.parse(last.timestamp);
+  return gap < 60_000 ? `on ${nameOf(last)}` : `${humanSeconds(gap / 1000)} after the last ${nameOf(last)}`;
+}
+
+function Timeline({
+  changes,
+  events,
+}: {
+  changes: TrialData['changes'];
+  events: Array<{ id: string; type: string; event?: string | null; timestamp: string }>;
+}) {
+  const entries = [
+    ...changes.map((change) => ({ at: Date.parse(change.occurredAt), order: 1, change, event: null })),
+    ...events.map((event) => ({ at: Date.parse(event.timestamp), order: 0, change: null, event })),
+  ].sort((a, b) => b.at - a.at || b.order - a.order);
+  return (
+    <ol className="moves timeline">
+      {entries.map(({ change, event }) =>
+        change ? (
+          <li key={change.id} className="move">
+            {new Date(change.occurredAt).toLocaleString()}: {change.oldSegment ? `${words(change.oldSegment)} → ` : ''}
+            <strong>{words(change.newSegment)}</strong> ({change.reason.replaceAll('_', ' ')}){becauseOf(change) ? `, ${becauseOf(change)}` : ''}
+            {change.deliveries.length > 0 && (
+              <ul>
+                {change.deliveries.map((delivery) => (
+                  <li key={delivery.id}>{deliverySaid(delivery)}</li>
+                ))}
+              </ul>
+            )}
+          </li>
+        ) : (
+          <li key={`event-${event!.id}`} className="event">
+            <small>
+              {new Date(event!.timestamp).toLocaleString()}: {event!.type === 'track' ? event!.event : event!.type}
+            </small>
+          </li>
+        ),
+      )}
+    </ol>
+  );
+}
+
 export function TrialPage() {
   const { appId = '', userId = '' } = useParams();
   const [{ data, fetching, error }, refetch] = useQuery({ query: TrialQuery, variables: { appId, userId } });
@@ -148,15 +237,12 @@ export function TrialPage() {
         </dd>
       </dl>
       <section aria-labelledby="moves-title">
-        <h2 id="moves-title">Moves</h2>
-        <ol className="moves">
-          {trial.changes.map((change) => (
-            <li key={change.id}>
-              {new Date(change.occurredAt).toLocaleString()}: {change.oldSegment ? `${words(change.oldSegment)} → ` : ''}
-              <strong>{words(change.newSegment)}</strong> ({change.reason.replaceAll('_', ' ')})
-            </li>
-          ))}
-        </ol>
+        <h2 id="moves-title">Timeline</h2>
+        <p className="hint">
+          Newest first: each move with why it happened and the webhooks it caused, between the user's events
+          {trial.events.pageInfo.hasNextPage ? ' (the latest 50)' : ''}.
+        </p>
+        <Timeline changes={trial.changes} events={trial.events.edges.map((edge) => edge.node)} />
       </section>
       {!final && (
         <section aria-labelledby="commands-title" className="commands">

@@ -762,7 +762,7 @@ describe.skipIf(!available && !required)('in a browser', () => {
                 await page.locator('.timeline').waitFor();
                 return page.locator('.timeline').innerText();
               },
-              { timeout: 30_000, intervals: [1000] },
+              { timeout: 30_000, interval: 1000 },
             )
             .toContain('webhook to HubSpot delivered on the 2nd attempt');
         } finally {

@@ -381,3 +381,38 @@ describe('CSV export', () => {
     expect((await get('')).status).toBe(400);
   });
 });
+
+describe('the rollups the database keeps', () => {
+  it('equal the recorded moves, trial paths included, after real transitions and a deleted trial', { timeout: 60_000 }, async () => {
+    const app = await newApp('rollup');
+    for (const userId of ['r1', 'r2']) await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId, trialEnd: '2099-01-01T00:00:00Z' } });
+    await eventually(
+      async () => ((await stack.count(`select count(*) as n from segment_changes where app_id = $1`, [app.app.id])) === 2 ? true : undefined),
+      20_000,
+    );
+    await stack.gql(`mutation($i: ConvertTrialInput!) { convertTrial(input: $i) { errors { message } } }`, { i: { appId: app.app.id, userId: 'r1' } });
+    const deleted = await stack.gql(`mutation($i: DeleteTrialInput!) { deleteTrial(input: $i) { errors { message } } }`, {
+      i: { appId: app.app.id, userId: 'r2' },
+    });
+    expect(deleted.data.deleteTrial.errors).toEqual([]);
+    await eventually(
+      async () => ((await stack.count(`select count(*) as n from segment_changes where app_id = $1`, [app.app.id])) === 2 ? true : undefined),
+      20_000,
+    );
+    // Every app of this test file: the hourly counts are exactly the recorded moves.
+    const raw = await stack.sql(
+      `select app_id, date_trunc('hour', occurred_at, 'UTC') as hour, coalesce(old_segment, '') as old_segment, new_segment, count(*)::int as moves
+         from segment_changes group by 1, 2, 3, 4 order by 1, 2, 3, 4`,
+    );
+    const rolled = await stack.sql(`select app_id, hour, old_segment, new_segment, moves from segment_move_hours where moves <> 0 order by 1, 2, 3, 4`);
+    expect(rolled).toEqual(raw);
+    const paths = await stack.sql(
+      `select t.id, t.path, coalesce(string_agg(sc.new_segment, '>' order by sc.sequence) filter (where sc.new_segment not in ('converted', 'expired')), '') as expected
+         from trials t left join segment_changes sc on sc.trial_id = t.id group by t.id, t.path having t.path <> coalesce(string_agg(sc.new_segment, '>' order by sc.sequence) filter (where sc.new_segment not in ('converted', 'expired')), '')`,
+    );
+    expect(paths).toEqual([]);
+    expect(await stack.sql(`select path, last_open_reason from trials where app_id = $1`, [app.app.id])).toEqual([
+      { path: 'exploring', last_open_reason: 'trial_started' },
+    ]);
+  });
+});

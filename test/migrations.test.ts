@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { describe, expect, inject, it } from 'vitest';
 import { openOrm } from '../src/infra/orm.ts';
 import { createTestDatabase } from './support/harness.ts';
 import { ENTITIES } from '../src/modules/entities.ts';
@@ -10,6 +12,42 @@ describe('migrations', () => {
       expect(await orm.migrator.getPending()).toEqual([]);
       const drift = await orm.schema.getUpdateSchemaSQL({ wrap: false });
       expect(drift.trim(), 'entities changed without a migration: run `npm run migration:create`').toBe('');
+    } finally {
+      await orm.close(true);
+    }
+  });
+
+  it('the insight rollups are backfilled from the moves recorded before them', async () => {
+    // An empty database, migrated up to the migration before the rollups.
+    const admin = new pg.Client({ connectionString: inject('postgresUrl') });
+    await admin.connect();
+    const name = `test_backfill_${randomBytes(4).toString('hex')}`;
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const url = new URL(inject('postgresUrl'));
+    url.pathname = `/${name}`;
+    const orm = await openOrm(url.toString(), ENTITIES);
+    try {
+      await orm.migrator.up({ to: 'Migration20261202000000_insights' });
+      const sql = (text: string) => orm.em.getConnection().execute(text);
+      await sql(`insert into apps (id, name, write_key_hash, server_token_hash, created_at) values ('app_b', 'b', 'w', 's', now())`);
+      await sql(`insert into trials (id, app_id, user_id, trial_start, trial_end, segment, last_sequence, workflow_id, created_at, updated_at)
+                 values ('trl_b', 'app_b', 'u', now(), now() + interval '1 day', 'converted', 3, 'w', now(), now())`);
+      await sql(`insert into segment_changes (id, app_id, trial_id, sequence, old_segment, new_segment, reason, occurred_at) values
+                 ('s1', 'app_b', 'trl_b', 1, null, 'exploring', 'trial_started', '2026-11-01T10:10:00Z'),
+                 ('s2', 'app_b', 'trl_b', 2, 'exploring', 'found_value', 'aha_event_received', '2026-11-01T10:50:00Z'),
+                 ('s3', 'app_b', 'trl_b', 3, 'found_value', 'converted', 'converted', '2026-11-02T09:00:00Z')`);
+      await orm.migrator.up();
+      expect(
+        await sql(
+          `select to_char(hour at time zone 'UTC', 'YYYY-MM-DD HH24') as hour, old_segment, new_segment, moves from segment_move_hours order by 1, new_segment`,
+        ),
+      ).toEqual([
+        { hour: '2026-11-01 10', old_segment: '', new_segment: 'exploring', moves: 1 },
+        { hour: '2026-11-01 10', old_segment: 'exploring', new_segment: 'found_value', moves: 1 },
+        { hour: '2026-11-02 09', old_segment: 'found_value', new_segment: 'converted', moves: 1 },
+      ]);
+      expect(await sql(`select path, last_open_reason from trials`)).toEqual([{ path: 'exploring>found_value', last_open_reason: 'aha_event_received' }]);
     } finally {
       await orm.close(true);
     }

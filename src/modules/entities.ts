@@ -3,10 +3,24 @@ import { ApiKey } from './apps/api-key.entity.ts';
 import { App } from './apps/app.entity.ts';
 import { Integrations } from './apps/integrations.entity.ts';
 import { Event, Identity } from './ingest/event.entity.ts';
+import { SegmentMoveHour } from './insights/segment-move-hour.entity.ts';
 import { AppSettings } from './trials/app-settings.entity.ts';
 import { SegmentChange } from './trials/segment-change.entity.ts';
 import { Trial } from './trials/trial.entity.ts';
 import { DeliveryAttempt, WebhookDelivery } from './webhooks/webhook-delivery.entity.ts';
 import { WebhookEndpoint } from './webhooks/webhook-endpoint.entity.ts';
 
-export const ENTITIES = [App, ApiKey, Integrations, Trial, SegmentChange, AppSettings, Event, Identity, WebhookEndpoint, WebhookDelivery, DeliveryAttempt];
+export const ENTITIES = [
+  App,
+  ApiKey,
+  Integrations,
+  Trial,
+  SegmentChange,
+  AppSettings,
+  Event,
+  Identity,
+  WebhookEndpoint,
+  WebhookDelivery,
+  DeliveryAttempt,
+  SegmentMoveHour,
+];

@@ -76,10 +76,10 @@ const TimeInSegmentRef = builder.objectRef<TimeInSegment>('TimeInSegment').imple
   }),
 });
 
-const SegmentFlowRef = builder.objectRef<{ moves: SegmentMove[]; timeInSegment: TimeInSegment[] }>('SegmentFlow').implement({
+const SegmentFlowRef = builder.objectRef<{ moves: () => Promise<SegmentMove[]>; timeInSegment: () => Promise<TimeInSegment[]> }>('SegmentFlow').implement({
   fields: (t) => ({
-    moves: t.field({ type: [SegmentMoveRef], description: 'Most frequent first', resolve: (flow) => flow.moves }),
-    timeInSegment: t.field({ type: [TimeInSegmentRef], resolve: (flow) => flow.timeInSegment }),
+    moves: t.field({ type: [SegmentMoveRef], description: 'Most frequent first (whole hours, UTC)', resolve: (flow) => flow.moves() }),
+    timeInSegment: t.field({ type: [TimeInSegmentRef], resolve: (flow) => flow.timeInSegment() }),
   }),
 });
 

@@ -16,7 +16,8 @@ const AHA_SEGMENTS = sqlList(['found_value', 'on_track_to_convert', 'needs_nudge
 
 /**
  * Every move of the app before `to`, as +1 into its new segment and −1 out of its old one:
- * summed before `from` (the sizes at the start), and per bucket from there.
+ * summed before `from` (the sizes at the start), and per bucket from there. Read from the hourly
+ * rollup (segment_move_hours), so its cost follows the hours of history, not the moves.
  */
 export async function segmentMoveDeltas(
   em: EntityManager,
@@ -26,11 +27,11 @@ export async function segmentMoveDeltas(
   bucket: Bucket,
 ): Promise<{ before: Array<{ segment: string; delta: number }>; deltas: BucketDelta[] }> {
   const rows = await sql(em).execute<Array<{ bucket: Date | null; segment: string; delta: number }>>(
-    `select case when sc.occurred_at < ? then null else date_bin(?::interval, sc.occurred_at, ?::timestamptz) end as bucket,
-            m.segment, sum(m.delta)::int as delta
-       from segment_changes sc
-       cross join lateral (values (sc.new_segment, 1), (sc.old_segment, -1)) as m(segment, delta)
-      where sc.app_id = ? and sc.occurred_at < ? and m.segment is not null
+    `select case when h.hour < ? then null else date_bin(?::interval, h.hour, ?::timestamptz) end as bucket,
+            m.segment, sum(m.delta * h.moves)::int as delta
+       from segment_move_hours h
+       cross join lateral (values (h.new_segment, 1), (nullif(h.old_segment, ''), -1)) as m(segment, delta)
+      where h.app_id = ? and h.hour < ? and m.segment is not null
       group by 1, 2`,
     [from, bucketInterval(bucket), origin, appId, to],
   );
@@ -46,11 +47,14 @@ export interface SegmentMove {
   trials: number;
 }
 
-/** From → to counts of the moves recorded in [from, to) (a trial's first segment comes from null). */
+/**
+ * From → to counts of the moves recorded in [from, to), in whole hours (UTC) from the rollup
+ * (a trial's first segment comes from null).
+ */
 export async function segmentMoves(em: EntityManager, appId: string, from: Date, to: Date): Promise<SegmentMove[]> {
   const rows = await sql(em).execute<Array<{ old_segment: string | null; new_segment: string; trials: number }>>(
-    `select old_segment, new_segment, count(*)::int as trials from segment_changes
-      where app_id = ? and occurred_at >= ? and occurred_at < ? group by 1, 2 order by 3 desc`,
+    `select nullif(old_segment, '') as old_segment, new_segment, sum(moves)::int as trials from segment_move_hours
+      where app_id = ? and hour >= date_trunc('hour', ?::timestamptz, 'UTC') and hour < ? group by 1, 2 having sum(moves) > 0 order by 3 desc, 1, 2`,
     [appId, from, to],
   );
   return rows
@@ -108,25 +112,23 @@ export async function conversionBreakdown(
   to: Date,
 ): Promise<{ byPath: PathRate[]; otherPaths: Rate | null; byReason: ReasonRate[]; byCohort: CohortRate[] }> {
   type Counts = { trials: number; converted: number; expired: number };
-  const grouped = await sql(em).execute<Array<Counts & { path: string | null; reason: string | null; by_path: number }>>(
-    `with per_trial as (
-       select t.id, t.segment,
-              string_agg(sc.new_segment, '>' order by sc.sequence) filter (where sc.new_segment not in ${FINAL}) as path,
-              (array_agg(sc.reason order by sc.sequence desc) filter (where sc.new_segment not in ${FINAL}))[1] as reason
-         from trials t join segment_changes sc on sc.trial_id = t.id
-        where t.app_id = ? and t.trial_start >= ? and t.trial_start < ?
-        group by t.id, t.segment)
-     select path, reason, grouping(path) = 0 as by_path, count(*)::int as trials,
+  // The path and reason are kept on each trial by the rollup trigger; the two passes over the
+  // range's trials run side by side (each on its own pooled connection).
+  const [grouped, cohorts] = await Promise.all([
+    sql(em).execute<Array<Counts & { path: string | null; reason: string | null; by_path: boolean }>>(
+      `select path, last_open_reason as reason, grouping(path) = 0 as by_path, count(*)::int as trials,
             count(*) filter (where segment = 'converted')::int as converted, count(*) filter (where segment = 'expired')::int as expired
-       from per_trial group by grouping sets ((path), (reason)) order by trials desc`,
-    [appId, from, to],
-  );
-  const cohorts = await sql(em).execute<Array<Counts & { week: Date }>>(
-    `select date_bin('7 days'::interval, trial_start, ?::timestamptz) as week, count(*)::int as trials,
+       from trials where app_id = ? and trial_start >= ? and trial_start < ?
+      group by grouping sets ((path), (last_open_reason)) order by trials desc, path, reason`,
+      [appId, from, to],
+    ),
+    sql(em).execute<Array<Counts & { week: Date }>>(
+      `select date_bin('7 days'::interval, trial_start, ?::timestamptz) as week, count(*)::int as trials,
             count(*) filter (where segment = 'converted')::int as converted, count(*) filter (where segment = 'expired')::int as expired
        from trials where app_id = ? and trial_start >= ? and trial_start < ? group by 1 order by 1`,
-    [origin, appId, from, to],
-  );
+      [origin, appId, from, to],
+    ),
+  ]);
   const paths = grouped.filter((row) => row.by_path);
   const shown = paths.slice(0, MAX_PATHS);
   const rest = paths.slice(MAX_PATHS);

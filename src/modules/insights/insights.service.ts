@@ -20,9 +20,9 @@ export async function segmentSizes(
   return { buckets: segmentSizeSeries(before, deltas, starts) };
 }
 
-export async function segmentFlow(em: EntityManager, appId: string, { from, to }: InsightRange) {
-  const [moves, stays] = await Promise.all([segmentMoves(em, appId, from, to), timeInSegment(em, appId, from, to)]);
-  return { moves, timeInSegment: stays };
+/** The flow of a range: each part is read only when asked for (time in segment reads the moves themselves, not the rollup). */
+export function segmentFlow(em: EntityManager, appId: string, { from, to }: InsightRange) {
+  return { moves: () => segmentMoves(em, appId, from, to), timeInSegment: () => timeInSegment(em, appId, from, to) };
 }
 
 export const conversion = (em: EntityManager, appId: string, { from, to }: InsightRange) => conversionBreakdown(em, appId, from, to);

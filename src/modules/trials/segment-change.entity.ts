@@ -1,6 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { App } from '../apps/app.entity.ts';
 import { Trial } from './trial.entity.ts';
+import { ROLL_UP_TRIGGER_DDL } from './segment-rollup.ddl.ts';
 
 /**
  * One recorded segment transition. (trial, sequence) is unique, which is what makes
@@ -11,6 +12,10 @@ export const SegmentChange = defineEntity({
   tableName: 'segment_changes',
   uniques: [{ properties: ['trial', 'sequence'] }],
   indexes: [{ properties: ['app', 'occurredAt'] }],
+  // The insights' rollups (segment_move_hours, a trial's path), kept by the database on every
+  // move recorded or deleted; deferred to commit so a count's row is locked only for that instant.
+  // Created by the insight_rollups migration; declared here so the schema check knows it.
+  triggers: [{ name: 'segment_changes_roll_up', timing: 'after', events: ['insert', 'delete'], expression: ROLL_UP_TRIGGER_DDL }],
   properties: {
     id: p.string().primary(),
     app: () => p.manyToOne(App).deleteRule('cascade'),

@@ -23,6 +23,10 @@ export const Trial = defineEntity({
     /** Latest event time; most events update only this, which the workflow reads when its timers fire. */
     lastActivityAt: p.datetime().nullable(),
     ahaReachedAt: p.datetime().nullable(),
+    /** The segments it went through before any outcome ('>'-joined), kept by the database's rollup trigger. */
+    path: p.text().default(''),
+    /** The reason of its latest move that was not an outcome, kept by the same trigger. */
+    lastOpenReason: p.string().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()

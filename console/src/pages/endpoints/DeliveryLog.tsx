@@ -8,6 +8,7 @@ import { useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../../gql/index.ts';
 import type { DeliveryStatus } from '../../gql/graphql.ts';
 import { Empty, ErrorState, Loading } from '../../states.tsx';
+import { ReceivedResponse } from './ReceivedResponse.tsx';
 
 const DeliveryLogQuery = graphql(`
   query DeliveryLog($endpointId: ID!, $status: DeliveryStatus, $since: DateTime, $until: DateTime, $after: String) {
@@ -202,15 +203,7 @@ export function DeliveryLog({ endpointId }: { endpointId: string }) {
                         {(attempt.responseBody || attempt.responseHeaders.length > 0) && (
                           <details>
                             <summary>Response</summary>
-                            <dl className="headers-list">
-                              {attempt.responseHeaders.map((header) => (
-                                <div key={header.name}>
-                                  <dt>{header.name}</dt>
-                                  <dd>{header.value}</dd>
-                                </div>
-                              ))}
-                            </dl>
-                            {attempt.responseBody && <pre tabIndex={0}>{attempt.responseBody}</pre>}
+                            <ReceivedResponse headers={attempt.responseHeaders} body={attempt.responseBody} />
                           </details>
                         )}
                       </li>

@@ -9,6 +9,7 @@ import { graphql } from '../../gql/index.ts';
 import type { EndpointsQuery, SendTestMutation } from '../../gql/graphql.ts';
 import { ErrorState } from '../../states.tsx';
 import { DeliveryLog } from './DeliveryLog.tsx';
+import { ReceivedResponse } from './ReceivedResponse.tsx';
 import { EndpointForm, type EndpointInput, type SaveResult } from './EndpointForm.tsx';
 
 export type Endpoint = EndpointsQuery['webhookEndpoints'][number];
@@ -108,15 +109,7 @@ function TestOutcome({ url, result }: { url: string; result: TestResult }) {
         <p>
           Answered {attempt.statusCode ?? 'nothing'} in {attempt.durationMs} ms{attempt.error ? `: ${attempt.error}` : ''}
         </p>
-        <dl className="headers-list">
-          {attempt.responseHeaders.map((header) => (
-            <div key={header.name}>
-              <dt>{header.name}</dt>
-              <dd>{header.value}</dd>
-            </div>
-          ))}
-        </dl>
-        {attempt.responseBody && <pre tabIndex={0}>{attempt.responseBody}</pre>}
+        <ReceivedResponse headers={attempt.responseHeaders} body={attempt.responseBody} />
       </div>
     </div>
   );

@@ -1,0 +1,19 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+
+/**
+ * How many moves from one segment to another an app's trials made in one hour (UTC). Kept by a
+ * database trigger on segment_changes (see the insight_rollups migration), read by the insights.
+ */
+export const SegmentMoveHour = defineEntity({
+  name: 'SegmentMoveHour',
+  tableName: 'segment_move_hours',
+  properties: {
+    appId: p.string().primary(),
+    hour: p.datetime().primary(),
+    /** '' for a trial's first segment. */
+    oldSegment: p.string().primary(),
+    newSegment: p.string().primary(),
+    moves: p.integer(),
+  },
+});
+export type ISegmentMoveHour = InferEntity<typeof SegmentMoveHour>;

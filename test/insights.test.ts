@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Analytics } from '@segment/analytics-node';
 import { decideSegment, DEFAULT_SEGMENT_SETTINGS } from '../src/core/segment-rules.ts';
 import { csvCell } from '../src/core/csv.ts';
-import { bucketOf, bucketStarts } from '../src/core/insights.ts';
+import { bucketOf, bucketStarts, dwellBinMiddle, dwellBinOf, percentileFromBins } from '../src/core/insights.ts';
 import { eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, CREATE_ENDPOINT, START_TRIAL, type CreatedApp } from './support/operations.ts';
 import { Receiver } from './support/receiver.ts';
@@ -38,6 +38,23 @@ describe('buckets (pure)', () => {
     ]);
     expect(bucketStarts(Date.parse('2026-11-01T10:00:00Z'), Date.parse('2026-11-01T12:00:01Z'), 'hour')).toHaveLength(3);
     expect(bucketStarts(0, 3000 * 3_600_000, 'hour')).toEqual({ error: expect.stringContaining('at most 2000 buckets') });
+  });
+
+  it('dwell bins: 4 a doubling, each middle within 9 % of a dwell over a minute in it; percentiles at the rank percentile_cont uses', () => {
+    for (const seconds of [61, 600, 3600, 49 * 3600, 30 * 86_400]) {
+      const middle = dwellBinMiddle(dwellBinOf(seconds));
+      expect(Math.abs(middle - seconds) / seconds, String(seconds)).toBeLessThan(0.1);
+    }
+    expect(dwellBinOf(0)).toBe(0);
+    // 10 departures: 9 after about an hour, 1 after about a day.
+    const bins = [
+      { bin: dwellBinOf(3600), count: 9 },
+      { bin: dwellBinOf(86_400), count: 1 },
+    ];
+    expect(percentileFromBins(bins, 0.5)).toBe(dwellBinMiddle(dwellBinOf(3600)));
+    expect(percentileFromBins(bins, 0.9)).toBe(dwellBinMiddle(dwellBinOf(3600)));
+    expect(percentileFromBins([...bins, { bin: dwellBinOf(86_400), count: 1 }], 0.95)).toBe(dwellBinMiddle(dwellBinOf(86_400)));
+    expect(percentileFromBins([], 0.5)).toBeNull();
   });
 
   it('CSV cells are quoted when they must be, and never start a formula', () => {
@@ -411,6 +428,19 @@ describe('the rollups the database keeps', () => {
          from trials t left join segment_changes sc on sc.trial_id = t.id group by t.id, t.path having t.path <> coalesce(string_agg(sc.new_segment, '>' order by sc.sequence) filter (where sc.new_segment not in ('converted', 'expired')), '')`,
     );
     expect(paths).toEqual([]);
+    // The dwell bins are the moves' own dwells, binned as the pure function bins them.
+    const dwells = await stack.sql(
+      `select app_id, date_trunc('hour', occurred_at, 'UTC') as hour, old_segment as segment, dwell_seconds from segment_changes where dwell_seconds is not null`,
+    );
+    const expectedBins = new Map<string, number>();
+    for (const row of dwells) {
+      const key = `${row.app_id}|${new Date(row.hour).toISOString()}|${row.segment}|${dwellBinOf(row.dwell_seconds)}`;
+      expectedBins.set(key, (expectedBins.get(key) ?? 0) + 1);
+    }
+    const storedBins = await stack.sql(`select app_id, hour, segment, bin, departures from segment_dwell_hours where departures <> 0`);
+    expect(new Map(storedBins.map((row) => [`${row.app_id}|${new Date(row.hour).toISOString()}|${row.segment}|${row.bin}`, row.departures]))).toEqual(
+      expectedBins,
+    );
     expect(await stack.sql(`select path, last_open_reason from trials where app_id = $1`, [app.app.id])).toEqual([
       { path: 'exploring', last_open_reason: 'trial_started' },
     ]);

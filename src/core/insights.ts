@@ -118,3 +118,23 @@ export function previewMoves(
   }
   return { moves: [...moves.values()].sort((a, b) => b.trials - a.trials), unchanged };
 }
+
+/** Dwell bins: 4 per doubling of seconds, as the database's rollup trigger counts them (floor(4·log2(1 + s))). */
+export const dwellBinOf = (seconds: number): number => Math.floor((4 * Math.log(1 + Math.max(seconds, 0))) / Math.LN2);
+/** The middle of a bin, geometrically: within 9 % of any dwell over a minute in it. */
+export const dwellBinMiddle = (bin: number): number => 2 ** ((bin + 0.5) / 4) - 1;
+
+/** The p-th percentile (0 to 1) of dwells counted per bin: the middle of the bin holding that rank. */
+export function percentileFromBins(bins: ReadonlyArray<{ bin: number; count: number }>, p: number): number | null {
+  const sorted = [...bins].filter((entry) => entry.count > 0).sort((a, b) => a.bin - b.bin);
+  const total = sorted.reduce((sum, entry) => sum + entry.count, 0);
+  if (!total) return null;
+  // The rank percentile_cont interpolates at, rounded down to a whole departure.
+  const rank = Math.floor(p * (total - 1));
+  let seen = 0;
+  for (const entry of sorted) {
+    seen += entry.count;
+    if (seen > rank) return dwellBinMiddle(entry.bin);
+  }
+  return dwellBinMiddle(sorted.at(-1)!.bin);
+}

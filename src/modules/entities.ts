@@ -3,7 +3,7 @@ import { ApiKey } from './apps/api-key.entity.ts';
 import { App } from './apps/app.entity.ts';
 import { Integrations } from './apps/integrations.entity.ts';
 import { Event, Identity } from './ingest/event.entity.ts';
-import { SegmentMoveHour } from './insights/segment-move-hour.entity.ts';
+import { SegmentDwellHour, SegmentMoveHour } from './insights/rollup.entities.ts';
 import { AppSettings } from './trials/app-settings.entity.ts';
 import { SegmentChange } from './trials/segment-change.entity.ts';
 import { Trial } from './trials/trial.entity.ts';
@@ -23,4 +23,5 @@ export const ENTITIES = [
   WebhookDelivery,
   DeliveryAttempt,
   SegmentMoveHour,
+  SegmentDwellHour,
 ];

@@ -33,6 +33,7 @@ const InsightsQuery = graphql(`
         left
         medianSeconds
         p90Seconds
+        approximate
       }
     }
     conversion(appId: $appId, from: $from, to: $to) {
@@ -225,8 +226,14 @@ function Flow({ flow }: { flow: InsightsData['segmentFlow'] }) {
                   <tr key={row.segment}>
                     <td>{segmentLabel(row.segment)}</td>
                     <td>{row.left}</td>
-                    <td>{humanSeconds(row.medianSeconds)}</td>
-                    <td>{humanSeconds(row.p90Seconds)}</td>
+                    <td>
+                      {row.approximate && <abbr title="from dwell bins, within 9 %">≈ </abbr>}
+                      {humanSeconds(row.medianSeconds)}
+                    </td>
+                    <td>
+                      {row.approximate && <abbr title="from dwell bins, within 9 %">≈ </abbr>}
+                      {humanSeconds(row.p90Seconds)}
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -73,6 +73,10 @@ const TimeInSegmentRef = builder.objectRef<TimeInSegment>('TimeInSegment').imple
     left: t.exposeInt('left', { description: 'Moves out of the segment in the range' }),
     medianSeconds: t.exposeFloat('medianSeconds'),
     p90Seconds: t.exposeFloat('p90Seconds'),
+    approximate: t.exposeBoolean('approximate', {
+      description:
+        'Past 20,000 moves out in the range, percentiles come from dwell bins of 4 a doubling (within 9 % for dwells over a minute); below, from every move',
+    }),
   }),
 });
 

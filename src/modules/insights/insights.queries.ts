@@ -3,7 +3,16 @@
  * trials table of one app, aggregated in PostgreSQL; the pure shaping is in core/insights.ts.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { BUCKET_ORIGIN, bucketInterval, rateOf, type Bucket, type BucketDelta, type OpenTrialFacts, type Rate } from '../../core/insights.ts';
+import {
+  BUCKET_ORIGIN,
+  bucketInterval,
+  percentileFromBins,
+  rateOf,
+  type Bucket,
+  type BucketDelta,
+  type OpenTrialFacts,
+  type Rate,
+} from '../../core/insights.ts';
 import { FINAL_SEGMENTS, isSegmentKey, type SegmentKey } from '../../core/segments.ts';
 
 const sql = (em: EntityManager) => em.getConnection();
@@ -68,23 +77,51 @@ export interface TimeInSegment {
   left: number;
   medianSeconds: number;
   p90Seconds: number;
+  /** From the dwell bins (within 9 %) rather than from every move. */
+  approximate: boolean;
 }
 
-/** How long trials stayed in each segment before the moves out of it recorded in [from, to). */
+/** Up to this many moves out of segments in a range, percentiles are exact (from the moves); beyond, from the bins. */
+export const EXACT_DWELL_LIMIT = 20_000;
+
+/**
+ * How long trials stayed in each segment before the moves out of it recorded in [from, to): the
+ * rollup's dwell bins say how many left; few enough, and the moves' own dwells give exact
+ * percentiles; more, and the bins do (4 a doubling), which costs the hours of history, not the moves.
+ */
 export async function timeInSegment(em: EntityManager, appId: string, from: Date, to: Date): Promise<TimeInSegment[]> {
-  const rows = await sql(em).execute<Array<{ segment: string; left: number; median: number; p90: number }>>(
-    `select c.old_segment as segment, count(*)::int as left,
-            percentile_cont(0.5) within group (order by extract(epoch from c.occurred_at - p.occurred_at))::float8 as median,
-            percentile_cont(0.9) within group (order by extract(epoch from c.occurred_at - p.occurred_at))::float8 as p90
-       from segment_changes c
-       join segment_changes p on p.trial_id = c.trial_id and p.sequence = c.sequence - 1
-      where c.app_id = ? and c.occurred_at >= ? and c.occurred_at < ? and c.old_segment is not null
-      group by 1 order by 1`,
+  const bins = await sql(em).execute<Array<{ segment: string; bin: number; departures: number }>>(
+    `select segment, bin, sum(departures)::int as departures from segment_dwell_hours
+      where app_id = ? and hour >= date_trunc('hour', ?::timestamptz, 'UTC') and hour < ? group by 1, 2 having sum(departures) > 0`,
     [appId, from, to],
   );
-  return rows
-    .filter((row) => isSegmentKey(row.segment))
-    .map((row) => ({ segment: row.segment as SegmentKey, left: row.left, medianSeconds: row.median, p90Seconds: row.p90 }));
+  const total = bins.reduce((sum, row) => sum + row.departures, 0);
+  if (total <= EXACT_DWELL_LIMIT) {
+    const rows = await sql(em).execute<Array<{ segment: string; left: number; median: number; p90: number }>>(
+      `select old_segment as segment, count(*)::int as left,
+              percentile_cont(0.5) within group (order by dwell_seconds)::float8 as median,
+              percentile_cont(0.9) within group (order by dwell_seconds)::float8 as p90
+         from segment_changes
+        where app_id = ? and occurred_at >= ? and occurred_at < ? and dwell_seconds is not null
+        group by 1 order by 1`,
+      [appId, from, to],
+    );
+    return rows
+      .filter((row) => isSegmentKey(row.segment))
+      .map((row) => ({ segment: row.segment as SegmentKey, left: row.left, medianSeconds: row.median, p90Seconds: row.p90, approximate: false }));
+  }
+  const bySegment = new Map<string, Array<{ bin: number; count: number }>>();
+  for (const row of bins) bySegment.set(row.segment, [...(bySegment.get(row.segment) ?? []), { bin: row.bin, count: row.departures }]);
+  return [...bySegment.entries()]
+    .filter(([segment]) => isSegmentKey(segment))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([segment, counts]) => ({
+      segment: segment as SegmentKey,
+      left: counts.reduce((sum, entry) => sum + entry.count, 0),
+      medianSeconds: percentileFromBins(counts, 0.5)!,
+      p90Seconds: percentileFromBins(counts, 0.9)!,
+      approximate: true,
+    }));
 }
 
 export interface PathRate extends Rate {

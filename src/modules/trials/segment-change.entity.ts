@@ -1,7 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { App } from '../apps/app.entity.ts';
 import { Trial } from './trial.entity.ts';
-import { ROLL_UP_TRIGGER_DDL } from './segment-rollup.ddl.ts';
+import { DWELL_TRIGGER_DDL, ROLL_UP_TRIGGER_DDL } from './segment-rollup.ddl.ts';
 
 /**
  * One recorded segment transition. (trial, sequence) is unique, which is what makes
@@ -15,7 +15,10 @@ export const SegmentChange = defineEntity({
   // The insights' rollups (segment_move_hours, a trial's path), kept by the database on every
   // move recorded or deleted; deferred to commit so a count's row is locked only for that instant.
   // Created by the insight_rollups migration; declared here so the schema check knows it.
-  triggers: [{ name: 'segment_changes_roll_up', timing: 'after', events: ['insert', 'delete'], expression: ROLL_UP_TRIGGER_DDL }],
+  triggers: [
+    { name: 'segment_changes_roll_up', timing: 'after', events: ['insert', 'delete'], expression: ROLL_UP_TRIGGER_DDL },
+    { name: 'segment_changes_dwell', timing: 'before', events: ['insert'], expression: DWELL_TRIGGER_DDL },
+  ],
   properties: {
     id: p.string().primary(),
     app: () => p.manyToOne(App).deleteRule('cascade'),
@@ -25,6 +28,8 @@ export const SegmentChange = defineEntity({
     newSegment: p.string(),
     reason: p.string(),
     occurredAt: p.datetime(),
+    /** Seconds since the trial's previous move (null for its first), set by the database as the move is stored. */
+    dwellSeconds: p.double().nullable(),
   },
 });
 export type ISegmentChange = InferEntity<typeof SegmentChange>;

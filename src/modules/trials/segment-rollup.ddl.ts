@@ -1,7 +1,9 @@
 /**
- * The trigger that keeps the insights' rollups (segment_move_hours, a trial's path and last open
- * reason) from segment_changes: +1 on a recorded move, −1 on a deleted one, deferred to commit so
- * a count's row is locked only for that instant. Used by the insight_rollups migration and
+ * The triggers that keep the insights' rollups from segment_changes. Before a move is stored, its
+ * dwell (seconds since the trial's previous move) is set on it; at commit, +1 (−1 for a deleted
+ * move) goes to its hour's (from, to) count in segment_move_hours and to its dwell's bin in
+ * segment_dwell_hours (4 bins per doubling), and the trial's path and last open reason follow.
+ * Deferred to commit, so a count's row is locked only for that instant. Used by the insight_rollups migration and
  * declared on the SegmentChange entity. Frozen with that migration: a change to the trigger is a
  * new constant and a new migration.
  */
@@ -12,6 +14,11 @@ begin
     insert into segment_move_hours (app_id, hour, old_segment, new_segment, moves)
     values (new.app_id, date_trunc('hour', new.occurred_at, 'UTC'), coalesce(new.old_segment, ''), new.new_segment, 1)
     on conflict (app_id, hour, old_segment, new_segment) do update set moves = segment_move_hours.moves + 1;
+    if new.dwell_seconds is not null then
+      insert into segment_dwell_hours (app_id, hour, segment, bin, departures)
+      values (new.app_id, date_trunc('hour', new.occurred_at, 'UTC'), new.old_segment, floor(4 * ln(1 + greatest(new.dwell_seconds, 0)) / ln(2))::int, 1)
+      on conflict (app_id, hour, segment, bin) do update set departures = segment_dwell_hours.departures + 1;
+    end if;
     if new.new_segment not in ('converted', 'expired') then
       update trials set path = case when path = '' then new.new_segment else path || '>' || new.new_segment end, last_open_reason = new.reason
        where id = new.trial_id;
@@ -20,7 +27,22 @@ begin
   end if;
   update segment_move_hours set moves = moves - 1
    where app_id = old.app_id and hour = date_trunc('hour', old.occurred_at, 'UTC') and old_segment = coalesce(old.old_segment, '') and new_segment = old.new_segment;
+  if old.dwell_seconds is not null then
+    update segment_dwell_hours set departures = departures - 1
+     where app_id = old.app_id and hour = date_trunc('hour', old.occurred_at, 'UTC') and segment = old.old_segment
+       and bin = floor(4 * ln(1 + greatest(old.dwell_seconds, 0)) / ln(2))::int;
+  end if;
   return old;
 end $$;
 create constraint trigger "segment_changes_roll_up" after insert or delete on "segment_changes"
 deferrable initially deferred for each row execute function segment_changes_segment_changes_roll_up_fn();`;
+
+export const DWELL_TRIGGER_DDL = `
+create function segment_changes_segment_changes_dwell_fn() returns trigger language plpgsql as $$
+begin
+  if new.old_segment is not null then
+    new.dwell_seconds := (select extract(epoch from new.occurred_at - p.occurred_at) from segment_changes p where p.trial_id = new.trial_id and p.sequence = new.sequence - 1);
+  end if;
+  return new;
+end $$;
+create trigger "segment_changes_dwell" before insert on "segment_changes" for each row execute function segment_changes_segment_changes_dwell_fn();`;

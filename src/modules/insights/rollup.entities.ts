@@ -17,3 +17,16 @@ export const SegmentMoveHour = defineEntity({
   },
 });
 export type ISegmentMoveHour = InferEntity<typeof SegmentMoveHour>;
+
+/** How many trials left a segment after a dwell in one bin (4 bins per doubling of seconds), in one hour (UTC); kept by the same trigger. */
+export const SegmentDwellHour = defineEntity({
+  name: 'SegmentDwellHour',
+  tableName: 'segment_dwell_hours',
+  properties: {
+    appId: p.string().primary(),
+    hour: p.datetime().primary(),
+    segment: p.string().primary(),
+    bin: p.integer().primary(),
+    departures: p.integer(),
+  },
+});

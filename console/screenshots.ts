@@ -2,14 +2,16 @@
  * `npm run screenshots`: README's pictures, taken from the real console. Starts Trialcast as
  * `npm start` does (embedded PostgreSQL and Temporal, in a temporary folder), fills it with
  * `npm run demo`'s app and an endpoint on a loopback receiver that fails its first answers,
- * waits for the segments to move, and photographs the board, a trial page and the delivery log
+ * waits for the segments to move, and photographs the board, a trial page, the delivery log and the insights
  * in Chromium (CHROMIUM_PATH, default /usr/bin/chromium) into docs/screenshots/.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { chromium } from 'playwright-core';
+import { seedHistory } from '../bench/scenarios/insights.ts';
 import { loadConfig } from '../src/config.ts';
 import { runDemo } from '../src/demo.ts';
 import { freePort } from '../src/infra/net.ts';
@@ -73,6 +75,20 @@ try {
     await retried.waitFor();
     await retried.locator('details summary', { hasText: 'Response' }).last().click();
     await retried.evaluate((row) => row.scrollIntoView({ block: 'center' }));
+  });
+  // The demo's history is minutes long; the insights are shown on an app with 90 days of it (the bench's seed, 3,000 trials).
+  const history = (await gql(url, adminToken, `mutation { createApp(input: { name: "Acme (90 days)" }) { app { id } } }`, {})) as {
+    createApp: { app: { id: string } };
+  };
+  const historyApp = history.createApp.app.id;
+  const db = new pg.Client({ connectionString: runtime.databaseUrl! });
+  await db.connect();
+  await seedHistory(db, historyApp, 3000);
+  await db.end();
+  await shoot(`/apps/${historyApp}/insights`, 'insights.png', async () => {
+    await page.getByLabel('Range').selectOption('90');
+    await page.locator('figure[aria-label="Segment sizes, stacked"] svg[role="application"]').waitFor();
+    await page.mouse.move(0, 0);
   });
   await context.close();
 } finally {

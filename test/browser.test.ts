@@ -615,7 +615,8 @@ describe.skipIf(!available && !required)('in a browser', () => {
           await card.getByLabel('Header 1 value').fill('growth');
           await card.getByLabel(/arrive in order/).uncheck();
           await card.getByRole('button', { name: 'Save endpoint' }).click();
-          await expect.poll(() => card.getByRole('button', { name: 'Save endpoint' }).count()).toBe(0);
+          // Saved: the form closes (while it saves, its button reads Saving…).
+          await expect.poll(() => card.getByLabel('Retry schedule').count()).toBe(0);
           const stored = (
             await stack.gql(`query($a: ID!) { webhookEndpoints(appId: $a) { description timeoutMs ordered retrySchedule headers { name value } } }`, {
               a: app.app.id,

@@ -20,14 +20,14 @@ const DAYS = 90;
 const RUNS = 30;
 
 /** Five moves a trial: exploring, three of the middle segments (by the trial's number), then an outcome (open for the last two weeks' trials). */
-async function seed(db: pg.Client, appId: string): Promise<void> {
+export async function seedHistory(db: pg.Client, appId: string, trials: number): Promise<void> {
   await db.query(
     `insert into trials (id, app_id, user_id, email, trial_start, trial_end, segment, last_sequence, workflow_id, last_activity_at, created_at, updated_at)
-     select 'trl_bench_' || i, $1::text, 'user-' || lpad(i::text, 6, '0'), 'user' || i || '@example.com',
-            now() - interval '${DAYS} days' + (i * interval '${DAYS} days' / ${TRIALS}), now() - interval '${DAYS} days' + (i * interval '${DAYS} days' / ${TRIALS}) + interval '14 days',
-            null, ${MOVES_PER_TRIAL}, 'bench:' || i, now() - interval '${DAYS} days' + (i * interval '${DAYS} days' / ${TRIALS}) + interval '10 days',
-            now() - interval '${DAYS} days' + (i * interval '${DAYS} days' / ${TRIALS}), now()
-       from generate_series(1, ${TRIALS}) as i`,
+     select 'trl_' || $1::text || '_' || i, $1::text, 'user-' || lpad(i::text, 6, '0'), 'user' || i || '@example.com',
+            now() - interval '${DAYS} days' + (i * interval '${DAYS} days' / ${trials}), now() - interval '${DAYS} days' + (i * interval '${DAYS} days' / ${trials}) + interval '14 days',
+            null, ${MOVES_PER_TRIAL}, 'bench:' || i, now() - interval '${DAYS} days' + (i * interval '${DAYS} days' / ${trials}) + interval '10 days',
+            now() - interval '${DAYS} days' + (i * interval '${DAYS} days' / ${trials}), now()
+       from generate_series(1, ${trials}) as i`,
     [appId],
   );
   const middle = `(array['found_value','gone_quiet','needs_nudge','on_track_to_convert','slipping_away','last_chance'])`;
@@ -40,7 +40,7 @@ async function seed(db: pg.Client, appId: string): Promise<void> {
                    else ${middle}[1 + (hashtext(t.id || s) & 1023) % 6] end as new_segment
          from trials t, generate_series(1, ${MOVES_PER_TRIAL}) as s where t.app_id = $1::text)
      insert into segment_changes (id, app_id, trial_id, sequence, old_segment, new_segment, reason, occurred_at)
-     select 'sgc_bench_' || trial_id || '_' || sequence, $1::text, trial_id, sequence,
+     select 'sgc_' || trial_id || '_' || sequence, $1::text, trial_id, sequence,
             lag(new_segment) over (partition by trial_id order by sequence), new_segment,
             case when sequence = 1 then 'trial_started' when new_segment = 'converted' then 'converted' when new_segment = 'expired' then 'trial_ended'
                  when new_segment in ('found_value', 'on_track_to_convert') then 'aha_event_received' else 'inactivity' end,
@@ -54,7 +54,7 @@ async function seed(db: pg.Client, appId: string): Promise<void> {
   );
   await db.query(
     `insert into events (app_id, message_id, type, event, user_id, properties, traits, context, timestamp, received_at)
-     select $1::text, 'bench-' || t.id || '-' || e, 'track', (array['Report Viewed','Clicked','Invited','Exported','Dashboard Opened'])[1 + e % 5],
+     select $1::text, 'seed-' || t.id || '-' || e, 'track', (array['Report Viewed','Clicked','Invited','Exported','Dashboard Opened'])[1 + e % 5],
             t.user_id, '{}', '{}', '{}', t.trial_start + e * interval '10 hours', t.trial_start + e * interval '10 hours'
        from trials t, generate_series(1, ${EVENTS_PER_TRIAL}) as e where t.app_id = $1::text`,
     [appId],
@@ -108,7 +108,7 @@ export async function insightQueries(url: string, databaseUrl: string): Promise<
   await db.connect();
   try {
     const seeding = performance.now();
-    await seed(db, app.id);
+    await seedHistory(db, app.id, TRIALS);
     console.error(`insights: seeded ${TRIALS} trials in ${Math.round((performance.now() - seeding) / 1000)} s`);
     const to = new Date();
     const from = new Date(to.getTime() - DAYS * 86_400_000);

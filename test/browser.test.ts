@@ -422,6 +422,49 @@ describe.skipIf(!available && !required)('in a browser', () => {
       },
     );
 
+    it('an outage replayed from a chosen time: every failed delivery since then sent again, and delivered', { timeout: 60_000 }, async () => {
+      const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Outage' })).data!.createApp;
+      const hook = await new Receiver().start();
+      try {
+        // One attempt only: the receiver's 500 fails the delivery at once.
+        hook.script({ status: 500 });
+        await stack.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: hook.url, retrySchedule: ['PT0S'] } });
+        await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'outage-user', trialEnd: '2099-01-01T00:00:00Z' } });
+        const failed = async () =>
+          stack.count(
+            `select count(*) as n from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where e.app_id = $1 and d.status = 'failed'`,
+            [app.app.id],
+          );
+        await eventually(async () => ((await failed()) === 1 ? true : undefined), 30_000);
+        const { context, outside, page } = await signedIn();
+        await page.goto(`${stack.url}/#/apps/${app.app.id}/endpoints`);
+        await expect.poll(() => page.locator('tr[data-delivery]').first().innerText(), { timeout: 15_000 }).toContain('failed');
+        // The outage began an hour ago (the browser's own time zone, as a person picks it).
+        const hourAgo = new Date(Date.now() - 3_600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+        await page.getByLabel('Replay failed deliveries since').fill(hourAgo);
+        await page.getByRole('button', { name: 'Replay', exact: true }).click();
+        await expect.poll(() => page.getByText(/failed deliver(y|ies) sent again/).innerText()).toBe('1 failed delivery sent again');
+        const [first, resent] = await hook.waitFor(2);
+        // The same message again, under the webhook-id it always had (a receiver that saw it can tell).
+        expect(JSON.parse(resent!.body).event).toBe('trial.segment_changed');
+        expect(JSON.parse(resent!.body).data).toEqual(JSON.parse(first!.body).data);
+        expect(resent!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
+        await expect
+          .poll(
+            async () => {
+              await page.getByRole('button', { name: 'Refresh' }).click();
+              return page.locator('tr[data-delivery]').first().innerText();
+            },
+            { timeout: 30_000 },
+          )
+          .toContain('delivered');
+        expect(outside).toEqual([]);
+        await context.close();
+      } finally {
+        await hook.stop();
+      }
+    });
+
     it('settings: durations as people say them, shown back; every bad field shown at its field', { timeout: 60_000 }, async () => {
       const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Settings' })).data!.createApp;
       const { context, outside, page } = await signedIn();

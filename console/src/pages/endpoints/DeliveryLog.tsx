@@ -101,7 +101,7 @@ function ReplayForm({ endpointId, replayed }: { endpointId: string; replayed: ()
             ? result.error.message
             : payload?.errors.length
               ? payload.errors.map((e) => e.message).join('; ')
-              : `${payload?.count ?? 0} failed deliveries sent again`,
+              : `${payload?.count ?? 0} failed ${payload?.count === 1 ? 'delivery' : 'deliveries'} sent again`,
         );
         replayed();
       }}

@@ -831,26 +831,32 @@ describe.skipIf(!available && !required)('in a browser', () => {
         await analytics.closeAndFlush();
         const axe = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
         const { context, outside, page } = await signedIn();
-        const pages: Array<[string, string]> = [
-          ['sign in', '/sign-in'],
-          ['apps', '/'],
-          ['connect', `/apps/${app.app.id}/connect`],
-          ['signal queue', `/apps/${app.app.id}/signals`],
-          ['trials', `/apps/${app.app.id}/trials`],
-          ['trial', `/apps/${app.app.id}/trials/kb-user`],
-          ['live feed', `/apps/${app.app.id}/feed`],
-          ['insights', `/apps/${app.app.id}/insights`],
-          ['endpoints', `/apps/${app.app.id}/endpoints`],
-          ['settings', `/apps/${app.app.id}/settings`],
-          ['API keys', `/apps/${app.app.id}/keys`],
+        // Each page with the heading it shows once it is there (a lazily loaded page keeps the one before on screen meanwhile).
+        const pages: Array<[string, string, string]> = [
+          ['sign in', '/sign-in', 'Trialcast'],
+          ['apps', '/', 'Apps'],
+          ['connect', `/apps/${app.app.id}/connect`, 'Connect'],
+          ['signal queue', `/apps/${app.app.id}/signals`, 'Signal queue'],
+          ['trials', `/apps/${app.app.id}/trials`, 'Trials'],
+          ['trial', `/apps/${app.app.id}/trials/kb-user`, 'kb-user'],
+          ['live feed', `/apps/${app.app.id}/feed`, 'Live feed'],
+          ['insights', `/apps/${app.app.id}/insights`, 'Insights'],
+          ['endpoints', `/apps/${app.app.id}/endpoints`, 'Endpoints'],
+          ['settings', `/apps/${app.app.id}/settings`, 'Settings'],
+          ['API keys', `/apps/${app.app.id}/keys`, 'API keys'],
         ];
         const found: Record<string, { violations: string[]; unreached: string[]; unmarked: string[] }> = {};
-        for (const [name, path] of pages) {
+        for (const [name, path, heading] of pages) {
           await page.goto(`${stack.url}/#${path}`);
-          // Loaded: no page is still saying "Loading".
-          await page.waitForFunction(() => document.querySelector('main') && !/Loading/.test(document.querySelector('main')!.textContent ?? ''), undefined, {
-            timeout: 15_000,
-          });
+          // Loaded: its heading is there, and nothing on it still says "Loading".
+          await page.waitForFunction(
+            (heading) => {
+              const main = document.querySelector('main');
+              return main?.querySelector('h1')?.textContent === heading && !/Loading/.test(main.textContent ?? '');
+            },
+            heading,
+            { timeout: 15_000 },
+          );
           if (name === 'endpoints') await page.getByRole('button', { name: 'Edit' }).click();
           // Evaluated through the DevTools protocol: the console's CSP (rightly) refuses inline scripts.
           await page.evaluate(axe);

@@ -1,6 +1,6 @@
 /**
  * What the insight charts share: a fill per segment that is a colour and a pattern (readable
- * without colour), its SVG definitions, and seconds said as people say them.
+ * without colour), its SVG definitions, and rates as percentages.
  */
 import type { SegmentKey } from './gql/graphql.ts';
 import { SEGMENTS } from './segments.ts';
@@ -40,24 +40,6 @@ export function SegmentPatterns() {
       })}
     </defs>
   );
-}
-
-/** 93784 → "1 day 2 hours" (the two largest units). */
-export function humanSeconds(seconds: number): string {
-  const units: Array<[number, string]> = [
-    [86_400, 'day'],
-    [3_600, 'hour'],
-    [60, 'minute'],
-    [1, 'second'],
-  ];
-  const parts: string[] = [];
-  let rest = Math.round(seconds);
-  for (const [size, name] of units) {
-    const amount = Math.floor(rest / size);
-    if (amount && parts.length < 2) parts.push(`${amount} ${name}${amount === 1 ? '' : 's'}`);
-    rest -= amount * size;
-  }
-  return parts.length ? parts.join(' ') : '0 seconds';
 }
 
 export const percent = (rate: number | null | undefined) => (rate === null || rate === undefined ? '—' : `${Math.round(rate * 1000) / 10} %`);

@@ -30,6 +30,7 @@ function resumable<Result extends { data?: unknown }>(payload: SubscribePayload,
   const variables = payload.variables;
   if (!variables || !('since' in variables)) return sink;
   const seen = new Map<string, number>();
+  let newest = Number.NEGATIVE_INFINITY;
   return {
     ...sink,
     next(result) {
@@ -38,7 +39,8 @@ function resumable<Result extends { data?: unknown }>(payload: SubscribePayload,
       if (seen.has(change.id)) return;
       const at = Date.parse(change.occurredAt);
       seen.set(change.id, at);
-      const resumeFrom = Math.max(...seen.values()) - RESUME_MARGIN_MS;
+      newest = Math.max(newest, at);
+      const resumeFrom = newest - RESUME_MARGIN_MS;
       for (const [id, time] of seen) if (time < resumeFrom) seen.delete(id);
       variables.since = new Date(resumeFrom).toISOString();
       sink.next(result);

@@ -47,3 +47,20 @@ export function humanDuration(iso: string): string {
   ].filter(Boolean);
   return words.length ? words.join(' ') : '0 seconds';
 }
+
+/** Seconds as a person says a span, the two largest units: 93784 → "1 day 2 hours". */
+export function humanSeconds(seconds: number): string {
+  let rest = Math.round(seconds);
+  const parts: string[] = [];
+  for (const [size, unit] of [
+    [86_400, 'day'],
+    [3_600, 'hour'],
+    [60, 'minute'],
+    [1, 'second'],
+  ] as const) {
+    const amount = Math.floor(rest / size);
+    rest -= amount * size;
+    if (amount && parts.length < 2) parts.push(plural(amount, unit));
+  }
+  return parts.length ? parts.join(' ') : '0 seconds';
+}

@@ -30,6 +30,15 @@ export function Field({ id, label, hint, problem, children }: FieldProps) {
   );
 }
 
+/** A problem that belongs to a whole form or group rather than one control; nothing when there is none. */
+export function Problem({ message }: { message: string | null | undefined }) {
+  return message ? (
+    <p className="error" role="alert">
+      {message}
+    </p>
+  ) : null;
+}
+
 /** Names typed as a comma-separated list. */
 export const commaList = (text: string): string[] =>
   text

@@ -54,8 +54,7 @@ export function segmentSizeSeries(before: ReadonlyArray<{ segment: string; delta
     if (segment in running) running[segment as SegmentKey] += delta;
   };
   for (const { segment, delta } of before) add(segment, delta);
-  const byBucket = new Map<number, BucketDelta[]>();
-  for (const delta of deltas) byBucket.set(delta.bucketStart, [...(byBucket.get(delta.bucketStart) ?? []), delta]);
+  const byBucket = Map.groupBy(deltas, (delta) => delta.bucketStart);
   return starts.map((start) => {
     for (const { segment, delta } of byBucket.get(start) ?? []) add(segment, delta);
     return { start, counts: { ...running } };

@@ -7,13 +7,14 @@ import type { SettingsService } from '../modules/trials/settings.service.ts';
 import type { Trials } from '../modules/trials/trials.service.ts';
 import type { Webhooks } from '../modules/webhooks/webhooks.service.ts';
 import type { KeyRevoked } from '../modules/apps/api-key-revocations.ts';
-import type { Auth, Credentials } from './credentials.ts';
+import { mayAccess, type Auth, type Credentials } from './credentials.ts';
 import type { FeedChannel } from '../infra/pg-feed.ts';
 import type { ISegmentChange } from '../modules/trials/segment-change.entity.ts';
 import type { OperationalEvent } from '../modules/webhooks/catalog.ts';
 import type { IDeliveryAttempt } from '../modules/webhooks/webhook-delivery.entity.ts';
 
 export type { Auth } from './credentials.ts';
+export { mayAccess };
 
 /** The services resolvers call, built once per process by their factories (src/runtime.ts). */
 export interface Services {
@@ -48,11 +49,6 @@ export function requireAdmin(auth: Auth): void {
   throw auth.kind === 'anonymous' ? unauthenticated() : forbidden('only the admin token can do this');
 }
 
-/** Whether the caller may see this app's things: the admin, or this app's own key. */
-export function mayAccess(auth: Auth, appId: string): boolean {
-  return auth.kind === 'admin' || (auth.kind === 'app' && auth.appId === appId);
-}
-
 /** Any valid token: before an id is looked up, so that an anonymous caller learns nothing of it. */
 export function requireCaller(auth: Auth): void {
   if (auth.kind === 'anonymous') throw unauthenticated();
@@ -60,7 +56,7 @@ export function requireCaller(auth: Auth): void {
 
 /** The caller may act on this app: the admin, or this app's own key. */
 export function requireApp(auth: Auth, appId: string): void {
-  if (auth.kind === 'admin' || (auth.kind === 'app' && auth.appId === appId)) return;
+  if (mayAccess(auth, appId)) return;
   throw auth.kind === 'anonymous' ? unauthenticated() : forbidden(`this API key cannot access app ${appId}`);
 }
 

@@ -16,6 +16,11 @@ const ANONYMOUS: Auth = { kind: 'anonymous' };
 /** A bound on staleness should a revocation notice be missed (the feed reconnecting also clears the cache). */
 const KEY_CACHE_MS = 5_000;
 
+/** Whether the caller may see this app's things: the admin, or this app's own key. */
+export function mayAccess(auth: Auth, appId: string): boolean {
+  return auth.kind === 'admin' || (auth.kind === 'app' && auth.appId === appId);
+}
+
 export class Credentials {
   readonly #orm: MikroORM;
   readonly #adminToken: string;
@@ -48,7 +53,7 @@ export class Credentials {
   async appAccess(authorization: unknown, appId: string): Promise<'allowed' | 'unauthenticated' | 'forbidden'> {
     const auth = await this.authenticate(authorization);
     if (auth.kind === 'anonymous') return 'unauthenticated';
-    return auth.kind === 'admin' || auth.appId === appId ? 'allowed' : 'forbidden';
+    return mayAccess(auth, appId) ? 'allowed' : 'forbidden';
   }
 
   /** The key no longer authenticates anything in this process. */

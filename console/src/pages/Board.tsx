@@ -1,6 +1,6 @@
 /** The trials board: the nine segments with their counts and cards, moving live as transitions are recorded; search by user id or email. */
-import { useEffect, useState, type FormEvent } from 'react';
-import { useThrottled } from '../throttle.ts';
+import { useState, type FormEvent } from 'react';
+import { useReloadOn, useSinceOpened } from '../live.ts';
 import { ExportTrials } from './ExportTrials.tsx';
 import { Link, useParams } from 'react-router';
 import { useQuery, useSubscription } from 'urql';
@@ -44,10 +44,6 @@ const Moves = graphql(`
   }
 `);
 
-const REPLAY_MS = 60_000;
-/** A burst of moves (a replay, a settings change) reloads the board at most this often. */
-const RELOAD_EVERY_MS = 500;
-
 export function Board() {
   const { appId = '' } = useParams();
   const [search, setSearch] = useState('');
@@ -56,12 +52,9 @@ export function Board() {
   // Each recorded move reloads the board (one query: counts and cards). The subscription starts a
   // little after the query answered, so it asks from a minute before the page opened: no move
   // falls between the two (and `since` lets the client resume after a reconnect).
-  const [since] = useState(() => new Date(Date.now() - REPLAY_MS).toISOString());
+  const since = useSinceOpened(60_000);
   const [live] = useSubscription({ query: Moves, variables: { appId, since } });
-  const reloadSoon = useThrottled(() => refetch({ requestPolicy: 'network-only' }), RELOAD_EVERY_MS);
-  useEffect(() => {
-    if (live.data) reloadSoon();
-  }, [live.data, reloadSoon]);
+  useReloadOn(live.data, () => refetch({ requestPolicy: 'network-only' }));
 
   function find(event: FormEvent) {
     event.preventDefault();

@@ -1,9 +1,10 @@
 /** Endpoints: add one, each endpoint's card (test, secret, edit, delivery log), and the app's operational events live. */
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { useParams } from 'react-router';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql/index.ts';
 import type { OperationalEventsSubscription } from '../gql/graphql.ts';
+import { useReloadOn } from '../live.ts';
 import { Empty, ErrorState, Loading } from '../states.tsx';
 import { EndpointCard } from './endpoints/EndpointCard.tsx';
 import { EndpointForm, type EndpointInput, type SaveResult } from './endpoints/EndpointForm.tsx';
@@ -66,11 +67,8 @@ function OperationalFeed({ appId, urls, changed }: { appId: string; urls: Readon
     [data.webhookOperationalEvents, ...events].slice(0, 50),
   );
   const events = live.data ?? [];
-  // An endpoint disabled or failing changes its card's health: reload once for each new event.
-  const newest = events[0]?.id;
-  useEffect(() => {
-    if (newest) changed();
-  }, [newest]);
+  // An endpoint disabled or failing changes its card's health.
+  useReloadOn(events[0]?.id, changed);
   return (
     <section aria-labelledby="operational-events">
       <h2 id="operational-events">Operational events</h2>

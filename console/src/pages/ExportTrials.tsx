@@ -2,6 +2,7 @@
  * Download an app's trials (all, one segment's, or the board's search) as CSV. The export is the
  * API's streamed GET /export/trials.csv (a file, not a GraphQL answer), sent with the session's token.
  */
+import { Problem } from '../field.tsx';
 import { useState } from 'react';
 import type { SegmentKey } from '../gql/graphql.ts';
 import { SEGMENTS } from '../segments.ts';
@@ -42,11 +43,7 @@ export function ExportTrials({ appId, search }: { appId: string; search: string 
       <button type="button" className="secondary" disabled={state.busy} onClick={download}>
         {state.busy ? 'Exporting…' : search ? `Download the trials starting with “${search}”` : 'Download CSV'}
       </button>
-      {state.problem && (
-        <p className="error" role="alert">
-          {state.problem}
-        </p>
-      )}
+      <Problem message={state.problem} />
     </div>
   );
 }

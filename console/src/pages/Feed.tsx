@@ -4,6 +4,7 @@ import { Link, useParams } from 'react-router';
 import { useSubscription } from 'urql';
 import { graphql } from '../gql/index.ts';
 import type { FeedMovesSubscription, SegmentKey } from '../gql/graphql.ts';
+import { useSinceOpened } from '../live.ts';
 import { SEGMENTS, segmentLabel } from '../segments.ts';
 import { Empty, ErrorState } from '../states.tsx';
 
@@ -71,7 +72,7 @@ export function Feed() {
   const { appId = '' } = useParams();
   const [chosen, setChosen] = useState<ReadonlySet<SegmentKey>>(new Set());
   // Fixed when the page opens: a change of filter replays the same hour.
-  const [since] = useState(() => new Date(Date.now() - REPLAYED_MS).toISOString());
+  const since = useSinceOpened(REPLAYED_MS);
   const segments = chosen.size ? SEGMENTS.map((segment) => segment.key).filter((key) => chosen.has(key)) : null;
 
   function toggle(key: SegmentKey) {

@@ -2,6 +2,7 @@
  * The secrets inbound integrations sign with: Segment's shared secret and Stripe's signing
  * secret. Write-only: the page says which are set, never what they are.
  */
+import { Problem } from '../field.tsx';
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../gql/index.ts';
@@ -98,11 +99,7 @@ export function IntegrationSecrets({ appId }: { appId: string }) {
               </p>
             </form>
           ))}
-          {problems.form && (
-            <p className="error" role="alert">
-              {problems.form}
-            </p>
-          )}
+          <Problem message={problems.form} />
           {saved && (
             <p role="status" aria-live="polite">
               {saved}.

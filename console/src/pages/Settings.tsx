@@ -8,7 +8,7 @@ import { useFieldArray, useForm, type FieldPath } from 'react-hook-form';
 import { useState } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import { humanDuration, toIsoDuration } from '../durations.ts';
-import { commaList, Field } from '../field.tsx';
+import { commaList, Field, Problem } from '../field.tsx';
 import { graphql } from '../gql/index.ts';
 import type { PreviewSettingsQuery, SettingsQuery as SettingsData } from '../gql/graphql.ts';
 import { segmentLabel } from '../segments.ts';
@@ -267,11 +267,7 @@ function SettingsForm({ appId, settings }: { appId: string; settings: SettingsDa
         <button type="button" className="secondary" onClick={() => rules.append({ event: '', property: '', equals: '', count: '1' })}>
           Add a rule
         </button>
-        {errors.ahaRules?.message && (
-          <p className="error" role="alert">
-            {errors.ahaRules.message}
-          </p>
-        )}
+        <Problem message={errors.ahaRules?.message} />
       </fieldset>
       {text('conversionEvents', 'Conversion events', 'Event names that mean the user converted')}
       {DURATIONS.map(({ field, label }) => (
@@ -280,11 +276,7 @@ function SettingsForm({ appId, settings }: { appId: string; settings: SettingsDa
       {text('eventAllowList', 'Only these events count for segments', 'Empty: every event counts')}
       {text('allowedOrigins', 'Browser origins allowed to send events', 'Such as https://app.example.com, separated by commas; empty: any origin')}
       {text('rateLimitPerSecond', 'Events a second (rate limit)')}
-      {errors.root?.message && (
-        <p className="error" role="alert">
-          {errors.root.message}
-        </p>
-      )}
+      <Problem message={errors.root?.message} />
       <div className="actions">
         <button type="button" className="secondary" disabled={previewing} onClick={showPreview}>
           {previewing ? 'Looking…' : 'Preview what the durations would move'}

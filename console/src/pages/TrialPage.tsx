@@ -1,11 +1,12 @@
 /** One trial: its dates and segment, each move with its reason, its webhooks, and the commands (extend, convert, cancel). */
-import { useEffect, useState } from 'react';
+import { Problem } from '../field.tsx';
+import { useState } from 'react';
 import { useParams } from 'react-router';
 import { useMutation, useQuery, useSubscription, type OperationResult } from 'urql';
-import { humanSeconds } from '../charts.tsx';
+import { humanSeconds } from '../durations.ts';
 import { graphql } from '../gql/index.ts';
 import type { TrialPageQuery } from '../gql/graphql.ts';
-import { useThrottled } from '../throttle.ts';
+import { useReloadOn, useSinceOpened } from '../live.ts';
 import { Empty, ErrorState, Loading } from '../states.tsx';
 
 const TrialQuery = graphql(`
@@ -185,12 +186,9 @@ export function TrialPage() {
   const [newEnd, setNewEnd] = useState('');
   // Each move of this trial, as it is recorded, reloads the page (asked from a minute before the page opened, so none falls between query and subscription).
   const trialId = data?.trial?.id;
-  const [since] = useState(() => new Date(Date.now() - 60_000).toISOString());
+  const since = useSinceOpened(60_000);
   const [live] = useSubscription({ query: TrialMoves, variables: { appId, trialId: trialId ?? '', since }, pause: !trialId });
-  const reloadSoon = useThrottled(() => refetch({ requestPolicy: 'network-only' }), 500);
-  useEffect(() => {
-    if (live.data) reloadSoon();
-  }, [live.data, reloadSoon]);
+  useReloadOn(live.data, () => refetch({ requestPolicy: 'network-only' }));
   const [problem, setProblem] = useState<string | null>(null);
 
   /** Runs a command and shows its refusal: the API's error, or the payload's errors. */
@@ -266,11 +264,7 @@ export function TrialPage() {
           </button>
         </section>
       )}
-      {problem && (
-        <p className="error" role="alert">
-          {problem}
-        </p>
-      )}
+      <Problem message={problem} />
     </main>
   );
 }

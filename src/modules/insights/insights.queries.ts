@@ -110,8 +110,10 @@ export async function timeInSegment(em: EntityManager, appId: string, from: Date
       .filter((row) => isSegmentKey(row.segment))
       .map((row) => ({ segment: row.segment as SegmentKey, left: row.left, medianSeconds: row.median, p90Seconds: row.p90, approximate: false }));
   }
-  const bySegment = new Map<string, Array<{ bin: number; count: number }>>();
-  for (const row of bins) bySegment.set(row.segment, [...(bySegment.get(row.segment) ?? []), { bin: row.bin, count: row.departures }]);
+  const bySegment = Map.groupBy(
+    bins.map((row) => ({ segment: row.segment, bin: row.bin, count: row.departures })),
+    (entry) => entry.segment,
+  );
   return [...bySegment.entries()]
     .filter(([segment]) => isSegmentKey(segment))
     .sort(([a], [b]) => a.localeCompare(b))

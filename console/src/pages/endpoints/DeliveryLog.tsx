@@ -3,10 +3,11 @@
  * duration, response headers and body, live as attempts are recorded; redeliver one, or replay
  * every failed delivery since a chosen time (an outage).
  */
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../../gql/index.ts';
 import type { DeliveryStatus } from '../../gql/graphql.ts';
+import { useReloadOn } from '../../live.ts';
 import { Empty, ErrorState, Loading } from '../../states.tsx';
 import { ReceivedResponse } from './ReceivedResponse.tsx';
 
@@ -132,9 +133,7 @@ export function DeliveryLog({ endpointId }: { endpointId: string }) {
   const reload = () => refetch({ requestPolicy: 'network-only' });
   // Each attempt recorded (first attempts, retries, tests) reloads the page of the log shown.
   const [live] = useSubscription({ query: AttemptRecorded, variables: { endpointId } });
-  useEffect(() => {
-    if (live.data) refetch({ requestPolicy: 'network-only' });
-  }, [live.data, refetch]);
+  useReloadOn(live.data, reload);
   const deliveries = data?.deliveries.edges.map((edge) => edge.node) ?? [];
   const filter = (name: string) => `${name}-${endpointId}`;
 

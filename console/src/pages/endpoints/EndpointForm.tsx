@@ -5,7 +5,7 @@
  */
 import { useFieldArray, useForm, type FieldPath } from 'react-hook-form';
 import { humanDuration, toIsoDuration } from '../../durations.ts';
-import { commaList, Field } from '../../field.tsx';
+import { commaList, Field, Problem } from '../../field.tsx';
 import type { CreateWebhookEndpointInput } from '../../gql/graphql.ts';
 
 export interface EndpointSettings {
@@ -126,11 +126,7 @@ export function EndpointForm({
         <button type="button" className="secondary" onClick={() => headers.append({ name: '', value: '' })}>
           Add a header
         </button>
-        {errors.headers?.message && (
-          <p className="error" role="alert">
-            {errors.headers.message}
-          </p>
-        )}
+        <Problem message={errors.headers?.message} />
       </fieldset>
       <Field id={id('timeout')} label="Timeout (seconds)" hint="From 1 to 30" problem={errors.timeoutSeconds?.message}>
         <input inputMode="decimal" {...register('timeoutSeconds')} />
@@ -149,11 +145,7 @@ export function EndpointForm({
       <Field id={id('disableAfter')} label="Disable after failing for" problem={errors.disableAfter?.message}>
         <input {...register('disableAfter')} />
       </Field>
-      {errors.root?.message && (
-        <p className="error" role="alert">
-          {errors.root.message}
-        </p>
-      )}
+      <Problem message={errors.root?.message} />
       <div className="actions">
         <button type="submit" disabled={isSubmitting}>
           {isSubmitting ? 'Saving…' : submitLabel}

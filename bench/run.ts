@@ -5,11 +5,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { freePort } from '../src/infra/net.ts';
-import { startRuntime } from '../src/runtime.ts';
-import { installTemporalLogging } from '../src/temporal/sdk-logging.ts';
+import { startEmbeddedPostgres } from '../src/infra/postgres.ts';
+import { startTemporalDevServer } from '../src/infra/temporal.ts';
+import { resolveTemporalExecutable } from '../src/infra/temporal-cli.ts';
 import { deliveryThroughput, firstAttemptLatency } from './scenarios/delivery.ts';
 import { subscriptionFanout } from './scenarios/fanout.ts';
 import { trialQueryThroughput } from './scenarios/graphql.ts';
@@ -17,41 +16,39 @@ import { ingestThroughput } from './scenarios/ingest.ts';
 import { insightQueries } from './scenarios/insights.ts';
 import { eventToSubscription } from './scenarios/latency.ts';
 import { openTrialsAndTimers } from './scenarios/trials.ts';
-import type { Result } from './support.ts';
+import { startProduct, type Result } from './support.ts';
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'trialcast-bench-'));
   const logger = createLogger('warn');
-  installTemporalLogging(logger);
-  const config = {
-    ...loadConfig({}),
-    dataDir,
-    port: 0,
-    adminToken: 'tca_bench',
-    // The delivery bench's receiver is on loopback.
-    webhookAllowPrivateTargets: true,
-    temporalDevPort: await freePort(),
-    temporalUiPort: await freePort(),
-  };
-  const runtime = await startRuntime({ role: 'all', config, logger, progress: (line) => console.error(line) });
+  // PostgreSQL and the Temporal dev server as npm start runs them; the product's API and worker
+  // each in a process of its own, and the load generator in this one.
+  const postgres = await startEmbeddedPostgres({ dir: join(dataDir, 'postgres'), database: 'trialcast', logger });
+  const temporal = await startTemporalDevServer({
+    executable: await resolveTemporalExecutable((line) => console.error(line)),
+    dbFilename: join(dataDir, 'temporal.sqlite'),
+    namespace: 'default',
+  });
+  const product = await startProduct({ DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: temporal.address, DATA_DIR: dataDir });
   const results: Result[] = [];
   try {
-    const url = runtime.apiUrl!;
     // BENCH_ONLY=ingest,graphql,latency,fanout,delivery,first-attempt,trials,insights runs a subset.
     const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,fanout,delivery,first-attempt,trials,insights').split(','));
-    if (only.has('ingest')) results.push(...(await ingestThroughput(url, runtime.databaseUrl!)));
-    if (only.has('graphql')) results.push(...(await trialQueryThroughput(url)));
-    if (only.has('latency')) results.push(...(await eventToSubscription(url)));
-    if (only.has('fanout')) results.push(...(await subscriptionFanout(url)));
-    if (only.has('delivery')) results.push(...(await deliveryThroughput(url, runtime.databaseUrl!, runtime.temporalAddress)));
-    if (only.has('first-attempt')) results.push(...(await firstAttemptLatency(url, runtime.databaseUrl!)));
-    if (only.has('trials')) results.push(...(await openTrialsAndTimers(url, runtime.databaseUrl!)));
-    if (only.has('insights')) results.push(...(await insightQueries(url, runtime.databaseUrl!)));
+    if (only.has('ingest')) results.push(...(await ingestThroughput(product)));
+    if (only.has('graphql')) results.push(...(await trialQueryThroughput(product)));
+    if (only.has('latency')) results.push(...(await eventToSubscription(product)));
+    if (only.has('fanout')) results.push(...(await subscriptionFanout(product)));
+    if (only.has('delivery')) results.push(...(await deliveryThroughput(product)));
+    if (only.has('first-attempt')) results.push(...(await firstAttemptLatency(product)));
+    if (only.has('trials')) results.push(...(await openTrialsAndTimers(product)));
+    if (only.has('insights')) results.push(...(await insightQueries(product)));
   } catch (error) {
     console.error('bench failed:', error);
     process.exitCode = 1;
   } finally {
-    await runtime.stop();
+    await product.stop();
+    await temporal.stop();
+    await postgres.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 

@@ -1,9 +1,7 @@
-/** What the bench scenarios share: the load generator, baselines, percentiles, a pool, apps, CPU and heap readings, IPC. */
-import { execFileSync, type ChildProcess } from 'node:child_process';
+/** What the bench scenarios share: the product's processes, the load generator, baselines, percentiles, a pool, apps, CPU and memory readings, IPC. */
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
@@ -68,11 +66,68 @@ export async function newApp(url: string, settings: Record<string, unknown>) {
   return { appId: app.app.id as string, apiKey: app.apiKey as string, writeKey: app.writeKey as string };
 }
 
-/** The API's heap after a full collection, so before/after readings compare live objects only. */
-export function liveHeapMb(): number {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-  return process.memoryUsage().heapUsed / 1_048_576;
+/** Trialcast as the bench runs it: an API process and a worker process (bench/product.ts), as a deployment runs them. */
+export interface Product {
+  url: string;
+  databaseUrl: string;
+  temporalAddress: string;
+  api: ChildProcess;
+  worker: ChildProcess;
+  /** The product's processes by pid, for cpuSecondsByProgram. */
+  labels: Map<number, string>;
+  stop(): Promise<void>;
+}
+
+export async function startProduct(env: { DATABASE_URL: string; TEMPORAL_ADDRESS: string; DATA_DIR: string }): Promise<Product> {
+  const start = async (role: 'api' | 'worker') => {
+    // BENCH_CPU_PROF=<dir>: each product process writes a V8 CPU profile there when it stops.
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${role}.cpuprofile`] : [];
+    const child = fork(new URL('./product.ts', import.meta.url), [role], {
+      env: { ...process.env, ...env },
+      execArgv: [...process.execArgv, ...profile],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const ready = await Promise.race([
+      nextMessage<{ apiUrl: string | null }>(child, `${role} start`),
+      once(child, 'exit').then(([code]) => Promise.reject(new Error(`the bench's ${role} process exited with ${code} at start`))),
+    ]);
+    return { child, apiUrl: ready.apiUrl };
+  };
+  // The worker first: it migrates a fresh database before the API serves.
+  const worker = await start('worker');
+  const api = await start('api');
+  return {
+    url: api.apiUrl!,
+    databaseUrl: env.DATABASE_URL,
+    temporalAddress: env.TEMPORAL_ADDRESS,
+    api: api.child,
+    worker: worker.child,
+    labels: new Map([
+      [api.child.pid!, 'api'],
+      [worker.child.pid!, 'worker'],
+    ]),
+    async stop() {
+      await Promise.all(
+        [api.child, worker.child].map(async (child) => {
+          if (child.exitCode !== null) return;
+          const exited = once(child, 'exit');
+          child.send('stop');
+          await exited;
+        }),
+      );
+    },
+  };
+}
+
+/** A product process's heap after a full collection, so before/after readings compare live objects only. */
+export async function liveHeapMb(child: ChildProcess): Promise<number> {
+  return (await ask<{ heapMb: number }>(child, 'heap')).heapMb;
+}
+
+/** A process's resident memory, from /proc. */
+export function residentMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024;
 }
 
 let ticksPerSecond: number | undefined;
@@ -80,7 +135,7 @@ let ticksPerSecond: number | undefined;
 /**
  * CPU seconds (user + system) used so far by this process and its descendants, live or exited,
  * summed by program (the Temporal dev server, PostgreSQL backends, …); `labels` names
- * processes by pid (this one is "trialcast": API, worker and load generator).
+ * processes by pid (the product's api and worker); this one is the "load generator".
  */
 export function cpuSecondsByProgram(labels: Map<number, string>): Map<string, number> {
   const ticks = (ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })));
@@ -114,7 +169,7 @@ export function cpuSecondsByProgram(labels: Map<number, string>): Map<string, nu
   const byProgram = new Map<string, number>();
   for (const { pid, comm, seconds } of processes) {
     if (!ours.has(pid)) continue;
-    const program = pid === process.pid ? 'trialcast' : (labels.get(pid) ?? comm);
+    const program = pid === process.pid ? 'load generator' : (labels.get(pid) ?? comm);
     byProgram.set(program, (byProgram.get(program) ?? 0) + seconds);
   }
   return byProgram;
@@ -123,7 +178,7 @@ export function cpuSecondsByProgram(labels: Map<number, string>): Map<string, nu
 /** The child's next message, or an error naming what was awaited after a minute. */
 export async function nextMessage<T>(child: ChildProcess, awaiting: string): Promise<T> {
   const [answer] = (await once(child, 'message', { signal: AbortSignal.timeout(60_000) }).catch(() => {
-    throw new Error(`no ${awaiting} from the fan-out subscribers within a minute`);
+    throw new Error(`no ${awaiting} from the child process within a minute`);
   })) as [T];
   return answer;
 }

@@ -28,9 +28,17 @@ export interface Config {
   graphqlIntrospection: boolean;
   /** ISO-8601: delivered and failed webhook deliveries (and their attempts) are kept this long. */
   deliveryRetention: string;
+  /**
+   * Trial workflows a worker keeps in memory between their tasks. One evicted must be replayed
+   * from its history at its next signal or timer, so the default holds the open trials of a
+   * large app; README's "Measured here" gives the memory each costs.
+   */
+  workflowCacheSize: number;
 }
 
 type Env = Record<string, string | undefined>;
+
+export const DEFAULT_WORKFLOW_CACHE_SIZE = 20_000;
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -123,5 +131,6 @@ export function loadConfig(env: Env = process.env): Config {
     production: env.NODE_ENV === 'production',
     graphqlIntrospection: boolean(env, 'GRAPHQL_INTROSPECTION', env.NODE_ENV !== 'production'),
     deliveryRetention: duration(env, 'DELIVERY_RETENTION', 'P30D'),
+    workflowCacheSize: integer(env, 'WORKFLOW_CACHE_SIZE', DEFAULT_WORKFLOW_CACHE_SIZE, 2, 1_000_000),
   };
 }

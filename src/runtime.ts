@@ -14,7 +14,7 @@ import { assertPortFree } from './infra/net.ts';
 import { migrateUp, openOrm, type MikroORM } from './infra/orm.ts';
 import { ENTITIES } from './modules/entities.ts';
 import { startEmbeddedPostgres } from './infra/postgres.ts';
-import { connectClient, connectWorkerConnection, ensureSearchAttributes, startTemporalDevServer } from './infra/temporal.ts';
+import { connectClient, ensureSearchAttributes, startTemporalDevServer } from './infra/temporal.ts';
 import { resolveTemporalExecutable } from './infra/temporal-cli.ts';
 import { PgFeed } from './infra/pg-feed.ts';
 import { segmentChangeChannel } from './modules/trials/segment-change-feed.ts';
@@ -112,16 +112,15 @@ export async function startRuntime({ role, config, logger, progress = () => unde
     await ensureSearchAttributes(temporal, config.temporalNamespace);
 
     if (role !== 'api') {
-      const connection = await connectWorkerConnection(temporalAddress);
-      stops.push(() => connection.close());
       const worker = await startWorker({
-        connection,
+        connection: temporal.connection,
         namespace: config.temporalNamespace,
         taskQueue: config.temporalTaskQueue,
         orm,
         temporal,
         webhookAllowPrivateTargets: config.webhookAllowPrivateTargets,
         deliveryRetention: config.deliveryRetention,
+        workflowCacheSize: config.workflowCacheSize,
         logger,
         workflowBundle,
       });

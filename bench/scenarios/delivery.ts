@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { eventTypesFor, wantsEvent } from '../../src/modules/webhooks/catalog.ts';
-import { ask, cpuSecondsByProgram, graphql, newApp, nextMessage, percentile, pool, UNLIMITED, type Result } from '../support.ts';
+import { ask, cpuSecondsByProgram, graphql, newApp, nextMessage, percentile, pool, UNLIMITED, type Product, type Result } from '../support.ts';
 
 interface DeliveryLoad {
   trials: number;
@@ -31,7 +31,7 @@ interface DeliveryRun {
  * latency from the body's occurred_at (recorded) to the first attempt's arrival; and the
  * CPU time each process spent per transition.
  */
-async function runDeliveryLoad(url: string, databaseUrl: string, load: DeliveryLoad): Promise<DeliveryRun> {
+async function runDeliveryLoad({ url, databaseUrl, labels: productLabels }: Product, load: DeliveryLoad): Promise<DeliveryRun> {
   const { trials, rate, endpoints, eventTypes } = load;
   const ahaTypes = eventTypesFor({ oldSegment: 'exploring', newSegment: 'found_value' }).filter((type) => wantsEvent({ eventTypes }, type));
   const expected = trials * endpoints * ahaTypes.length;
@@ -70,7 +70,7 @@ async function runDeliveryLoad(url: string, databaseUrl: string, load: DeliveryL
     }
 
     const auth = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
-    const labels = new Map([[receiver.pid!, 'receiver']]);
+    const labels = new Map([...productLabels, [receiver.pid!, 'receiver']]);
     const cpuBefore = cpuSecondsByProgram(labels);
     const started = Date.now();
     for (let i = 0; i < ids.length; i++) {
@@ -112,15 +112,15 @@ const describeLoad = (run: DeliveryRun, load: DeliveryLoad) =>
  * Sustained deliveries: many endpoints per transition, offered faster than the machine can
  * go. Also the Temporal work a delivery costs: lanes started, and one trial's history.
  */
-export async function deliveryThroughput(url: string, databaseUrl: string, temporalAddress: string): Promise<Result[]> {
+export async function deliveryThroughput(product: Product): Promise<Result[]> {
   const load: DeliveryLoad = {
     trials: Number(process.env.BENCH_DELIVERY_TRIALS ?? 1000),
     rate: Number(process.env.BENCH_DELIVERY_RATE ?? 200),
     endpoints: Number(process.env.BENCH_DELIVERY_ENDPOINTS ?? 10),
     eventTypes: ['*'],
   };
-  const run = await runDeliveryLoad(url, databaseUrl, load);
-  const connection = await Connection.connect({ address: temporalAddress });
+  const run = await runDeliveryLoad(product, load);
+  const connection = await Connection.connect({ address: product.temporalAddress });
   const client = new Client({ connection });
   const lanes = (await client.workflow.count('WorkflowType = "webhookLane"')).count;
   const events = (await client.workflow.getHandle(run.sampleWorkflowId).fetchHistory()).events ?? [];
@@ -142,12 +142,12 @@ export async function deliveryThroughput(url: string, databaseUrl: string, tempo
  * BENCH_FIRST_ATTEMPT_RATES; with the CPU a transition costs end to end (ingest, signal,
  * workflow task, recording, attempt), which bounds the rate this machine can sustain.
  */
-export async function firstAttemptLatency(url: string, databaseUrl: string): Promise<Result[]> {
+export async function firstAttemptLatency(product: Product): Promise<Result[]> {
   const results: Result[] = [];
   const rates = (process.env.BENCH_FIRST_ATTEMPT_RATES ?? '30,200').split(',').map(Number);
   for (const rate of rates) {
     const load: DeliveryLoad = { trials: Number(process.env.BENCH_FIRST_ATTEMPT_TRIALS ?? 1500), rate, endpoints: 1, eventTypes: ['trial.segment_changed'] };
-    const run = await runDeliveryLoad(url, databaseUrl, load);
+    const run = await runDeliveryLoad(product, load);
     const cpuTotal = run.cpuPerTransition.reduce((sum, { ms }) => sum + ms, 0);
     const cpuByProgram = run.cpuPerTransition
       .filter(({ ms }) => ms >= 0.1)

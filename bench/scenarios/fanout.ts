@@ -1,16 +1,16 @@
 import { fork } from 'node:child_process';
-import { ask, graphql, liveHeapMb, newApp, nextMessage, percentile, type Result } from '../support.ts';
+import { ask, graphql, liveHeapMb, newApp, nextMessage, percentile, type Product, type Result } from '../support.ts';
 
 /**
  * SUBSCRIBERS graphql-ws clients (in a child process) on one app's segmentChanged; trials
  * started at ~5/s each record a change; every client must receive every change. Latency is
  * from the change's occurredAt (stamped when the workflow records it) to the client's receipt.
  */
-export async function subscriptionFanout(url: string): Promise<Result[]> {
+export async function subscriptionFanout({ url, api }: Product): Promise<Result[]> {
   const subscribers = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
   const changes = Number(process.env.BENCH_FANOUT_CHANGES ?? 50);
   const app = await newApp(url, {});
-  const heapBefore = liveHeapMb();
+  const heapBefore = await liveHeapMb(api);
   const child = fork(new URL('../fanout-subscribers.ts', import.meta.url), [url, app.apiKey, app.appId, String(subscribers)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -21,7 +21,7 @@ export async function subscriptionFanout(url: string): Promise<Result[]> {
   }
   // The server subscribes each client after its connection is acknowledged; give it a moment.
   await new Promise((resolve) => setTimeout(resolve, 3000));
-  const heapPerSubscriberKb = ((liveHeapMb() - heapBefore) * 1024) / subscribers;
+  const heapPerSubscriberKb = (((await liveHeapMb(api)) - heapBefore) * 1024) / subscribers;
   for (let i = 0; i < changes; i += 1) {
     await graphql(
       url,

@@ -1,6 +1,6 @@
-import { bareNodeRequestsPerSecond, CONNECTIONS, DURATION_S, graphql, load, type Result } from '../support.ts';
+import { bareNodeRequestsPerSecond, CONNECTIONS, DURATION_S, graphql, load, type Product, type Result } from '../support.ts';
 
-export async function trialQueryThroughput(url: string): Promise<Result[]> {
+export async function trialQueryThroughput({ url }: Product): Promise<Result[]> {
   const created = await graphql(url, 'tca_bench', 'mutation { createApp(input: {name: "bench"}) { app { id } apiKey } }', {});
   const { app, apiKey } = created.data.createApp;
   await graphql(url, apiKey, 'mutation($a: ID!) { startTrial(input: {appId: $a, userId: "bench-user"}) { trial { id } } }', { a: app.id });

@@ -1,12 +1,12 @@
 import pg from 'pg';
-import { bareNodeRequestsPerSecond, CONNECTIONS, DURATION_S, load, newApp, trackMessages, UNLIMITED, type Result } from '../support.ts';
+import { bareNodeRequestsPerSecond, CONNECTIONS, DURATION_S, load, newApp, trackMessages, UNLIMITED, type Product, type Result } from '../support.ts';
 
 /**
  * `/v1/batch` (100 messages a request) and single `/v1/track`, each acknowledged only after
  * its commit; beside them, a bare node:http server and raw multi-row INSERTs of the same rows.
  * After each load the stored rows are counted: every acknowledged event must be there.
  */
-export async function ingestThroughput(url: string, databaseUrl: string): Promise<Result[]> {
+export async function ingestThroughput({ url, databaseUrl }: Product): Promise<Result[]> {
   const app = await newApp(url, UNLIMITED);
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();

@@ -11,7 +11,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { openOrm } from '../../src/infra/orm.ts';
 import { ENTITIES } from '../../src/modules/entities.ts';
 import { conversionBreakdown, openTrialFacts, segmentMoveDeltas, segmentMoves, timeInSegment } from '../../src/modules/insights/insights.queries.ts';
-import { graphql, percentile, type Result } from '../support.ts';
+import { graphql, percentile, type Product, type Result } from '../support.ts';
 
 const TRIALS = Number(process.env.BENCH_INSIGHT_TRIALS ?? 100_000);
 const MOVES_PER_TRIAL = 5;
@@ -101,7 +101,7 @@ async function plans(databaseUrl: string, appId: string, from: Date, to: Date): 
   }
 }
 
-export async function insightQueries(url: string, databaseUrl: string): Promise<Result[]> {
+export async function insightQueries({ url, databaseUrl }: Product): Promise<Result[]> {
   const created = await graphql(url, 'tca_bench', 'mutation { createApp(input: {name: "insights bench"}) { app { id } apiKey } }', {});
   const { app, apiKey } = created.data.createApp;
   const db = new pg.Client({ connectionString: databaseUrl });

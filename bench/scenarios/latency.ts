@@ -1,9 +1,9 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { newApp, percentile, pool, type Result } from '../support.ts';
+import { newApp, percentile, pool, type Product, type Result } from '../support.ts';
 
 /** From an aha event's ingest (HTTP 200) to the transition arriving on a graphql-ws subscription. */
-export async function eventToSubscription(url: string): Promise<Result[]> {
+export async function eventToSubscription({ url }: Product): Promise<Result[]> {
   const users = Number(process.env.BENCH_LATENCY_USERS ?? 200);
   const app = await newApp(url, { ahaEvents: ['Aha'] });
   const client = createClient({

@@ -1,12 +1,12 @@
 import pg from 'pg';
-import { graphql, newApp, percentile, pool, type Result } from '../support.ts';
+import { graphql, newApp, percentile, pool, residentMb, type Product, type Result } from '../support.ts';
 
 /**
  * Many open trial workflows at once, each with its timers (days away), and among them probe
  * trials whose inactivity timers fall due at a steady rate: the lateness (threshold →
  * transition recorded, read from the recorded changes) is what a timer costs under that load.
  */
-export async function openTrialsAndTimers(url: string, databaseUrl: string): Promise<Result[]> {
+export async function openTrialsAndTimers({ url, databaseUrl, worker }: Product): Promise<Result[]> {
   const count = Number(process.env.BENCH_TRIALS ?? 10_000);
   const probes = Number(process.env.BENCH_TIMER_PROBES ?? 300);
   const quietAfterS = Number(process.env.BENCH_QUIET_AFTER_S ?? 60);
@@ -35,6 +35,7 @@ export async function openTrialsAndTimers(url: string, databaseUrl: string): Pro
   };
 
   // The load: trials that stay open (their inactivity and trial-end timers days away).
+  const idleRssMb = residentMb(worker.pid!);
   const open = await newApp(url, {});
   const started = performance.now();
   await pool(
@@ -45,7 +46,6 @@ export async function openTrialsAndTimers(url: string, databaseUrl: string): Pro
   const startSeconds = (performance.now() - started) / 1000;
   const running = await waitFor(open.appId, 1, count, Date.now() + 1_200_000);
   const settledSeconds = (performance.now() - started) / 1000;
-  const rssMb = Math.round(process.memoryUsage().rss / 1048576);
 
   // The probe, among them: trials whose inactivity timer falls due at a steady 10 a second.
   const probe = await newApp(url, { inactivityAfter: `PT${quietAfterS}S` });
@@ -64,16 +64,47 @@ export async function openTrialsAndTimers(url: string, databaseUrl: string): Pro
     [probe.appId, quietAfterS],
   );
   const stillOpen = Number((await db.query(`select count(*) as n from trials where app_id = $1 and segment = 'exploring'`, [open.appId])).rows[0].n);
+  const workerRssMb = residentMb(worker.pid!);
+
+  // A settings change re-evaluates every open trial: a one-second inactivity window sends each
+  // of them (last active at its start, minutes ago) to gone_quiet.
+  const reevaluating = performance.now();
+  const changed = await graphql(url, open.apiKey, 'mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }', {
+    i: { appId: open.appId, inactivityAfter: 'PT1S' },
+  });
+  if (changed.data.updateSegmentSettings.errors.length) throw new Error(JSON.stringify(changed.data.updateSegmentSettings.errors));
+  const answeredSeconds = (performance.now() - reevaluating) / 1000;
+  const moved = await waitFor(open.appId, 2, stillOpen, Date.now() + 1_200_000);
+  const reevaluatedSeconds = (performance.now() - reevaluating) / 1000;
   await db.end();
   const lateness = rows.map((row) => Number(row.lateness));
   return [
+    {
+      name: 'trials.start_per_s',
+      value: Math.round(count / settledSeconds),
+      unit: 'trials/s',
+      note: `${count} trials started through GraphQL startTrial (50 concurrent) until each recorded its first segment: ${Math.round(settledSeconds)} s (the mutations answered in ${Math.round(startSeconds)} s)`,
+    },
+    {
+      name: 'settings.reevaluate.seconds',
+      value: Math.round(reevaluatedSeconds * 10) / 10,
+      unit: 's',
+      note: `updateSegmentSettings on an app with ${stillOpen} open trials (inactivityAfter P3D → PT1S): answered in ${answeredSeconds.toFixed(1)} s; ${moved} of ${stillOpen} moved to gone_quiet`,
+    },
+    { name: 'settings.reevaluate.moved', value: moved, unit: 'trials', baseline: stillOpen },
     {
       name: 'trials.open',
       value: stillOpen,
       unit: 'workflows',
       note: `${count} started through GraphQL startTrial at ${Math.round(count / startSeconds)}/s (50 concurrent); ${running} had recorded their first segment after ${Math.round(settledSeconds)} s; ${stillOpen} still open at the end`,
     },
-    { name: 'worker.rss_mb', value: rssMb, unit: 'MB', note: 'API + worker in one process with all trials open' },
+    { name: 'worker.rss_mb', value: Math.round(workerRssMb), unit: 'MB', note: `the worker process, resident, with ${stillOpen + probes} trials open` },
+    {
+      name: 'worker.kb_per_open_trial',
+      value: Math.round(((workerRssMb - idleRssMb) * 1024) / (stillOpen + probes)),
+      unit: 'KB',
+      note: `the worker's resident memory with the trials open less its ${Math.round(idleRssMb)} MB before them, per open trial`,
+    },
     {
       name: 'segment.timer_lateness.p50_ms',
       value: percentile(lateness, 50),

@@ -5,13 +5,13 @@ import { attemptDelivery, markDeliveryExhausted } from '../modules/webhooks/atte
 import type { ChangeFacts } from '../modules/webhooks/catalog.ts';
 import { sendFirstAttempts } from '../modules/webhooks/first-attempts.ts';
 import { dispatchable, dispatchDeliveries } from '../modules/webhooks/lanes.ts';
-import { planDeliveries } from '../modules/webhooks/planning.ts';
+import { loadChangeSubject, planChangeDeliveries } from '../modules/webhooks/planning.ts';
 import { pruneDeliveries } from '../modules/webhooks/retention.ts';
 import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.ts';
 import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
 import { Trial } from '../modules/trials/trial.entity.ts';
 import { storedEventsReachAha } from '../modules/trials/aha-facts.ts';
-import { notifySegmentChange } from '../modules/trials/segment-change-feed.ts';
+import { recordChangeOnce } from '../modules/trials/segment-change-recording.ts';
 
 /** A transition as the workflow decided it (times are ISO-8601). */
 export interface SegmentChangeRecord extends ChangeFacts {
@@ -47,32 +47,8 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
      */
     async recordSegmentChange(change: SegmentChangeRecord): Promise<RecordedChange> {
       const em = orm.em.fork();
-      const inserted = await em.transactional(async (em) => {
-        const { affectedRows } = await em
-          .createQueryBuilder(SegmentChange)
-          .insert({
-            id: change.id,
-            app: change.appId,
-            trial: change.trialId,
-            sequence: change.sequence,
-            oldSegment: change.oldSegment,
-            newSegment: change.newSegment,
-            reason: change.reason,
-            occurredAt: new Date(change.occurredAt),
-          })
-          .onConflict(['trial', 'sequence'])
-          .ignore()
-          .execute('run');
-        if (affectedRows === 0) return false;
-        await em.nativeUpdate(
-          Trial,
-          { id: change.trialId, lastSequence: { $lt: change.sequence } },
-          { segment: change.newSegment, lastSequence: change.sequence },
-        );
-        await notifySegmentChange(em, { id: change.id, appId: change.appId, trialId: change.trialId });
-        await planDeliveries(em, change);
-        return true;
-      });
+      const subject = await loadChangeSubject(em, change.trialId);
+      const inserted = await recordChangeOnce(em, change, planChangeDeliveries(change, subject));
       const recorded = inserted
         ? change
         : await em.fork().findOneOrFail(SegmentChange, { trial: change.trialId, sequence: change.sequence }, { fields: ['id', 'newSegment'] });

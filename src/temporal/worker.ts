@@ -25,6 +25,8 @@ export interface WorkerOptions extends ActivityDependencies {
   taskQueue: string;
   logger: Logger;
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
+  /** Workflows kept in memory (WORKFLOW_CACHE_SIZE); the SDK's default follows the heap size instead. */
+  workflowCacheSize: number;
 }
 
 export interface RunningWorker {
@@ -40,6 +42,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     taskQueue: options.taskQueue,
     workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
     activities: createActivities(options),
+    maxCachedWorkflows: options.workflowCacheSize,
     shutdownGraceTime: '10 seconds',
   });
   const done = worker.run();

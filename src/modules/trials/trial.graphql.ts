@@ -13,7 +13,7 @@ import { SEGMENT_KEYS, type SegmentKey } from '../../core/segments.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
 import { SegmentChange, type ISegmentChange } from './segment-change.entity.ts';
 import { startTrialRules, type TrialCommand } from './trials.service.ts';
-import { segmentCounts } from './trials.queries.ts';
+import { segmentCounts, trialOfUser } from './trials.queries.ts';
 
 export const SegmentKeyEnum = builder.enumType('SegmentKey', {
   description: 'A lifecycle segment; converted and expired are final',
@@ -127,7 +127,7 @@ builder.queryField('trial', (t) =>
     args: { appId: t.arg.id({ required: true }), userId: t.arg.string({ required: true }) },
     resolve: async (_root, args, { auth, em }) => {
       requireApp(auth, args.appId);
-      return em.findOne(Trial, { app: args.appId, userId: args.userId });
+      return trialOfUser(em, args.appId, args.userId);
     },
   }),
 );

@@ -4,12 +4,9 @@
  * idempotent on the delivery id.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Trial } from '../trials/trial.entity.ts';
-import { changeEventBody, eventIdOf, eventTypesFor, wantsEvent, type ChangeFacts } from './catalog.ts';
+import { changeEventBody, eventIdOf, eventTypesFor, wantsEvent, type ChangeFacts, type TrialFacts } from './catalog.ts';
 import { deliveryIdFor } from './delivery-id.ts';
-import type { Dispatchable } from './lanes.ts';
 import { WebhookDelivery } from './webhook-delivery.entity.ts';
-import { WebhookEndpoint } from './webhook-endpoint.entity.ts';
 
 export interface DeliveryRow {
   id: string;
@@ -44,36 +41,44 @@ export async function insertDeliveries(em: EntityManager, rows: DeliveryRow[]): 
     .execute('run');
 }
 
-/**
- * A transition's deliveries: one per (enabled endpoint, wanted event type). Idempotent;
- * returns them whether they were made now or before.
- */
-export async function planDeliveries(em: EntityManager, change: ChangeFacts): Promise<Dispatchable[]> {
-  const endpoints = await em.find(WebhookEndpoint, { app: change.appId, enabled: true });
-  if (endpoints.length === 0) return [];
-  const trial = await em.findOneOrFail(Trial, { id: change.trialId });
-  const planned = endpoints.flatMap((endpoint) =>
+/** What a transition's deliveries are made of: the trial's facts and the app's enabled endpoints. */
+export interface ChangeSubject {
+  trial: TrialFacts;
+  endpoints: Array<{ id: string; eventTypes: string[] }>;
+}
+
+/** The trial and its app's enabled endpoints, in one query (nothing to plan without endpoints). */
+export async function loadChangeSubject(em: EntityManager, trialId: string): Promise<ChangeSubject> {
+  const [row] = await em.execute<Array<{ user_id: string; email: string | null; stripe_customer_id: string | null; trial_start: Date; trial_end: Date; endpoints: Array<{ id: string; eventTypes: string[] }> }>>(
+    `select t.user_id, t.email, t.stripe_customer_id, t.trial_start, t.trial_end,
+            coalesce((select json_agg(json_build_object('id', e.id, 'eventTypes', e.event_types) order by e.id)
+                      from webhook_endpoints e where e.app_id = t.app_id and e.enabled), '[]') as endpoints
+     from trials t where t.id = ?`,
+    [trialId],
+  );
+  if (!row) throw new Error(`trial ${trialId} not found`);
+  return {
+    trial: { userId: row.user_id, email: row.email, stripeCustomerId: row.stripe_customer_id, trialStart: new Date(row.trial_start), trialEnd: new Date(row.trial_end) },
+    endpoints: row.endpoints,
+  };
+}
+
+/** Pure: a transition's deliveries, one per (enabled endpoint, wanted event type), each id derived from its subject. */
+export function planChangeDeliveries(change: ChangeFacts, { trial, endpoints }: ChangeSubject): DeliveryRow[] {
+  return endpoints.flatMap((endpoint) =>
     eventTypesFor(change)
       .filter((type) => wantsEvent(endpoint, type))
       .map((eventType) => {
         const id = deliveryIdFor(change.id, endpoint.id, eventType);
         return {
-          endpoint,
-          row: {
-            id,
-            endpointId: endpoint.id,
-            eventType,
-            body: changeEventBody(eventType, change, trial, eventIdOf(id)),
-            segmentChangeId: change.id,
-            trialId: change.trialId,
-            sequence: change.sequence,
-          },
+          id,
+          endpointId: endpoint.id,
+          eventType,
+          body: changeEventBody(eventType, change, trial, eventIdOf(id)),
+          segmentChangeId: change.id,
+          trialId: change.trialId,
+          sequence: change.sequence,
         };
       }),
   );
-  await insertDeliveries(
-    em,
-    planned.map(({ row }) => row),
-  );
-  return planned.map(({ endpoint, row }) => ({ id: row.id, endpointId: endpoint.id, trialId: change.trialId, ordered: endpoint.ordered }));
 }

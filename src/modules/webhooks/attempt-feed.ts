@@ -1,17 +1,13 @@
 /** Recorded delivery attempts on the live feed (the `deliveryAttemptRecorded` subscription). */
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { notify, type PgFeed } from '../../infra/pg-feed.ts';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { PgFeed } from '../../infra/pg-feed.ts';
 import { DeliveryAttempt, type IDeliveryAttempt } from './webhook-delivery.entity.ts';
 
-const CHANNEL = 'delivery_attempts';
-
-/** Inside the transaction that records the attempts. */
-export async function notifyAttempts(em: EntityManager, attempts: Array<{ id: string; endpointId: string }>): Promise<void> {
-  await notify(em, CHANNEL, ...attempts);
-}
+/** Notified by the statement that records the attempts (recording.ts). */
+export const DELIVERY_ATTEMPT_CHANNEL = 'delivery_attempts';
 
 export function deliveryAttemptChannel(feed: PgFeed, orm: MikroORM) {
-  return feed.channel<IDeliveryAttempt>(CHANNEL, (notice) =>
+  return feed.channel<IDeliveryAttempt>(DELIVERY_ATTEMPT_CHANNEL, (notice) =>
     orm.em.fork().findOne(DeliveryAttempt, { id: (notice as { id: string }).id }, { populate: ['delivery'] }),
   );
 }

@@ -15,7 +15,7 @@ export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): P
   const em = deps.orm.em.fork();
   const delivery = await em.findOneOrFail(WebhookDelivery, { id: deliveryId }, { populate: ['endpoint'] });
   if (delivery.status !== 'pending' || !delivery.endpoint.enabled) {
-    return { outcome: 'skipped', attempt: null, retryAfterMs: null, retrySchedule: delivery.endpoint.retrySchedule, attemptCount: delivery.attemptCount };
+    return { outcome: 'skipped', attemptId: null, retryAfterMs: null, retrySchedule: delivery.endpoint.retrySchedule, attemptCount: delivery.attemptCount };
   }
   const attemptedAt = new Date();
   const [outcome] = await recordAttempts(deps, em, [{ delivery, attemptedAt, result: await sendAttempt(delivery, deps.allowPrivate, attemptedAt) }]);

@@ -7,7 +7,6 @@
  * its lane. Re-run after a crash, it hands over what an earlier run attempted (the lane skips
  * what is no longer pending).
  */
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { classify, delayBefore } from '../../core/retry-policy.ts';
 import { markDeliveryExhausted } from './attempts.ts';
 import { sendingRank } from './catalog.ts';
@@ -15,13 +14,15 @@ import type { DeliveryDeps } from './delivery-deps.ts';
 import { dispatchable, dispatchDeliveries } from './lanes.ts';
 import { recordAttempts, type Posted } from './recording.ts';
 import { sendAttempt } from './sending.ts';
-import { WebhookDelivery, type IWebhookDelivery } from './webhook-delivery.entity.ts';
+import { pendingDeliveriesOfChange } from './pending-deliveries.ts';
+import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
 
 export async function sendFirstAttempts(deps: DeliveryDeps, changeId: string): Promise<void> {
   const em = deps.orm.em.fork();
-  const deliveries = await em.find(WebhookDelivery, { segmentChangeId: changeId, status: 'pending' }, { populate: ['endpoint'] });
-  if (deliveries.length === 0) return;
-  const blocked = await endpointsWithEarlierPending(em, deliveries[0]!);
+  const pending = await pendingDeliveriesOfChange(em, changeId);
+  if (pending.length === 0) return;
+  const deliveries = pending.map(({ delivery }) => delivery);
+  const blocked = new Set(pending.filter(({ behindEarlier }) => behindEarlier).map(({ delivery }) => delivery.endpoint.id));
   const byEndpoint = new Map<string, IWebhookDelivery[]>();
   for (const delivery of deliveries.sort((a, b) => sendingRank(a.eventType) - sendingRank(b.eventType))) {
     byEndpoint.set(delivery.endpoint.id, [...(byEndpoint.get(delivery.endpoint.id) ?? []), delivery]);
@@ -59,11 +60,4 @@ export async function sendFirstAttempts(deps: DeliveryDeps, changeId: string): P
   const rank = new Map(deliveries.map((delivery) => [delivery.id, sendingRank(delivery.eventType)]));
   handOver.sort((a, b) => rank.get(a.id)! - rank.get(b.id)!);
   if (handOver.length) await dispatchDeliveries(deps.temporal, deps.taskQueue, handOver);
-}
-
-/** The endpoints for which an earlier change of this delivery's trial is still pending (in a lane). */
-async function endpointsWithEarlierPending(em: EntityManager, delivery: IWebhookDelivery): Promise<Set<string>> {
-  if (delivery.trialId == null || delivery.sequence == null) return new Set();
-  const rows = await em.find(WebhookDelivery, { trialId: delivery.trialId, status: 'pending', sequence: { $lt: delivery.sequence } }, { fields: ['endpoint'] });
-  return new Set(rows.map((row) => row.endpoint.id));
 }

@@ -9,7 +9,7 @@ import { attemptDelivery } from './attempts.ts';
 import { testEventBody } from './catalog.ts';
 import type { DeliveryDeps } from './delivery-deps.ts';
 import { insertDeliveries } from './planning.ts';
-import { WebhookDelivery, type IDeliveryAttempt } from './webhook-delivery.entity.ts';
+import { DeliveryAttempt, WebhookDelivery, type IDeliveryAttempt } from './webhook-delivery.entity.ts';
 import type { IWebhookEndpoint } from './webhook-endpoint.entity.ts';
 
 export const TEST_WEBHOOKS_PER_MINUTE = 10;
@@ -38,6 +38,6 @@ export async function sendTestWebhook(
   await insertDeliveries(em, [
     { id, endpointId: endpoint.id, eventType: 'webhook.test', body: testEventBody(id, { id: endpoint.id, appId: endpoint.app.id }, new Date()) },
   ]);
-  const { attempt } = await attemptDelivery(deps, id);
-  return { attempt, errors: [] };
+  const { attemptId } = await attemptDelivery(deps, id);
+  return { attempt: attemptId === null ? null : await em.findOneOrFail(DeliveryAttempt, { id: attemptId }), errors: [] };
 }

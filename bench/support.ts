@@ -80,8 +80,8 @@ export interface Product {
 
 export async function startProduct(env: { DATABASE_URL: string; TEMPORAL_ADDRESS: string; DATA_DIR: string }): Promise<Product> {
   const start = async (role: 'api' | 'worker') => {
-    // BENCH_CPU_PROF=<dir>: each product process writes a V8 CPU profile there when it stops.
-    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${role}.cpuprofile`] : [];
+    // BENCH_CPU_PROF=<dir>: each product process writes V8 CPU profiles (one per thread) in <dir>/<role> when it stops.
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${role}`] : [];
     const child = fork(new URL('./product.ts', import.meta.url), [role], {
       env: { ...process.env, ...env },
       execArgv: [...process.execArgv, ...profile],

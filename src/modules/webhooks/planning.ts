@@ -49,7 +49,16 @@ export interface ChangeSubject {
 
 /** The trial and its app's enabled endpoints, in one query (nothing to plan without endpoints). */
 export async function loadChangeSubject(em: EntityManager, trialId: string): Promise<ChangeSubject> {
-  const [row] = await em.execute<Array<{ user_id: string; email: string | null; stripe_customer_id: string | null; trial_start: Date; trial_end: Date; endpoints: Array<{ id: string; eventTypes: string[] }> }>>(
+  const [row] = await em.execute<
+    Array<{
+      user_id: string;
+      email: string | null;
+      stripe_customer_id: string | null;
+      trial_start: Date;
+      trial_end: Date;
+      endpoints: Array<{ id: string; eventTypes: string[] }>;
+    }>
+  >(
     `select t.user_id, t.email, t.stripe_customer_id, t.trial_start, t.trial_end,
             coalesce((select json_agg(json_build_object('id', e.id, 'eventTypes', e.event_types) order by e.id)
                       from webhook_endpoints e where e.app_id = t.app_id and e.enabled), '[]') as endpoints
@@ -58,7 +67,13 @@ export async function loadChangeSubject(em: EntityManager, trialId: string): Pro
   );
   if (!row) throw new Error(`trial ${trialId} not found`);
   return {
-    trial: { userId: row.user_id, email: row.email, stripeCustomerId: row.stripe_customer_id, trialStart: new Date(row.trial_start), trialEnd: new Date(row.trial_end) },
+    trial: {
+      userId: row.user_id,
+      email: row.email,
+      stripeCustomerId: row.stripe_customer_id,
+      trialStart: new Date(row.trial_start),
+      trialEnd: new Date(row.trial_end),
+    },
     endpoints: row.endpoints,
   };
 }

@@ -30,21 +30,18 @@ function isExecutable(path: string): boolean {
   }
 }
 
-function onPath(command: string, env: NodeJS.ProcessEnv): string | null {
+export function onPath(command: string, env: NodeJS.ProcessEnv = process.env): string | null {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir && isExecutable(join(dir, command))) return join(dir, command);
   }
   return null;
 }
 
-/** Builds the CLI with `go install`, printing Go's progress lines to `progress`. */
-export async function buildTemporalCli(go: string, progress: (line: string) => void, env = process.env): Promise<string> {
-  const target = cachedCliPath(env);
-  const bin = join(target, '..');
-  progress(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} from Go modules into ${bin} (first time only; about 4 minutes on 2 cores)`);
+/** `go install` of one Go module into `bin` (static, CGO off), printing Go's progress lines to `progress`. */
+export async function goInstall(go: string, module: string, bin: string, progress: (line: string) => void, env = process.env): Promise<void> {
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(go, ['install', '-v', MODULE], {
+    const child = spawn(go, ['install', '-v', module], {
       env: { ...env, CGO_ENABLED: '0', GOBIN: bin },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -60,8 +57,17 @@ export async function buildTemporalCli(go: string, progress: (line: string) => v
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new StartupError(`go install ${MODULE} failed (exit ${code}):${tail}`))));
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new StartupError(`go install ${module} failed (exit ${code}):${tail}`))));
   });
+}
+
+/** Builds the CLI with `go install` into the cache. */
+export async function buildTemporalCli(go: string, progress: (line: string) => void, env = process.env): Promise<string> {
+  const target = cachedCliPath(env);
+  const bin = join(target, '..');
+  progress(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} from Go modules into ${bin} (first time only; about 4 minutes on 2 cores)`);
+  const started = Date.now();
+  await goInstall(go, MODULE, bin, progress, env);
   progress(`built the Temporal CLI in ${Math.round((Date.now() - started) / 1000)} s`);
   return target;
 }

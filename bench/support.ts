@@ -75,6 +75,8 @@ export interface Product {
   worker: ChildProcess;
   /** The product's processes by pid, for cpuSecondsByProgram. */
   labels: Map<number, string>;
+  /** The worker's resident memory once it runs, before any load. */
+  workerIdleRssMb: number;
   stop(): Promise<void>;
 }
 
@@ -106,6 +108,7 @@ export async function startProduct(env: { DATABASE_URL: string; TEMPORAL_ADDRESS
       [api.child.pid!, 'api'],
       [worker.child.pid!, 'worker'],
     ]),
+    workerIdleRssMb: residentMb(worker.child.pid!),
     async stop() {
       await Promise.all(
         [api.child, worker.child].map(async (child) => {

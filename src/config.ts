@@ -29,16 +29,17 @@ export interface Config {
   /** ISO-8601: delivered and failed webhook deliveries (and their attempts) are kept this long. */
   deliveryRetention: string;
   /**
-   * Trial workflows a worker keeps in memory between their tasks. One evicted must be replayed
-   * from its history at its next signal or timer, so the default holds the open trials of a
-   * large app; README's "Measured here" gives the memory each costs.
+   * Trial workflows a worker keeps in memory between their tasks (about 170 KB each, measured).
+   * One evicted is replayed from its history at its next signal or timer, which costs less here
+   * than the garbage collection of a workflow heap holding every open trial (README, "Measured
+   * here"), so the default bounds the worker's memory rather than fitting every trial.
    */
   workflowCacheSize: number;
 }
 
 type Env = Record<string, string | undefined>;
 
-export const DEFAULT_WORKFLOW_CACHE_SIZE = 20_000;
+export const DEFAULT_WORKFLOW_CACHE_SIZE = 2_000;
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];

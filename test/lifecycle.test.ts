@@ -3,7 +3,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { writeFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { activitySignal } from '../src/core/trial-lifecycle.messages.ts';
 import { collect, eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, SEGMENT_CHANGED, START_TRIAL, TRIAL, type CreatedApp } from './support/operations.ts';
@@ -199,5 +201,42 @@ describe('segment settings', () => {
     expect(counts.data.segments).toHaveLength(9);
     const trial = await stack.gql(TRIAL, { appId: app.app.id, userId: 'resettled' });
     expect(trial.data.trial.segment).toBe('gone_quiet');
+  });
+
+  it('reach every open trial through a rollout workflow, a page of trials at a time, skipping final ones', async () => {
+    const app = await newApp({ inactivityAfter: 'PT1H', conversionEvents: ['Paid'] });
+    const users = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
+    for (const userId of users) await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId, trialEnd: '2099-01-01T00:00:00Z' } });
+    await eventually(async () => ((await stack.count('select count(*) as n from segment_changes where app_id = $1', [app.app.id])) === 6 ? true : undefined));
+    await temporal.workflow.getHandle(`trial:${app.app.id}:r6`).signal(activitySignal, { at: new Date().toISOString(), conversion: true });
+    await eventually(async () =>
+      (await stack.count(`select count(*) as n from trials where app_id = $1 and segment = 'converted'`, [app.app.id])) === 1 ? true : undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // Two trials a page: three pages for the five open ones (the converted one is not signalled).
+    const signalled = await temporal.workflow.execute('settingsRollout', {
+      workflowId: `rollout-test-${app.app.id}`,
+      taskQueue: stack.config.temporalTaskQueue,
+      args: [
+        {
+          appId: app.app.id,
+          settings: { inactivityAfterMs: 1000, endingSoonBeforeMs: 3 * 86_400_000, lastChanceBeforeMs: 86_400_000 },
+          after: null,
+          pageSize: 2,
+        },
+      ],
+    });
+    expect(signalled).toBe(5);
+    await eventually(async () =>
+      (await stack.count(`select count(*) as n from trials where app_id = $1 and segment = 'gone_quiet'`, [app.app.id])) === 5 ? true : undefined,
+    );
+    const history = await temporal.workflow.getHandle(`rollout-test-${app.app.id}`).fetchHistory();
+    expect(history.events!.filter((event) => event.activityTaskCompletedEventAttributes).length).toBe(3);
+    // RECORD_HISTORY=1 keeps it for the replay test (test/fixtures/histories).
+    if (process.env.RECORD_HISTORY === '1')
+      await writeFile(
+        new URL('./fixtures/histories/settings-rollout-pages.json', import.meta.url),
+        `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`,
+      );
   });
 });

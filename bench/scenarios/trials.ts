@@ -6,7 +6,7 @@ import { graphql, newApp, percentile, pool, residentMb, type Product, type Resul
  * trials whose inactivity timers fall due at a steady rate: the lateness (threshold →
  * transition recorded, read from the recorded changes) is what a timer costs under that load.
  */
-export async function openTrialsAndTimers({ url, databaseUrl, worker }: Product): Promise<Result[]> {
+export async function openTrialsAndTimers({ url, databaseUrl, worker, workerIdleRssMb }: Product): Promise<Result[]> {
   const count = Number(process.env.BENCH_TRIALS ?? 10_000);
   const probes = Number(process.env.BENCH_TIMER_PROBES ?? 300);
   const quietAfterS = Number(process.env.BENCH_QUIET_AFTER_S ?? 60);
@@ -35,7 +35,6 @@ export async function openTrialsAndTimers({ url, databaseUrl, worker }: Product)
   };
 
   // The load: trials that stay open (their inactivity and trial-end timers days away).
-  const idleRssMb = residentMb(worker.pid!);
   const open = await newApp(url, {});
   const started = performance.now();
   await pool(
@@ -65,6 +64,7 @@ export async function openTrialsAndTimers({ url, databaseUrl, worker }: Product)
   );
   const stillOpen = Number((await db.query(`select count(*) as n from trials where app_id = $1 and segment = 'exploring'`, [open.appId])).rows[0].n);
   const workerRssMb = residentMb(worker.pid!);
+  const openInAll = Number((await db.query(`select count(*) as n from trials where segment is null or segment not in ('converted', 'expired')`)).rows[0].n);
 
   // A settings change re-evaluates every open trial: a one-second inactivity window sends each
   // of them (last active at its start, minutes ago) to gone_quiet.
@@ -101,9 +101,9 @@ export async function openTrialsAndTimers({ url, databaseUrl, worker }: Product)
     { name: 'worker.rss_mb', value: Math.round(workerRssMb), unit: 'MB', note: `the worker process, resident, with ${stillOpen + probes} trials open` },
     {
       name: 'worker.kb_per_open_trial',
-      value: Math.round(((workerRssMb - idleRssMb) * 1024) / (stillOpen + probes)),
+      value: Math.round(((workerRssMb - workerIdleRssMb) * 1024) / openInAll),
       unit: 'KB',
-      note: `the worker's resident memory with the trials open less its ${Math.round(idleRssMb)} MB before them, per open trial`,
+      note: `the worker's resident memory (${Math.round(workerRssMb)} MB) less its ${Math.round(workerIdleRssMb)} MB at start, per trial open in the bench's apps (${openInAll}, every one in the workflow cache)`,
     },
     {
       name: 'segment.timer_lateness.p50_ms',

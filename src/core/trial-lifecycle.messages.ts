@@ -47,3 +47,16 @@ export const extendTrialUpdate = defineUpdate<TrialState, [{ trialEnd: string }]
 export const convertUpdate = defineUpdate<TrialState, []>('convert');
 export const cancelUpdate = defineUpdate<TrialState, []>('cancel');
 export const stateQuery = defineQuery<TrialState>('state');
+
+/** The settings rollout (workflows/settings-rollout.ts): one app's open trials, signalled a page at a time. */
+export interface SettingsRolloutInput {
+  appId: string;
+  settings: SegmentSettings;
+  /** Trials are paged by id; the last one signalled (null: from the start). */
+  after: string | null;
+  pageSize: number;
+  /** Carried over by continue-as-new. */
+  signalled?: number;
+}
+
+export const settingsRolloutWorkflowId = (appId: string) => `settings-rollout:${appId}`;

@@ -12,6 +12,8 @@ import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
 import { Trial } from '../modules/trials/trial.entity.ts';
 import { storedEventsReachAha } from '../modules/trials/aha-facts.ts';
 import { recordChangeOnce } from '../modules/trials/segment-change-recording.ts';
+import { signalSettingsPage } from '../modules/trials/settings.service.ts';
+import type { SettingsRolloutInput } from '../core/trial-lifecycle.messages.ts';
 
 /** A transition as the workflow decided it (times are ISO-8601). */
 export interface SegmentChangeRecord extends ChangeFacts {
@@ -106,6 +108,11 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
     async lastActivityAt(trialId: string): Promise<string | null> {
       const trial = await orm.em.fork().findOne(Trial, { id: trialId }, { fields: ['lastActivityAt'] });
       return trial?.lastActivityAt?.toISOString() ?? null;
+    },
+
+    /** One page of a settings rollout (workflows/settings-rollout.ts). */
+    async signalSettingsPage(page: Omit<SettingsRolloutInput, 'signalled'>) {
+      return signalSettingsPage({ em: orm.em.fork(), temporal }, page);
     },
 
     async saveTrialEnd({ trialId, trialEnd }: { trialId: string; trialEnd: string }): Promise<void> {

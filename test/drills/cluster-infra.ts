@@ -9,6 +9,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
@@ -62,7 +63,6 @@ export class DebianPostgres {
   readonly port: number;
   readonly #bin: string;
   readonly #data: string;
-  #server: ChildProcess | null = null;
 
   private constructor(bin: string, data: string, port: number) {
     this.#bin = bin;
@@ -97,38 +97,18 @@ export class DebianPostgres {
     return `postgres://postgres@127.0.0.1:${this.port}/${database}`;
   }
 
+  /** pg_ctl start: waits until the server accepts connections. */
   async start(): Promise<void> {
-    const [command, args] = asPostgres(join(this.#bin, 'postgres'), [
-      '-D',
-      this.#data,
-      '-p',
-      String(this.port),
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      `unix_socket_directories=${this.#data}`,
-      '-c',
-      'max_connections=300',
-    ]);
-    const server = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    server.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
-    this.#server = server;
-    for (const until = Date.now() + 30_000; Date.now() < until; await sleep(200)) {
-      if (server.exitCode !== null) throw new Error(`PostgreSQL exited at start: ${log}`);
-      if (spawnSync(join(this.#bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(this.port), '-q']).status === 0) return;
-    }
-    throw new Error(`PostgreSQL did not accept connections within 30 s: ${log}`);
+    const options = `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.#data} -c max_connections=300`;
+    run(
+      ...asPostgres(join(this.#bin, 'pg_ctl'), ['start', '-D', this.#data, '-w', '-t', '60', '-l', join(this.#data, 'server.log'), '-o', options]),
+      'pg_ctl start',
+    );
   }
 
-  /** A fast shutdown (SIGINT): connections are cut, what was committed stays. */
+  /** pg_ctl stop, fast mode: connections are cut, what was committed stays. */
   async stop(): Promise<void> {
-    const server = this.#server;
-    if (!server || server.exitCode !== null) return;
-    const exited = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGINT');
-    await exited;
-    this.#server = null;
+    run(...asPostgres(join(this.#bin, 'pg_ctl'), ['stop', '-D', this.#data, '-m', 'fast', '-w']), 'pg_ctl stop');
   }
 }
 
@@ -150,6 +130,19 @@ async function temporalServerBinaries(progress: (line: string) => void): Promise
     progress(`built it in ${Math.round((Date.now() - started) / 1000)} s`);
   }
   return { server, sqlTool };
+}
+
+/** A free port below 32768: the server stores membership ports in a smallint column. */
+async function freeLowPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
 }
 
 interface TemporalPorts {
@@ -257,7 +250,7 @@ export class TemporalServer {
       history: await freePort(),
       matching: await freePort(),
       worker: await freePort(),
-      membership: [await freePort(), await freePort(), await freePort(), await freePort()],
+      membership: [await freeLowPort(), await freeLowPort(), await freeLowPort(), await freeLowPort()],
       metrics: await freePort(),
     };
     const root = join(dir, 'temporal');
@@ -280,10 +273,12 @@ export class TemporalServer {
   async start(): Promise<void> {
     const child = spawn(this.#server, ['--root', this.#root, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'], {
       cwd: this.#root,
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
-    child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
+    const keep = (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
     this.#process = child;
     for (const until = Date.now() + 60_000; Date.now() < until; await sleep(500)) {
       if (child.exitCode !== null) throw new Error(`the Temporal server exited at start: ${log}`);

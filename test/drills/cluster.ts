@@ -31,7 +31,10 @@ async function startCluster(): Promise<Cluster> {
   const dir = await mkdtemp(join(tmpdir(), 'trialcast-cluster-'));
   const postgres = await DebianPostgres.create(dir, progress);
   progress(`PostgreSQL on port ${postgres.port}`);
-  const temporal = await TemporalServer.create(dir, postgres, progress);
+  const temporal = await TemporalServer.create(dir, postgres, progress).catch(async (error: unknown) => {
+    await postgres.stop();
+    throw error;
+  });
   progress(`Temporal server (SQL persistence) at ${temporal.address}`);
   const env = {
     DATABASE_URL: postgres.urlFor('trialcast'),

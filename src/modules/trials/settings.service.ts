@@ -2,13 +2,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { FieldError } from '../../core/field-error.ts';
-import { settingsChangedSignal } from '../../core/trial-lifecycle.messages.ts';
+import { settingsChangedSignal, settingsRolloutWorkflowId, type SettingsRolloutInput } from '../../core/trial-lifecycle.messages.ts';
 import { AppSettings } from './app-settings.entity.ts';
 import type { AhaRule } from '../../core/aha-rules.ts';
 import { parseIsoDuration } from '../../core/durations.ts';
 import type { SegmentSettings } from '../../core/segment-rules.ts';
 import { FINAL_SEGMENTS } from '../../core/segments.ts';
-import { Trial } from './trial.entity.ts';
 import { unlessWorkflowEnded } from '../../infra/temporal-errors.ts';
 
 /** Settings as users write them: event names and ISO-8601 durations. */
@@ -144,37 +143,65 @@ export function mergeSettings(current: SettingsView, input: SettingsInput): { vi
   return { view, errors: [] };
 }
 
-/** Saves the settings and re-evaluates every open trial of the app (a signal to each workflow). */
+/** Trials signalled by one activity of a settings rollout. */
+export const ROLLOUT_PAGE_SIZE = 500;
+
+/**
+ * Saves the settings and starts their rollout to every open trial of the app (a workflow that
+ * signals them a page at a time; a rollout still running for an older change is replaced).
+ */
 export async function updateSettings(
-  deps: { em: EntityManager; temporal: Client },
+  deps: { em: EntityManager; temporal: Client; taskQueue: string },
   appId: string,
   input: SettingsInput,
 ): Promise<{ settings?: SettingsView; errors: FieldError[] }> {
-  const { em, temporal } = deps;
+  const { em, temporal, taskQueue } = deps;
   const { view, errors } = mergeSettings(await loadSettings(em, appId), input);
   if (errors.length) return { errors };
   await em.upsert(AppSettings, { ...view });
-  const segmentSettings = toSegmentSettings(view);
-  const open = await em.find(Trial, { app: appId, $or: [{ segment: null }, { segment: { $nin: [...FINAL_SEGMENTS] } }] }, { fields: ['workflowId'] });
+  const rollout: SettingsRolloutInput = { appId, settings: toSegmentSettings(view), after: null, pageSize: ROLLOUT_PAGE_SIZE };
+  await temporal.workflow.start('settingsRollout', {
+    workflowId: settingsRolloutWorkflowId(appId),
+    taskQueue,
+    args: [rollout],
+    workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+  });
+  return { settings: view, errors: [] };
+}
+
+/**
+ * One page of a rollout: the app's open trials after `after` (by id), each signalled with the
+ * settings (50 at a time); the last id, or null when this was the last page.
+ */
+export async function signalSettingsPage(
+  deps: { em: EntityManager; temporal: Client },
+  page: Omit<SettingsRolloutInput, 'signalled'>,
+): Promise<{ signalled: number; next: string | null }> {
+  const open: Array<{ id: string; workflow_id: string }> = await deps.em.execute(
+    `select id, workflow_id from trials
+     where app_id = ? and (segment is null or segment not in (${[...FINAL_SEGMENTS].map(() => '?').join(', ')})) and id > ?
+     order by id limit ?`,
+    [page.appId, ...FINAL_SEGMENTS, page.after ?? '', page.pageSize],
+  );
   for (let i = 0; i < open.length; i += 50) {
     await Promise.all(
       open.slice(i, i + 50).map((trial) =>
-        temporal.workflow
-          .getHandle(trial.workflowId)
-          .signal(settingsChangedSignal, segmentSettings)
+        deps.temporal.workflow
+          .getHandle(trial.workflow_id)
+          .signal(settingsChangedSignal, page.settings)
           // A workflow that ended meanwhile has nothing to re-evaluate.
           .catch(unlessWorkflowEnded),
       ),
     );
   }
-  return { settings: view, errors: [] };
+  return { signalled: open.length, next: open.length === page.pageSize ? open.at(-1)!.id : null };
 }
 
-/** The settings service: reading is plain, saving re-evaluates the app's open trials through Temporal. */
-export function createSettings({ temporal }: { temporal: Client }) {
+/** The settings service: reading is plain, saving rolls the change out to the app's open trials through Temporal. */
+export function createSettings({ temporal, taskQueue }: { temporal: Client; taskQueue: string }) {
   return {
     load: loadSettings,
-    update: (em: EntityManager, appId: string, input: SettingsInput) => updateSettings({ em, temporal }, appId, input),
+    update: (em: EntityManager, appId: string, input: SettingsInput) => updateSettings({ em, temporal, taskQueue }, appId, input),
   };
 }
 

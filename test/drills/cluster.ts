@@ -6,7 +6,8 @@
  * workers killed, one of two API processes killed, PostgreSQL restarted, the Temporal server
  * restarted, and a rolling restart of every process under load. Last, what a second API
  * process and worker buy: the same burst through one of each, then through two of each.
- * Writes test/drills/cluster-results.json; RELIABILITY.md reports the figures.
+ * Writes test/drills/cluster-results.json (and cluster-throughput.json); RELIABILITY.md reports the
+ * figures. DRILL_ONLY names drills to run (`throughput` the last step), DRILL_USERS their size.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -110,9 +111,12 @@ async function burst(cluster: Cluster, apis: TrialcastProcess[], users: number, 
   await send((i) => ({ userId: `${label}-${i}`, event: 'Trial Started', messageId: `${label}-start-${i}`, properties: { trial_end: '2099-01-01T00:00:00Z' } }));
   await send((i) => ({ userId: `${label}-${i}`, event: 'Aha', messageId: `${label}-aha-${i}` }));
   const acknowledgedSeconds = (Date.now() - started) / 1000;
-  const expected = users * 2;
+  // Done when every user is in found_value (one or two transitions each: an aha that beats the
+  // first decision makes it the first segment) and every transition's webhook has arrived.
   for (const until = Date.now() + 600_000; Date.now() < until; await sleep(250)) {
-    if ((await count('select count(*) as n from segment_changes where app_id = $1')) >= expected && cluster.receiver.seen.size - before >= expected) break;
+    const reached = await count(`select count(*) as n from trials where app_id = $1 and segment = 'found_value'`);
+    const recorded = await count('select count(*) as n from segment_changes where app_id = $1');
+    if (reached >= users && cluster.receiver.seen.size - before >= recorded) break;
   }
   const seconds = (Date.now() - started) / 1000;
   const transitions = await count('select count(*) as n from segment_changes where app_id = $1');
@@ -185,8 +189,8 @@ async function main(): Promise<void> {
   const throughput: Array<Awaited<ReturnType<typeof burst>>> = [];
   try {
     const results = await runDrills(targetOf(cluster), drills);
-    lost = await report(results, new URL('./cluster-results.json', import.meta.url));
-    if (!process.env.DRILL_ONLY) {
+    lost = results.length > 0 && (await report(results, new URL('./cluster-results.json', import.meta.url)));
+    if (!process.env.DRILL_ONLY || process.env.DRILL_ONLY.split(',').includes('throughput')) {
       const users = Number(process.env.CLUSTER_BURST_USERS ?? 500);
       // One API process and one worker (the others stopped), then all four.
       await api1.stop();

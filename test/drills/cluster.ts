@@ -5,7 +5,7 @@
  * drills (test/drills/harness.ts) sent through both API processes; then faults: one of two
  * workers killed, one of two API processes killed, PostgreSQL restarted, the Temporal server
  * restarted, and a rolling restart of every process under load. Last, what a second API
- * process and worker buy: the same burst through one of each, then through two of each.
+ * process and worker buy: the same burst through npm start's single process, one of each, then two of each.
  * Writes test/drills/cluster-results.json (and cluster-throughput.json); RELIABILITY.md reports the
  * figures. DRILL_ONLY names drills to run (`throughput` the last step), DRILL_USERS their size.
  */
@@ -192,9 +192,14 @@ async function main(): Promise<void> {
     lost = results.length > 0 && (await report(results, new URL('./cluster-results.json', import.meta.url)));
     if (!process.env.DRILL_ONLY || process.env.DRILL_ONLY.split(',').includes('throughput')) {
       const users = Number(process.env.CLUSTER_BURST_USERS ?? 500);
-      // One API process and one worker (the others stopped), then all four.
-      await api1.stop();
-      await cluster.workers[1]!.stop();
+      // What npm start runs (API and worker in one process), on the same PostgreSQL and Temporal server;
+      // then one API process and one worker; then all four.
+      for (const member of [...cluster.apis, ...cluster.workers]) await member.stop();
+      const single = new TrialcastProcess('all', { ...api0.env, PORT: String(await freePort()) });
+      await single.start();
+      throughput.push(await burst(cluster, [single], users, 'npm-start-one-process'));
+      await single.stop();
+      await Promise.all([api0.start(), cluster.workers[0]!.start()]);
       throughput.push(await burst(cluster, [api0], users, 'one-api-one-worker'));
       await Promise.all([api1.start(), cluster.workers[1]!.start()]);
       throughput.push(await burst(cluster, cluster.apis, users, 'two-apis-two-workers'));

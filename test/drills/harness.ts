@@ -20,12 +20,12 @@ export const ADMIN = 'tca_drill_admin';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A Trialcast process (`api` or `worker`), restartable on the same port. */
+/** A Trialcast process (`all`, `api` or `worker`), restartable on the same port. */
 export class TrialcastProcess {
   child: ChildProcess | null = null;
-  readonly role: 'api' | 'worker';
+  readonly role: 'all' | 'api' | 'worker';
   readonly env: Record<string, string>;
-  constructor(role: 'api' | 'worker', env: Record<string, string>) {
+  constructor(role: 'all' | 'api' | 'worker', env: Record<string, string>) {
     this.role = role;
     this.env = env;
   }

@@ -22,30 +22,42 @@ export interface DevServerOptions {
   namespace: string;
 }
 
+/** The SDK gives the dev server 5 s to answer; on a busy machine it sometimes needs a second try. */
+const START_ATTEMPTS = 3;
+
 /** `temporal server start-dev` with our search attributes registered. */
 export async function startTemporalDevServer(options: DevServerOptions): Promise<TemporalDevServer> {
-  try {
-    const env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: options.executable,
-        ip: options.ip ?? '127.0.0.1',
-        port: options.port,
-        ui: options.uiPort !== undefined,
-        uiPort: options.uiPort,
-        dbFilename: options.dbFilename,
-        namespace: options.namespace,
-        searchAttributes: SEARCH_ATTRIBUTE_KEYS,
-        log: { format: 'json', level: 'error' },
-        // A file database in WAL mode, synced at checkpoints: commits no longer wait for an
-        // fsync each, which is what limits the dev server's task throughput on a small disk.
-        // Still crash-safe for the process (not for a power cut on the host).
-        extraArgs: options.dbFilename ? ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'] : [],
-      },
-    });
-    return { address: env.address, stop: () => env.teardown() };
-  } catch (error) {
-    throw new StartupError(`the Temporal dev server did not start: ${(error as Error).message.split('\n')[0]}`);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevServerOnce(options);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (attempt >= START_ATTEMPTS || !message.includes('did not start within')) {
+        throw new StartupError(`the Temporal dev server did not start: ${message.split('\n')[0]}`);
+      }
+    }
   }
+}
+
+async function startDevServerOnce(options: DevServerOptions): Promise<TemporalDevServer> {
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: options.executable,
+      ip: options.ip ?? '127.0.0.1',
+      port: options.port,
+      ui: options.uiPort !== undefined,
+      uiPort: options.uiPort,
+      dbFilename: options.dbFilename,
+      namespace: options.namespace,
+      searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+      log: { format: 'json', level: 'error' },
+      // A file database in WAL mode, synced at checkpoints: commits no longer wait for an
+      // fsync each, which is what limits the dev server's task throughput on a small disk.
+      // Still crash-safe for the process (not for a power cut on the host).
+      extraArgs: options.dbFilename ? ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'] : [],
+    },
+  });
+  return { address: env.address, stop: () => env.teardown() };
 }
 
 async function withReason<T>(address: string, connect: () => Promise<T>): Promise<T> {

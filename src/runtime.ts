@@ -152,7 +152,7 @@ export async function startRuntime({ role, config, logger, progress = () => unde
         temporal,
         credentials,
         trials,
-        settings: createSettings({ temporal, taskQueue }),
+        settings: createSettings({ temporal, taskQueue, onSaved: (appId) => ingest.forgetSettings(appId) }),
         webhooks: createWebhooks({ orm, temporal, taskQueue, allowPrivate: config.webhookAllowPrivateTargets }),
         integrations: createIntegrations({ secrets }),
         feeds: { segmentChanges, operationalEvents, deliveryAttempts, keyRevocations },

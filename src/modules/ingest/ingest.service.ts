@@ -94,6 +94,11 @@ export class IngestService {
     return this.#writeKeys.set(hash, app?.id ?? null);
   }
 
+  /** Settings saved in this process apply to the next event at once (other processes within the second of the cache). */
+  forgetSettings(appId: string): void {
+    this.#settings.delete(appId);
+  }
+
   /** Settings change rarely and every request needs them: kept for a second. */
   async #settingsOf(appId: string): Promise<SettingsView> {
     return this.#settings.get(appId) ?? this.#settings.set(appId, await loadSettings(this.#deps.orm.em.fork(), appId));

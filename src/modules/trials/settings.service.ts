@@ -151,7 +151,7 @@ export const ROLLOUT_PAGE_SIZE = 500;
  * signals them a page at a time; a rollout still running for an older change is replaced).
  */
 export async function updateSettings(
-  deps: { em: EntityManager; temporal: Client; taskQueue: string },
+  deps: { em: EntityManager; temporal: Client; taskQueue: string; onSaved: (appId: string) => void },
   appId: string,
   input: SettingsInput,
 ): Promise<{ settings?: SettingsView; errors: FieldError[] }> {
@@ -159,6 +159,7 @@ export async function updateSettings(
   const { view, errors } = mergeSettings(await loadSettings(em, appId), input);
   if (errors.length) return { errors };
   await em.upsert(AppSettings, { ...view });
+  deps.onSaved(appId);
   const rollout: SettingsRolloutInput = { appId, settings: toSegmentSettings(view), after: null, pageSize: ROLLOUT_PAGE_SIZE };
   await temporal.workflow.start('settingsRollout', {
     workflowId: settingsRolloutWorkflowId(appId),
@@ -198,10 +199,11 @@ export async function signalSettingsPage(
 }
 
 /** The settings service: reading is plain, saving rolls the change out to the app's open trials through Temporal. */
-export function createSettings({ temporal, taskQueue }: { temporal: Client; taskQueue: string }) {
+/** `onSaved`: what else in the process keeps settings (ingestion's short cache) forgets the app's. */
+export function createSettings({ temporal, taskQueue, onSaved }: { temporal: Client; taskQueue: string; onSaved: (appId: string) => void }) {
   return {
     load: loadSettings,
-    update: (em: EntityManager, appId: string, input: SettingsInput) => updateSettings({ em, temporal, taskQueue }, appId, input),
+    update: (em: EntityManager, appId: string, input: SettingsInput) => updateSettings({ em, temporal, taskQueue, onSaved }, appId, input),
   };
 }
 

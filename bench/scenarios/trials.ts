@@ -103,7 +103,7 @@ export async function openTrialsAndTimers({ url, databaseUrl, worker, workerIdle
       name: 'worker.kb_per_open_trial',
       value: Math.round(((workerRssMb - workerIdleRssMb) * 1024) / openInAll),
       unit: 'KB',
-      note: `the worker's resident memory (${Math.round(workerRssMb)} MB) less its ${Math.round(workerIdleRssMb)} MB at start, per trial open in the bench's apps (${openInAll}, every one in the workflow cache)`,
+      note: `the worker's resident memory (${Math.round(workerRssMb)} MB) less its ${Math.round(workerIdleRssMb)} MB at start, per trial open in the bench's apps (${openInAll}; the workflow cache holds at most WORKFLOW_CACHE_SIZE of them)`,
     },
     {
       name: 'segment.timer_lateness.p50_ms',

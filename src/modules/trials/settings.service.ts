@@ -198,8 +198,10 @@ export async function signalSettingsPage(
   return { signalled: open.length, next: open.length === page.pageSize ? open.at(-1)!.id : null };
 }
 
-/** The settings service: reading is plain, saving rolls the change out to the app's open trials through Temporal. */
-/** `onSaved`: what else in the process keeps settings (ingestion's short cache) forgets the app's. */
+/**
+ * The settings service: reading is plain, saving rolls the change out to the app's open trials
+ * through Temporal. `onSaved`: what else in the process keeps settings (ingestion's short cache) forgets the app's.
+ */
 export function createSettings({ temporal, taskQueue, onSaved }: { temporal: Client; taskQueue: string; onSaved: (appId: string) => void }) {
   return {
     load: loadSettings,

@@ -87,8 +87,8 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
       endpoint.disabledReason = disabledBecause;
     }
     // Operational events are about the app's own trial webhooks, never about each other.
-    if (!isOperational(delivery.eventType) && (disabledBecause || (outcome === 'retry' && delivery.attemptCount === FAILING_AFTER_ATTEMPTS)))
-      causes.push({ delivery, attemptId, outcome, result, disabledBecause });
+    const nowFailing = outcome === 'retry' && delivery.attemptCount === FAILING_AFTER_ATTEMPTS;
+    if (!isOperational(delivery.eventType) && (disabledBecause || nowFailing)) causes.push({ delivery, attemptId, result, disabledBecause, nowFailing });
     outcomes.push({
       outcome,
       attemptId,
@@ -136,13 +136,15 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
 interface AttemptFacts {
   delivery: IWebhookDelivery;
   attemptId: string;
-  outcome: Outcome;
   result: AttemptResult;
+  /** Why the attempt disabled its endpoint, if it did. */
   disabledBecause: string | null;
+  /** The attempt made the delivery's failure run long enough to report it (still being retried). */
+  nowFailing: boolean;
 }
 
 /** The operational events an attempt causes: the endpoint disabled, or a delivery now failing. */
-async function raiseFromAttempt(tx: EntityManager, { delivery, attemptId, outcome, result, disabledBecause }: AttemptFacts): Promise<Dispatchable[]> {
+async function raiseFromAttempt(tx: EntityManager, { delivery, attemptId, result, disabledBecause, nowFailing }: AttemptFacts): Promise<Dispatchable[]> {
   const { endpoint } = delivery;
   const raised: Dispatchable[] = [];
   const about = { appId: endpoint.app.id, endpointId: endpoint.id };
@@ -156,7 +158,7 @@ async function raiseFromAttempt(tx: EntityManager, { delivery, attemptId, outcom
       )),
     );
   }
-  if (outcome === 'retry' && delivery.attemptCount === FAILING_AFTER_ATTEMPTS) {
+  if (nowFailing) {
     const last = { last_status_code: result.statusCode, last_error: result.error, attempts: delivery.attemptCount, event_type: delivery.eventType };
     raised.push(
       ...(await raiseOperationalEvent(

@@ -178,6 +178,22 @@ export function cpuSecondsByProgram(labels: Map<number, string>): Map<string, nu
   return byProgram;
 }
 
+/**
+ * `work`'s CPU by program (cpuSecondsByProgram's programs), in microseconds per unit of what
+ * it did (requests, events), formatted for a note: "api 140, postgres 60, …; load generator 40".
+ */
+export async function cpuPerUnit<T>(labels: Map<number, string>, work: () => Promise<T>, units: (result: T) => number): Promise<{ result: T; cpu: string }> {
+  const before = cpuSecondsByProgram(labels);
+  const result = await work();
+  const after = cpuSecondsByProgram(labels);
+  const count = units(result);
+  const perUnit = [...after]
+    .map(([program, seconds]) => ({ program, us: Math.round(((seconds - (before.get(program) ?? 0)) * 1e6) / count) }))
+    .filter(({ us }) => us > 0)
+    .sort((x, y) => Number(x.program === 'load generator') - Number(y.program === 'load generator') || y.us - x.us);
+  return { result, cpu: perUnit.map(({ program, us }) => `${program} ${us}`).join(', ') };
+}
+
 /** The child's next message, or an error naming what was awaited after a minute. */
 export async function nextMessage<T>(child: ChildProcess, awaiting: string): Promise<T> {
   const [answer] = (await once(child, 'message', { signal: AbortSignal.timeout(60_000) }).catch(() => {

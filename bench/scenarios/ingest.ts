@@ -1,23 +1,40 @@
 import pg from 'pg';
-import { bareNodeRequestsPerSecond, CONNECTIONS, DURATION_S, load, newApp, trackMessages, UNLIMITED, type Product, type Result } from '../support.ts';
+import {
+  bareNodeRequestsPerSecond,
+  CONNECTIONS,
+  cpuPerUnit,
+  DURATION_S,
+  load,
+  newApp,
+  trackMessages,
+  UNLIMITED,
+  type Product,
+  type Result,
+} from '../support.ts';
 
 /**
  * `/v1/batch` (100 messages a request) and single `/v1/track`, each acknowledged only after
  * its commit; beside them, a bare node:http server and raw multi-row INSERTs of the same rows.
  * After each load the stored rows are counted: every acknowledged event must be there.
  */
-export async function ingestThroughput({ url, databaseUrl }: Product): Promise<Result[]> {
+export async function ingestThroughput({ url, databaseUrl, labels }: Product): Promise<Result[]> {
   const app = await newApp(url, UNLIMITED);
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
-    return await measureIngest(url, app, databaseUrl, db);
+    return await measureIngest(url, app, databaseUrl, db, labels);
   } finally {
     await db.end();
   }
 }
 
-async function measureIngest(url: string, app: { appId: string; writeKey: string }, databaseUrl: string, db: pg.Client): Promise<Result[]> {
+async function measureIngest(
+  url: string,
+  app: { appId: string; writeKey: string },
+  databaseUrl: string,
+  db: pg.Client,
+  labels: Map<number, string>,
+): Promise<Result[]> {
   const auth = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
   const stored = async () => Number((await db.query('select count(*) as n from events where app_id = $1', [app.appId])).rows[0].n);
   let sequence = 0;
@@ -32,24 +49,40 @@ async function measureIngest(url: string, app: { appId: string; writeKey: string
     body: JSON.stringify({ batch: trackMessages('probe', BATCH, 0) }),
   });
   if (probe.status !== 200) throw new Error(`/v1/batch answered ${probe.status}: ${await probe.text()}`);
-  const batch = await load({
-    url: `${url}/v1/batch`,
-    headers: { 'content-type': 'application/json', authorization: auth },
-    requests: unique('/v1/batch', (n) => ({ batch: trackMessages('b', BATCH, n) })),
-  });
+  const perRequest = (result: { requests: { total: number } }) => result.requests.total;
+  const { result: batch, cpu: batchCpu } = await cpuPerUnit(
+    labels,
+    () =>
+      load({
+        url: `${url}/v1/batch`,
+        headers: { 'content-type': 'application/json', authorization: auth },
+        requests: unique('/v1/batch', (n) => ({ batch: trackMessages('b', BATCH, n) })),
+      }),
+    (result) => result.requests.total * BATCH,
+  );
   const afterBatch = await stored();
-  const track = await load({
-    url: `${url}/v1/track`,
-    headers: { 'content-type': 'application/json', authorization: auth },
-    requests: unique('/v1/track', (n) => trackMessages('t', 1, n)[0]!),
-  });
+  const { result: track, cpu: trackCpu } = await cpuPerUnit(
+    labels,
+    () =>
+      load({
+        url: `${url}/v1/track`,
+        headers: { 'content-type': 'application/json', authorization: auth },
+        requests: unique('/v1/track', (n) => trackMessages('t', 1, n)[0]!),
+      }),
+    perRequest,
+  );
   const afterTrack = await stored();
   // The browser path: Segment's analytics-next posts one event a request to /v1/t, JSON as text/plain, the write key in the body.
-  const browser = await load({
-    url: `${url}/v1/t`,
-    headers: { 'content-type': 'text/plain', origin: 'https://app.customer.example' },
-    requests: unique('/v1/t', (n) => ({ ...trackMessages('w', 1, n)[0]!, writeKey: app.writeKey })),
-  });
+  const { result: browser, cpu: browserCpu } = await cpuPerUnit(
+    labels,
+    () =>
+      load({
+        url: `${url}/v1/t`,
+        headers: { 'content-type': 'text/plain', origin: 'https://app.customer.example' },
+        requests: unique('/v1/t', (n) => ({ ...trackMessages('w', 1, n)[0]!, writeKey: app.writeKey })),
+      }),
+    perRequest,
+  );
   const afterBrowser = await stored();
   for (const [name, result] of [
     ['batch', batch],
@@ -88,14 +121,14 @@ async function measureIngest(url: string, app: { appId: string; writeKey: string
       value: Math.round(batch.requests.average * BATCH),
       unit: 'events/s',
       baseline: Math.round(rawRows / DURATION_S),
-      note: `/v1/batch of ${BATCH}, ${CONNECTIONS} connections, ${DURATION_S} s, p99 ${batch.latency.p99} ms, ${batch.non2xx} non-2xx; baseline: raw 100-row INSERTs on 10 connections`,
+      note: `/v1/batch of ${BATCH}, ${CONNECTIONS} connections, ${DURATION_S} s, p99 ${batch.latency.p99} ms, ${batch.non2xx} non-2xx; CPU µs an event: ${batchCpu}; baseline: raw 100-row INSERTs on 10 connections`,
     },
     {
       name: 'ingest.track.req_per_s',
       value: Math.round(track.requests.average),
       unit: 'req/s',
       baseline: Math.round(bare),
-      note: `/v1/track, ${CONNECTIONS} connections, ${DURATION_S} s, ${track.non2xx} non-2xx; baseline: bare node:http`,
+      note: `/v1/track, ${CONNECTIONS} connections, ${DURATION_S} s, ${track.non2xx} non-2xx; CPU µs a request: ${trackCpu}; baseline: bare node:http`,
     },
     { name: 'ingest.track.p99_ms', value: track.latency.p99, unit: 'ms' },
     {
@@ -103,7 +136,7 @@ async function measureIngest(url: string, app: { appId: string; writeKey: string
       value: Math.round(browser.requests.average),
       unit: 'req/s',
       baseline: Math.round(bare),
-      note: `/v1/t as analytics-next sends it (text/plain, write key in the body, an Origin), ${CONNECTIONS} connections, ${DURATION_S} s; baseline: bare node:http`,
+      note: `/v1/t as analytics-next sends it (text/plain, write key in the body, an Origin), ${CONNECTIONS} connections, ${DURATION_S} s; CPU µs a request: ${browserCpu}; baseline: bare node:http`,
     },
     { name: 'ingest.browser_t.p99_ms', value: browser.latency.p99, unit: 'ms' },
     {

@@ -4,6 +4,7 @@
  * concurrent requests cost few fsyncs.
  */
 import { DeadlockException, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
+import { executeBound } from '../../infra/bound-statement.ts';
 import type { IngestEvent } from './segment-message.ts';
 
 /** A user whose trial row exists, as the write left it. */
@@ -117,9 +118,10 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
   }
   const unresolved = all.filter(({ event }) => !event.userId && event.anonymousId);
   if (unresolved.length) {
-    const rows: Array<{ app_id: string; anonymous_id: string; user_id: string }> = await em.execute(
+    const rows = await executeBound<{ app_id: string; anonymous_id: string; user_id: string }>(
+      em,
       `select app_id, anonymous_id, user_id from identities
-       where (app_id, anonymous_id) in (select a, n from jsonb_to_recordset(cast(? as jsonb)) as v(a text, n text))`,
+       where (app_id, anonymous_id) in (select a, n from jsonb_to_recordset(cast($1 as jsonb)) as v(a text, n text))`,
       [rowsParam(unresolved.map(({ appId, event }) => ({ a: appId, n: event.anonymousId })))],
     );
     const known = new Map(rows.map((row) => [key(row.app_id, row.anonymous_id), row.user_id]));
@@ -143,17 +145,18 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
     }
     // Sorted, so concurrent writers take row locks in one order.
     const users = [...latest.values()].sort((x, y) => key(x.appId, x.userId).localeCompare(key(y.appId, y.userId)));
-    const [written] = await tx.execute<Array<{ inserted: Array<{ app_id: string; message_id: string }>; trials: TrialRow[] }>>(
+    const [written] = await executeBound<{ inserted: Array<{ app_id: string; message_id: string }>; trials: TrialRow[] }>(
+      tx,
       `with inserted as (
          insert into events (app_id, message_id, type, event, user_id, anonymous_id, properties, traits, context, timestamp, received_at)
          select a, m, t, e, u, n, p, tr, c, ts, r
-         from jsonb_to_recordset(cast(? as jsonb))
+         from jsonb_to_recordset(cast($1 as jsonb))
            as v(a text, m text, t text, e text, u text, n text, p jsonb, tr jsonb, c jsonb, ts timestamptz, r timestamptz)
          on conflict (app_id, message_id) do nothing
          returning app_id, message_id
        ), touched as (
          update trials set last_activity_at = greatest(coalesce(trials.last_activity_at, v.at), v.at)
-         from jsonb_to_recordset(cast(? as jsonb)) as v(a text, u text, at timestamptz)
+         from jsonb_to_recordset(cast($2 as jsonb)) as v(a text, u text, at timestamptz)
          where trials.app_id = v.a and trials.user_id = v.u
          returning trials.app_id, trials.user_id, trials.segment, trials.workflow_id, trials.aha_reached_at
        )
@@ -189,14 +192,16 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
           .sort((x, y) => key(x.appId, x.anonymousId).localeCompare(key(y.appId, y.anonymousId)))
           .map((link) => ({ a: link.appId, n: link.anonymousId, u: link.userId, e: link.email })),
       );
-      await tx.execute(
+      await executeBound(
+        tx,
         `insert into identities (app_id, anonymous_id, user_id, email, updated_at)
-         select a, n, u, e, now() from jsonb_to_recordset(cast(? as jsonb)) as v(a text, n text, u text, e text)
+         select a, n, u, e, now() from jsonb_to_recordset(cast($1 as jsonb)) as v(a text, n text, u text, e text)
          on conflict (app_id, anonymous_id) do update set user_id = excluded.user_id, email = coalesce(excluded.email, identities.email), updated_at = now()`,
         [linkRows],
       );
-      stitchedRows = await tx.execute(
-        `update events set user_id = v.u from jsonb_to_recordset(cast(? as jsonb)) as v(a text, n text, u text)
+      stitchedRows = await executeBound(
+        tx,
+        `update events set user_id = v.u from jsonb_to_recordset(cast($1 as jsonb)) as v(a text, n text, u text)
          where events.app_id = v.a and events.anonymous_id = v.n and events.user_id is null
          returning events.app_id, events.user_id, events.event, events.type, events.properties`,
         [linkRows],

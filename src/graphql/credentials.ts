@@ -4,7 +4,7 @@
  * every API process on the live feed) forgets it at once, so a revoked key stops working
  * everywhere within the notice's latency, not the cache's.
  */
-import { sameSecret } from '../infra/constant-time.ts';
+import { timingSafeEqual } from 'node:crypto';
 import { TtlCache } from '../infra/ttl-cache.ts';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { hashSecret } from '../ids.ts';
@@ -23,12 +23,13 @@ export function mayAccess(auth: Auth, appId: string): boolean {
 
 export class Credentials {
   readonly #orm: MikroORM;
-  readonly #adminToken: string;
+  /** The admin token's digest: a request's token is hashed once, for this comparison and the key lookup. */
+  readonly #adminTokenHash: Buffer;
   readonly #keys = new TtlCache<string, Auth & { kind: 'app' }>(KEY_CACHE_MS);
 
   constructor(orm: MikroORM, adminToken: string) {
     this.#orm = orm;
-    this.#adminToken = adminToken;
+    this.#adminTokenHash = Buffer.from(hashSecret(adminToken), 'hex');
   }
 
   /** Resolves `Bearer <token>` to the admin or to one app's key; anything else is anonymous. */
@@ -37,8 +38,9 @@ export class Credentials {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!match?.[1]) return ANONYMOUS;
     const token = match[1];
-    if (sameSecret(token, this.#adminToken)) return { kind: 'admin' };
     const tokenHash = hashSecret(token);
+    // Digests of equal length, compared in constant time: where a wrong token differs says nothing.
+    if (timingSafeEqual(Buffer.from(tokenHash, 'hex'), this.#adminTokenHash)) return { kind: 'admin' };
     const cached = this.#keys.get(tokenHash);
     if (cached) return cached;
     const key = await this.#orm.em.fork().findOne(ApiKey, { tokenHash, revokedAt: null }, { fields: ['id', 'app'] });

@@ -1,4 +1,4 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../logger.ts';
 import { hashSecret } from '../../ids.ts';
@@ -140,11 +140,13 @@ export class IngestService {
   /** Trials started by the events, then one signal per trial workflow whose segment they can change. */
   async #applyEffects(appId: string, result: WriteResult): Promise<void> {
     const { orm, temporal, trials, logger } = this.#deps;
-    const em = orm.em.fork();
+    // Most writes have no effect at all: the entity manager is forked only for one that has.
+    let forked: EntityManager | undefined;
+    const em = () => (forked ??= orm.em.fork());
     for (const { event } of result.events) {
       const start = trialStartOf(event);
       if (!start) continue;
-      const started = await trials.start(em, { appId, ...start });
+      const started = await trials.start(em(), { appId, ...start });
       if (started.errors.length) logger.warn({ appId, userId: start.userId, errors: started.errors }, 'event could not start a trial');
     }
     if (result.trials.length === 0) return;
@@ -166,7 +168,7 @@ export class IngestService {
         // Marked only once the workflow has it: were the mark first and the signal then lost
         // (the process killed between them), the client's retry would find the aha already
         // marked and never signal it. A signal sent twice is harmless.
-        if (notice.aha) await em.nativeUpdate(Trial, { workflowId, ahaReachedAt: null }, { ahaReachedAt: new Date(notice.at) });
+        if (notice.aha) await em().nativeUpdate(Trial, { workflowId, ahaReachedAt: null }, { ahaReachedAt: new Date(notice.at) });
       }),
     );
   }

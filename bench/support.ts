@@ -1,7 +1,7 @@
 /** What the bench scenarios share: the product's processes, the load generator, baselines, percentiles, a pool, apps, CPU and memory readings, IPC. */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
@@ -24,17 +24,25 @@ export async function load(options: autocannon.Options): Promise<autocannon.Resu
   );
 }
 
-/** The floor of what any Node HTTP handler can do here: a bare server answering JSON. */
-export async function bareNodeRequestsPerSecond(body: string): Promise<number> {
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(body);
-  });
+/** A baseline: `handler` served on loopback in this process (beside the load generator), loaded at `path`. */
+export async function loadInProcess(handler: RequestListener, path: string, options: Omit<autocannon.Options, 'url'>): Promise<autocannon.Result> {
+  const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const result = await load({ url: `http://127.0.0.1:${port}/`, method: 'POST', body: '{}' });
-  server.close();
-  return result.requests.average;
+  try {
+    return await load({ url: `http://127.0.0.1:${port}${path}`, ...options });
+  } finally {
+    server.close();
+  }
+}
+
+/** The floor of what any Node HTTP handler can do here: a bare server answering JSON. */
+export async function bareNodeRequestsPerSecond(body: string): Promise<number> {
+  const handler: RequestListener = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(body);
+  };
+  return (await loadInProcess(handler, '/', { method: 'POST', body: '{}' })).requests.average;
 }
 
 /** The tests' GraphQL client, answering data as the scenarios read it. */

@@ -1,7 +1,5 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createSchema, createYoga } from 'graphql-yoga';
-import { bareNodeRequestsPerSecond, CONNECTIONS, cpuPerUnit, DURATION_S, graphql, load, type Product, type Result } from '../support.ts';
+import { bareNodeRequestsPerSecond, CONNECTIONS, cpuPerUnit, DURATION_S, graphql, load, loadInProcess, type Product, type Result } from '../support.ts';
 
 export async function trialQueryThroughput({ url, labels }: Product): Promise<Result[]> {
   const created = await graphql(url, 'tca_bench', 'mutation { createApp(input: {name: "bench"}) { app { id } apiKey } }', {});
@@ -64,11 +62,7 @@ async function yogaAloneRequestsPerSecond(body: string, trial: Record<string, un
     graphiql: false,
     landingPage: false,
   });
-  const server = createServer(yoga);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const result = await load({ url: `http://127.0.0.1:${port}/graphql`, method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  server.close();
+  const result = await loadInProcess(yoga, '/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   if (result.non2xx > 0) throw new Error(`graphql-yoga alone answered ${result.non2xx} non-2xx`);
   return result.requests.average;
 }

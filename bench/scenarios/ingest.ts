@@ -49,40 +49,23 @@ async function measureIngest(
     body: JSON.stringify({ batch: trackMessages('probe', BATCH, 0) }),
   });
   if (probe.status !== 200) throw new Error(`/v1/batch answered ${probe.status}: ${await probe.text()}`);
-  const perRequest = (result: { requests: { total: number } }) => result.requests.total;
-  const { result: batch, cpu: batchCpu } = await cpuPerUnit(
-    labels,
-    () =>
-      load({
-        url: `${url}/v1/batch`,
-        headers: { 'content-type': 'application/json', authorization: auth },
-        requests: unique('/v1/batch', (n) => ({ batch: trackMessages('b', BATCH, n) })),
-      }),
-    (result) => result.requests.total * BATCH,
-  );
+  // One load of a route, with its CPU by program per event (requests × events a request).
+  const measured = (path: string, headers: Record<string, string>, body: (n: number) => object, eventsPerRequest = 1) =>
+    cpuPerUnit(
+      labels,
+      () => load({ url: `${url}${path}`, headers, requests: unique(path, body) }),
+      (result) => result.requests.total * eventsPerRequest,
+    );
+  const json = { 'content-type': 'application/json', authorization: auth };
+  const { result: batch, cpu: batchCpu } = await measured('/v1/batch', json, (n) => ({ batch: trackMessages('b', BATCH, n) }), BATCH);
   const afterBatch = await stored();
-  const { result: track, cpu: trackCpu } = await cpuPerUnit(
-    labels,
-    () =>
-      load({
-        url: `${url}/v1/track`,
-        headers: { 'content-type': 'application/json', authorization: auth },
-        requests: unique('/v1/track', (n) => trackMessages('t', 1, n)[0]!),
-      }),
-    perRequest,
-  );
+  const { result: track, cpu: trackCpu } = await measured('/v1/track', json, (n) => trackMessages('t', 1, n)[0]!);
   const afterTrack = await stored();
   // The browser path: Segment's analytics-next posts one event a request to /v1/t, JSON as text/plain, the write key in the body.
-  const { result: browser, cpu: browserCpu } = await cpuPerUnit(
-    labels,
-    () =>
-      load({
-        url: `${url}/v1/t`,
-        headers: { 'content-type': 'text/plain', origin: 'https://app.customer.example' },
-        requests: unique('/v1/t', (n) => ({ ...trackMessages('w', 1, n)[0]!, writeKey: app.writeKey })),
-      }),
-    perRequest,
-  );
+  const { result: browser, cpu: browserCpu } = await measured('/v1/t', { 'content-type': 'text/plain', origin: 'https://app.customer.example' }, (n) => ({
+    ...trackMessages('w', 1, n)[0]!,
+    writeKey: app.writeKey,
+  }));
   const afterBrowser = await stored();
   for (const [name, result] of [
     ['batch', batch],

@@ -17,16 +17,19 @@ afterAll(async () => {
 
 async function newApp(settings?: Record<string, unknown>): Promise<CreatedApp> {
   const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'ingest' })).data!.createApp;
-  if (settings) {
-    await stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }`, {
-      i: { appId: app.app.id, ...settings },
-    });
-  }
+  if (settings) await saveSettings(app, settings);
   return app;
 }
 
-function post(path: string, body: unknown, writeKey?: string, raw?: string) {
-  return fetch(`${stack.url}${path}`, {
+async function saveSettings(app: CreatedApp, settings: Record<string, unknown>): Promise<void> {
+  const { data } = await stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }`, {
+    i: { appId: app.app.id, ...settings },
+  });
+  expect(data.updateSegmentSettings.errors).toEqual([]);
+}
+
+function post(path: string, body: unknown, writeKey?: string, raw?: string, api: TestStack = stack) {
+  return fetch(`${api.url}${path}`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -185,6 +188,36 @@ describe('events drive segments', () => {
     await post('/v1/track', { userId: 'returner', event: 'Back' }, app.writeKey);
     const [, , third] = await live.next(3);
     expect(third!.segmentChanged).toMatchObject({ newSegment: 'exploring', reason: 'activity_resumed' });
+  });
+});
+
+describe('settings saved through another API process', () => {
+  it('a new aha event decides the very next event ingested elsewhere, though that process had the old settings cached', async () => {
+    const other = await startTestStack({
+      role: 'api',
+      config: { databaseUrl: stack.databaseUrl, temporalTaskQueue: stack.config.temporalTaskQueue, adminToken: stack.adminToken },
+    });
+    try {
+      const app = await newApp();
+      const track = (event: string) => post('/v1/track', { userId: 'elsewhere', event }, app.writeKey, undefined, other);
+      expect((await post('/v1/identify', { userId: 'elsewhere', traits: { trial_end: '2099-01-01T00:00:00Z' } }, app.writeKey, undefined, other)).status).toBe(
+        200,
+      );
+      await eventually(async () =>
+        (await stack.gql(TRIAL, { appId: app.app.id, userId: 'elsewhere' })).data.trial?.segment === 'exploring' ? true : undefined,
+      );
+      // The other process now holds the settings without aha events (its cache keeps them a second).
+      expect((await track('Report Viewed')).status).toBe(200);
+      await saveSettings(app, { ahaEvents: ['Report Viewed'] });
+      expect((await track('Report Viewed')).status).toBe(200);
+      const moved = await eventually(async () => {
+        const { data } = await stack.gql(TRIAL, { appId: app.app.id, userId: 'elsewhere' });
+        return data.trial?.segment === 'found_value' ? data.trial : undefined;
+      }, 5000);
+      expect(moved.segment).toBe('found_value');
+    } finally {
+      await other.stop();
+    }
   });
 });
 

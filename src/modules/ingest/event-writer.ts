@@ -28,6 +28,11 @@ export interface WriteResult {
   /** Events that became attributed to a user by this write (identity stitching). */
   stitched: Array<{ appId: string; userId: string; event: string | null; type: string; properties: Record<string, unknown> }>;
   trials: TouchedTrial[];
+  /**
+   * The app's settings revision as the write's statement saw it: settings saved (by any
+   * process) before the events were stored apply to them, so a cached copy that differs is stale.
+   */
+  settingsRevision: string | null;
 }
 
 interface Pending {
@@ -145,7 +150,11 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
     }
     // Sorted, so concurrent writers take row locks in one order.
     const users = [...latest.values()].sort((x, y) => key(x.appId, x.userId).localeCompare(key(y.appId, y.userId)));
-    const [written] = await executeBound<{ inserted: Array<{ app_id: string; message_id: string }>; trials: TrialRow[] }>(
+    const [written] = await executeBound<{
+      inserted: Array<{ app_id: string; message_id: string }>;
+      trials: TrialRow[];
+      revisions: Record<string, string | null>;
+    }>(
       tx,
       `with inserted as (
          insert into events (app_id, message_id, type, event, user_id, anonymous_id, properties, traits, context, timestamp, received_at)
@@ -161,7 +170,8 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
          returning trials.app_id, trials.user_id, trials.segment, trials.workflow_id, trials.aha_reached_at
        )
        select (select coalesce(json_agg(inserted), '[]') from inserted) as inserted,
-              (select coalesce(json_agg(touched), '[]') from touched) as trials`,
+              (select coalesce(json_agg(touched), '[]') from touched) as trials,
+              (select coalesce(json_object_agg(app_id, revision), '{}') from app_settings where app_id = any(cast($3 as text[]))) as revisions`,
       [
         rowsParam(
           all.map(({ appId, event }) => ({
@@ -179,10 +189,12 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
           })),
         ),
         rowsParam(users.map((user) => ({ a: user.appId, u: user.userId, at: user.at.toISOString() }))),
+        [...new Set(batch.map((pending) => pending.appId))],
       ],
     );
     const insertedKeys = new Set(written!.inserted.map((row) => key(row.app_id, row.message_id)));
     const trialRows = written!.trials;
+    const revisions = written!.revisions;
 
     // 3. Save identity links (sorted, as above) and stitch the anonymous events they explain.
     let stitchedRows: Array<{ app_id: string; user_id: string; event: string | null; type: string; properties: Record<string, unknown> }> = [];
@@ -207,9 +219,9 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
         [linkRows],
       );
     }
-    return { insertedKeys, trialRows, stitchedRows };
+    return { insertedKeys, trialRows, stitchedRows, revisions };
   };
-  const { insertedKeys, trialRows, stitchedRows } = links.size ? await em.transactional(persist) : await persist(em);
+  const { insertedKeys, trialRows, stitchedRows, revisions } = links.size ? await em.transactional(persist) : await persist(em);
 
   return batch.map((pending) => ({
     events: pending.events.map((event) => ({ appId: pending.appId, event, fresh: insertedKeys.has(key(pending.appId, event.messageId)) })),
@@ -225,5 +237,6 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
         workflowId: row.workflow_id,
         ahaReachedAt: row.aha_reached_at === null ? null : new Date(row.aha_reached_at),
       })),
+    settingsRevision: revisions[pending.appId] ?? null,
   }));
 }

@@ -94,14 +94,28 @@ export class IngestService {
     return this.#writeKeys.set(hash, app?.id ?? null);
   }
 
-  /** Settings saved in this process apply to the next event at once (other processes within the second of the cache). */
+  /** Settings saved in this process limit the next request at once (what events mean is checked on every write anyway). */
   forgetSettings(appId: string): void {
     this.#settings.delete(appId);
   }
 
-  /** Settings change rarely and every request needs them: kept for a second. */
+  /**
+   * Settings change rarely and every request needs them: kept for a second, which bounds how
+   * late another process's save reaches the rate limit and allowed origins here.
+   */
   async #settingsOf(appId: string): Promise<SettingsView> {
     return this.#settings.get(appId) ?? this.#settings.set(appId, await loadSettings(this.#deps.orm.em.fork(), appId));
+  }
+
+  /**
+   * The settings that decide what written events mean: exactly those saved before the write,
+   * in whichever process. The write returned the stored revision; a cached copy that differs
+   * is read again, so a new aha rule applies to the very next event everywhere.
+   */
+  async #settingsAsOfWrite(appId: string, revision: string | null): Promise<SettingsView> {
+    const cached = await this.#settingsOf(appId);
+    if (cached.revision === revision) return cached;
+    return this.#settings.set(appId, await loadSettings(this.#deps.orm.em.fork(), appId));
   }
 
   /** Whether a browser page on this origin may send the app's events (the app's allowedOrigins, if any). */
@@ -155,7 +169,7 @@ export class IngestService {
       ...result.stitched.map((row) => ({ userId: row.userId, name: row.event, type: row.type, properties: row.properties, at: new Date() })),
     ];
     const decided = [];
-    for (const candidate of candidatesOf(attributed, result.trials, await this.#settingsOf(appId))) {
+    for (const candidate of candidatesOf(attributed, result.trials, await this.#settingsAsOfWrite(appId, result.settingsRevision))) {
       decided.push({ ...candidate, aha: await this.#completesAha(appId, candidate) });
     }
     await Promise.all(

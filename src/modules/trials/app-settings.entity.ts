@@ -22,6 +22,8 @@ export const AppSettings = defineEntity({
     inactivityAfter: p.string(),
     endingSoonBefore: p.string(),
     lastChanceBefore: p.string(),
+    /** Replaced by every save: a cached copy whose revision differs from the row's is stale. Null: never saved since revisions began. */
+    revision: p.string().nullable(),
     updatedAt: p
       .datetime()
       .onCreate(() => new Date())

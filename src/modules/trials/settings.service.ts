@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
@@ -23,6 +24,8 @@ export interface SettingsView {
   inactivityAfter: string;
   endingSoonBefore: string;
   lastChanceBefore: string;
+  /** The saved row's revision (null for defaults or a row saved before revisions): tells a cached copy from the current one. */
+  revision: string | null;
 }
 
 export const DEFAULT_SETTINGS: Omit<SettingsView, 'appId'> = {
@@ -35,6 +38,7 @@ export const DEFAULT_SETTINGS: Omit<SettingsView, 'appId'> = {
   inactivityAfter: 'P3D',
   endingSoonBefore: 'P3D',
   lastChanceBefore: 'P1D',
+  revision: null,
 };
 
 export async function loadSettings(em: EntityManager, appId: string): Promise<SettingsView> {
@@ -51,6 +55,7 @@ export async function loadSettings(em: EntityManager, appId: string): Promise<Se
         inactivityAfter: row.inactivityAfter,
         endingSoonBefore: row.endingSoonBefore,
         lastChanceBefore: row.lastChanceBefore,
+        revision: row.revision ?? null,
       }
     : { appId, ...DEFAULT_SETTINGS };
 }
@@ -64,7 +69,7 @@ export function toSegmentSettings(view: SettingsView): SegmentSettings {
   };
 }
 
-export type SettingsInput = { [K in keyof Omit<SettingsView, 'appId' | 'eventAllowList' | 'allowedOrigins'>]?: SettingsView[K] | null } & {
+export type SettingsInput = { [K in keyof Omit<SettingsView, 'appId' | 'eventAllowList' | 'allowedOrigins' | 'revision'>]?: SettingsView[K] | null } & {
   /** An empty list removes the allow-list. */
   eventAllowList?: string[] | null;
   /** An empty list allows every origin again. */
@@ -158,6 +163,7 @@ export async function updateSettings(
   const { em, temporal, taskQueue } = deps;
   const { view, errors } = mergeSettings(await loadSettings(em, appId), input);
   if (errors.length) return { errors };
+  view.revision = randomUUID();
   await em.upsert(AppSettings, { ...view });
   deps.onSaved(appId);
   const rollout: SettingsRolloutInput = { appId, settings: toSegmentSettings(view), after: null, pageSize: ROLLOUT_PAGE_SIZE };

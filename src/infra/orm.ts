@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig, MikroORM, type EntitySchema } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import pg from 'pg';
+import { PreparingClient } from './prepared-statements.ts';
 import { StartupError } from '../errors.ts';
 
 export { MikroORM };
@@ -16,6 +17,8 @@ export function ormConfig(clientUrl: string, entities: Entities, poolMax = 20) {
     entities: [...entities],
     extensions: [Migrator],
     pool: { max: poolMax },
+    // The pool's clients send the hot statements as named prepared statements (prepared-statements.ts).
+    driverOptions: { Client: PreparingClient },
     // Entities are plain schemas; there is nothing for a folder scan or reflection to find.
     discovery: { warnWhenNoEntities: false },
     migrations: {

@@ -5,6 +5,7 @@
  */
 import { DeadlockException, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
 import { executeBound } from '../../infra/bound-statement.ts';
+import { prepareStatement } from '../../infra/prepared-statements.ts';
 import type { IngestEvent } from './segment-message.ts';
 
 /** A user whose trial row exists, as the write left it. */
@@ -54,6 +55,42 @@ interface TrialRow {
 
 /** Row sets travel as one JSON parameter, unpacked in SQL with jsonb_to_recordset. */
 const rowsParam = (rows: object[]) => JSON.stringify(rows);
+
+/** Who the anonymous ids of events without a user id belong to. */
+const KNOWN_IDENTITIES = prepareStatement(`
+select app_id, anonymous_id, user_id from identities
+where (app_id, anonymous_id) in (select a, n from jsonb_to_recordset(cast($1 as jsonb)) as v(a text, n text))`);
+
+/** The events, each known user's activity record, and the settings revisions of the apps written for. */
+const STORE_EVENTS = prepareStatement(`
+with inserted as (
+  insert into events (app_id, message_id, type, event, user_id, anonymous_id, properties, traits, context, timestamp, received_at)
+  select a, m, t, e, u, n, p, tr, c, ts, r
+  from jsonb_to_recordset(cast($1 as jsonb))
+    as v(a text, m text, t text, e text, u text, n text, p jsonb, tr jsonb, c jsonb, ts timestamptz, r timestamptz)
+  on conflict (app_id, message_id) do nothing
+  returning app_id, message_id
+), touched as (
+  update trials set last_activity_at = greatest(coalesce(trials.last_activity_at, v.at), v.at)
+  from jsonb_to_recordset(cast($2 as jsonb)) as v(a text, u text, at timestamptz)
+  where trials.app_id = v.a and trials.user_id = v.u
+  returning trials.app_id, trials.user_id, trials.segment, trials.workflow_id, trials.aha_reached_at
+)
+select (select coalesce(json_agg(inserted), '[]') from inserted) as inserted,
+       (select coalesce(json_agg(touched), '[]') from touched) as trials,
+       (select coalesce(json_object_agg(app_id, revision), '{}') from app_settings where app_id = any(cast($3 as text[]))) as revisions`);
+
+/** Identity links: the latest user for an anonymous id, an email kept once known. */
+const SAVE_LINKS = prepareStatement(`
+insert into identities (app_id, anonymous_id, user_id, email, updated_at)
+select a, n, u, e, now() from jsonb_to_recordset(cast($1 as jsonb)) as v(a text, n text, u text, e text)
+on conflict (app_id, anonymous_id) do update set user_id = excluded.user_id, email = coalesce(excluded.email, identities.email), updated_at = now()`);
+
+/** Stored anonymous events that the links now attribute to their users. */
+const STITCH_EVENTS = prepareStatement(`
+update events set user_id = v.u from jsonb_to_recordset(cast($1 as jsonb)) as v(a text, n text, u text)
+where events.app_id = v.a and events.anonymous_id = v.n and events.user_id is null
+returning events.app_id, events.user_id, events.event, events.type, events.properties`);
 
 /**
  * Writes in flight at once. Small requests (single /v1/track calls) do best gathered behind
@@ -123,12 +160,9 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
   }
   const unresolved = all.filter(({ event }) => !event.userId && event.anonymousId);
   if (unresolved.length) {
-    const rows = await executeBound<{ app_id: string; anonymous_id: string; user_id: string }>(
-      em,
-      `select app_id, anonymous_id, user_id from identities
-       where (app_id, anonymous_id) in (select a, n from jsonb_to_recordset(cast($1 as jsonb)) as v(a text, n text))`,
-      [rowsParam(unresolved.map(({ appId, event }) => ({ a: appId, n: event.anonymousId })))],
-    );
+    const rows = await executeBound<{ app_id: string; anonymous_id: string; user_id: string }>(em, KNOWN_IDENTITIES, [
+      rowsParam(unresolved.map(({ appId, event }) => ({ a: appId, n: event.anonymousId }))),
+    ]);
     const known = new Map(rows.map((row) => [key(row.app_id, row.anonymous_id), row.user_id]));
     for (const { appId, event } of unresolved) {
       event.userId = links.get(key(appId, event.anonymousId!))?.userId ?? known.get(key(appId, event.anonymousId!)) ?? null;
@@ -154,44 +188,25 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
       inserted: Array<{ app_id: string; message_id: string }>;
       trials: TrialRow[];
       revisions: Record<string, string | null>;
-    }>(
-      tx,
-      `with inserted as (
-         insert into events (app_id, message_id, type, event, user_id, anonymous_id, properties, traits, context, timestamp, received_at)
-         select a, m, t, e, u, n, p, tr, c, ts, r
-         from jsonb_to_recordset(cast($1 as jsonb))
-           as v(a text, m text, t text, e text, u text, n text, p jsonb, tr jsonb, c jsonb, ts timestamptz, r timestamptz)
-         on conflict (app_id, message_id) do nothing
-         returning app_id, message_id
-       ), touched as (
-         update trials set last_activity_at = greatest(coalesce(trials.last_activity_at, v.at), v.at)
-         from jsonb_to_recordset(cast($2 as jsonb)) as v(a text, u text, at timestamptz)
-         where trials.app_id = v.a and trials.user_id = v.u
-         returning trials.app_id, trials.user_id, trials.segment, trials.workflow_id, trials.aha_reached_at
-       )
-       select (select coalesce(json_agg(inserted), '[]') from inserted) as inserted,
-              (select coalesce(json_agg(touched), '[]') from touched) as trials,
-              (select coalesce(json_object_agg(app_id, revision), '{}') from app_settings where app_id = any(cast($3 as text[]))) as revisions`,
-      [
-        rowsParam(
-          all.map(({ appId, event }) => ({
-            a: appId,
-            m: event.messageId,
-            t: event.type,
-            e: event.event,
-            u: event.userId,
-            n: event.anonymousId,
-            p: event.properties,
-            tr: event.traits,
-            c: event.context,
-            ts: event.timestamp.toISOString(),
-            r: event.receivedAt.toISOString(),
-          })),
-        ),
-        rowsParam(users.map((user) => ({ a: user.appId, u: user.userId, at: user.at.toISOString() }))),
-        [...new Set(batch.map((pending) => pending.appId))],
-      ],
-    );
+    }>(tx, STORE_EVENTS, [
+      rowsParam(
+        all.map(({ appId, event }) => ({
+          a: appId,
+          m: event.messageId,
+          t: event.type,
+          e: event.event,
+          u: event.userId,
+          n: event.anonymousId,
+          p: event.properties,
+          tr: event.traits,
+          c: event.context,
+          ts: event.timestamp.toISOString(),
+          r: event.receivedAt.toISOString(),
+        })),
+      ),
+      rowsParam(users.map((user) => ({ a: user.appId, u: user.userId, at: user.at.toISOString() }))),
+      [...new Set(batch.map((pending) => pending.appId))],
+    ]);
     const insertedKeys = new Set(written!.inserted.map((row) => key(row.app_id, row.message_id)));
     const trialRows = written!.trials;
     const revisions = written!.revisions;
@@ -204,20 +219,8 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
           .sort((x, y) => key(x.appId, x.anonymousId).localeCompare(key(y.appId, y.anonymousId)))
           .map((link) => ({ a: link.appId, n: link.anonymousId, u: link.userId, e: link.email })),
       );
-      await executeBound(
-        tx,
-        `insert into identities (app_id, anonymous_id, user_id, email, updated_at)
-         select a, n, u, e, now() from jsonb_to_recordset(cast($1 as jsonb)) as v(a text, n text, u text, e text)
-         on conflict (app_id, anonymous_id) do update set user_id = excluded.user_id, email = coalesce(excluded.email, identities.email), updated_at = now()`,
-        [linkRows],
-      );
-      stitchedRows = await executeBound(
-        tx,
-        `update events set user_id = v.u from jsonb_to_recordset(cast($1 as jsonb)) as v(a text, n text, u text)
-         where events.app_id = v.a and events.anonymous_id = v.n and events.user_id is null
-         returning events.app_id, events.user_id, events.event, events.type, events.properties`,
-        [linkRows],
-      );
+      await executeBound(tx, SAVE_LINKS, [linkRows]);
+      stitchedRows = await executeBound(tx, STITCH_EVENTS, [linkRows]);
     }
     return { insertedKeys, trialRows, stitchedRows, revisions };
   };

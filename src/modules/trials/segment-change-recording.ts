@@ -6,31 +6,33 @@
  * the ORM's unit of work took eight round trips and most of the worker's CPU for the same rows.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { executeBound } from '../../infra/bound-statement.ts';
+import { prepareStatement } from '../../infra/prepared-statements.ts';
 import type { ChangeFacts } from '../webhooks/catalog.ts';
 import type { DeliveryRow } from '../webhooks/planning.ts';
 import { SEGMENT_CHANGE_CHANNEL } from './segment-change-feed.ts';
 
-const RECORD_CHANGE = `
+const RECORD_CHANGE = prepareStatement(`
 with inserted as (
   insert into segment_changes (id, app_id, trial_id, sequence, old_segment, new_segment, reason, occurred_at)
-  values (?, ?, ?, ?, ?, ?, ?, ?)
+  values ($1, $2, $3, $4, $5, $6, $7, $8)
   on conflict (trial_id, sequence) do nothing
   returning id
 ), moved as (
-  update trials set segment = ?, last_sequence = ?
-  where id = ? and last_sequence < ? and exists (select 1 from inserted)
+  update trials set segment = $6, last_sequence = $4
+  where id = $3 and last_sequence < $4 and exists (select 1 from inserted)
 ), planned as (
   insert into webhook_deliveries (id, endpoint_id, event_type, body, segment_change_id, trial_id, sequence, status, attempt_count, created_at)
-  select d.id, d.endpoint_id, d.event_type, d.body, ?, ?, ?, 'pending', 0, now()
-  from jsonb_to_recordset(cast(? as jsonb)) as d(id text, endpoint_id text, event_type text, body text)
+  select d.id, d.endpoint_id, d.event_type, d.body, $1, $3, $4, 'pending', 0, now()
+  from jsonb_to_recordset(cast($9 as jsonb)) as d(id text, endpoint_id text, event_type text, body text)
   where exists (select 1 from inserted)
   on conflict (id) do nothing
 )
-select pg_notify(?, ?) from inserted`;
+select pg_notify($10, $11) from inserted`);
 
 /** Whether this call recorded the change (false: a change was already recorded under its sequence number). */
 export async function recordChangeOnce(em: EntityManager, change: ChangeFacts, deliveries: DeliveryRow[]): Promise<boolean> {
-  const rows: unknown[] = await em.execute(RECORD_CHANGE, [
+  const rows = await executeBound(em, RECORD_CHANGE, [
     change.id,
     change.appId,
     change.trialId,
@@ -38,14 +40,7 @@ export async function recordChangeOnce(em: EntityManager, change: ChangeFacts, d
     change.oldSegment,
     change.newSegment,
     change.reason,
-    new Date(change.occurredAt),
-    change.newSegment,
-    change.sequence,
-    change.trialId,
-    change.sequence,
-    change.id,
-    change.trialId,
-    change.sequence,
+    change.occurredAt,
     JSON.stringify(deliveries.map(({ id, endpointId, eventType, body }) => ({ id, endpoint_id: endpointId, event_type: eventType, body }))),
     SEGMENT_CHANGE_CHANNEL,
     JSON.stringify({ id: change.id, appId: change.appId, trialId: change.trialId }),

@@ -4,6 +4,8 @@
  * with whether an earlier change of its trial still waits for the same endpoint.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { executeBound } from '../../infra/bound-statement.ts';
+import { prepareStatement } from '../../infra/prepared-statements.ts';
 import { WebhookDelivery, type IWebhookDelivery } from './webhook-delivery.entity.ts';
 import { WebhookEndpoint } from './webhook-endpoint.entity.ts';
 
@@ -13,17 +15,22 @@ export interface PendingDelivery {
   behindEarlier: boolean;
 }
 
+/** Rows as JSON objects: the statement stays prepared across migrations that add columns. */
+const PENDING_OF_CHANGE = prepareStatement(`
+select to_jsonb(d) as delivery_row, to_jsonb(e) as endpoint_row,
+       exists (select 1 from webhook_deliveries earlier
+               where earlier.trial_id = d.trial_id and earlier.endpoint_id = d.endpoint_id
+                 and earlier.status = 'pending' and earlier.sequence < d.sequence) as behind_earlier
+from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
+where d.segment_change_id = $1 and d.status = 'pending'`);
+
 export async function pendingDeliveriesOfChange(em: EntityManager, changeId: string): Promise<PendingDelivery[]> {
-  const rows: Array<Record<string, unknown> & { endpoint_row: Record<string, unknown>; behind_earlier: boolean }> = await em.execute(
-    `select d.*, to_jsonb(e) as endpoint_row,
-            exists (select 1 from webhook_deliveries earlier
-                    where earlier.trial_id = d.trial_id and earlier.endpoint_id = d.endpoint_id
-                      and earlier.status = 'pending' and earlier.sequence < d.sequence) as behind_earlier
-     from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
-     where d.segment_change_id = ? and d.status = 'pending'`,
+  const rows = await executeBound<{ delivery_row: Record<string, unknown>; endpoint_row: Record<string, unknown>; behind_earlier: boolean }>(
+    em,
+    PENDING_OF_CHANGE,
     [changeId],
   );
-  return rows.map(({ endpoint_row: endpointRow, behind_earlier: behindEarlier, ...deliveryRow }) => {
+  return rows.map(({ delivery_row: deliveryRow, endpoint_row: endpointRow, behind_earlier: behindEarlier }) => {
     // The endpoint first: the delivery's reference to it then resolves to this loaded entity.
     em.map(WebhookEndpoint, endpointRow);
     return { delivery: em.map(WebhookDelivery, deliveryRow), behindEarlier };

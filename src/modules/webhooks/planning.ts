@@ -4,6 +4,8 @@
  * idempotent on the delivery id.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { executeBound } from '../../infra/bound-statement.ts';
+import { prepareStatement } from '../../infra/prepared-statements.ts';
 import { changeEventBody, eventIdOf, eventTypesFor, wantsEvent, type ChangeFacts, type TrialFacts } from './catalog.ts';
 import { deliveryIdFor } from './delivery-id.ts';
 import { WebhookDelivery } from './webhook-delivery.entity.ts';
@@ -48,23 +50,22 @@ export interface ChangeSubject {
 }
 
 /** The trial and its app's enabled endpoints, in one query (nothing to plan without endpoints). */
+/** A trial's facts for its webhooks, and its app's enabled endpoints (read for every transition). */
+const CHANGE_SUBJECT = prepareStatement(`
+select t.user_id, t.email, t.stripe_customer_id, t.trial_start, t.trial_end,
+       coalesce((select json_agg(json_build_object('id', e.id, 'eventTypes', e.event_types) order by e.id)
+                 from webhook_endpoints e where e.app_id = t.app_id and e.enabled), '[]') as endpoints
+from trials t where t.id = $1`);
+
 export async function loadChangeSubject(em: EntityManager, trialId: string): Promise<ChangeSubject> {
-  const [row] = await em.execute<
-    Array<{
-      user_id: string;
-      email: string | null;
-      stripe_customer_id: string | null;
-      trial_start: Date;
-      trial_end: Date;
-      endpoints: Array<{ id: string; eventTypes: string[] }>;
-    }>
-  >(
-    `select t.user_id, t.email, t.stripe_customer_id, t.trial_start, t.trial_end,
-            coalesce((select json_agg(json_build_object('id', e.id, 'eventTypes', e.event_types) order by e.id)
-                      from webhook_endpoints e where e.app_id = t.app_id and e.enabled), '[]') as endpoints
-     from trials t where t.id = ?`,
-    [trialId],
-  );
+  const [row] = await executeBound<{
+    user_id: string;
+    email: string | null;
+    stripe_customer_id: string | null;
+    trial_start: Date;
+    trial_end: Date;
+    endpoints: Array<{ id: string; eventTypes: string[] }>;
+  }>(em, CHANGE_SUBJECT, [trialId]);
   if (!row) throw new Error(`trial ${trialId} not found`);
   return {
     trial: {

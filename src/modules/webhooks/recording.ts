@@ -4,6 +4,8 @@
  * follow, whose deliveries are then handed to their lanes.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { executeBound } from '../../infra/bound-statement.ts';
+import { prepareStatement } from '../../infra/prepared-statements.ts';
 import { classify, retryAfterMs, type Outcome } from '../../core/retry-policy.ts';
 import { newId } from '../../ids.ts';
 import { DELIVERY_ATTEMPT_CHANNEL } from './attempt-feed.ts';
@@ -35,22 +37,22 @@ export interface AttemptOutcome {
  * statement: this runs for every webhook sent, and the ORM's unit of work spent several round
  * trips and more CPU than the HTTP request on the same rows.
  */
-const RECORD_ATTEMPTS = `
+const RECORD_ATTEMPTS = prepareStatement(`
 with attempts as (
   insert into delivery_attempts (id, delivery_id, attempted_at, duration_ms, status_code, response_headers, response_body, error)
   select id, delivery_id, attempted_at, duration_ms, status_code, response_headers, response_body, error
-  from jsonb_to_recordset(cast(? as jsonb))
+  from jsonb_to_recordset(cast($1 as jsonb))
     as a(id text, delivery_id text, attempted_at timestamptz, duration_ms int, status_code int, response_headers jsonb, response_body text, error text)
 ), deliveries as (
   update webhook_deliveries d set status = v.status, attempt_count = v.attempt_count, delivered_at = v.delivered_at
-  from jsonb_to_recordset(cast(? as jsonb)) as v(id text, status text, attempt_count int, delivered_at timestamptz)
+  from jsonb_to_recordset(cast($2 as jsonb)) as v(id text, status text, attempt_count int, delivered_at timestamptz)
   where d.id = v.id
 ), endpoints as (
   update webhook_endpoints e set failing_since = v.failing_since, enabled = v.enabled, disabled_reason = v.disabled_reason
-  from jsonb_to_recordset(cast(? as jsonb)) as v(id text, failing_since timestamptz, enabled boolean, disabled_reason text)
+  from jsonb_to_recordset(cast($3 as jsonb)) as v(id text, failing_since timestamptz, enabled boolean, disabled_reason text)
   where e.id = v.id
 )
-select pg_notify(?, value) from jsonb_array_elements_text(cast(? as jsonb))`;
+select pg_notify($4, value) from jsonb_array_elements_text(cast($5 as jsonb))`);
 
 export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, posted: Posted[]): Promise<AttemptOutcome[]> {
   const outcomes: AttemptOutcome[] = [];
@@ -98,7 +100,7 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
     });
   }
   const record = (tx: EntityManager) =>
-    tx.execute(RECORD_ATTEMPTS, [
+    executeBound(tx, RECORD_ATTEMPTS, [
       JSON.stringify(attempts),
       JSON.stringify(
         posted.map(({ delivery }) => ({

@@ -49,14 +49,14 @@ export interface ChangeSubject {
   endpoints: Array<{ id: string; eventTypes: string[] }>;
 }
 
-/** The trial and its app's enabled endpoints, in one query (nothing to plan without endpoints). */
-/** A trial's facts for its webhooks, and its app's enabled endpoints (read for every transition). */
+/** A trial's facts for its webhooks and its app's enabled endpoints (read for every transition). */
 const CHANGE_SUBJECT = prepareStatement(`
 select t.user_id, t.email, t.stripe_customer_id, t.trial_start, t.trial_end,
        coalesce((select json_agg(json_build_object('id', e.id, 'eventTypes', e.event_types) order by e.id)
                  from webhook_endpoints e where e.app_id = t.app_id and e.enabled), '[]') as endpoints
 from trials t where t.id = $1`);
 
+/** The trial and its app's enabled endpoints, in one query (nothing to plan without endpoints). */
 export async function loadChangeSubject(em: EntityManager, trialId: string): Promise<ChangeSubject> {
   const [row] = await executeBound<{
     user_id: string;

@@ -3,22 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { candidatesOf, noticesOf, trialStartOf, type AttributedEvent } from '../src/modules/ingest/effects.ts';
 import type { IngestEvent } from '../src/modules/ingest/segment-message.ts';
 import type { TouchedTrial } from '../src/modules/ingest/event-writer.ts';
+import { ingestEvent } from './support/ingest-events.ts';
 
 const at = new Date('2026-01-02T03:04:05Z');
-const message = (fields: Partial<IngestEvent>): IngestEvent => ({
-  messageId: 'm',
-  type: 'track',
-  event: null,
-  userId: 'u1',
-  anonymousId: null,
-  previousId: null,
-  properties: {},
-  traits: {},
-  context: {},
-  timestamp: at,
-  receivedAt: at,
-  ...fields,
-});
+const message = (fields: Partial<IngestEvent>): IngestEvent => ingestEvent({ timestamp: at, receivedAt: at, ...fields });
 const trial = (fields: Partial<TouchedTrial>): TouchedTrial => ({
   appId: 'app_1',
   userId: 'u1',

@@ -12,6 +12,7 @@ import { ENTITIES } from '../src/modules/entities.ts';
 import { EventWriter } from '../src/modules/ingest/event-writer.ts';
 import type { IngestEvent } from '../src/modules/ingest/segment-message.ts';
 import { createTestDatabase } from './support/harness.ts';
+import { ingestEvent } from './support/ingest-events.ts';
 
 let orm: MikroORM;
 let databaseUrl: string;
@@ -25,20 +26,7 @@ afterAll(async () => {
   await orm?.close(true);
 });
 
-const event = (messageId: string, fields: Partial<IngestEvent> = {}): IngestEvent => ({
-  messageId,
-  type: 'track',
-  event: 'Clicked',
-  userId: 'u1',
-  anonymousId: null,
-  previousId: null,
-  properties: {},
-  traits: {},
-  context: {},
-  timestamp: new Date(),
-  receivedAt: new Date(),
-  ...fields,
-});
+const event = (messageId: string, fields: Partial<IngestEvent> = {}) => ingestEvent({ messageId, event: 'Clicked', ...fields });
 
 const preparedOnConnection = async () =>
   (await executeBound<{ name: string }>(orm.em.fork(), 'select name from pg_prepared_statements order by name', [])).map((row) => row.name);

@@ -110,11 +110,11 @@ export class IngestService {
   /**
    * The settings that decide what written events mean: exactly those saved before the write,
    * in whichever process. The write returned the stored revision; a cached copy that differs
-   * is read again, so a new aha rule applies to the very next event everywhere.
+   * (or missing) is read once, so a new aha rule applies to the very next event everywhere.
    */
   async #settingsAsOfWrite(appId: string, revision: string | null): Promise<SettingsView> {
-    const cached = await this.#settingsOf(appId);
-    if (cached.revision === revision) return cached;
+    const cached = this.#settings.get(appId);
+    if (cached && cached.revision === revision) return cached;
     return this.#settings.set(appId, await loadSettings(this.#deps.orm.em.fork(), appId));
   }
 

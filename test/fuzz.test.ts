@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, type CreatedApp } from './support/operations.ts';
 import { deepJson, deepSelection, doublingFragments } from './support/hostile-documents.ts';
+import { schemaOperations } from './support/schema-arbitraries.ts';
+import { schema } from '../src/graphql/schema.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 120);
 const STRIPE_SECRET = 'whsec_fuzz';
@@ -18,7 +20,8 @@ const STRIPE_SECRET = 'whsec_fuzz';
 let stack: TestStack;
 let app: CreatedApp;
 beforeAll(async () => {
-  stack = await startTestStack({ role: 'api' });
+  // With a worker: the schema-wide property below starts trials and sends them updates.
+  stack = await startTestStack();
   app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'fuzz' })).data!.createApp;
   (globalThis as { gc?: () => void }).gc?.();
   startHeap = process.memoryUsage().heapUsed;
@@ -288,5 +291,36 @@ describe('fuzzing every inbound route', () => {
       { requiredKeys: [] },
     );
     await neverFails('/graphql', request, () => ({ authorization: `Bearer ${stack.adminToken}` }));
+  });
+
+  it('every query and mutation of the schema, its arguments generated from their types with strings PostgreSQL refuses among them', async () => {
+    const strings = fc.oneof(
+      fc.constantFrom(app.app.id, app.app.id, 'user-1', 'a\u0000b', '\u0000', 'x\ud800', '\udfff', 'https://example.com/\u0000', 'P3D\u0000'),
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+    );
+    const codes = new Map<string, number>();
+    await fc.assert(
+      fc.asyncProperty(schemaOperations(schema, strings), async ({ query, variables, field }) => {
+        const response = await fetch(`${stack.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
+          body: JSON.stringify({ query, variables }),
+        });
+        const text = await response.text();
+        expect(response.status, `${response.status} for ${field}: ${text.slice(0, 300)}`).toBeLessThan(500);
+        const { errors = [], data } = JSON.parse(text) as { errors?: Array<{ extensions?: { code?: string } }>; data?: Record<string, { errors?: unknown[] }> };
+        for (const error of errors) {
+          const code = error.extensions?.code ?? 'none';
+          codes.set(code, (codes.get(code) ?? 0) + 1);
+          expect(code, `${field}: ${JSON.stringify(error)} for ${JSON.stringify(variables)}`).not.toBe('INTERNAL_SERVER_ERROR');
+        }
+        if (data?.[field]?.errors?.length) codes.set('payload', (codes.get('payload') ?? 0) + 1);
+      }),
+      { numRuns: RUNS * 4 },
+    );
+    // Inputs are refused as data and as GraphQL errors alike: the property saw both, not only one path.
+    expect(codes.get('payload') ?? 0).toBeGreaterThan(0);
+    expect(codes.get('BAD_USER_INPUT') ?? 0).toBeGreaterThan(0);
   });
 });

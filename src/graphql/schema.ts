@@ -1,6 +1,6 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './builder.ts';
-import { answerInputErrorsAsData } from './validation.ts';
+import { answerInputErrorsAsData, refuseUnstorableArguments } from './validation.ts';
 import './common.ts';
 import './node.ts';
 import '../modules/apps/app.graphql.ts';
@@ -16,7 +16,7 @@ import '../modules/ingest/volume.graphql.ts';
 import '../modules/ingest/event.graphql.ts';
 import '../modules/insights/insights.graphql.ts';
 
-export const schema = answerInputErrorsAsData(builder.toSchema());
+export const schema = answerInputErrorsAsData(refuseUnstorableArguments(builder.toSchema()));
 
 /** schema.graphql's text: the sorted SDL, so diffs show real changes only. */
 export function printSortedSchema(): string {

@@ -7,7 +7,8 @@ export interface Received {
   at: number;
 }
 
-export type Reply = { status: number; delayMs?: number; headers?: Record<string, string> };
+/** One answer; `body` replaces the default `answered <status>` (bytes as they are, for binary answers). */
+export type Reply = { status: number; delayMs?: number; headers?: Record<string, string>; body?: string | Buffer };
 
 /** A webhook receiver on loopback that records every request and answers from a script. */
 export class Receiver {
@@ -16,9 +17,17 @@ export class Receiver {
   #server: Server | null = null;
   port = 0;
 
+  #always: Reply = { status: 200 };
+
   /** Answers in this order, then 200 for ever. */
   script(...replies: Reply[]): this {
     this.#script = replies;
+    return this;
+  }
+
+  /** The answer once the script has run out (200 unless set). */
+  always(reply: Reply): this {
+    this.#always = reply;
     return this;
   }
 
@@ -28,11 +37,11 @@ export class Receiver {
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', () => {
         this.requests.push({ headers: req.headers, body, at: Date.now() });
-        const reply = this.#script.shift() ?? { status: 200 };
+        const reply = this.#script.shift() ?? this.#always;
         setTimeout(() => {
           if (res.destroyed) return;
           res.writeHead(reply.status, { 'content-type': 'text/plain', ...reply.headers });
-          res.end(`answered ${reply.status}`);
+          res.end(reply.body ?? `answered ${reply.status}`);
         }, reply.delayMs ?? 0);
       });
     });

@@ -3,6 +3,7 @@
  * the field, so a client (or its developer) can fix the message.
  */
 import { createHash } from 'node:crypto';
+import { describeTextProblem, unstorableText } from '../../core/storable-text.ts';
 
 export const MESSAGE_TYPES = ['identify', 'track', 'page', 'screen', 'group', 'alias'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -71,23 +72,10 @@ function object(message: Json, field: string): Json | Error {
 
 export const MAX_DEPTH = 32;
 
-/**
- * What PostgreSQL would refuse (with a 500, not our 400): NUL characters in text or jsonb,
- * lone UTF-16 surrogates in jsonb, and very deep nesting. Keys are checked like values.
- */
-export function storageProblem(value: unknown, depth = 0): string | null {
-  if (typeof value === 'string') {
-    if (value.includes('\u0000')) return 'strings must not contain the NUL character (\\u0000)';
-    if (!value.isWellFormed()) return 'strings must be valid Unicode (a lone surrogate was sent)';
-    return null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
-  if (depth >= MAX_DEPTH) return `values must not nest deeper than ${MAX_DEPTH} levels`;
-  for (const [key, inner] of Object.entries(value)) {
-    const problem = storageProblem(key) ?? storageProblem(inner, depth + 1);
-    if (problem) return problem;
-  }
-  return null;
+/** What PostgreSQL would refuse (with a 500, not our 400), keys included, and very deep nesting: named by its field. */
+export function storageProblem(value: unknown): string | null {
+  const problem = unstorableText(value, MAX_DEPTH);
+  return problem && describeTextProblem(problem, 'the message');
 }
 
 /** Without a messageId, the same content is the same message (Segment delivers at least once). */

@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { storableText } from '../../core/storable-text.ts';
 import type { Target } from './ssrf.ts';
 
 /** Response bodies are read up to this much, and stored up to STORED_BODY_BYTES (truncated, not dropped). */
@@ -13,6 +14,17 @@ export interface AttemptResult {
   body: string | null;
   durationMs: number;
   error: string | null;
+}
+
+/**
+ * A receiver's answer as text the attempt log can store and show. Text never holds a NUL byte,
+ * so a body with one (a 1×1 gif, a gzip answer) is described rather than shown; other bytes
+ * that are not UTF-8 show as U+FFFD, as a browser would show them.
+ */
+export function answerText(bytes: Buffer, contentType: string | undefined): string {
+  if (bytes.includes(0))
+    return `(a binary answer of ${bytes.length >= READ_BODY_BYTES ? 'at least ' : ''}${bytes.length} bytes${contentType ? `, ${contentType}` : ''}; not shown)`;
+  return storableText(bytes.subarray(0, STORED_BODY_BYTES).toString('utf8'));
 }
 
 /**
@@ -85,7 +97,7 @@ function exchange(
       finish({ statusCode: null, headers: {}, body: null, error: `timed out after ${Math.round(timeoutMs)} ms` });
     }, timeoutMs);
     req.once('error', (error: NodeJS.ErrnoException) =>
-      finish({ statusCode: null, headers: {}, body: null, error: error.code ?? error.message }, req.reusedSocket && error.code === 'ECONNRESET'),
+      finish({ statusCode: null, headers: {}, body: null, error: storableText(error.code ?? error.message) }, req.reusedSocket && error.code === 'ECONNRESET'),
     );
     req.once('response', (res) => {
       const chunks: Buffer[] = [];
@@ -97,11 +109,15 @@ function exchange(
         if (size >= READ_BODY_BYTES) res.destroy();
       });
       const done = () => {
-        const text = Buffer.concat(chunks).subarray(0, STORED_BODY_BYTES).toString('utf8');
         const responseHeaders = Object.fromEntries(
-          Object.entries(res.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : String(value)]),
+          Object.entries(res.headers).map(([name, value]) => [name, storableText(Array.isArray(value) ? value.join(', ') : String(value))]),
         );
-        finish({ statusCode: res.statusCode ?? null, headers: responseHeaders, body: text, error: null });
+        finish({
+          statusCode: res.statusCode ?? null,
+          headers: responseHeaders,
+          body: answerText(Buffer.concat(chunks), responseHeaders['content-type']),
+          error: null,
+        });
       };
       res.once('end', done);
       res.once('close', done);

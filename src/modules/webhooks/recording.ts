@@ -56,7 +56,7 @@ select pg_notify($4, value) from jsonb_array_elements_text(cast($5 as jsonb))`);
 
 export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, posted: Posted[]): Promise<AttemptOutcome[]> {
   const outcomes: AttemptOutcome[] = [];
-  const attempts: object[] = [];
+  const attempts: AttemptRow[] = [];
   const causes: AttemptFacts[] = [];
   // An endpoint's row is written only when its health changed, once, as its last attempt left it.
   const changedEndpoints = new Map<string, IWebhookEndpoint>();
@@ -99,9 +99,9 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
       attemptCount: delivery.attemptCount,
     });
   }
-  const record = (tx: EntityManager) =>
+  const record = (tx: EntityManager, rows: object[]) =>
     executeBound(tx, RECORD_ATTEMPTS, [
-      JSON.stringify(attempts),
+      JSON.stringify(rows),
       JSON.stringify(
         posted.map(({ delivery }) => ({
           id: delivery.id,
@@ -122,17 +122,44 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
       JSON.stringify(posted.map(({ delivery }, index) => JSON.stringify({ id: outcomes[index]!.attemptId, endpointId: delivery.endpoint.id }))),
     ]);
   // One statement is atomic on its own; operational events it causes commit with it.
-  let raised: Dispatchable[] = [];
-  if (causes.length === 0) await record(em);
-  else
-    raised = await em.transactional(async (tx) => {
-      await record(tx);
+  const persist = async (rows: object[]): Promise<Dispatchable[]> => {
+    if (causes.length === 0) return (await record(em, rows), []);
+    return em.transactional(async (tx) => {
+      await record(tx, rows);
       const events: Dispatchable[] = [];
       for (const cause of causes) events.push(...(await raiseFromAttempt(tx, cause)));
       return events;
     });
+  };
+  let raised: Dispatchable[];
+  try {
+    raised = await persist(attempts);
+  } catch (error) {
+    // The POSTs were made: if the answers cannot be stored, their outcomes still must be, or the
+    // activity fails, is retried and POSTs again. Only a second failure (the database itself)
+    // leaves the attempts unrecorded, and then at-least-once delivery re-sends the same webhook-id.
+    raised = await persist(attempts.map((attempt) => withoutAnswer(attempt, error)));
+  }
   if (raised.length) await dispatchDeliveries(deps.temporal, deps.taskQueue, raised);
   return outcomes;
+}
+
+/** An attempt row with the receiver's answer left out, saying why. */
+function withoutAnswer(attempt: AttemptRow, error: unknown): AttemptRow {
+  const code = (error as { code?: unknown }).code;
+  const note = `the answer could not be recorded${typeof code === 'string' ? ` (PostgreSQL ${code})` : ''}; only its status is kept`;
+  return { ...attempt, response_headers: {}, response_body: null, error: attempt.error ? `${attempt.error}; ${note}` : note };
+}
+
+interface AttemptRow {
+  id: string;
+  delivery_id: string;
+  attempted_at: string;
+  duration_ms: number;
+  status_code: number | null;
+  response_headers: Record<string, string>;
+  response_body: string | null;
+  error: string | null;
 }
 
 interface AttemptFacts {

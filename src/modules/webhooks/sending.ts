@@ -2,6 +2,7 @@
  * One HTTP attempt of a delivery: the SSRF check (at every attempt: DNS may have changed),
  * the Standard Webhooks signature, and the POST to the address that was checked.
  */
+import { storableText } from '../../core/storable-text.ts';
 import { postOnce, type AttemptResult } from './http-attempt.ts';
 import { signatureHeaders } from './signing.ts';
 import { resolveTarget } from './ssrf.ts';
@@ -30,6 +31,6 @@ export async function sendAttempt(delivery: IWebhookDelivery, allowPrivate: bool
     };
     return await postOnce(target, headers, delivery.body, endpoint.timeoutMs);
   } catch (error) {
-    return { statusCode: null, headers: {}, body: null, durationMs: 0, error: (error as Error).message };
+    return { statusCode: null, headers: {}, body: null, durationMs: 0, error: storableText((error as Error).message) };
   }
 }

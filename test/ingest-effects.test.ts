@@ -10,12 +10,21 @@ const message = (fields: Partial<IngestEvent>): IngestEvent => ingestEvent({ tim
 const trial = (fields: Partial<TouchedTrial>): TouchedTrial => ({
   appId: 'app_1',
   userId: 'u1',
+  accountId: null,
   segment: 'exploring',
   workflowId: 'trial:app_1:u1',
   ahaReachedAt: null,
   ...fields,
 });
-const event = (fields: Partial<AttributedEvent>): AttributedEvent => ({ userId: 'u1', name: 'Clicked', type: 'track', properties: {}, at, ...fields });
+const event = (fields: Partial<AttributedEvent>): AttributedEvent => ({
+  userId: 'u1',
+  groupId: null,
+  name: 'Clicked',
+  type: 'track',
+  properties: {},
+  at,
+  ...fields,
+});
 const settings = { ahaEvents: ['Report Viewed'], ahaRules: [{ event: 'Invited', count: 3 }], conversionEvents: ['Paid'], eventAllowList: null };
 
 describe('trialStartOf', () => {
@@ -38,29 +47,29 @@ describe('trialStartOf', () => {
 
 describe('candidatesOf and noticesOf', () => {
   it('signals only what can change a segment: an aha, a conversion, or activity while quiet', () => {
-    const candidates = candidatesOf([event({ name: 'Clicked' }), event({ name: 'Report Viewed' }), event({ name: 'Invited' })], [trial({})], settings);
+    const candidates = candidatesOf([event({ name: 'Clicked' }), event({ name: 'Report Viewed' }), event({ name: 'Invited' })], [trial({})], [], settings);
     expect(candidates.map((candidate) => candidate.ahaRules.map((rule) => rule.event))).toEqual([['Report Viewed'], ['Invited']]);
     // The counted rule is not met: only the plain aha event signals.
     const notices = noticesOf(candidates.map((candidate) => ({ ...candidate, aha: candidate.ahaRules.some((rule) => (rule.count ?? 1) === 1) })));
     expect([...notices]).toEqual([['trial:app_1:u1', { at: at.toISOString(), aha: true, conversion: false }]]);
-    expect(noticesOf(candidatesOf([event({ name: 'Clicked' })], [trial({})], settings).map((c) => ({ ...c, aha: false }))).size).toBe(0);
+    expect(noticesOf(candidatesOf([event({ name: 'Clicked' })], [trial({})], [], settings).map((c) => ({ ...c, aha: false }))).size).toBe(0);
     expect(
-      [...noticesOf(candidatesOf([event({ name: 'Clicked' })], [trial({ segment: 'gone_quiet' })], settings).map((c) => ({ ...c, aha: false })))][0]![1],
+      [...noticesOf(candidatesOf([event({ name: 'Clicked' })], [trial({ segment: 'gone_quiet' })], [], settings).map((c) => ({ ...c, aha: false })))][0]![1],
     ).toEqual({ at: at.toISOString(), aha: false, conversion: false });
-    expect([...noticesOf(candidatesOf([event({ name: 'Paid' })], [trial({})], settings).map((c) => ({ ...c, aha: false })))][0]![1].conversion).toBe(true);
+    expect([...noticesOf(candidatesOf([event({ name: 'Paid' })], [trial({})], [], settings).map((c) => ({ ...c, aha: false })))][0]![1].conversion).toBe(true);
   });
 
   it('ignores final trials, events outside the allow-list, deletes, and aha rules once the aha is reached', () => {
-    expect(candidatesOf([event({ name: 'Paid' })], [trial({ segment: 'converted' })], settings)).toEqual([]);
-    expect(candidatesOf([event({ name: 'Report Viewed' })], [trial({})], { ...settings, eventAllowList: ['Paid'] })).toEqual([]);
-    expect(candidatesOf([event({ name: 'Report Viewed', type: 'delete' })], [trial({})], settings)).toEqual([]);
-    expect(candidatesOf([event({ name: 'Report Viewed' })], [trial({ ahaReachedAt: at })], settings)).toEqual([]);
-    expect(candidatesOf([event({ name: 'Report Viewed', userId: 'someone-else' })], [trial({})], settings)).toEqual([]);
+    expect(candidatesOf([event({ name: 'Paid' })], [trial({ segment: 'converted' })], [], settings)).toEqual([]);
+    expect(candidatesOf([event({ name: 'Report Viewed' })], [trial({})], [], { ...settings, eventAllowList: ['Paid'] })).toEqual([]);
+    expect(candidatesOf([event({ name: 'Report Viewed', type: 'delete' })], [trial({})], [], settings)).toEqual([]);
+    expect(candidatesOf([event({ name: 'Report Viewed' })], [trial({ ahaReachedAt: at })], [], settings)).toEqual([]);
+    expect(candidatesOf([event({ name: 'Report Viewed', userId: 'someone-else' })], [trial({})], [], settings)).toEqual([]);
   });
 
   it('merges one notice per workflow: the latest time, aha and conversion', () => {
     const later = new Date(at.getTime() + 60_000);
-    const candidates = candidatesOf([event({ name: 'Report Viewed' }), event({ name: 'Paid', at: later })], [trial({})], settings);
+    const candidates = candidatesOf([event({ name: 'Report Viewed' }), event({ name: 'Paid', at: later })], [trial({})], [], settings);
     const notices = noticesOf(candidates.map((candidate) => ({ ...candidate, aha: candidate.ahaRules.length > 0 })));
     expect([...notices]).toEqual([['trial:app_1:u1', { at: later.toISOString(), aha: true, conversion: true }]]);
   });

@@ -95,6 +95,52 @@ describe('workflow replay', () => {
   }, 60_000);
 
   it.runIf(process.env.RECORD_HISTORY === '1')(
+    "records an account trial's history: two members, a second aha needed, the bar lowered by a settings change, a member's conversion",
+    async () => {
+      const stack = await startTestStack();
+      try {
+        const created = (await stack.gql(CREATE_APP, { name: 'recorded-account' })).data.createApp;
+        const settings = (input: Record<string, unknown>) =>
+          stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }`, {
+            i: { appId: created.app.id, ...input },
+          });
+        await settings({ ahaEvents: ['Report Viewed'], conversionEvents: ['Order Completed'], accountAhaMembers: 2 });
+        const send = (message: Record<string, unknown>) =>
+          fetch(`${stack.url}/v1/batch`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${created.writeKey}:`).toString('base64')}` },
+            body: JSON.stringify({ batch: [message] }),
+          });
+        const state = async () =>
+          (await stack.gql(`query($a: ID!) { trial(appId: $a, accountId: "acme") { segment } }`, { a: created.app.id })).data.trial?.segment;
+        await send({ type: 'group', userId: 'ada', groupId: 'acme', traits: { name: 'Acme', trial_end: '2099-01-01T00:00:00Z' } });
+        await send({ type: 'group', userId: 'bob', groupId: 'acme', traits: {} });
+        await eventually(async () => ((await state()) === 'exploring' ? true : undefined));
+        await send({ type: 'track', userId: 'ada', event: 'Report Viewed', context: { groupId: 'acme' } });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await settings({ accountAhaMembers: 1 });
+        await eventually(async () => ((await state()) === 'found_value' ? true : undefined));
+        await send({ type: 'track', userId: 'bob', event: 'Order Completed' });
+        await eventually(async () => ((await state()) === 'converted' ? true : undefined));
+        const json = execFileSync(inject('temporalCli'), [
+          'workflow',
+          'show',
+          '--workflow-id',
+          `account-trial:${created.app.id}:acme`,
+          '--address',
+          inject('temporalAddress'),
+          '--output',
+          'json',
+        ]);
+        await writeFile(new URL('account-trial-lifecycle.json', FIXTURES), `${JSON.stringify(JSON.parse(json.toString()), null, 1)}\n`);
+      } finally {
+        await stack.stop();
+      }
+    },
+    60_000,
+  );
+
+  it.runIf(process.env.RECORD_HISTORY === '1')(
     'records a full lifecycle history',
     async () => {
       const stack = await startTestStack();

@@ -13,7 +13,10 @@ describe('schema.graphql', () => {
     for (const name of [
       'createApp(input: CreateAppInput!)',
       'startTrial(input: StartTrialInput!)',
-      'trial(appId: ID!, userId: String!)',
+      // Since account trials: a person's trial by userId, or an account's by accountId (a String! variable still fits).
+      'trial(accountId: String, appId: ID!, userId: String)',
+      'trials(',
+      'enum TrialKind',
       'enum SegmentKey',
       'segmentChanged(',
     ]) {

@@ -115,7 +115,7 @@ describe('intentOf (pure)', () => {
 
   it('uses metadata.user_id, else the customer id', () => {
     const withoutMetadata = subscription('customer.subscription.created', 'trialing', { metadata: {} });
-    expect(intentOf(withoutMetadata)).toMatchObject({ userId: 'cus_Abc123' });
+    expect(intentOf(withoutMetadata)).toMatchObject({ subject: { kind: 'user', userId: 'cus_Abc123' } });
   });
 
   it('signature check agrees with the stripe package', () => {

@@ -168,6 +168,10 @@ class TrialLifecycle {
     }
     // New durations are judged on the latest activity too, as a timer is (and as a settings preview reads it).
     if (this.#pending === 'settings_changed' && patched('settings-change-reads-activity')) await this.#readStoredActivity();
+    // An account's aha depends on a setting (how many members must reach it): a lower bar may be met already.
+    // (Only account trials take this path, and none ran before it: no patch needed.)
+    if (this.#pending === 'settings_changed' && this.#input.kind === 'account' && !this.state.ahaReached)
+      this.state.ahaReached = await db().ahaReachedBefore(this.#input.trialId);
     if (this.#pending !== null) {
       const trigger: Trigger = this.#pending;
       const upTo = this.#requested;

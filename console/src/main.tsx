@@ -86,6 +86,7 @@ const router = createHashRouter([
           { path: 'signals', element: <Signals /> },
           { path: 'trials', element: <Board /> },
           { path: 'trials/:userId', element: <TrialPage /> },
+          { path: 'accounts/:accountId', element: <TrialPage /> },
           { path: 'feed', element: <Feed /> },
           // The charts (recharts) load with their page only.
           { path: 'insights', lazy: async () => ({ Component: (await import('./pages/Insights.tsx')).Insights }) },

@@ -3,6 +3,7 @@
  * the recorded moves, conversion rates, and what new durations would do to open trials.
  * The SQL that feeds them lives in the insights module; nothing here does I/O.
  */
+import { accountReachedAha } from './account-rules.ts';
 import { decideSegment, type SegmentSettings } from './segment-rules.ts';
 import { SEGMENT_KEYS, type SegmentKey } from './segments.ts';
 
@@ -78,9 +79,12 @@ export function rateOf({ trials, converted, expired }: { trials: number; convert
 
 /** What the trials table knows of one open trial: the facts its workflow decides on. */
 export interface OpenTrialFacts {
-  userId: string;
+  /** Its user's id, or its account's. */
+  name: string;
   segment: SegmentKey | null;
   ahaReached: boolean;
+  /** An account's trial: how many of its members reached aha (null for a person's). */
+  ahaMembers: number | null;
   /** Epoch ms: the later of the stored activity and the trial's creation (its workflow's first activity). */
   lastActivityAt: number;
   trialEnd: number;
@@ -90,7 +94,7 @@ export interface PreviewMove {
   from: SegmentKey | null;
   to: SegmentKey;
   trials: number;
-  /** A few of the users who would move, for a look before saving. */
+  /** A few of the users (or accounts) who would move, for a look before saving. */
   sample: string[];
 }
 
@@ -98,13 +102,16 @@ export interface PreviewMove {
 export function previewMoves(
   trials: readonly OpenTrialFacts[],
   settings: SegmentSettings,
+  accountAhaMembers: number,
   now: number,
   sampleSize = 5,
 ): { moves: PreviewMove[]; unchanged: number } {
   const moves = new Map<string, PreviewMove>();
   let unchanged = 0;
   for (const trial of trials) {
-    const to = decideSegment({ converted: false, ahaReached: trial.ahaReached, lastActivityAt: trial.lastActivityAt, trialEnd: trial.trialEnd }, now, settings);
+    // An account's workflow re-reads its members' aha on a settings change: a lower bar may be met already.
+    const ahaReached = trial.ahaReached || (trial.ahaMembers !== null && accountReachedAha(trial.ahaMembers, accountAhaMembers));
+    const to = decideSegment({ converted: false, ahaReached, lastActivityAt: trial.lastActivityAt, trialEnd: trial.trialEnd }, now, settings);
     if (to === trial.segment) {
       unchanged += 1;
       continue;
@@ -112,7 +119,7 @@ export function previewMoves(
     const key = `${trial.segment}>${to}`;
     const move = moves.get(key) ?? { from: trial.segment, to, trials: 0, sample: [] };
     move.trials += 1;
-    if (move.sample.length < sampleSize) move.sample.push(trial.userId);
+    if (move.sample.length < sampleSize) move.sample.push(trial.name);
     moves.set(key, move);
   }
   return { moves: [...moves.values()].sort((a, b) => b.trials - a.trials), unchanged };

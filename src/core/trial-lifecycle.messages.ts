@@ -37,6 +37,8 @@ export interface TrialLifecycleInput {
   trialStart: string;
   trialEnd: string;
   settings: SegmentSettings;
+  /** An account's trial (absent: a person's, as every history before accounts). */
+  kind?: 'account';
   /** Carried over by continue-as-new. */
   state?: TrialState;
 }

@@ -8,6 +8,7 @@ import '../modules/apps/api-key.graphql.ts';
 import '../modules/apps/integrations.graphql.ts';
 import '../modules/trials/trial.graphql.ts';
 import '../modules/trials/settings.graphql.ts';
+import '../modules/accounts/account.graphql.ts';
 import '../modules/webhooks/endpoint.graphql.ts';
 import '../modules/webhooks/attempt.graphql.ts';
 import '../modules/webhooks/delivery.graphql.ts';

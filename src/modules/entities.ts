@@ -1,4 +1,5 @@
 /** Every module's entities, handed to the ORM (infrastructure imports no module). */
+import { Account, AccountMember } from './accounts/account.entity.ts';
 import { ApiKey } from './apps/api-key.entity.ts';
 import { App } from './apps/app.entity.ts';
 import { Integrations } from './apps/integrations.entity.ts';
@@ -15,6 +16,8 @@ export const ENTITIES = [
   ApiKey,
   Integrations,
   Trial,
+  Account,
+  AccountMember,
   SegmentChange,
   AppSettings,
   Event,

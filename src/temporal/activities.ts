@@ -11,6 +11,7 @@ import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.ts'
 import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
 import { Trial } from '../modules/trials/trial.entity.ts';
 import { storedEventsReachAha } from '../modules/trials/aha-facts.ts';
+import { accountAhaFromStoredEvents } from '../modules/accounts/account-aha.ts';
 import { recordChangeOnce } from '../modules/trials/segment-change-recording.ts';
 import { signalSettingsPage } from '../modules/trials/settings.service.ts';
 import type { SettingsRolloutInput } from '../core/trial-lifecycle.messages.ts';
@@ -93,12 +94,19 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
       return pruneDeliveries(orm, deliveryRetention);
     },
 
-    /** Whether the trial's aha moment already happened (stored events, or a signal that was marked). */
+    /**
+     * Whether the trial's aha moment already happened (stored events, or a signal that was
+     * marked); for an account, whether enough of its members reached theirs.
+     */
     async ahaReachedBefore(trialId: string): Promise<boolean> {
       const em = orm.em.fork();
-      const trial = await em.findOneOrFail(Trial, { id: trialId }, { fields: ['app', 'userId', 'ahaReachedAt'] });
+      const trial = await em.findOneOrFail(Trial, { id: trialId }, { fields: ['app', 'userId', 'accountId', 'ahaReachedAt'] });
       if (trial.ahaReachedAt !== null) return true;
-      if (!(await storedEventsReachAha(em, trial.app.id, trial.userId))) return false;
+      const reached =
+        trial.accountId != null
+          ? await accountAhaFromStoredEvents(em, trial.app.id, trial.accountId)
+          : await storedEventsReachAha(em, trial.app.id, trial.userId!);
+      if (!reached) return false;
       // Recorded like an aha that arrived live, so what reads the trials table (a settings preview) knows it too.
       await em.nativeUpdate(Trial, { id: trialId, ahaReachedAt: null }, { ahaReachedAt: new Date() });
       return true;

@@ -10,6 +10,8 @@ export function ingestEvent(fields: Partial<IngestEvent> = {}): IngestEvent {
     userId: 'u1',
     anonymousId: null,
     previousId: null,
+    groupId: null,
+    accountTraits: null,
     properties: {},
     traits: {},
     context: {},

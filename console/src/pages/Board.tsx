@@ -2,6 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { useReloadOn, useSinceOpened } from '../live.ts';
 import { ExportTrials } from './ExportTrials.tsx';
+import { trialName, trialPath } from '../trial-subject.ts';
 import { Link, useParams } from 'react-router';
 import { useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql/index.ts';
@@ -19,6 +20,7 @@ const BoardQuery = graphql(`
         node {
           id
           userId
+          accountId
           email
           segment
           latestChange {
@@ -39,6 +41,7 @@ const Moves = graphql(`
       newSegment
       trial {
         userId
+        accountId
       }
     }
   }
@@ -72,7 +75,7 @@ export function Board() {
         {live.error
           ? `Live updates stopped: ${live.error.message}`
           : live.data
-            ? `Live: ${live.data.segmentChanged.trial.userId} moved to ${live.data.segmentChanged.newSegment.replaceAll('_', ' ')}`
+            ? `Live: ${trialName(live.data.segmentChanged.trial)} moved to ${live.data.segmentChanged.newSegment.replaceAll('_', ' ')}`
             : 'Live'}
       </p>
       <form className="inline" role="search" onSubmit={find}>
@@ -102,9 +105,10 @@ export function Board() {
                 .filter((trial) => trial.segment === key)
                 .map((trial) => (
                   <li key={trial.id} className="card">
-                    <Link to={`/apps/${appId}/trials/${encodeURIComponent(trial.userId)}`}>
-                      <strong>{trial.userId}</strong>
+                    <Link to={trialPath(appId, trial)}>
+                      <strong>{trialName(trial)}</strong>
                     </Link>
+                    {trial.accountId != null && <span className="badge">account</span>}
                     {trial.email && <span>{trial.email}</span>}
                     {trial.latestChange && <small>{trial.latestChange.reason.replaceAll('_', ' ')}</small>}
                   </li>

@@ -1,5 +1,6 @@
 /** The live feed: every transition of the app as it is recorded (the last hour first), filterable by the segment moved into. */
 import { useState } from 'react';
+import { trialName, trialPath } from '../trial-subject.ts';
 import { Link, useParams } from 'react-router';
 import { useSubscription } from 'urql';
 import { graphql } from '../gql/index.ts';
@@ -18,6 +19,7 @@ const FeedMoves = graphql(`
       reason
       trial {
         userId
+        accountId
         email
       }
     }
@@ -54,7 +56,7 @@ function Moves({ appId, segments, since }: { appId: string; segments: SegmentKey
           <tr key={move.id} data-change={move.id}>
             <td>{new Date(move.occurredAt).toLocaleString()}</td>
             <td>
-              <Link to={`/apps/${appId}/trials/${encodeURIComponent(move.trial.userId)}`}>{move.trial.userId}</Link>
+              <Link to={trialPath(appId, move.trial)}>{trialName(move.trial)}</Link>
               {move.trial.email && <small> {move.trial.email}</small>}
             </td>
             <td>

@@ -8,12 +8,18 @@ import { graphql } from '../gql/index.ts';
 import type { TrialPageQuery } from '../gql/graphql.ts';
 import { useReloadOn, useSinceOpened } from '../live.ts';
 import { Empty, ErrorState, Loading } from '../states.tsx';
+import { trialName } from '../trial-subject.ts';
 
 const TrialQuery = graphql(`
-  query TrialPage($appId: ID!, $userId: String!) {
-    trial(appId: $appId, userId: $userId) {
+  query TrialPage($appId: ID!, $userId: String, $accountId: String) {
+    trial(appId: $appId, userId: $userId, accountId: $accountId) {
       id
       userId
+      accountId
+      account {
+        name
+        memberCount
+      }
       email
       segment
       trialStart
@@ -178,8 +184,10 @@ function Timeline({
 }
 
 export function TrialPage() {
-  const { appId = '', userId = '' } = useParams();
-  const [{ data, fetching, error }, refetch] = useQuery({ query: TrialQuery, variables: { appId, userId } });
+  const { appId = '', userId, accountId } = useParams();
+  // A person's page (trials/:userId) or an account's (accounts/:accountId): the same trial, named either way.
+  const subject = accountId !== undefined ? { accountId } : { userId: userId ?? '' };
+  const [{ data, fetching, error }, refetch] = useQuery({ query: TrialQuery, variables: { appId, ...subject } });
   const [, extend] = useMutation(Extend);
   const [, convert] = useMutation(Convert);
   const [, cancel] = useMutation(Cancel);
@@ -203,16 +211,25 @@ export function TrialPage() {
   if (fetching && !data) return <Loading what="the trial" />;
   if (error) return <ErrorState error={error} />;
   const trial = data?.trial;
-  if (!trial) return <Empty>No trial for {userId} in this app.</Empty>;
+  if (!trial) return <Empty>No trial for {trialName(subject)} in this app.</Empty>;
   const final = trial.segment === 'converted' || trial.segment === 'expired';
   return (
     <main>
-      <h1>{trial.userId}</h1>
+      <h1>{trial.account ? `${trial.account.name ?? trial.accountId} (account)` : trial.userId}</h1>
       <dl className="facts">
         <dt>Segment</dt>
         <dd data-testid="segment">{words(trial.segment)}</dd>
-        <dt>Email</dt>
-        <dd>{trial.email ?? '—'}</dd>
+        {trial.account ? (
+          <>
+            <dt>Members</dt>
+            <dd>{trial.account.memberCount}</dd>
+          </>
+        ) : (
+          <>
+            <dt>Email</dt>
+            <dd>{trial.email ?? '—'}</dd>
+          </>
+        )}
         <dt>Trial</dt>
         <dd>
           {new Date(trial.trialStart).toLocaleString()} to {new Date(trial.trialEnd).toLocaleString()}
@@ -249,17 +266,17 @@ export function TrialPage() {
             className="inline"
             onSubmit={(event) => {
               event.preventDefault();
-              void run(extend({ input: { appId, userId, trialEnd: new Date(newEnd).toISOString() } }), (data) => data.extendTrial);
+              void run(extend({ input: { appId, ...subject, trialEnd: new Date(newEnd).toISOString() } }), (data) => data.extendTrial);
             }}
           >
             <label htmlFor="trial-end">New trial end</label>
             <input id="trial-end" type="datetime-local" required value={newEnd} onChange={(event) => setNewEnd(event.target.value)} />
             <button type="submit">Extend</button>
           </form>
-          <button type="button" onClick={() => run(convert({ input: { appId, userId } }), (data) => data.convertTrial)}>
+          <button type="button" onClick={() => run(convert({ input: { appId, ...subject } }), (data) => data.convertTrial)}>
             Mark converted
           </button>{' '}
-          <button type="button" onClick={() => run(cancel({ input: { appId, userId } }), (data) => data.cancelTrial)}>
+          <button type="button" onClick={() => run(cancel({ input: { appId, ...subject } }), (data) => data.cancelTrial)}>
             Cancel the trial
           </button>
         </section>

@@ -7,6 +7,7 @@
  */
 import { matchesRule, rulesFrom, type AhaRule } from '../../core/aha-rules.ts';
 import { isFinalSegment, type SegmentKey } from '../../core/segments.ts';
+import { accountsOfEvent } from '../../core/account-rules.ts';
 import type { ActivityNotice } from '../../core/trial-lifecycle.messages.ts';
 import type { TouchedTrial } from './event-writer.ts';
 import { eventDate, type IngestEvent } from './segment-message.ts';
@@ -16,23 +17,35 @@ export const TRIAL_STARTED_EVENT = 'Trial Started';
 /** Segments in which the workflow believes the user is inactive: any activity can change them. */
 const QUIET_SEGMENTS: ReadonlySet<string> = new Set<SegmentKey>(['gone_quiet', 'needs_nudge']);
 
+/** A trial an event starts: a person's (userId) or an account's (accountId). */
 export interface TrialStart {
-  userId: string;
+  userId?: string;
+  accountId?: string;
   email: string | null;
   trialStart: Date;
   trialEnd: Date | null;
 }
 
-/** An identify with `trial_start`/`trial_end` traits, or a `Trial Started` track, starts its user's trial. */
+const hasTrialDates = (traits: Record<string, unknown>) => traits.trial_end != null || traits.trial_start != null;
+
+/**
+ * An identify with `trial_start`/`trial_end` traits starts its user's trial; a group call with
+ * them starts its account's; a `Trial Started` track starts the trial of the account it names
+ * (`context.groupId`), else its user's.
+ */
 export function trialStartOf(event: IngestEvent): TrialStart | null {
   if (!event.userId) return null;
-  const startsTrial =
-    (event.type === 'identify' && (event.traits.trial_end != null || event.traits.trial_start != null)) ||
-    (event.type === 'track' && event.event === TRIAL_STARTED_EVENT);
+  if (event.type === 'group' && event.groupId && event.accountTraits && hasTrialDates(event.accountTraits)) {
+    const facts = event.accountTraits;
+    return { accountId: event.groupId, email: null, trialStart: eventDate(facts.trial_start) ?? event.timestamp, trialEnd: eventDate(facts.trial_end) };
+  }
+  const startsTrial = (event.type === 'identify' && hasTrialDates(event.traits)) || (event.type === 'track' && event.event === TRIAL_STARTED_EVENT);
   if (!startsTrial) return null;
   const facts = event.type === 'identify' ? event.traits : event.properties;
+  const dates = { trialStart: eventDate(facts.trial_start) ?? event.timestamp, trialEnd: eventDate(facts.trial_end) };
+  if (event.type === 'track' && event.groupId) return { accountId: event.groupId, email: null, ...dates };
   const email = typeof event.traits.email === 'string' ? event.traits.email : typeof facts.email === 'string' ? facts.email : null;
-  return { userId: event.userId, email, trialStart: eventDate(facts.trial_start) ?? event.timestamp, trialEnd: eventDate(facts.trial_end) };
+  return { userId: event.userId, email, ...dates };
 }
 
 /** The settings that decide what an event means. */
@@ -46,6 +59,8 @@ export interface EffectSettings {
 /** An event now attributed to a user: written by this request, or stitched to them by it. */
 export interface AttributedEvent {
   userId: string | null;
+  /** The account it names, if any: then it counts for that account only. */
+  groupId: string | null;
   name: string | null;
   type: string;
   properties: Record<string, unknown>;
@@ -55,27 +70,54 @@ export interface AttributedEvent {
 /** An event that may matter to an open trial: the aha rules it completes if counts allow. */
 export interface Candidate {
   trial: TouchedTrial;
+  /** Whose event it is (for an account's trial: the member). */
+  userId: string;
   at: Date;
   conversion: boolean;
   ahaRules: AhaRule[];
 }
 
-/** Step one: the events that may change an open trial's segment. */
-export function candidatesOf(events: AttributedEvent[], trials: TouchedTrial[], settings: EffectSettings): Candidate[] {
-  const open = new Map(trials.filter((trial) => !isFinalSegment(trial.segment)).map((trial) => [trial.userId, trial]));
-  if (open.size === 0) return [];
+/** The open trials an event counts for: its user's own, and the accounts it names or, naming none, its user's accounts. */
+function trialsOfEvents(trials: TouchedTrial[], memberships: ReadonlyArray<{ userId: string; accountId: string }>) {
+  const open = trials.filter((trial) => !isFinalSegment(trial.segment));
+  const people = new Map(open.filter((trial) => trial.userId !== null).map((trial) => [trial.userId!, trial]));
+  const accounts = new Map(open.filter((trial) => trial.accountId !== null).map((trial) => [trial.accountId!, trial]));
+  const accountsOfUser = Map.groupBy(memberships, (membership) => membership.userId);
+  return (event: AttributedEvent): TouchedTrial[] => {
+    if (!event.userId) return [];
+    const own = people.get(event.userId);
+    const named = accountsOfEvent(
+      event.groupId,
+      (accountsOfUser.get(event.userId) ?? []).map((membership) => membership.accountId),
+    ).flatMap((accountId) => accounts.get(accountId) ?? []);
+    return own ? [own, ...named] : named;
+  };
+}
+
+/** Step one: the events that may change an open trial's segment (a person's or an account's). */
+export function candidatesOf(
+  events: AttributedEvent[],
+  trials: TouchedTrial[],
+  memberships: ReadonlyArray<{ userId: string; accountId: string }>,
+  settings: EffectSettings,
+): Candidate[] {
+  if (trials.length === 0) return [];
+  const trialsOf = trialsOfEvents(trials, memberships);
   // Events outside the allow-list are stored and counted, but not used for segments.
   const allowed = (name: string | null, type: string) =>
     type === 'identify' || settings.eventAllowList === null || (name !== null && settings.eventAllowList.includes(name));
   const rules = rulesFrom(settings.ahaEvents, settings.ahaRules);
   const candidates: Candidate[] = [];
   for (const event of events) {
-    const trial = event.userId ? open.get(event.userId) : undefined;
-    if (!trial || event.type === 'delete' || !allowed(event.name, event.type)) continue;
-    const ahaRules = trial.ahaReachedAt === null ? rules.filter((rule) => matchesRule(rule, event.name, event.properties)) : [];
-    const conversion = event.name !== null && settings.conversionEvents.includes(event.name);
-    if (ahaRules.length === 0 && !conversion && !QUIET_SEGMENTS.has(trial.segment ?? '')) continue;
-    candidates.push({ trial, at: event.at, conversion, ahaRules });
+    if (event.type === 'delete' || !allowed(event.name, event.type)) continue;
+    for (const trial of trialsOf(event)) {
+      // A member's aha is worth knowing after the account's (the team in every webhook shows who found value).
+      const stillCounting = trial.ahaReachedAt === null || trial.accountId !== null;
+      const ahaRules = stillCounting ? rules.filter((rule) => matchesRule(rule, event.name, event.properties)) : [];
+      const conversion = event.name !== null && settings.conversionEvents.includes(event.name);
+      if (ahaRules.length === 0 && !conversion && !QUIET_SEGMENTS.has(trial.segment ?? '')) continue;
+      candidates.push({ trial, userId: event.userId!, at: event.at, conversion, ahaRules });
+    }
   }
   return candidates;
 }

@@ -8,10 +8,13 @@ import { executeBound } from '../../infra/bound-statement.ts';
 import { prepareStatement } from '../../infra/prepared-statements.ts';
 import type { IngestEvent } from './segment-message.ts';
 
-/** A user whose trial row exists, as the write left it. */
+/** A trial the write counted activity for (a person's, or an account's), as the write left it. */
 export interface TouchedTrial {
   appId: string;
-  userId: string;
+  /** A person's trial; null for an account's. */
+  userId: string | null;
+  /** An account's trial; null for a person's. */
+  accountId: string | null;
   segment: string | null;
   workflowId: string;
   ahaReachedAt: Date | null;
@@ -27,8 +30,10 @@ export interface WrittenEvent {
 export interface WriteResult {
   events: WrittenEvent[];
   /** Events that became attributed to a user by this write (identity stitching). */
-  stitched: Array<{ appId: string; userId: string; event: string | null; type: string; properties: Record<string, unknown> }>;
+  stitched: Array<{ appId: string; userId: string; groupId: string | null; event: string | null; type: string; properties: Record<string, unknown> }>;
   trials: TouchedTrial[];
+  /** Which accounts with a trial each user's events without a groupId count for (their memberships). */
+  memberships: Array<{ userId: string; accountId: string }>;
   /**
    * The app's settings revision as the write's statement saw it: settings saved (by any
    * process) before the events were stored apply to them, so a cached copy that differs is stale.
@@ -47,7 +52,8 @@ const key = (appId: string, id: string) => `${appId}\u0000${id}`;
 
 interface TrialRow {
   app_id: string;
-  user_id: string;
+  user_id: string | null;
+  account_id: string | null;
   segment: string | null;
   workflow_id: string;
   aha_reached_at: string | null;
@@ -61,24 +67,75 @@ const KNOWN_IDENTITIES = prepareStatement(`
 select app_id, anonymous_id, user_id from identities
 where (app_id, anonymous_id) in (select a, n from jsonb_to_recordset(cast($1 as jsonb)) as v(a text, n text))`);
 
-/** The events, each known user's activity record, and the settings revisions of the apps written for. */
+/**
+ * The events; each known user's activity record; their memberships (a groupId on an event makes
+ * its sender a member) and the activity of the account trials the events count for (the named
+ * account, else every account of the user); account traits from group calls; and the settings
+ * revisions of the apps written for. One statement: atomic on its own, one round trip.
+ * A membership's last activity is kept to the minute, so a busy member costs a write a minute.
+ */
 const STORE_EVENTS = prepareStatement(`
 with inserted as (
-  insert into events (app_id, message_id, type, event, user_id, anonymous_id, properties, traits, context, timestamp, received_at)
-  select a, m, t, e, u, n, p, tr, c, ts, r
+  insert into events (app_id, message_id, type, event, user_id, anonymous_id, group_id, properties, traits, context, timestamp, received_at)
+  select a, m, t, e, u, n, g, p, tr, c, ts, r
   from jsonb_to_recordset(cast($1 as jsonb))
-    as v(a text, m text, t text, e text, u text, n text, p jsonb, tr jsonb, c jsonb, ts timestamptz, r timestamptz)
+    as v(a text, m text, t text, e text, u text, n text, g text, p jsonb, tr jsonb, c jsonb, ts timestamptz, r timestamptz)
   on conflict (app_id, message_id) do nothing
   returning app_id, message_id
 ), touched as (
   update trials set last_activity_at = greatest(coalesce(trials.last_activity_at, v.at), v.at)
   from jsonb_to_recordset(cast($2 as jsonb)) as v(a text, u text, at timestamptz)
   where trials.app_id = v.a and trials.user_id = v.u
-  returning trials.app_id, trials.user_id, trials.segment, trials.workflow_id, trials.aha_reached_at
+  returning trials.app_id, trials.user_id, trials.account_id, trials.segment, trials.workflow_id, trials.aha_reached_at
+), activity as (
+  select a, u, g, at, e from jsonb_to_recordset(cast($4 as jsonb)) as v(a text, u text, g text, at timestamptz, e text)
+), joined as (
+  insert into account_members (app_id, account_id, user_id, email, joined_at, last_active_at)
+  select a, g, u, e, at, at from activity where g is not null
+  on conflict (app_id, account_id, user_id) do update
+    set last_active_at = greatest(account_members.last_active_at, excluded.last_active_at), email = coalesce(excluded.email, account_members.email)
+    where account_members.last_active_at < excluded.last_active_at - interval '1 minute' or excluded.email <> coalesce(account_members.email, '')
+  returning app_id, account_id, user_id, email, xmax = 0 as created
+), untagged as (
+  update account_members m set last_active_at = greatest(m.last_active_at, v.at), email = coalesce(v.e, m.email)
+  from activity v
+  where v.g is null and m.app_id = v.a and m.user_id = v.u
+    and (m.last_active_at < v.at - interval '1 minute' or v.e <> coalesce(m.email, ''))
+), attributed as (
+  select v.a, v.u, coalesce(v.g, m.account_id) as g, v.g is null as untagged, v.at
+  from activity v left join account_members m on v.g is null and m.app_id = v.a and m.user_id = v.u
+  where v.g is not null or m.account_id is not null
+), touched_accounts as (
+  update trials set last_activity_at = greatest(coalesce(trials.last_activity_at, x.at), x.at)
+  from (select a, g, max(at) as at from attributed group by a, g order by a, g) x
+  where trials.app_id = x.a and trials.account_id = x.g
+  returning trials.app_id, trials.user_id, trials.account_id, trials.segment, trials.workflow_id, trials.aha_reached_at
+), described as (
+  insert into accounts (app_id, account_id, name, traits, created_at, updated_at)
+  select a, g, n, tr, now(), now() from jsonb_to_recordset(cast($5 as jsonb)) as v(a text, g text, n text, tr jsonb)
+  on conflict (app_id, account_id) do update
+    set traits = accounts.traits || excluded.traits, name = coalesce(excluded.name, accounts.name), updated_at = now()
 )
 select (select coalesce(json_agg(inserted), '[]') from inserted) as inserted,
-       (select coalesce(json_agg(touched), '[]') from touched) as trials,
+       (select coalesce(json_agg(t), '[]') from (
+         select app_id, user_id, account_id, segment, workflow_id, aha_reached_at from touched
+         union all select app_id, user_id, account_id, segment, workflow_id, aha_reached_at from touched_accounts) t) as trials,
+       (select coalesce(json_agg(json_build_object('app_id', x.a, 'user_id', x.u, 'account_id', x.g)), '[]')
+          from attributed x where x.untagged and exists (select 1 from touched_accounts t where t.app_id = x.a and t.account_id = x.g)) as memberships,
+       (select coalesce(json_agg(json_build_object('a', app_id, 'g', account_id, 'u', user_id)), '[]') from joined where created and email is null) as unnamed,
        (select coalesce(json_object_agg(app_id, revision), '{}') from app_settings where app_id = any(cast($3 as text[]))) as revisions`);
+
+/**
+ * New members whose events so far carried no email: the latest one their identify calls gave
+ * (a person usually identifies before any group call). Runs once per membership.
+ */
+const NAME_NEW_MEMBERS = prepareStatement(`
+update account_members m set email = (
+  select e.traits ->> 'email' from events e
+   where e.app_id = m.app_id and e.user_id = m.user_id and e.type = 'identify' and length(e.traits ->> 'email') <= 255
+   order by e.timestamp desc limit 1)
+from jsonb_to_recordset(cast($1 as jsonb)) as v(a text, g text, u text)
+where m.app_id = v.a and m.account_id = v.g and m.user_id = v.u and m.email is null`);
 
 /** Identity links: the latest user for an anonymous id, an email kept once known. */
 const SAVE_LINKS = prepareStatement(`
@@ -90,7 +147,7 @@ on conflict (app_id, anonymous_id) do update set user_id = excluded.user_id, ema
 const STITCH_EVENTS = prepareStatement(`
 update events set user_id = v.u from jsonb_to_recordset(cast($1 as jsonb)) as v(a text, n text, u text)
 where events.app_id = v.a and events.anonymous_id = v.n and events.user_id is null
-returning events.app_id, events.user_id, events.event, events.type, events.properties`);
+returning events.app_id, events.user_id, events.group_id, events.event, events.type, events.properties`);
 
 /**
  * Writes in flight at once. Small requests (single /v1/track calls) do best gathered behind
@@ -154,7 +211,7 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
   for (const { appId, event } of all) {
     const anonymous = event.type === 'alias' ? event.previousId : event.anonymousId;
     if (anonymous && event.userId) {
-      const email = typeof event.traits.email === 'string' ? event.traits.email : null;
+      const email = emailOf(event);
       links.set(key(appId, anonymous), { appId, anonymousId: anonymous, userId: event.userId, email });
     }
   }
@@ -184,9 +241,12 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
     }
     // Sorted, so concurrent writers take row locks in one order.
     const users = [...latest.values()].sort((x, y) => key(x.appId, x.userId).localeCompare(key(y.appId, y.userId)));
+    const { activity, described } = accountRows(all);
     const [written] = await executeBound<{
       inserted: Array<{ app_id: string; message_id: string }>;
       trials: TrialRow[];
+      memberships: Array<{ app_id: string; user_id: string; account_id: string }>;
+      unnamed: Array<{ a: string; g: string; u: string }>;
       revisions: Record<string, string | null>;
     }>(tx, STORE_EVENTS, [
       rowsParam(
@@ -197,6 +257,7 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
           e: event.event,
           u: event.userId,
           n: event.anonymousId,
+          g: event.groupId,
           p: event.properties,
           tr: event.traits,
           c: event.context,
@@ -206,13 +267,15 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
       ),
       rowsParam(users.map((user) => ({ a: user.appId, u: user.userId, at: user.at.toISOString() }))),
       [...new Set(batch.map((pending) => pending.appId))],
+      rowsParam(activity),
+      rowsParam(described),
     ]);
     const insertedKeys = new Set(written!.inserted.map((row) => key(row.app_id, row.message_id)));
-    const trialRows = written!.trials;
-    const revisions = written!.revisions;
+    const { trials: trialRows, memberships, unnamed, revisions } = written!;
+    if (unnamed.length) await executeBound(tx, NAME_NEW_MEMBERS, [rowsParam(unnamed)]);
 
     // 3. Save identity links (sorted, as above) and stitch the anonymous events they explain.
-    let stitchedRows: Array<{ app_id: string; user_id: string; event: string | null; type: string; properties: Record<string, unknown> }> = [];
+    let stitchedRows: StitchedRow[] = [];
     if (links.size) {
       const linkRows = rowsParam(
         [...links.values()]
@@ -222,24 +285,67 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
       await executeBound(tx, SAVE_LINKS, [linkRows]);
       stitchedRows = await executeBound(tx, STITCH_EVENTS, [linkRows]);
     }
-    return { insertedKeys, trialRows, stitchedRows, revisions };
+    return { insertedKeys, trialRows, memberships, stitchedRows, revisions };
   };
-  const { insertedKeys, trialRows, stitchedRows, revisions } = links.size ? await em.transactional(persist) : await persist(em);
+  const { insertedKeys, trialRows, memberships, stitchedRows, revisions } = links.size ? await em.transactional(persist) : await persist(em);
 
   return batch.map((pending) => ({
     events: pending.events.map((event) => ({ appId: pending.appId, event, fresh: insertedKeys.has(key(pending.appId, event.messageId)) })),
     stitched: stitchedRows
       .filter((row) => row.app_id === pending.appId)
-      .map((row) => ({ appId: row.app_id, userId: row.user_id, event: row.event, type: row.type, properties: row.properties })),
+      .map((row) => ({ appId: row.app_id, userId: row.user_id, groupId: row.group_id, event: row.event, type: row.type, properties: row.properties })),
     trials: trialRows
       .filter((row) => row.app_id === pending.appId)
       .map((row) => ({
         appId: row.app_id,
         userId: row.user_id,
+        accountId: row.account_id,
         segment: row.segment,
         workflowId: row.workflow_id,
         ahaReachedAt: row.aha_reached_at === null ? null : new Date(row.aha_reached_at),
       })),
+    memberships: memberships.filter((row) => row.app_id === pending.appId).map((row) => ({ userId: row.user_id, accountId: row.account_id })),
     settingsRevision: revisions[pending.appId] ?? null,
   }));
+}
+
+interface StitchedRow {
+  app_id: string;
+  user_id: string;
+  group_id: string | null;
+  event: string | null;
+  type: string;
+  properties: Record<string, unknown>;
+}
+
+/** An email the identity and membership rows can hold (they keep 255 characters; a longer one is not an address). */
+function emailOf(event: IngestEvent): string | null {
+  const email = event.traits.email;
+  return typeof email === 'string' && email.length <= 255 ? email : null;
+}
+
+/**
+ * The account side of a write: per (user, named account or none) the latest activity and email
+ * (one row each: an upsert may touch a row once), and per account the traits its group calls
+ * carried, merged in order (latest wins, key by key). Sorted, as the users are.
+ */
+function accountRows(all: Array<{ appId: string; event: IngestEvent }>) {
+  const activity = new Map<string, { a: string; u: string; g: string | null; at: string; e: string | null }>();
+  const described = new Map<string, { a: string; g: string; n: string | null; tr: Record<string, unknown> }>();
+  for (const { appId, event } of all) {
+    if (!event.userId || event.type === 'delete') continue;
+    const at = (event.timestamp > event.receivedAt ? event.receivedAt : event.timestamp).toISOString();
+    const rowKey = `${key(appId, event.userId)}\u0000${event.groupId ?? ''}`;
+    const current = activity.get(rowKey);
+    const email = emailOf(event) ?? current?.e ?? null;
+    activity.set(rowKey, { a: appId, u: event.userId, g: event.groupId, at: current && current.at > at ? current.at : at, e: email });
+    if (event.groupId && event.accountTraits) {
+      const accountKey = key(appId, event.groupId);
+      const traits = { ...described.get(accountKey)?.tr, ...event.accountTraits };
+      const name = typeof traits.name === 'string' && traits.name !== '' ? traits.name.slice(0, 255) : null;
+      described.set(accountKey, { a: appId, g: event.groupId, n: name, tr: traits });
+    }
+  }
+  const sorted = <T>(rows: Map<string, T>) => [...rows.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([, row]) => row);
+  return { activity: sorted(activity), described: sorted(described) };
 }

@@ -19,6 +19,8 @@ export const Event = defineEntity({
     /** Filled in later for anonymous events once identify or alias links the user (stitching). */
     userId: p.string().nullable(),
     anonymousId: p.string().nullable(),
+    /** The account the event names (a group call's groupId, or `context.groupId`): it counts for that account only. */
+    groupId: p.string().nullable(),
     properties: p.json<Record<string, unknown>>(),
     traits: p.json<Record<string, unknown>>(),
     context: p.json<Record<string, unknown>>(),

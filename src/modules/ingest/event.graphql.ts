@@ -8,6 +8,7 @@ import { builder } from '../../graphql/builder.ts';
 import { loaderFor } from '../../graphql/batch-loader.ts';
 import { connectionOf, decodeCursor, pageSize, toPage } from '../../graphql/connection.ts';
 import { SegmentChangeRef, TrialRef } from '../trials/trial.graphql.ts';
+import type { ITrial } from '../trials/trial.entity.ts';
 
 interface TrialEvent {
   id: string;
@@ -44,25 +45,41 @@ const TrialEventRef = builder.objectRef<TrialEvent>('TrialEvent').implement({
 
 const TrialEventConnection = connectionOf('TrialEvent', TrialEventRef);
 
-async function eventsPage(em: EntityManager, appId: string, userId: string, first: number, after: string | null | undefined) {
+/** The events that count for a trial: its person's, or, for an account, its members' that name it or no account. */
+const COUNTED_FOR = {
+  person: 'e.app_id = ? and e.user_id = ?',
+  account: `e.app_id = ? and e.user_id in (select m.user_id from account_members m where m.app_id = e.app_id and m.account_id = ?)
+            and (e.group_id is null or e.group_id = ?)`,
+};
+
+async function eventsPage(em: EntityManager, trial: ITrial, first: number, after: string | null | undefined) {
   const cursor = after ? decodeCursor(after) : null;
+  const [where, subject] = trial.accountId != null ? [COUNTED_FOR.account, [trial.accountId, trial.accountId]] : [COUNTED_FOR.person, [trial.userId]];
   const rows = await em
     .getConnection()
     .execute<EventRow[]>(
-      `select ${COLUMNS} from events e where e.app_id = ? and e.user_id = ?` +
+      `select ${COLUMNS} from events e where ${where}` +
         (cursor ? ' and (e.timestamp < ? or (e.timestamp = ? and e.id < ?::bigint))' : '') +
         ' order by e.timestamp desc, e.id desc limit ?',
-      [appId, userId, ...(cursor ? [cursor.at, cursor.at, cursor.id] : []), first + 1],
+      [trial.app.id, ...subject, ...(cursor ? [cursor.at, cursor.at, cursor.id] : []), first + 1],
     );
   return toPage(rows.map(toEvent), first);
 }
 
 async function latestEventsBefore(em: EntityManager, changeIds: string[]): Promise<Map<string, TrialEvent>> {
+  // Each branch runs only for its kind of trial (its first condition is on the trial alone).
   const rows = await em.getConnection().execute<Array<EventRow & { change_id: string }>>(
     `select sc.id as change_id, ${COLUMNS}
        from segment_changes sc join trials t on t.id = sc.trial_id
-      cross join lateral (select * from events ev where ev.app_id = sc.app_id and ev.user_id = t.user_id and ev.timestamp <= sc.occurred_at
-                           order by ev.timestamp desc, ev.id desc limit 1) e
+      cross join lateral (
+        (select * from events ev where t.user_id is not null and ev.app_id = sc.app_id and ev.user_id = t.user_id and ev.timestamp <= sc.occurred_at
+          order by ev.timestamp desc, ev.id desc limit 1)
+        union all
+        (select * from events ev where t.account_id is not null and ev.app_id = sc.app_id and ev.timestamp <= sc.occurred_at
+            and ev.user_id in (select m.user_id from account_members m where m.app_id = sc.app_id and m.account_id = t.account_id)
+            and (ev.group_id is null or ev.group_id = t.account_id)
+          order by ev.timestamp desc, ev.id desc limit 1)
+      ) e
       where sc.id in (select jsonb_array_elements_text(cast(? as jsonb)))`,
     [JSON.stringify(changeIds)],
   );
@@ -72,9 +89,9 @@ async function latestEventsBefore(em: EntityManager, changeIds: string[]): Promi
 builder.objectFields(TrialRef, (t) => ({
   events: t.field({
     type: TrialEventConnection,
-    description: "The user's events, newest first; at most 100 a page",
+    description: "The user's events (an account's: its members' that count for it), newest first; at most 100 a page",
     args: { first: t.arg.int({ defaultValue: 20 }), after: t.arg.string() },
-    resolve: (trial, args, { em }) => eventsPage(em, trial.app.id, trial.userId, pageSize(args.first), args.after),
+    resolve: (trial, args, { em }) => eventsPage(em, trial, pageSize(args.first), args.after),
   }),
 }));
 

@@ -8,6 +8,7 @@
  *   server events `{api_key, event_type, user: {id | anonymous_id, email}, event_attributes, event_id}`.
  */
 import { createHmac } from 'node:crypto';
+import { describeTextProblem, unstorableText } from '../../core/storable-text.ts';
 import { sameHexSignature } from '../../infra/constant-time.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answeringHttpErrors, decodePathSegment, HttpError, parseJson, readBody } from '../../infra/http-body.ts';
@@ -16,7 +17,7 @@ import type { SecretBox } from '../../secret-box.ts';
 import { Integrations } from '../apps/integrations.entity.ts';
 import type { IngestService } from './ingest.service.ts';
 import { acceptMessages } from './segment-http.routes.ts';
-import { checkMessage, MAX_BATCH_BYTES, type MessageCheck } from './segment-message.ts';
+import { checkMessage, MAX_BATCH_BYTES, type Checked, type MessageCheck } from './segment-message.ts';
 
 export const SEGMENT_HOOK_PREFIX = '/hooks/segment/';
 export const S2S_PATH = '/api/v1/s2s/event';
@@ -83,6 +84,9 @@ export function s2sToSegment(raw: unknown, writeKey: string): unknown | { error:
   if (typeof user !== 'object' || user === null || (user.id == null && user.anonymous_id == null)) return { error: 'user.id or user.anonymous_id is required' };
   if (event.event_attributes != null && (typeof event.event_attributes !== 'object' || Array.isArray(event.event_attributes)))
     return { error: 'event_attributes must be an object' };
+  const company = event.company as Record<string, unknown> | null | undefined;
+  if (company != null && (typeof company !== 'object' || Array.isArray(company) || company.id == null || company.id === ''))
+    return { error: 'company must be an object with an id' };
   return {
     type: 'track',
     event: event.event_type,
@@ -93,7 +97,19 @@ export function s2sToSegment(raw: unknown, writeKey: string): unknown | { error:
     properties: event.event_attributes ?? {},
     traits: typeof user.email === 'string' ? { email: user.email } : {},
     timestamp: event.timestamp ?? undefined,
+    // Usermaven's company is the account the event counts for (Segment's context.groupId).
+    ...(company ? { context: { groupId: company.id } } : {}),
   };
+}
+
+/** A Usermaven company's name is an account trait, as a Segment group call's traits are. */
+function withCompanyName(checked: Checked, raw: unknown): Checked {
+  const name = (raw as { company?: { name?: unknown } }).company?.name;
+  if (!checked.ok || typeof name !== 'string' || name === '') return checked;
+  const problem = unstorableText(name);
+  if (problem) return { ok: false, error: describeTextProblem({ ...problem, path: 'company.name' }) };
+  if (name.length > 255) return { ok: false, error: 'company.name must be at most 255 characters' };
+  return { ok: true, event: { ...checked.event, accountTraits: { name } } };
 }
 
 async function s2s(ingest: IngestService, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -108,7 +124,7 @@ async function s2s(ingest: IngestService, req: IncomingMessage, res: ServerRespo
     const converted = s2sToSegment(message, writeKey!);
     return converted && typeof converted === 'object' && 'error' in converted
       ? { ok: false as const, error: String(converted.error) }
-      : checkMessage(converted, receivedAt);
+      : withCompanyName(checkMessage(converted, receivedAt), message);
   };
   await acceptMessages(ingest, res, appId, Array.isArray(body) ? body : [body], check, !Array.isArray(body));
 }

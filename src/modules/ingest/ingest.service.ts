@@ -15,6 +15,9 @@ import { requiredCount } from '../../core/aha-rules.ts';
 import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES, type IngestEvent, type MessageCheck } from './segment-message.ts';
 import { candidatesOf, noticesOf, trialStartOf, type AttributedEvent, type Candidate } from './effects.ts';
 import { eventsMeetRule } from '../trials/aha-facts.ts';
+import { markMemberAha } from '../accounts/account-aha.ts';
+import { eraseMemberFromDeliveries } from '../webhooks/erasure.ts';
+import { accountReachedAha } from '../../core/account-rules.ts';
 
 const WRITE_KEY_CACHE_MS = 30_000;
 const SETTINGS_CACHE_MS = 1_000;
@@ -69,8 +72,9 @@ export class IngestService {
   }
 
   /**
-   * A Segment `delete` (a deletion request): the user's events and identities are erased and
-   * their trial ends (cancelled, then removed with its history).
+   * A Segment `delete` (a deletion request): the user's events, identities and memberships are
+   * erased, their entry leaves the member lists of account webhooks already stored, and their
+   * trial ends (cancelled, then removed with its history).
    */
   async eraseUser(appId: string, userId: string): Promise<void> {
     const em = this.#deps.orm.em.fork();
@@ -80,8 +84,10 @@ export class IngestService {
         [appId, userId, appId, userId],
       );
       await tx.execute('delete from identities where app_id = ? and user_id = ?', [appId, userId]);
+      await tx.execute('delete from account_members where app_id = ? and user_id = ?', [appId, userId]);
     });
-    const result = await this.#deps.trials.remove(em, appId, userId);
+    await eraseMemberFromDeliveries(em, appId, userId);
+    const result = await this.#deps.trials.remove(em, appId, { kind: 'user', userId });
     if (result.errors.some((error) => error.code !== 'NOT_FOUND')) throw new Error(result.errors.map((error) => error.message).join('; '));
   }
 
@@ -161,16 +167,31 @@ export class IngestService {
       const start = trialStartOf(event);
       if (!start) continue;
       const started = await trials.start(em(), { appId, ...start });
-      if (started.errors.length) logger.warn({ appId, userId: start.userId, errors: started.errors }, 'event could not start a trial');
+      if (started.errors.length) logger.warn({ appId, errors: started.errors }, 'event could not start a trial');
     }
     if (result.trials.length === 0) return;
     const attributed: AttributedEvent[] = [
-      ...result.events.map(({ event }) => ({ userId: event.userId, name: event.event, type: event.type, properties: event.properties, at: event.timestamp })),
-      ...result.stitched.map((row) => ({ userId: row.userId, name: row.event, type: row.type, properties: row.properties, at: new Date() })),
+      ...result.events.map(({ event }) => ({
+        userId: event.userId,
+        groupId: event.groupId,
+        name: event.event,
+        type: event.type,
+        properties: event.properties,
+        at: event.timestamp,
+      })),
+      ...result.stitched.map((row) => ({
+        userId: row.userId,
+        groupId: row.groupId,
+        name: row.event,
+        type: row.type,
+        properties: row.properties,
+        at: new Date(),
+      })),
     ];
+    const settings = await this.#settingsAsOfWrite(appId, result.settingsRevision);
     const decided = [];
-    for (const candidate of candidatesOf(attributed, result.trials, await this.#settingsAsOfWrite(appId, result.settingsRevision))) {
-      decided.push({ ...candidate, aha: await this.#completesAha(appId, candidate) });
+    for (const candidate of candidatesOf(attributed, result.trials, result.memberships, settings)) {
+      decided.push({ ...candidate, aha: await this.#completesAha(appId, candidate, settings.accountAhaMembers) });
     }
     await Promise.all(
       [...noticesOf(decided)].map(async ([workflowId, notice]) => {
@@ -187,11 +208,22 @@ export class IngestService {
     );
   }
 
-  /** Whether the event completes one of its aha rules; counted rules count the user's stored events. */
-  async #completesAha(appId: string, { trial, ahaRules }: Candidate): Promise<boolean> {
+  /**
+   * Whether the event brings its trial's aha: it completes one of its aha rules (counted rules
+   * count the user's stored events); for an account, it is a member's aha (recorded) and enough
+   * members have now reached theirs.
+   */
+  async #completesAha(appId: string, { trial, userId, at, ahaRules }: Candidate, accountAhaMembers: number): Promise<boolean> {
+    const em = this.#deps.orm.em.fork();
+    let met = false;
     for (const rule of ahaRules) {
-      if (requiredCount(rule) === 1 || (await eventsMeetRule(this.#deps.orm.em.fork(), appId, trial.userId, rule))) return true;
+      if (requiredCount(rule) === 1 || (await eventsMeetRule(em, appId, userId, rule, trial.accountId))) {
+        met = true;
+        break;
+      }
     }
-    return false;
+    if (!met || trial.accountId === null) return met;
+    const members = await markMemberAha(em, appId, trial.accountId, userId, at);
+    return trial.ahaReachedAt === null && accountReachedAha(members, accountAhaMembers);
   }
 }

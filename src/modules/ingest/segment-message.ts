@@ -20,6 +20,10 @@ export interface IngestEvent {
   userId: string | null;
   anonymousId: string | null;
   previousId: string | null;
+  /** The account the event names: a group call's groupId, or `context.groupId` on any message (Segment's B2B spec). */
+  groupId: string | null;
+  /** What the event says about that account: a group call's traits (a Usermaven company's name); null when nothing. */
+  accountTraits: Record<string, unknown> | null;
   properties: Record<string, unknown>;
   traits: Record<string, unknown>;
   context: Record<string, unknown>;
@@ -42,6 +46,14 @@ function identifier(message: Json, field: string): string | null | Error {
   if (typeof value !== 'string') return new Error(`${field} must be a string`);
   if (value.length > 255) return new Error(`${field} must be at most 255 characters`);
   return value;
+}
+
+/** A group call's own groupId, else `context.groupId`; an id as userId is (a string, or a number as Segment's libraries allow). */
+function groupIdOf(message: Json, type: string, batchContext: Json | undefined): string | null | Error {
+  if (type === 'group') return identifier(message, 'groupId');
+  const context = isObject(message.context) ? message.context : {};
+  const value = identifier('groupId' in context ? context : (batchContext ?? {}), 'groupId');
+  return value instanceof Error ? new Error(`context.${value.message}`) : value;
 }
 
 // PostgreSQL's timestamptz holds years up to 294276, JavaScript's Date up to 275760; events
@@ -103,6 +115,9 @@ export function checkMessage(raw: unknown, receivedAt: Date, routeType?: Message
   for (const value of [userId, anonymousId, previousId]) if (value instanceof Error) return fail(value.message);
   if (userId === null && anonymousId === null) return fail('userId or anonymousId is required');
   if (type === 'alias' && previousId === null) return fail('previousId is required for alias');
+  const groupId = groupIdOf(raw, type, batchContext);
+  if (groupId instanceof Error) return fail(groupId.message);
+  if (type === 'group' && groupId === null) return fail('groupId is required for group');
 
   let event: string | null = null;
   if (type === 'track') {
@@ -141,6 +156,9 @@ export function checkMessage(raw: unknown, receivedAt: Date, routeType?: Message
       userId: userId as string | null,
       anonymousId: anonymousId as string | null,
       previousId: previousId as string | null,
+      groupId,
+      // A group call's own traits describe the account (RudderStack's context.traits describe the user).
+      accountTraits: type === 'group' ? (traits as Json) : null,
       properties: properties as Json,
       // RudderStack's SDKs send a user's traits in context.traits (the Segment spec allows both): read both, the top level winning.
       traits: { ...(isObject((context as Json).traits) ? ((context as Json).traits as Json) : {}), ...(traits as Json) },

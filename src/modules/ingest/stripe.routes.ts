@@ -10,7 +10,7 @@ import type { Logger } from '../../logger.ts';
 import type { SecretBox } from '../../secret-box.ts';
 import { Integrations } from '../apps/integrations.entity.ts';
 import { Trial } from '../trials/trial.entity.ts';
-import type { Trials } from '../trials/trials.service.ts';
+import { subjectOfTrial, subjectWhere, type Trials } from '../trials/trials.service.ts';
 import { intentOf, stripeSignatureProblem } from './stripe.ts';
 
 export const STRIPE_PREFIX = '/hooks/stripe/';
@@ -40,25 +40,25 @@ async function handle(deps: StripeDeps, req: IncomingMessage, res: ServerRespons
   const intent = intentOf(parseJson(raw));
 
   if (intent.kind === 'trialing') {
-    const existing = await em.findOne(Trial, { app: appId, userId: intent.userId });
+    const existing = await em.findOne(Trial, { app: appId, ...subjectWhere(intent.subject) });
     if (!existing) {
       const started = await deps.trials.start(em, {
         appId,
-        userId: intent.userId,
+        ...subjectWhere(intent.subject),
         stripeCustomerId: intent.customerId,
         trialStart: intent.trialStart,
         trialEnd: intent.trialEnd,
       });
       if (started.errors.length) throw new HttpError(400, started.errors.map((error) => error.message).join('; '));
     } else if (intent.trialEnd && intent.trialEnd.getTime() !== existing.trialEnd.getTime()) {
-      await deps.trials.command(em, appId, intent.userId, { kind: 'extend', trialEnd: intent.trialEnd });
+      await deps.trials.command(em, appId, intent.subject, { kind: 'extend', trialEnd: intent.trialEnd });
     }
   } else if (intent.kind === 'convert' || intent.kind === 'cancel') {
-    const trial = intent.userId
-      ? await em.findOne(Trial, { app: appId, userId: intent.userId })
+    const trial = intent.subject
+      ? await em.findOne(Trial, { app: appId, ...subjectWhere(intent.subject) })
       : await em.findOne(Trial, { app: appId, stripeCustomerId: intent.customerId });
     // A final trial refuses (TRIAL_FINAL): Stripe re-sending an event changes nothing.
-    if (trial) await deps.trials.command(em, appId, trial.userId, { kind: intent.kind });
+    if (trial) await deps.trials.command(em, appId, subjectOfTrial(trial), { kind: intent.kind });
   }
   sendJson(res, 200, { received: true, ...(intent.kind === 'ignore' ? { ignored: intent.why } : { applied: intent.kind }) });
 }

@@ -4,6 +4,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { sameHexSignature } from '../../infra/constant-time.ts';
+import type { TrialSubject } from '../../core/account-rules.ts';
 
 export const STRIPE_TOLERANCE_S = 300;
 
@@ -36,10 +37,21 @@ function plainId(value: unknown): value is string {
 
 /** What a Stripe event asks of a trial; pure, so every branch is testable. */
 export type StripeIntent =
-  | { kind: 'trialing'; userId: string; customerId: string; trialStart: Date | null; trialEnd: Date | null }
-  | { kind: 'convert'; userId: string | null; customerId: string }
-  | { kind: 'cancel'; userId: string; customerId: string }
+  | { kind: 'trialing'; subject: TrialSubject; customerId: string; trialStart: Date | null; trialEnd: Date | null }
+  | { kind: 'convert'; subject: TrialSubject | null; customerId: string }
+  | { kind: 'cancel'; subject: TrialSubject; customerId: string }
   | { kind: 'ignore'; why: string };
+
+/**
+ * Whose trial a subscription is: an account's when its metadata names one (`account_id`, or
+ * `group_id` as Segment calls it), else the person in `user_id`, else the Stripe customer.
+ */
+function subjectOf(subscription: Subscription): TrialSubject {
+  const metadata = (subscription.metadata ?? {}) as Record<string, unknown>;
+  const accountId = plainId(metadata.account_id) ? metadata.account_id : plainId(metadata.group_id) ? metadata.group_id : null;
+  if (accountId !== null) return { kind: 'account', accountId };
+  return { kind: 'user', userId: plainId(metadata.user_id) ? metadata.user_id : subscription.customer };
+}
 
 export function intentOf(body: unknown): StripeIntent {
   const event = (typeof body === 'object' && body !== null ? body : {}) as { type?: unknown; data?: { object?: unknown; previous_attributes?: unknown } };
@@ -48,27 +60,26 @@ export function intentOf(body: unknown): StripeIntent {
   if (event.type.startsWith('customer.subscription.')) {
     const sub = object as unknown as Subscription;
     if (!plainId(sub.customer)) return { kind: 'ignore', why: 'subscription without a usable customer id' };
-    const metadataUser = (sub.metadata as Record<string, unknown> | null | undefined)?.user_id;
-    const userId = plainId(metadataUser) ? metadataUser : sub.customer;
+    const subject = subjectOf(sub);
     const previous = (event.data?.previous_attributes ?? {}) as { status?: string };
-    if (event.type === 'customer.subscription.deleted') return { kind: 'cancel', userId, customerId: sub.customer };
+    if (event.type === 'customer.subscription.deleted') return { kind: 'cancel', subject, customerId: sub.customer };
     if (sub.status === 'trialing') {
       const at = (seconds: unknown) => {
         const date = typeof seconds === 'number' ? new Date(seconds * 1000) : null;
         return date && Number.isFinite(date.getTime()) ? date : null;
       };
-      return { kind: 'trialing', userId, customerId: sub.customer, trialStart: at(sub.trial_start), trialEnd: at(sub.trial_end) };
+      return { kind: 'trialing', subject, customerId: sub.customer, trialStart: at(sub.trial_start), trialEnd: at(sub.trial_end) };
     }
     if (sub.status === 'active' && (previous.status === 'trialing' || event.type === 'customer.subscription.created')) {
-      return { kind: 'convert', userId, customerId: sub.customer };
+      return { kind: 'convert', subject, customerId: sub.customer };
     }
-    if (sub.status === 'canceled' || sub.status === 'incomplete_expired') return { kind: 'cancel', userId, customerId: sub.customer };
+    if (sub.status === 'canceled' || sub.status === 'incomplete_expired') return { kind: 'cancel', subject, customerId: sub.customer };
     return { kind: 'ignore', why: `subscription status ${sub.status}` };
   }
   if (event.type === 'invoice.paid') {
     const amount = Number(object.amount_paid ?? 0);
     if (!plainId(object.customer) || !(amount > 0)) return { kind: 'ignore', why: 'invoice without a customer or a paid amount' };
-    return { kind: 'convert', userId: null, customerId: object.customer };
+    return { kind: 'convert', subject: null, customerId: object.customer };
   }
   return { kind: 'ignore', why: `event type ${event.type} is not used` };
 }

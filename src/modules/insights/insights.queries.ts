@@ -188,14 +188,27 @@ export async function conversionBreakdown(
 /** The facts each open trial's workflow decides on, as the trials table has them. */
 export async function openTrialFacts(em: EntityManager, appId: string): Promise<OpenTrialFacts[]> {
   const rows = await sql(em).execute<
-    Array<{ user_id: string; segment: string | null; aha: boolean; last_activity_at: Date | null; created_at: Date; trial_end: Date }>
+    Array<{
+      name: string;
+      segment: string | null;
+      aha: boolean;
+      aha_members: number | null;
+      last_activity_at: Date | null;
+      created_at: Date;
+      trial_end: Date;
+    }>
   >(
-    `select user_id, segment, (aha_reached_at is not null or segment in ${AHA_SEGMENTS}) as aha, last_activity_at, created_at, trial_end
-       from trials where app_id = ? and (segment is null or segment not in ${FINAL})`,
+    `select coalesce(t.user_id, t.account_id) as name, t.segment, (t.aha_reached_at is not null or t.segment in ${AHA_SEGMENTS}) as aha,
+            case when t.account_id is null then null
+                 else (select count(*) from account_members m where m.app_id = t.app_id and m.account_id = t.account_id and m.aha_at is not null)::int end
+              as aha_members,
+            t.last_activity_at, t.created_at, t.trial_end
+       from trials t where t.app_id = ? and (t.segment is null or t.segment not in ${FINAL})`,
     [appId],
   );
   return rows.map((row) => ({
-    userId: row.user_id,
+    name: row.name,
+    ahaMembers: row.aha_members,
     segment: row.segment !== null && isSegmentKey(row.segment) ? row.segment : null,
     ahaReached: row.aha,
     // The workflow counts its own start as activity, and takes the stored activity when it is later.

@@ -37,12 +37,13 @@ export interface SettingsPreview {
 /**
  * What saving these settings would do to the app's open trials, without saving them or touching
  * a workflow. A settings change re-evaluates the durations (aha and conversion events count for
- * events that arrive afterwards), so the durations are what can move a trial now.
+ * events that arrive afterwards), so the durations are what can move a trial now, and for an
+ * account's trial how many members must reach aha.
  */
 export async function previewSettings(em: EntityManager, appId: string, input: SettingsInput, now = Date.now()): Promise<SettingsPreview> {
   const { view, errors } = mergeSettings(await loadSettings(em, appId), input);
   if (errors.length) return { evaluated: 0, unchanged: 0, moves: [], errors };
   const trials = await openTrialFacts(em, appId);
-  const { moves, unchanged } = previewMoves(trials, toSegmentSettings(view), now);
+  const { moves, unchanged } = previewMoves(trials, toSegmentSettings(view), view.accountAhaMembers, now);
   return { evaluated: trials.length, unchanged, moves, errors: [] };
 }

@@ -5,25 +5,37 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { requiredCount, rulesFrom, type AhaRule } from '../../core/aha-rules.ts';
-import { loadSettings } from './settings.service.ts';
+import { loadSettings, type SettingsView } from './settings.service.ts';
 
-export async function eventsMeetRule(em: EntityManager, appId: string, userId: string, rule: AhaRule): Promise<boolean> {
+/**
+ * Whether the user's stored events meet the rule; for an account (`accountId`), only the events
+ * that count for it: those naming it, and those naming no account.
+ */
+export async function eventsMeetRule(em: EntityManager, appId: string, userId: string, rule: AhaRule, accountId: string | null = null): Promise<boolean> {
   const [row] = await em
     .getConnection()
     .execute<Array<{ n: string }>>(
       `select count(*) as n from events where app_id = ? and user_id = ? and event = ?` +
+        (accountId === null ? '' : ' and (group_id is null or group_id = ?)') +
         (rule.property ? ` and properties #>> string_to_array(?, '.') ${rule.equals == null ? 'is not null' : '= ?'}` : ''),
-      [appId, userId, rule.event, ...(rule.property ? [rule.property] : []), ...(rule.property && rule.equals != null ? [rule.equals] : [])],
+      [
+        appId,
+        userId,
+        rule.event,
+        ...(accountId === null ? [] : [accountId]),
+        ...(rule.property ? [rule.property] : []),
+        ...(rule.property && rule.equals != null ? [rule.equals] : []),
+      ],
     );
   return Number(row?.n ?? 0) >= requiredCount(rule);
 }
 
-export async function storedEventsReachAha(em: EntityManager, appId: string, userId: string): Promise<boolean> {
-  const settings = await loadSettings(em, appId);
-  // Events outside an allow-list do not count for segments.
-  const rules = rulesFrom(settings.ahaEvents, settings.ahaRules).filter(
-    (rule) => settings.eventAllowList === null || settings.eventAllowList.includes(rule.event),
-  );
-  for (const rule of rules) if (await eventsMeetRule(em, appId, userId, rule)) return true;
+/** The app's aha rules that count for segments (events outside an allow-list do not). */
+export function segmentAhaRules(settings: SettingsView): AhaRule[] {
+  return rulesFrom(settings.ahaEvents, settings.ahaRules).filter((rule) => settings.eventAllowList === null || settings.eventAllowList.includes(rule.event));
+}
+
+export async function storedEventsReachAha(em: EntityManager, appId: string, userId: string, accountId: string | null = null): Promise<boolean> {
+  for (const rule of segmentAhaRules(await loadSettings(em, appId))) if (await eventsMeetRule(em, appId, userId, rule, accountId)) return true;
   return false;
 }

@@ -18,6 +18,8 @@ export const AppSettings = defineEntity({
     allowedOrigins: p.json<string[]>().nullable(),
     /** Events a second accepted per API process, bursts of two seconds' worth. */
     rateLimitPerSecond: p.integer().default(1000),
+    /** Members of an account who must reach aha before the account counts as having found value. */
+    accountAhaMembers: p.integer().default(1),
     /** ISO-8601 durations, kept as the user wrote them. */
     inactivityAfter: p.string(),
     endingSoonBefore: p.string(),

@@ -32,6 +32,9 @@ const SegmentSettingsRef = builder.objectRef<SettingsView>('SegmentSettings').im
       description: 'Only pages on these origins may send events from a browser (null: any origin)',
     }),
     rateLimitPerSecond: t.exposeInt('rateLimitPerSecond', { description: 'Events a second per API process; over it, 429 with Retry-After' }),
+    accountAhaMembers: t.exposeInt('accountAhaMembers', {
+      description: "Members of an account who must reach aha before the account's trial moves to found value (1: the first one)",
+    }),
     inactivityAfter: t.exposeString('inactivityAfter', { description: 'A user is quiet this long after their last activity' }),
     endingSoonBefore: t.exposeString('endingSoonBefore', { description: 'The trial is ending soon this long before its end' }),
     lastChanceBefore: t.exposeString('lastChanceBefore', { description: 'Last chance this long before the end' }),
@@ -59,6 +62,7 @@ export const UpdateSegmentSettingsInput = builder.inputType('UpdateSegmentSettin
     eventAllowList: t.stringList({ description: 'An empty list removes it' }),
     allowedOrigins: t.stringList({ description: 'Origins such as https://app.example.com; an empty list allows every origin' }),
     rateLimitPerSecond: t.int(),
+    accountAhaMembers: t.int({ description: 'Account trials: members who must reach aha (1 to 1000; default 1)' }),
     inactivityAfter: t.string(),
     endingSoonBefore: t.string(),
     lastChanceBefore: t.string(),

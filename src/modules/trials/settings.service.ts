@@ -7,6 +7,7 @@ import { settingsChangedSignal, settingsRolloutWorkflowId, type SettingsRolloutI
 import { AppSettings } from './app-settings.entity.ts';
 import type { AhaRule } from '../../core/aha-rules.ts';
 import { parseIsoDuration } from '../../core/durations.ts';
+import { DEFAULT_ACCOUNT_AHA_MEMBERS, MAX_ACCOUNT_AHA_MEMBERS } from '../../core/account-rules.ts';
 import type { SegmentSettings } from '../../core/segment-rules.ts';
 import { FINAL_SEGMENTS } from '../../core/segments.ts';
 import { unlessWorkflowEnded } from '../../infra/temporal-errors.ts';
@@ -21,6 +22,8 @@ export interface SettingsView {
   /** Null: any origin; else the origins (scheme://host[:port]) whose pages may send events. */
   allowedOrigins: string[] | null;
   rateLimitPerSecond: number;
+  /** Members of an account who must reach aha before the account has found value (account trials). */
+  accountAhaMembers: number;
   inactivityAfter: string;
   endingSoonBefore: string;
   lastChanceBefore: string;
@@ -35,6 +38,7 @@ export const DEFAULT_SETTINGS: Omit<SettingsView, 'appId'> = {
   eventAllowList: null,
   allowedOrigins: null,
   rateLimitPerSecond: 1000,
+  accountAhaMembers: DEFAULT_ACCOUNT_AHA_MEMBERS,
   inactivityAfter: 'P3D',
   endingSoonBefore: 'P3D',
   lastChanceBefore: 'P1D',
@@ -52,6 +56,7 @@ export async function loadSettings(em: EntityManager, appId: string): Promise<Se
         eventAllowList: row.eventAllowList ?? null,
         allowedOrigins: row.allowedOrigins ?? null,
         rateLimitPerSecond: row.rateLimitPerSecond,
+        accountAhaMembers: row.accountAhaMembers,
         inactivityAfter: row.inactivityAfter,
         endingSoonBefore: row.endingSoonBefore,
         lastChanceBefore: row.lastChanceBefore,
@@ -111,6 +116,12 @@ export const settingsInputRules = z.looseObject({
     .nullish(),
   ahaRules: z.array(ahaRule).max(50, 'at most 50 aha rules').nullish(),
   rateLimitPerSecond: z.number().int().min(1, 'rateLimitPerSecond must be 1 to 1000000').max(1_000_000, 'rateLimitPerSecond must be 1 to 1000000').nullish(),
+  accountAhaMembers: z
+    .number()
+    .int()
+    .min(1, `accountAhaMembers must be 1 to ${MAX_ACCOUNT_AHA_MEMBERS}`)
+    .max(MAX_ACCOUNT_AHA_MEMBERS, `accountAhaMembers must be 1 to ${MAX_ACCOUNT_AHA_MEMBERS}`)
+    .nullish(),
   inactivityAfter: duration('inactivityAfter').nullish(),
   endingSoonBefore: duration('endingSoonBefore').nullish(),
   lastChanceBefore: duration('lastChanceBefore').nullish(),
@@ -130,6 +141,7 @@ export function mergeSettings(current: SettingsView, input: SettingsInput): { vi
   if (input.ahaEvents != null) view.ahaEvents = cleanNames(input.ahaEvents);
   if (input.conversionEvents != null) view.conversionEvents = cleanNames(input.conversionEvents);
   if (input.rateLimitPerSecond != null) view.rateLimitPerSecond = input.rateLimitPerSecond;
+  if (input.accountAhaMembers != null) view.accountAhaMembers = input.accountAhaMembers;
   if (input.ahaRules != null) {
     view.ahaRules = input.ahaRules.map((rule) => ({
       event: rule.event.trim(),

@@ -1,16 +1,24 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { App } from '../apps/app.entity.ts';
 
-/** One trial user of one app. Its segment is owned by the trial's lifecycle workflow. */
+/**
+ * One trial of one app: a person's (userId) or an account's (accountId, a B2B workspace), never
+ * both. Its segment is owned by the trial's lifecycle workflow.
+ */
 export const Trial = defineEntity({
   name: 'Trial',
   tableName: 'trials',
-  uniques: [{ properties: ['app', 'userId'] }],
+  uniques: [{ properties: ['app', 'userId'] }, { properties: ['app', 'accountId'] }],
+  checks: [{ name: 'trials_one_subject_check', expression: '(user_id is null) <> (account_id is null)' }],
   indexes: [{ properties: ['app', 'segment'] }, { properties: ['app', 'trialStart'] }],
   properties: {
     id: p.string().primary(),
     app: () => p.manyToOne(App).deleteRule('cascade'),
-    userId: p.string(),
+    /** A person's trial; null for an account's. */
+    userId: p.string().nullable(),
+    /** An account's trial (Segment's groupId); null for a person's. */
+    accountId: p.string().nullable(),
+    /** A person's email; null for an account's (its members have theirs). */
     email: p.string().nullable(),
     stripeCustomerId: p.string().nullable(),
     trialStart: p.datetime(),

@@ -12,22 +12,30 @@ import { requireApp, type GraphQLContext } from '../../graphql/context.ts';
 import { SEGMENT_KEYS, type SegmentKey } from '../../core/segments.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
 import { SegmentChange, type ISegmentChange } from './segment-change.entity.ts';
-import { startTrialRules, type TrialCommand } from './trials.service.ts';
-import { segmentCounts, trialOfUser } from './trials.queries.ts';
+import { startTrialRules, subjectOf, type TrialCommand } from './trials.service.ts';
+import { z } from 'zod';
+import { segmentCounts, trialOfSubject } from './trials.queries.ts';
 
 export const SegmentKeyEnum = builder.enumType('SegmentKey', {
   description: 'A lifecycle segment; converted and expired are final',
   values: SEGMENT_KEYS,
 });
 
+export const TrialKindEnum = builder.enumType('TrialKind', {
+  description: "Whose trial: a person's (userId) or an account's (accountId: a B2B workspace, Segment's groupId)",
+  values: ['user', 'account'] as const,
+});
+
 export const TrialRef = builder.objectRef<ITrial>('Trial').implement({
   interfaces: [NodeRef],
-  description: 'One trial user of one app, in one lifecycle segment',
+  description: "One trial of one app (a person's or an account's), in one lifecycle segment",
   fields: (t) => ({
     id: t.exposeID('id'),
     appId: t.id({ resolve: (trial) => trial.app.id }),
-    userId: t.exposeString('userId'),
-    email: t.exposeString('email', { nullable: true }),
+    kind: t.field({ type: TrialKindEnum, resolve: (trial) => (trial.accountId != null ? 'account' : 'user') }),
+    userId: t.exposeString('userId', { nullable: true, description: "The person's id; null for an account's trial" }),
+    accountId: t.exposeString('accountId', { nullable: true, description: "The account's id (Segment's groupId); null for a person's trial" }),
+    email: t.exposeString('email', { nullable: true, description: "The person's email; null for an account's trial (see account.members)" }),
     stripeCustomerId: t.exposeString('stripeCustomerId', { nullable: true }),
     workflowId: t.exposeString('workflowId', { description: 'Its lifecycle workflow in Temporal (runs are kept by Temporal, not here)' }),
     workflowUrl: t.string({
@@ -96,7 +104,8 @@ builder.queryField('trials', (t) =>
     args: {
       appId: t.arg.id({ required: true }),
       segment: t.arg({ type: SegmentKeyEnum, description: 'Only trials in this segment now' }),
-      search: t.arg.string({ description: 'User id or email starting with this (case-insensitive)' }),
+      kind: t.arg({ type: TrialKindEnum, description: "Only people's or only accounts' trials" }),
+      search: t.arg.string({ description: 'User id, account id or email starting with this (case-insensitive)' }),
       first: t.arg.int({ defaultValue: 20 }),
       after: t.arg.string(),
     },
@@ -110,7 +119,8 @@ builder.queryField('trials', (t) =>
         {
           app: appId,
           ...(args.segment ? { segment: args.segment } : {}),
-          ...(prefix ? { $or: [{ userId: { $ilike: prefix } }, { email: { $ilike: prefix } }] } : {}),
+          ...(args.kind === 'account' ? { accountId: { $ne: null } } : args.kind === 'user' ? { userId: { $ne: null } } : {}),
+          ...(prefix ? { $or: [{ userId: { $ilike: prefix } }, { accountId: { $ilike: prefix } }, { email: { $ilike: prefix } }] } : {}),
           ...(args.after ? { $and: [after(args.after)] } : {}),
         },
         { orderBy: { createdAt: 'desc', id: 'desc' }, limit: first + 1 },
@@ -120,23 +130,35 @@ builder.queryField('trials', (t) =>
   }),
 );
 
+/** Exactly one of userId and accountId: which trial an input means. */
+const subjectRules = z
+  .looseObject({ userId: z.string().nullish(), accountId: z.string().nullish() })
+  .refine((input) => (input.userId == null) !== (input.accountId == null), {
+    path: ['userId'],
+    error: "give exactly one of userId (a person's trial) and accountId (an account's)",
+  });
+
 builder.queryField('trial', (t) =>
   t.field({
     type: TrialRef,
     nullable: true,
-    args: { appId: t.arg.id({ required: true }), userId: t.arg.string({ required: true }) },
+    description: "A person's trial by userId, or an account's by accountId (exactly one)",
+    args: { appId: t.arg.id({ required: true }), userId: t.arg.string(), accountId: t.arg.string() },
+    validate: subjectRules,
     resolve: async (_root, args, { auth, em }) => {
       requireApp(auth, args.appId);
-      return trialOfUser(em, args.appId, args.userId);
+      return trialOfSubject(em, args.appId, subjectOf(args));
     },
   }),
 );
 
 const StartTrialInput = builder.inputType('StartTrialInput', {
+  description: "Exactly one of userId (a person's trial) and accountId (an account's)",
   fields: (t) => ({
     appId: t.id({ required: true }),
-    userId: t.string({ required: true }),
-    email: t.string(),
+    userId: t.string(),
+    accountId: t.string({ description: "An account's trial: Segment's groupId (its members come from group calls and context.groupId)" }),
+    email: t.string({ description: "A person's email (not for an account's trial)" }),
     stripeCustomerId: t.string(),
     trialStart: t.field({ type: 'DateTime', description: 'Default: now' }),
     trialEnd: t.field({ type: 'DateTime', description: 'Default: 14 days after trialStart' }),
@@ -169,11 +191,14 @@ const TrialPayload = payloadType<StartTrialPayload>(
 
 function trialCommandField(name: string, description: string, toCommand: (input: { trialEnd?: Date | null }) => TrialCommand, withTrialEnd: boolean) {
   const Input = builder.inputType(`${name[0]!.toUpperCase()}${name.slice(1)}Input`, {
+    description: "The trial: a person's by userId, or an account's by accountId (exactly one)",
     fields: (t) => ({
       appId: t.id({ required: true }),
-      userId: t.string({ required: true }),
+      userId: t.string(),
+      accountId: t.string(),
       ...(withTrialEnd ? { trialEnd: t.field({ type: 'DateTime', required: true }) } : {}),
     }),
+    validate: subjectRules,
   });
   builder.mutationField(name, (t) =>
     t.field({
@@ -183,7 +208,7 @@ function trialCommandField(name: string, description: string, toCommand: (input:
       resolve: async (_root, { input }, { auth, em, services }) => {
         const appId = input.appId;
         requireApp(auth, appId);
-        return services.trials.command(em, appId, input.userId, toCommand(input as { trialEnd?: Date }));
+        return services.trials.command(em, appId, subjectOf(input), toCommand(input as { trialEnd?: Date }));
       },
     }),
   );
@@ -194,7 +219,9 @@ trialCommandField('convertTrial', 'Marks the trial converted (final)', () => ({ 
 trialCommandField('cancelTrial', 'Ends the trial now: expired, reason trial_cancelled (final)', () => ({ kind: 'cancel' }), false);
 
 const DeleteTrialInput = builder.inputType('DeleteTrialInput', {
-  fields: (t) => ({ appId: t.id({ required: true }), userId: t.string({ required: true }) }),
+  description: "The trial: a person's by userId, or an account's by accountId (exactly one)",
+  fields: (t) => ({ appId: t.id({ required: true }), userId: t.string(), accountId: t.string() }),
+  validate: subjectRules,
 });
 
 builder.mutationField('deleteTrial', (t) =>
@@ -206,7 +233,7 @@ builder.mutationField('deleteTrial', (t) =>
     args: { input: t.arg({ type: DeleteTrialInput, required: true }) },
     resolve: async (_root, { input }, { auth, em, services }) => {
       requireApp(auth, input.appId);
-      return services.trials.remove(em, input.appId, input.userId);
+      return services.trials.remove(em, input.appId, subjectOf(input));
     },
   }),
 );

@@ -2,6 +2,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { SEGMENT_KEYS, type SegmentKey } from '../../core/segments.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
+import type { TrialSubject } from '../../core/account-rules.ts';
 
 /** How many of the app's trials are in each segment now (every segment, zeros included). */
 export async function segmentCounts(em: EntityManager, appId: string): Promise<Array<{ key: SegmentKey; trials: number }>> {
@@ -14,14 +15,17 @@ export async function segmentCounts(em: EntityManager, appId: string): Promise<A
 }
 
 /**
- * A trial by its user: the API's most frequent read (a backend or a dashboard polling a
+ * A trial by its person or account: the API's most frequent read (a backend or a dashboard polling a
  * user's segment). One indexed SELECT, its row hydrated as an entity the unit of work does not
  * track (nothing changes it: it is answered and dropped). em.findOne builds and hydrates the
  * same query at about three times the CPU; em.map, which merges the row into the identity map
  * and snapshots it for change tracking, at 41 µs against 18 µs for this (fork included).
  */
-export async function trialOfUser(em: EntityManager, appId: string, userId: string): Promise<ITrial | null> {
-  const [row] = await em.execute('select * from trials where app_id = ? and user_id = ? limit 1', [appId, userId]);
+export async function trialOfSubject(em: EntityManager, appId: string, subject: TrialSubject): Promise<ITrial | null> {
+  const [row] = await em.execute(`select * from trials where app_id = ? and ${subject.kind === 'user' ? 'user_id' : 'account_id'} = ? limit 1`, [
+    appId,
+    subject.kind === 'user' ? subject.userId : subject.accountId,
+  ]);
   if (!row) return null;
   const data = em.getDriver().mapResult<ITrial>(row, em.getMetadata().get<ITrial>(Trial))!;
   return em.getEntityFactory().create<ITrial>(Trial, data, { merge: false, newEntity: false, convertCustomTypes: true });

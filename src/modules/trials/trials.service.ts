@@ -8,6 +8,7 @@ import { APP_ID_ATTRIBUTE } from '../../core/search-attributes.ts';
 import { cancelUpdate, convertUpdate, extendTrialUpdate, type TrialLifecycleInput } from '../../core/trial-lifecycle.messages.ts';
 import { loadSettings, toSegmentSettings } from './settings.service.ts';
 import { isFinalSegment } from '../../core/segments.ts';
+import { trialWorkflowId, type TrialSubject } from '../../core/account-rules.ts';
 import { App } from '../apps/app.entity.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
 import { eraseDeliveryPersonalData } from '../webhooks/erasure.ts';
@@ -15,19 +16,34 @@ import { eraseDeliveryPersonalData } from '../webhooks/erasure.ts';
 export const DEFAULT_TRIAL_DAYS = 14;
 const DAY_MS = 86_400_000;
 
-/** The lifecycle workflow's id: one workflow per (app, user), readable in the Temporal UI. */
-export function trialWorkflowId(appId: string, userId: string): string {
-  return `trial:${appId}:${userId}`;
-}
-
+/** What starts a trial: a person's (userId) or an account's (accountId), from GraphQL, Segment calls or Stripe. */
 export interface StartTrialInput {
   appId: string;
-  userId: string;
+  userId?: string | null;
+  accountId?: string | null;
   email?: string | null;
   stripeCustomerId?: string | null;
   trialStart?: Date | null;
   trialEnd?: Date | null;
 }
+
+/** The subject of a start that passed startTrialRules (exactly one of userId and accountId). */
+export function subjectOf(input: { userId?: string | null; accountId?: string | null }): TrialSubject {
+  return input.accountId != null ? { kind: 'account', accountId: input.accountId } : { kind: 'user', userId: input.userId! };
+}
+
+/** A stored trial's subject. */
+export const subjectOfTrial = (trial: Pick<ITrial, 'userId' | 'accountId'>): TrialSubject =>
+  trial.accountId !== null && trial.accountId !== undefined ? { kind: 'account', accountId: trial.accountId } : { kind: 'user', userId: trial.userId! };
+
+/** The trial's own columns for its subject, to find it by. */
+export const subjectWhere = (subject: TrialSubject) => (subject.kind === 'user' ? { userId: subject.userId } : { accountId: subject.accountId });
+
+/** How an answer names a subject: `user u-1`, `account acme`. */
+export const describeSubject = (subject: TrialSubject) => (subject.kind === 'user' ? `user ${subject.userId}` : `account ${subject.accountId}`);
+
+/** The input field that names the subject, for field errors. */
+const subjectField = (subject: TrialSubject) => (subject.kind === 'user' ? 'userId' : 'accountId');
 
 export interface TrialDeps {
   em: EntityManager;
@@ -40,13 +56,27 @@ export interface TrialDeps {
  * identify traits and Stripe alike. Every problem is reported at once: the time rule runs
  * even when a field is already refused.
  */
+const subjectId = (field: string) => z.string().refine((id) => id.trim() !== '' && id.length <= 255, `${field} must be 1 to 255 characters`);
+
 export const startTrialRules = z
   .looseObject({
-    userId: z.string().refine((userId) => userId.trim() !== '' && userId.length <= 255, 'userId must be 1 to 255 characters'),
+    userId: subjectId('userId').nullish(),
+    accountId: subjectId('accountId').nullish(),
     email: z
       .string()
       .regex(/^[^\s@]+@[^\s@]+$/, { error: (issue) => `email ${JSON.stringify(issue.input)} is not an email address` })
+      .max(255, 'email must be at most 255 characters')
       .nullish(),
+  })
+  .refine((input) => (input.userId == null) !== (input.accountId == null), {
+    path: ['userId'],
+    error: "give exactly one of userId (a person's trial) and accountId (an account's)",
+    when: () => true,
+  })
+  .refine((input) => input.accountId == null || input.email == null, {
+    path: ['email'],
+    error: "an account's trial has no email of its own: its members' come from their identify calls",
+    when: () => true,
   })
   .refine(
     (input) => {
@@ -64,6 +94,10 @@ export function validateStartTrial(input: StartTrialInput, now: Date): { errors:
   return { errors: checked.success ? [] : fieldErrorsOf(checked.error.issues), trialStart, trialEnd };
 }
 
+/** An account trial's account exists from its start, before any group call names it. */
+const ENSURE_ACCOUNT = `insert into accounts (app_id, account_id, name, traits, created_at, updated_at)
+values (?, ?, null, '{}', now(), now()) on conflict (app_id, account_id) do nothing`;
+
 /**
  * Creates the trial (or finds it: starting twice is harmless) and makes sure its lifecycle
  * workflow runs. The workflow, not this function, records segments.
@@ -74,18 +108,21 @@ export async function startTrial(deps: TrialDeps, input: StartTrialInput): Promi
   const { em } = deps;
   const app = await em.findOne(App, { id: input.appId });
   if (!app) return { errors: [{ field: 'appId', message: `no app ${input.appId}`, code: 'NOT_FOUND' }] };
+  const subject = subjectOf(input);
 
-  let trial = await em.findOne(Trial, { app, userId: input.userId });
+  let trial = await em.findOne(Trial, { app, ...subjectWhere(subject) });
   if (!trial) {
+    if (subject.kind === 'account') await em.execute(ENSURE_ACCOUNT, [app.id, subject.accountId]);
     trial = em.create(Trial, {
       id: newId('trl'),
       app,
-      userId: input.userId,
-      email: input.email ?? null,
+      userId: subject.kind === 'user' ? subject.userId : null,
+      accountId: subject.kind === 'account' ? subject.accountId : null,
+      email: subject.kind === 'user' ? (input.email ?? null) : null,
       stripeCustomerId: input.stripeCustomerId ?? null,
       trialStart,
       trialEnd,
-      workflowId: trialWorkflowId(app.id, input.userId),
+      workflowId: trialWorkflowId(app.id, subject),
     });
     await em.flush();
   }
@@ -95,6 +132,7 @@ export async function startTrial(deps: TrialDeps, input: StartTrialInput): Promi
     trialStart: trial.trialStart.toISOString(),
     trialEnd: trial.trialEnd.toISOString(),
     settings: toSegmentSettings(await loadSettings(em, app.id)),
+    ...(subject.kind === 'account' ? { kind: 'account' as const } : {}),
   };
   await deps.temporal.workflow.start('trialLifecycle', {
     workflowId: trial.workflowId,
@@ -108,17 +146,25 @@ export async function startTrial(deps: TrialDeps, input: StartTrialInput): Promi
 
 export type TrialCommand = { kind: 'extend'; trialEnd: Date } | { kind: 'convert' } | { kind: 'cancel' };
 
+const notFound = (appId: string, subject: TrialSubject): FieldError[] => [
+  { field: subjectField(subject), message: `no trial for ${describeSubject(subject)} in app ${appId}`, code: 'NOT_FOUND' },
+];
+
 /**
  * Deletes a trial: an open trial's workflow is cancelled first (an update, so it ends
  * cleanly and says so to subscribers and webhooks), then the trial and its changes go, and
  * the user's personal data is erased from the webhook payloads and attempts that carried it.
  * The app's events stay: they are the app's data, erased by a Segment `delete` call.
  */
-export async function deleteTrial(deps: Omit<TrialDeps, 'taskQueue'>, appId: string, userId: string): Promise<{ deletedId?: string; errors: FieldError[] }> {
-  const trial = await deps.em.findOne(Trial, { app: appId, userId });
-  if (!trial) return { errors: [{ field: 'userId', message: `no trial for user ${userId} in app ${appId}`, code: 'NOT_FOUND' }] };
+export async function deleteTrial(
+  deps: Omit<TrialDeps, 'taskQueue'>,
+  appId: string,
+  subject: TrialSubject,
+): Promise<{ deletedId?: string; errors: FieldError[] }> {
+  const trial = await deps.em.findOne(Trial, { app: appId, ...subjectWhere(subject) });
+  if (!trial) return { errors: notFound(appId, subject) };
   if (!isFinalSegment(trial.segment)) {
-    const cancelled = await runTrialCommand(deps, appId, userId, { kind: 'cancel' });
+    const cancelled = await runTrialCommand(deps, appId, subject, { kind: 'cancel' });
     if (cancelled.errors.some((error) => error.code !== 'TRIAL_FINAL')) return { errors: cancelled.errors };
   }
   const id = trial.id;
@@ -134,11 +180,11 @@ export async function deleteTrial(deps: Omit<TrialDeps, 'taskQueue'>, appId: str
 export async function runTrialCommand(
   deps: Omit<TrialDeps, 'taskQueue'>,
   appId: string,
-  userId: string,
+  subject: TrialSubject,
   command: TrialCommand,
 ): Promise<{ trial?: ITrial; errors: FieldError[] }> {
-  const trial = await deps.em.findOne(Trial, { app: appId, userId });
-  if (!trial) return { errors: [{ field: 'userId', message: `no trial for user ${userId} in app ${appId}`, code: 'NOT_FOUND' }] };
+  const trial = await deps.em.findOne(Trial, { app: appId, ...subjectWhere(subject) });
+  if (!trial) return { errors: notFound(appId, subject) };
   // A final trial's workflow has completed and takes no more updates.
   if (isFinalSegment(trial.segment)) {
     return { errors: [{ field: null, message: `the trial is already ${trial.segment}`, code: 'TRIAL_FINAL' }] };
@@ -182,8 +228,8 @@ export function createTrials({ temporal, taskQueue, workflowUi }: { temporal: Cl
     workflowUrl: (workflowId: string): string | null =>
       workflowUi && `${workflowUi.url.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(workflowUi.namespace)}/workflows/${encodeURIComponent(workflowId)}`,
     start: (em: EntityManager, input: StartTrialInput) => startTrial({ em, temporal, taskQueue }, input),
-    command: (em: EntityManager, appId: string, userId: string, command: TrialCommand) => runTrialCommand({ em, temporal }, appId, userId, command),
-    remove: (em: EntityManager, appId: string, userId: string) => deleteTrial({ em, temporal }, appId, userId),
+    command: (em: EntityManager, appId: string, subject: TrialSubject, command: TrialCommand) => runTrialCommand({ em, temporal }, appId, subject, command),
+    remove: (em: EntityManager, appId: string, subject: TrialSubject) => deleteTrial({ em, temporal }, appId, subject),
   };
 }
 

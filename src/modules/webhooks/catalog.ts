@@ -50,12 +50,49 @@ const SENDING_ORDER = ['trial.segment_changed', 'trial.started', 'trial.segment_
 
 export const sendingRank = (eventType: string) => SENDING_ORDER.indexOf(eventType);
 
+/** One member of an account as its webhooks show them (the most recently active first). */
+export interface MemberFacts {
+  user_id: string;
+  email: string | null;
+  /** ISO-8601 */
+  last_active_at: string;
+  aha: boolean;
+}
+
+/** What an account trial's webhooks say about the team. */
+export interface AccountFacts {
+  accountId: string;
+  name: string | null;
+  memberCount: number;
+  /** At most MAX_MEMBERS_IN_WEBHOOK. */
+  members: MemberFacts[];
+}
+
+export const MAX_MEMBERS_IN_WEBHOOK = 25;
+
 export interface TrialFacts {
-  userId: string;
+  /** A person's trial; null for an account's. */
+  userId: string | null;
   email?: string | null;
   stripeCustomerId?: string | null;
   trialStart: Date;
   trialEnd: Date;
+  /** An account's trial: the account and its team. */
+  account?: AccountFacts | null;
+}
+
+/** The `trial` object of a body: a person's as it always was; an account's with the team, its own user_id and email null. */
+function trialObject(trial: TrialFacts) {
+  const common = {
+    user_id: trial.account ? null : trial.userId,
+    email: trial.account ? null : (trial.email ?? null),
+    stripe_customer_id: trial.stripeCustomerId ?? null,
+    trial_start: trial.trialStart.toISOString(),
+    trial_end: trial.trialEnd.toISOString(),
+  };
+  if (!trial.account) return common;
+  const { accountId, name, memberCount, members } = trial.account;
+  return { ...common, account_id: accountId, account_name: name, member_count: memberCount, members };
 }
 
 /** The body of one transition's event. */
@@ -64,13 +101,7 @@ export function changeEventBody(eventType: string, change: ChangeFacts, trial: T
     id: eventId,
     event: eventType,
     app_id: change.appId,
-    trial: {
-      user_id: trial.userId,
-      email: trial.email ?? null,
-      stripe_customer_id: trial.stripeCustomerId ?? null,
-      trial_start: trial.trialStart.toISOString(),
-      trial_end: trial.trialEnd.toISOString(),
-    },
+    trial: trialObject(trial),
     old_segment: change.oldSegment,
     new_segment: change.newSegment,
     ...(eventType === 'trial.segment_left' ? { segment: change.oldSegment } : {}),

@@ -22,3 +22,27 @@ export async function eraseDeliveryPersonalData(em: EntityManager, trialId: stri
     );
   });
 }
+
+/**
+ * A deleted person leaves the member lists of the account trials' payloads too (their entry is
+ * removed, the rest of the team stays), and the answers to those deliveries, which may echo
+ * the payload, are dropped as for a person's own trial.
+ */
+export async function eraseMemberFromDeliveries(em: EntityManager, appId: string, userId: string): Promise<void> {
+  await em.transactional(async (tx) => {
+    const touched = await tx.execute<Array<{ id: string }>>(
+      `update webhook_deliveries d
+          set body = jsonb_set(d.body::jsonb, '{trial,members}',
+                coalesce((select jsonb_agg(m) from jsonb_array_elements(d.body::jsonb -> 'trial' -> 'members') m where m ->> 'user_id' is distinct from ?), '[]'))::text
+        where d.trial_id in (select id from trials where app_id = ? and account_id is not null)
+          and jsonb_typeof(d.body::jsonb -> 'trial' -> 'members') = 'array'
+          and d.body::jsonb -> 'trial' -> 'members' @> jsonb_build_array(jsonb_build_object('user_id', cast(? as text)))
+        returning d.id`,
+      [userId, appId, userId],
+    );
+    if (touched.length === 0) return;
+    await tx.execute(`update delivery_attempts set response_body = null, response_headers = null where delivery_id in (${touched.map(() => '?').join(', ')})`, [
+      ...touched.map((row) => row.id),
+    ]);
+  });
+}

@@ -6,7 +6,16 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../../infra/bound-statement.ts';
 import { prepareStatement } from '../../infra/prepared-statements.ts';
-import { changeEventBody, eventIdOf, eventTypesFor, wantsEvent, type ChangeFacts, type TrialFacts } from './catalog.ts';
+import {
+  changeEventBody,
+  eventIdOf,
+  eventTypesFor,
+  MAX_MEMBERS_IN_WEBHOOK,
+  wantsEvent,
+  type ChangeFacts,
+  type MemberFacts,
+  type TrialFacts,
+} from './catalog.ts';
 import { deliveryIdFor } from './delivery-id.ts';
 import { WebhookDelivery } from './webhook-delivery.entity.ts';
 
@@ -49,9 +58,21 @@ export interface ChangeSubject {
   endpoints: Array<{ id: string; eventTypes: string[] }>;
 }
 
-/** A trial's facts for its webhooks and its app's enabled endpoints (read for every transition). */
+/**
+ * A trial's facts for its webhooks and its app's enabled endpoints (read for every transition);
+ * for an account's trial also the account's name, its member count and its most recently
+ * active members (nothing to read for a person's: those subqueries find no row).
+ */
 const CHANGE_SUBJECT = prepareStatement(`
-select t.user_id, t.email, t.stripe_customer_id, t.trial_start, t.trial_end,
+select t.user_id, t.account_id, t.email, t.stripe_customer_id, t.trial_start, t.trial_end,
+       (select a.name from accounts a where a.app_id = t.app_id and a.account_id = t.account_id) as account_name,
+       (select count(*) from account_members m where m.app_id = t.app_id and m.account_id = t.account_id)::int as member_count,
+       (select coalesce(json_agg(json_build_object(
+                 'user_id', m.user_id, 'email', m.email,
+                 'last_active_at', to_char(m.last_active_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                 'aha', m.aha_at is not null) order by m.last_active_at desc, m.user_id), '[]')
+          from (select m.user_id, m.email, m.last_active_at, m.aha_at from account_members m where m.app_id = t.app_id and m.account_id = t.account_id
+                order by m.last_active_at desc, m.user_id limit ${MAX_MEMBERS_IN_WEBHOOK}) m) as members,
        coalesce((select json_agg(json_build_object('id', e.id, 'eventTypes', e.event_types) order by e.id)
                  from webhook_endpoints e where e.app_id = t.app_id and e.enabled), '[]') as endpoints
 from trials t where t.id = $1`);
@@ -59,11 +80,15 @@ from trials t where t.id = $1`);
 /** The trial and its app's enabled endpoints, in one query (nothing to plan without endpoints). */
 export async function loadChangeSubject(em: EntityManager, trialId: string): Promise<ChangeSubject> {
   const [row] = await executeBound<{
-    user_id: string;
+    user_id: string | null;
+    account_id: string | null;
     email: string | null;
     stripe_customer_id: string | null;
     trial_start: Date;
     trial_end: Date;
+    account_name: string | null;
+    member_count: number;
+    members: MemberFacts[];
     endpoints: Array<{ id: string; eventTypes: string[] }>;
   }>(em, CHANGE_SUBJECT, [trialId]);
   if (!row) throw new Error(`trial ${trialId} not found`);
@@ -74,6 +99,7 @@ export async function loadChangeSubject(em: EntityManager, trialId: string): Pro
       stripeCustomerId: row.stripe_customer_id,
       trialStart: new Date(row.trial_start),
       trialEnd: new Date(row.trial_end),
+      account: row.account_id === null ? null : { accountId: row.account_id, name: row.account_name, memberCount: row.member_count, members: row.members },
     },
     endpoints: row.endpoints,
   };

@@ -219,6 +219,18 @@ export async function ask<T>(child: ChildProcess, message: string): Promise<T> {
 /** A rate limit high enough that the bench measures the ingest path, not the limiter. */
 export const UNLIMITED = { rateLimitPerSecond: 1_000_000 };
 
+/** The accounts a bench user belongs to (three each, shared by about three users). */
+export const ACCOUNTS_PER_USER = 3;
+export const accountsOf = (user: number) => Array.from({ length: ACCOUNTS_PER_USER }, (_, k) => `acct-${(Math.floor(user / 3) + k * 577) % 1667}`);
+
+/** Track messages with unique ids, each naming one of its user's accounts in `context.groupId` (Segment's B2B spec). */
+export function groupTrackMessages(prefix: string, count: number, at: number) {
+  return trackMessages(prefix, count, at).map((message, i) => {
+    const user = (at * count + i) % 5000;
+    return { ...message, context: { groupId: accountsOf(user)[(at + i) % ACCOUNTS_PER_USER] } };
+  });
+}
+
 /** Track messages with unique ids, so none is deduplicated away. */
 export function trackMessages(prefix: string, count: number, at: number) {
   return Array.from({ length: count }, (_, i) => ({

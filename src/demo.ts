@@ -2,40 +2,16 @@
  * `npm run demo`: fills a running Trialcast with a demo app whose trial users send events
  * (through the real ingest routes) and move through segments within minutes: short durations
  * (quiet after 30 s, ending soon 2 min and last chance 1 min before a 4-minute trial), one user
- * finding value, one converting, one going quiet, the others exploring until their trial ends.
+ * finding value, one converting, one going quiet, the others exploring until their trial ends;
+ * and beside it a B2B app of three workspaces (demo-b2b.ts).
  * TRIALCAST_URL (default http://127.0.0.1:4000) and ADMIN_TOKEN (default DATA_DIR/admin-token).
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export interface DemoOptions {
-  url: string;
-  adminToken: string;
-  /** Milliseconds between the demo's steps (a few seconds for people; tests go faster). */
-  stepMs: number;
-  log?: (line: string) => void;
-}
-
-async function gql<T>(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<T> {
-  const response = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: Array<{ message: string }> };
-  if (body.errors?.length || !body.data) throw new Error(`the API answered: ${body.errors?.map((error) => error.message).join('; ') ?? response.status}`);
-  return body.data;
-}
-
-async function send(url: string, writeKey: string, path: string, message: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` },
-    body: JSON.stringify(message),
-  });
-  if (!response.ok) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
-}
+import { gql, send, type DemoOptions } from './demo-client.ts';
+import { runB2bDemo } from './demo-b2b.ts';
 
 export const DEMO_USERS = ['ada', 'grace', 'linus', 'margaret', 'ken', 'barbara'];
 
@@ -81,7 +57,9 @@ async function main(): Promise<void> {
   const url = (process.env.TRIALCAST_URL ?? 'http://127.0.0.1:4000').replace(/\/$/, '');
   const adminToken = process.env.ADMIN_TOKEN ?? (await readFile(join(process.env.DATA_DIR ?? '.data', 'admin-token'), 'utf8').catch(() => '')).trim();
   if (!adminToken) throw new Error('no admin token: set ADMIN_TOKEN, or run npm start first (it writes DATA_DIR/admin-token)');
-  await runDemo({ url, adminToken, stepMs: 5000, log: (line) => console.log(`demo: ${line}`) });
+  const options = { url, adminToken, stepMs: 5000, log: (line: string) => console.log(`demo: ${line}`) };
+  // The two run side by side: a B2C app of people, a B2B app of workspaces.
+  await Promise.all([runDemo(options), runB2bDemo(options)]);
 }
 
 // Run as a program (directly, or by bin/run.mjs, which imports it), not when a test imports runDemo.

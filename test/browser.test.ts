@@ -769,7 +769,7 @@ describe.skipIf(!available && !required)('in a browser', () => {
         // The settings preview: a 1-hour quiet window would move Cy (active 2 h ago) and nobody else.
         await page.getByRole('link', { name: 'Settings' }).click();
         await page.getByLabel('A user is quiet after').fill('1 hour');
-        await page.getByRole('button', { name: 'Preview what the durations would move' }).click();
+        await page.getByRole('button', { name: 'Preview what the durations and the members bar would move' }).click();
         const preview = page.getByRole('status', { name: 'Preview' });
         await expect.poll(() => preview.innerText(), { timeout: 15_000 }).toContain('Saving would move 1 of 2 open trials');
         expect(await preview.getByRole('table').innerText()).toMatch(/Exploring\s+Gone quiet\s+1\s+ins-cy/);
@@ -818,6 +818,35 @@ describe.skipIf(!available && !required)('in a browser', () => {
       },
     );
 
+    it('an account trial: its card on the board names the team, its page lists the members with their aha, live', { timeout: 60_000 }, async () => {
+      const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Teams' })).data!.createApp;
+      await stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }`, {
+        i: { appId: app.app.id, ahaEvents: ['Report Viewed'] },
+      });
+      const analytics = new Analytics({ writeKey: app.writeKey, host: stack.url, flushAt: 1, maxRetries: 0 });
+      analytics.identify({ userId: 'ada', traits: { email: 'ada@acme.test' } });
+      analytics.group({ userId: 'ada', groupId: 'acme', traits: { name: 'Acme', trial_end: '2099-01-01T00:00:00Z' } });
+      analytics.group({ userId: 'bob', groupId: 'acme', traits: {} });
+      await analytics.closeAndFlush();
+      const { context, outside, page } = await signedIn();
+      await page.goto(`${stack.url}/#/apps/${app.app.id}/trials`);
+      const card = page.locator('[data-segment="exploring"] .card', { hasText: 'Acme' });
+      await expect.poll(() => card.innerText(), { timeout: 15_000 }).toMatch(/account\s+2 members, last active: (ada|bob)/);
+      await card.getByRole('link', { name: 'Acme' }).click();
+      await expect.poll(() => page.getByRole('heading', { level: 1 }).innerText()).toBe('Acme (account)');
+      const members = page.locator('table.members');
+      await expect.poll(() => members.innerText()).toContain('ada@acme.test');
+      expect(await members.locator('[data-member="bob"]').innerText()).toContain('not yet');
+      // Ada's aha moves the team, and the page follows it live.
+      const aha = new Analytics({ writeKey: app.writeKey, host: stack.url, flushAt: 1, maxRetries: 0 });
+      aha.track({ userId: 'ada', event: 'Report Viewed', context: { groupId: 'acme' } });
+      await aha.closeAndFlush();
+      await expect.poll(() => page.getByTestId('segment').innerText(), { timeout: 15_000 }).toBe('found value');
+      await expect.poll(() => members.locator('[data-member="ada"]').innerText()).toContain('yes');
+      expect(outside).toEqual([]);
+      await context.close();
+    });
+
     it('every page: no serious accessibility violation (axe-core), every control reached by Tab with a visible focus', { timeout: 120_000 }, async () => {
       const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Keyboard' })).data!.createApp;
       await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'kb-user', email: 'kb@example.com', trialEnd: '2099-01-01T00:00:00Z' } });
@@ -828,6 +857,7 @@ describe.skipIf(!available && !required)('in a browser', () => {
         });
         const analytics = new Analytics({ writeKey: app.writeKey, host: stack.url, flushAt: 1, maxRetries: 0 });
         analytics.track({ userId: 'kb-user', event: 'Report Viewed' });
+        analytics.group({ userId: 'kb-user', groupId: 'kb-co', traits: { name: 'KB Co', trial_end: '2099-01-01T00:00:00Z' } });
         await analytics.closeAndFlush();
         const axe = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
         const { context, outside, page } = await signedIn();
@@ -839,6 +869,7 @@ describe.skipIf(!available && !required)('in a browser', () => {
           ['signal queue', `/apps/${app.app.id}/signals`, 'Signal queue'],
           ['trials', `/apps/${app.app.id}/trials`, 'Trials'],
           ['trial', `/apps/${app.app.id}/trials/kb-user`, 'kb-user'],
+          ['account', `/apps/${app.app.id}/accounts/kb-co`, 'KB Co (account)'],
           ['live feed', `/apps/${app.app.id}/feed`, 'Live feed'],
           ['insights', `/apps/${app.app.id}/insights`, 'Insights'],
           ['endpoints', `/apps/${app.app.id}/endpoints`, 'Endpoints'],
@@ -921,6 +952,7 @@ describe.skipIf(!available && !required)('in a browser', () => {
         '/apps/app_x/signals',
         '/apps/app_x/trials',
         '/apps/app_x/trials/u',
+        '/apps/app_x/accounts/a',
         '/apps/app_x/endpoints',
         '/apps/app_x/settings',
         '/apps/app_x/keys',

@@ -2,9 +2,39 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { newApp, percentile, pool, type Product, type Result } from '../support.ts';
 
-/** From an aha event's ingest (HTTP 200) to the transition arriving on a graphql-ws subscription. */
-export async function eventToSubscription({ url }: Product): Promise<Result[]> {
-  const users = Number(process.env.BENCH_LATENCY_USERS ?? 200);
+type Trial = { userId: string | null; accountId: string | null };
+
+/** How one kind of trial is started, sent its aha event, and recognised on the subscription. */
+interface TrialKind {
+  figure: string;
+  start: (id: string) => object;
+  aha: (id: string) => object;
+  idOf: (trial: Trial) => string | null;
+}
+
+const TRIAL_END = { trial_end: '2099-01-01T00:00:00Z' };
+
+/** A person's trial, and an account's (one member each, the events naming the account in context.groupId). */
+const PERSON: TrialKind = {
+  figure: 'segment.event_to_subscription',
+  start: (userId) => ({ userId, event: 'Trial Started', properties: TRIAL_END }),
+  aha: (userId) => ({ userId, event: 'Aha' }),
+  idOf: (trial) => trial.userId,
+};
+const ACCOUNT: TrialKind = {
+  figure: 'account.event_to_subscription',
+  start: (accountId) => ({ userId: `${accountId}-member`, event: 'Trial Started', properties: TRIAL_END, context: { groupId: accountId } }),
+  aha: (accountId) => ({ userId: `${accountId}-member`, event: 'Aha', context: { groupId: accountId } }),
+  idOf: (trial) => trial.accountId,
+};
+
+/** From an aha event's ingest (HTTP 200) to the transition arriving on a graphql-ws subscription, for a person's trial and an account's. */
+export async function eventToSubscription(product: Product): Promise<Result[]> {
+  return [...(await measure(product, PERSON)), ...(await measure(product, ACCOUNT))];
+}
+
+async function measure({ url }: Product, kind: TrialKind): Promise<Result[]> {
+  const count = Number(process.env.BENCH_LATENCY_USERS ?? 200);
   const app = await newApp(url, { ahaEvents: ['Aha'] });
   const client = createClient({
     url: `${url.replace('http', 'ws')}/graphql`,
@@ -12,36 +42,46 @@ export async function eventToSubscription({ url }: Product): Promise<Result[]> {
     connectionParams: { authorization: `Bearer ${app.apiKey}` },
   });
   const arrived = new Map<string, number>();
-  const dispose = client.subscribe<{ segmentChanged: { newSegment: string; trial: { userId: string } } }>(
-    { query: 'subscription($a: ID!) { segmentChanged(appId: $a, segments: [found_value]) { newSegment trial { userId } } }', variables: { a: app.appId } },
-    { next: ({ data }) => data && arrived.set(data.segmentChanged.trial.userId, performance.now()), error: () => undefined, complete: () => undefined },
+  const dispose = client.subscribe<{ segmentChanged: { newSegment: string; trial: Trial } }>(
+    {
+      query: 'subscription($a: ID!) { segmentChanged(appId: $a, segments: [found_value]) { newSegment trial { userId accountId } } }',
+      variables: { a: app.appId },
+    },
+    {
+      next: ({ data }) => {
+        const id = data && kind.idOf(data.segmentChanged.trial);
+        if (id) arrived.set(id, performance.now());
+      },
+      error: () => undefined,
+      complete: () => undefined,
+    },
   );
   const auth = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
   const track = (body: object) =>
     fetch(`${url}/v1/track`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify(body) });
-  const ids = Array.from({ length: users }, (_, i) => `lat-${i}`);
-  await pool(ids, 20, async (userId) => {
-    await track({ userId, event: 'Trial Started', properties: { trial_end: '2099-01-01T00:00:00Z' } });
+  const ids = Array.from({ length: count }, (_, i) => `lat-${i}`);
+  await pool(ids, 20, async (id) => {
+    await track(kind.start(id));
   });
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const sent = new Map<string, number>();
-  for (const userId of ids) {
-    sent.set(userId, performance.now());
-    await track({ userId, event: 'Aha' });
+  for (const id of ids) {
+    sent.set(id, performance.now());
+    await track(kind.aha(id));
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const deadline = Date.now() + 30_000;
-  while (arrived.size < users && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  while (arrived.size < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
   dispose();
   await client.dispose();
   const latencies = ids.filter((id) => arrived.has(id)).map((id) => arrived.get(id)! - sent.get(id)!);
   return [
     {
-      name: 'segment.event_to_subscription.p50_ms',
+      name: `${kind.figure}.p50_ms`,
       value: percentile(latencies, 50),
       unit: 'ms',
-      note: `${users} aha events at ~40/s; received ${latencies.length}`,
+      note: `${count} aha events at ~40/s; received ${latencies.length}`,
     },
-    { name: 'segment.event_to_subscription.p95_ms', value: percentile(latencies, 95), unit: 'ms' },
+    { name: `${kind.figure}.p95_ms`, value: percentile(latencies, 95), unit: 'ms' },
   ];
 }

@@ -12,7 +12,7 @@ import { Endpoints } from './pages/Endpoints.tsx';
 import { Feed } from './pages/Feed.tsx';
 import { Settings } from './pages/Settings.tsx';
 import { Signals } from './pages/Signals.tsx';
-import { TrialPage } from './pages/TrialPage.tsx';
+import { TrialPage } from './pages/trial/TrialPage.tsx';
 import { SignIn } from './pages/SignIn.tsx';
 import { session } from './session.ts';
 import './styles.css';

@@ -21,6 +21,14 @@ const BoardQuery = graphql(`
           id
           userId
           accountId
+          account {
+            name
+            memberCount
+            lastActiveMember {
+              userId
+              lastActiveAt
+            }
+          }
           email
           segment
           latestChange {
@@ -46,6 +54,17 @@ const Moves = graphql(`
     }
   }
 `);
+
+/** An account card's team line: how many, and who was active last. */
+function AccountFacts({ account }: { account: { memberCount: number; lastActiveMember: { userId: string; lastActiveAt: string } | null } }) {
+  const last = account.lastActiveMember;
+  return (
+    <span className="account-facts">
+      <span className="badge">account</span> {account.memberCount} {account.memberCount === 1 ? 'member' : 'members'}
+      {last && `, last active: ${last.userId} ${new Date(last.lastActiveAt).toLocaleString()}`}
+    </span>
+  );
+}
 
 export function Board() {
   const { appId = '' } = useParams();
@@ -106,10 +125,9 @@ export function Board() {
                 .map((trial) => (
                   <li key={trial.id} className="card">
                     <Link to={trialPath(appId, trial)}>
-                      <strong>{trialName(trial)}</strong>
+                      <strong>{trial.account?.name ?? trialName(trial)}</strong>
                     </Link>
-                    {trial.accountId != null && <span className="badge">account</span>}
-                    {trial.email && <span>{trial.email}</span>}
+                    {trial.account ? <AccountFacts account={trial.account} /> : trial.email && <span>{trial.email}</span>}
                     {trial.latestChange && <small>{trial.latestChange.reason.replaceAll('_', ' ')}</small>}
                   </li>
                 ))}

@@ -76,6 +76,10 @@ export function Connect() {
         code={`curl -u '${writeKey}:' -H 'content-type: application/json' ${host}/v1/track \\\n  -d '{"userId":"user-42","event":"Report Viewed"}'`}
       />
       <Snippet
+        title="B2B: account trials"
+        code={`// A workspace's trial: its people join with a group call (traits with trial_end start the account's trial) …\nanalytics.group({ userId: 'user-42', groupId: 'acme', traits: { name: 'Acme', trial_end: '2030-01-31T00:00:00Z' } });\n// … and their events name the account they happen in (counted for that account only).\nanalytics.track({ userId: 'user-42', event: 'Report Viewed', context: { groupId: 'acme' } });\n// Stripe: put the account on the subscription, metadata: { account_id: 'acme' }`}
+      />
+      <Snippet
         title="Segment Webhooks destination"
         code={`URL: ${host}/hooks/segment/${writeKey}\nShared secret: the one you choose in Segment, saved below`}
       />

@@ -28,6 +28,7 @@ const SettingsQuery = graphql(`
       eventAllowList
       allowedOrigins
       rateLimitPerSecond
+      accountAhaMembers
       inactivityAfter
       endingSoonBefore
       lastChanceBefore
@@ -119,6 +120,7 @@ interface Values {
   eventAllowList: string;
   allowedOrigins: string;
   rateLimitPerSecond: string;
+  accountAhaMembers: string;
   inactivityAfter: string;
   endingSoonBefore: string;
   lastChanceBefore: string;
@@ -131,6 +133,7 @@ const FIELDS = new Set<string>([
   'eventAllowList',
   'allowedOrigins',
   'rateLimitPerSecond',
+  'accountAhaMembers',
   ...DURATIONS.map((d) => d.field),
 ]);
 
@@ -149,6 +152,7 @@ function valuesOf(settings: SettingsData['segmentSettings']): Values {
     eventAllowList: (settings.eventAllowList ?? []).join(', '),
     allowedOrigins: (settings.allowedOrigins ?? []).join(', '),
     rateLimitPerSecond: String(settings.rateLimitPerSecond),
+    accountAhaMembers: String(settings.accountAhaMembers),
     inactivityAfter: humanDuration(settings.inactivityAfter),
     endingSoonBefore: humanDuration(settings.endingSoonBefore),
     lastChanceBefore: humanDuration(settings.lastChanceBefore),
@@ -177,13 +181,24 @@ function SettingsForm({ appId, settings }: { appId: string; settings: SettingsDa
     return refused ? null : durations;
   }
 
+  /** Account trials' members bar, a whole number; said at its field when it is not one. */
+  function membersTyped(values: Values): number | null {
+    if (/^\d+$/.test(values.accountAhaMembers.trim())) return Number(values.accountAhaMembers.trim());
+    setError('accountAhaMembers', { message: `"${values.accountAhaMembers}" is not a number of members` });
+    return null;
+  }
+
   async function showPreview() {
     clearErrors();
     setPreview(null);
     const durations = durationsTyped(getValues());
     if (!durations) return;
     setPreviewing(true);
-    const result = await client.query(PreviewSettings, { input: { appId, ...durations } }, { requestPolicy: 'network-only' }).toPromise();
+    const members = membersTyped(getValues());
+    if (members === null) return;
+    const result = await client
+      .query(PreviewSettings, { input: { appId, ...durations, accountAhaMembers: members } }, { requestPolicy: 'network-only' })
+      .toPromise();
     setPreviewing(false);
     if (result.error) return setError('root', { message: result.error.message });
     const answer = result.data?.previewSegmentSettings;
@@ -204,7 +219,8 @@ function SettingsForm({ appId, settings }: { appId: string; settings: SettingsDa
         refused = true;
       }
     });
-    if (refused) return;
+    const members = membersTyped(values);
+    if (refused || members === null) return;
     const result = await save({
       input: {
         appId,
@@ -219,6 +235,7 @@ function SettingsForm({ appId, settings }: { appId: string; settings: SettingsDa
         eventAllowList: commaList(values.eventAllowList),
         allowedOrigins: commaList(values.allowedOrigins),
         rateLimitPerSecond: Number(values.rateLimitPerSecond),
+        accountAhaMembers: members,
         ...durations,
       },
     });
@@ -270,6 +287,7 @@ function SettingsForm({ appId, settings }: { appId: string; settings: SettingsDa
         <Problem message={errors.ahaRules?.message} />
       </fieldset>
       {text('conversionEvents', 'Conversion events', 'Event names that mean the user converted')}
+      {text('accountAhaMembers', 'Members who must reach aha (account trials)', '1: a team has found value once one person did; 2 or more: once that many did')}
       {DURATIONS.map(({ field, label }) => (
         <div key={field}>{text(field, label, 'Say it as people do: "3 days", "12 hours", "30 seconds"')}</div>
       ))}
@@ -279,7 +297,7 @@ function SettingsForm({ appId, settings }: { appId: string; settings: SettingsDa
       <Problem message={errors.root?.message} />
       <div className="actions">
         <button type="button" className="secondary" disabled={previewing} onClick={showPreview}>
-          {previewing ? 'Looking…' : 'Preview what the durations would move'}
+          {previewing ? 'Looking…' : 'Preview what the durations and the members bar would move'}
         </button>
         <button type="submit" disabled={isSubmitting}>
           {isSubmitting ? 'Saving…' : 'Save settings'}

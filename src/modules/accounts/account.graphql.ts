@@ -2,7 +2,8 @@
 import { builder } from '../../graphql/builder.ts';
 import { connectionOf, decodeCursor, pageSize, toPage } from '../../graphql/connection.ts';
 import { TrialRef } from '../trials/trial.graphql.ts';
-import { accountOf, membersPage, type AccountView, type MemberView } from './accounts.queries.ts';
+import { accountsOf, membersPage, type AccountView, type MemberView } from './accounts.queries.ts';
+import { loaderFor } from '../../graphql/batch-loader.ts';
 
 /** A member keyed for the connection: newest activity first, then user id. */
 type KeyedMember = MemberView & { id: string; createdAt: Date };
@@ -29,6 +30,12 @@ const AccountRef = builder.objectRef<AccountView>('Account').implement({
     name: t.exposeString('name', { nullable: true, description: "Its name trait (group calls' traits.name, Usermaven's company.name)" }),
     traits: t.string({ description: 'Its traits as JSON: the latest group call wins, key by key', resolve: (account) => JSON.stringify(account.traits) }),
     memberCount: t.exposeInt('memberCount'),
+    lastActiveMember: t.field({
+      type: AccountMemberRef,
+      nullable: true,
+      description: 'Who was active last (null: no member yet)',
+      resolve: (account) => account.lastActiveMember && keyed(account.lastActiveMember),
+    }),
     members: t.field({
       type: AccountMemberConnection,
       description: 'The most recently active first; at most 100 a page',
@@ -47,6 +54,11 @@ builder.objectFields(TrialRef, (t) => ({
     type: AccountRef,
     nullable: true,
     description: "An account's trial: the account and its members; null for a person's",
-    resolve: (trial, _args, { em }) => (trial.accountId != null ? accountOf(em, trial.app.id, trial.accountId) : null),
+    // Batched: a page of trials loads its accounts in one query.
+    resolve: async (trial, _args, ctx) =>
+      trial.accountId == null
+        ? null
+        : ((await loaderFor<string, AccountView>(ctx, `accounts:${trial.app.id}`, (ids) => accountsOf(ctx.em, trial.app.id, ids)).load(trial.accountId)) ??
+          null),
   }),
 }));

@@ -7,6 +7,7 @@ export interface AccountView {
   name: string | null;
   traits: Record<string, unknown>;
   memberCount: number;
+  lastActiveMember: MemberView | null;
 }
 
 export interface MemberView {
@@ -17,14 +18,47 @@ export interface MemberView {
   ahaAt: Date | null;
 }
 
-/** An account with its member count (an account named only by events has no traits yet). */
-export async function accountOf(em: EntityManager, appId: string, accountId: string): Promise<AccountView> {
-  const [row] = await em.execute<Array<{ name: string | null; traits: Record<string, unknown> | null; members: string }>>(
-    `select a.name, a.traits, (select count(*) from account_members m where m.app_id = ? and m.account_id = ?) as members
-       from (select 1) one left join accounts a on a.app_id = ? and a.account_id = ?`,
-    [appId, accountId, appId, accountId],
+/**
+ * Accounts of one app with their member counts and most recently active member, in one query
+ * (a board of account cards asks for many); an account named only by events has no traits yet.
+ */
+export async function accountsOf(em: EntityManager, appId: string, accountIds: readonly string[]): Promise<Map<string, AccountView>> {
+  const rows = await em.execute<
+    Array<{
+      account_id: string;
+      name: string | null;
+      traits: Record<string, unknown> | null;
+      members: string;
+      last_active: { user_id: string; email: string | null; joined_at: string; last_active_at: string; aha_at: string | null } | null;
+    }>
+  >(
+    `select v.g as account_id, a.name, a.traits,
+            (select count(*) from account_members m where m.app_id = ? and m.account_id = v.g) as members,
+            (select json_build_object('user_id', m.user_id, 'email', m.email, 'joined_at', m.joined_at, 'last_active_at', m.last_active_at, 'aha_at', m.aha_at)
+               from account_members m where m.app_id = ? and m.account_id = v.g order by m.last_active_at desc, m.user_id desc limit 1) as last_active
+       from jsonb_array_elements_text(cast(? as jsonb)) as v(g)
+       left join accounts a on a.app_id = ? and a.account_id = v.g`,
+    [appId, appId, JSON.stringify(accountIds), appId],
   );
-  return { appId, accountId, name: row?.name ?? null, traits: row?.traits ?? {}, memberCount: Number(row?.members ?? 0) };
+  return new Map(
+    rows.map((row) => [
+      row.account_id,
+      {
+        appId,
+        accountId: row.account_id,
+        name: row.name,
+        traits: row.traits ?? {},
+        memberCount: Number(row.members),
+        lastActiveMember: row.last_active && {
+          userId: row.last_active.user_id,
+          email: row.last_active.email,
+          joinedAt: new Date(row.last_active.joined_at),
+          lastActiveAt: new Date(row.last_active.last_active_at),
+          ahaAt: row.last_active.aha_at === null ? null : new Date(row.last_active.aha_at),
+        },
+      },
+    ]),
+  );
 }
 
 /** A page of members, the most recently active first (keyset on last activity, then user id). */

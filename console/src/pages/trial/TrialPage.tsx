@@ -1,14 +1,15 @@
 /** One trial: its dates and segment, each move with its reason, its webhooks, and the commands (extend, convert, cancel). */
-import { Problem } from '../field.tsx';
+import { Problem } from '../../field.tsx';
 import { useState } from 'react';
 import { useParams } from 'react-router';
 import { useMutation, useQuery, useSubscription, type OperationResult } from 'urql';
-import { humanSeconds } from '../durations.ts';
-import { graphql } from '../gql/index.ts';
-import type { TrialPageQuery } from '../gql/graphql.ts';
-import { useReloadOn, useSinceOpened } from '../live.ts';
-import { Empty, ErrorState, Loading } from '../states.tsx';
-import { trialName } from '../trial-subject.ts';
+import { humanSeconds } from '../../durations.ts';
+import { graphql } from '../../gql/index.ts';
+import type { TrialPageQuery } from '../../gql/graphql.ts';
+import { useReloadOn, useSinceOpened } from '../../live.ts';
+import { Empty, ErrorState, Loading } from '../../states.tsx';
+import { trialName } from '../../trial-subject.ts';
+import { AccountMembers } from './AccountMembers.tsx';
 
 const TrialQuery = graphql(`
   query TrialPage($appId: ID!, $userId: String, $accountId: String) {
@@ -251,10 +252,11 @@ export function TrialPage() {
           {trial.deliveryCounts.delivered} delivered, {trial.deliveryCounts.pending} pending, {trial.deliveryCounts.failed} failed
         </dd>
       </dl>
+      {trial.accountId != null && <AccountMembers appId={appId} accountId={trial.accountId} moves={trial.changes.length} />}
       <section aria-labelledby="moves-title">
         <h2 id="moves-title">Timeline</h2>
         <p className="hint">
-          Newest first: each move with why it happened and the webhooks it caused, between the user's events
+          Newest first: each move with why it happened and the webhooks it caused, between the {trial.accountId != null ? "members'" : "user's"} events
           {trial.events.pageInfo.hasNextPage ? ' (the latest 50)' : ''}.
         </p>
         <Timeline changes={trial.changes} events={trial.events.edges.map((edge) => edge.node)} />

@@ -231,12 +231,12 @@ export function groupTrackMessages(prefix: string, count: number, at: number) {
   });
 }
 
-/** Track messages with unique ids, so none is deduplicated away. */
-export function trackMessages(prefix: string, count: number, at: number) {
+/** Track messages with unique ids, so none is deduplicated away, from 5,000 users (`users` names them). */
+export function trackMessages(prefix: string, count: number, at: number, users = 'ingest-user') {
   return Array.from({ length: count }, (_, i) => ({
     type: 'track',
     messageId: `${prefix}-${at}-${i}`,
-    userId: `ingest-user-${(at * count + i) % 5000}`,
+    userId: `${users}-${(at * count + i) % 5000}`,
     event: 'Report Viewed',
     properties: { report: 'weekly', rows: i },
     timestamp: new Date().toISOString(),

@@ -40,7 +40,7 @@ export const AccountMember = defineEntity({
     /** The latest email the person's identify traits carried. */
     email: p.string().nullable(),
     joinedAt: p.datetime(),
-    /** Their latest event counted for this account (kept to the minute: a write a minute at most). */
+    /** Their latest event counted for this account (kept to within about 90 s: a write a minute at most). */
     lastActiveAt: p.datetime(),
     /** When their events for this account first met the app's aha rule; null: not yet. */
     ahaAt: p.datetime().nullable(),

@@ -15,7 +15,7 @@ const AccountMemberRef = builder.objectRef<KeyedMember>('AccountMember').impleme
     userId: t.exposeString('userId'),
     email: t.exposeString('email', { nullable: true, description: 'From their identify traits' }),
     joinedAt: t.expose('joinedAt', { type: 'DateTime' }),
-    lastActiveAt: t.expose('lastActiveAt', { type: 'DateTime', description: 'Their latest event that counts for this account (to the minute)' }),
+    lastActiveAt: t.expose('lastActiveAt', { type: 'DateTime', description: 'Their latest event that counts for this account (to within about 90 seconds)' }),
     aha: t.boolean({ description: "Whether their events for this account met the app's aha rule", resolve: (member) => member.ahaAt !== null }),
     ahaAt: t.expose('ahaAt', { type: 'DateTime', nullable: true }),
   }),

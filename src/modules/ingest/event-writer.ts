@@ -6,6 +6,7 @@
 import { DeadlockException, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
 import { executeBound } from '../../infra/bound-statement.ts';
 import { prepareStatement } from '../../infra/prepared-statements.ts';
+import { TtlCache } from '../../infra/ttl-cache.ts';
 import type { IngestEvent } from './segment-message.ts';
 
 /** A trial the write counted activity for (a person's, or an account's), as the write left it. */
@@ -72,7 +73,10 @@ where (app_id, anonymous_id) in (select a, n from jsonb_to_recordset(cast($1 as 
  * its sender a member) and the activity of the account trials the events count for (the named
  * account, else every account of the user); account traits from group calls; and the settings
  * revisions of the apps written for. One statement: atomic on its own, one round trip.
- * A membership's last activity is kept to the minute, so a busy member costs a write a minute.
+ * A membership's last activity is kept to the minute, so a busy member costs a write a minute;
+ * one this process wrote in the last half minute (`f`: fresh) is not even looked up;
+ * an existing membership is neither locked nor written otherwise (no ON CONFLICT DO UPDATE,
+ * which locks the row it meets: a heap write for every event).
  */
 const STORE_EVENTS = prepareStatement(`
 with inserted as (
@@ -82,33 +86,47 @@ with inserted as (
     as v(a text, m text, t text, e text, u text, n text, g text, p jsonb, tr jsonb, c jsonb, ts timestamptz, r timestamptz)
   on conflict (app_id, message_id) do nothing
   returning app_id, message_id
+), people as (
+  select a, u, at from jsonb_to_recordset(cast($2 as jsonb)) as v(a text, u text, at timestamptz)
 ), touched as (
+  -- The = any(array(…)) conditions make the trials a lookup by index (a join on the row set alone scanned every trial).
   update trials set last_activity_at = greatest(coalesce(trials.last_activity_at, v.at), v.at)
-  from jsonb_to_recordset(cast($2 as jsonb)) as v(a text, u text, at timestamptz)
-  where trials.app_id = v.a and trials.user_id = v.u
+  from people v
+  where trials.app_id = any(array(select distinct a from people)) and trials.user_id = any(array(select u from people))
+    and trials.app_id = v.a and trials.user_id = v.u
   returning trials.app_id, trials.user_id, trials.account_id, trials.segment, trials.workflow_id, trials.aha_reached_at
 ), activity as (
-  select a, u, g, at, e from jsonb_to_recordset(cast($4 as jsonb)) as v(a text, u text, g text, at timestamptz, e text)
+  select a, u, g, at, e, f from jsonb_to_recordset(cast($4 as jsonb)) as v(a text, u text, g text, at timestamptz, e text, f boolean)
 ), joined as (
   insert into account_members (app_id, account_id, user_id, email, joined_at, last_active_at)
-  select a, g, u, e, at, at from activity where g is not null
-  on conflict (app_id, account_id, user_id) do update
-    set last_active_at = greatest(account_members.last_active_at, excluded.last_active_at), email = coalesce(excluded.email, account_members.email)
-    where account_members.last_active_at < excluded.last_active_at - interval '1 minute' or excluded.email <> coalesce(account_members.email, '')
-  returning app_id, account_id, user_id, email, xmax = 0 as created
-), untagged as (
-  update account_members m set last_active_at = greatest(m.last_active_at, v.at), email = coalesce(v.e, m.email)
+  select a, g, u, e, at, at from activity where g is not null and not f
+  on conflict (app_id, account_id, user_id) do nothing
+  returning app_id, account_id, user_id, email
+), memberships as (
+  -- Each sender's memberships as they were before this statement: the one its event names, or all of them.
+  -- (OFFSET 0 keeps the lookup per row, by index, where a join would scan the whole table.)
+  select v.a, v.u, v.g, v.at, v.e, m.id, m.account_id, m.last_active_at, m.email
   from activity v
-  where v.g is null and m.app_id = v.a and m.user_id = v.u
-    and (m.last_active_at < v.at - interval '1 minute' or v.e <> coalesce(m.email, ''))
+  cross join lateral (
+    select id, account_id, last_active_at, email from account_members m
+     where m.app_id = v.a and m.user_id = v.u and (v.g is null or m.account_id = v.g) offset 0) m
+  where not v.f
 ), attributed as (
-  select v.a, v.u, coalesce(v.g, m.account_id) as g, v.g is null as untagged, v.at
-  from activity v left join account_members m on v.g is null and m.app_id = v.a and m.user_id = v.u
-  where v.g is not null or m.account_id is not null
+  select a, u, g, false as untagged, at from activity where g is not null
+  union all
+  select a, u, account_id, true, at from memberships where g is null
+), stale as (
+  select id, max(at) as at, max(e) as e from memberships
+   where last_active_at < at - interval '1 minute' or e <> coalesce(email, '')
+   group by id
+), refreshed as (
+  update account_members m set last_active_at = greatest(m.last_active_at, s.at), email = coalesce(s.e, m.email)
+  from stale s where m.id = any(array(select id from stale)) and m.id = s.id
 ), touched_accounts as (
   update trials set last_activity_at = greatest(coalesce(trials.last_activity_at, x.at), x.at)
-  from (select a, g, max(at) as at from attributed group by a, g order by a, g) x
-  where trials.app_id = x.a and trials.account_id = x.g
+  from (select a, g, max(at) as at from attributed group by a, g) x
+  where trials.app_id = any(array(select distinct a from attributed)) and trials.account_id = any(array(select distinct g from attributed))
+    and trials.app_id = x.a and trials.account_id = x.g
   returning trials.app_id, trials.user_id, trials.account_id, trials.segment, trials.workflow_id, trials.aha_reached_at
 ), described as (
   insert into accounts (app_id, account_id, name, traits, created_at, updated_at)
@@ -122,7 +140,7 @@ select (select coalesce(json_agg(inserted), '[]') from inserted) as inserted,
          union all select app_id, user_id, account_id, segment, workflow_id, aha_reached_at from touched_accounts) t) as trials,
        (select coalesce(json_agg(json_build_object('app_id', x.a, 'user_id', x.u, 'account_id', x.g)), '[]')
           from attributed x where x.untagged and exists (select 1 from touched_accounts t where t.app_id = x.a and t.account_id = x.g)) as memberships,
-       (select coalesce(json_agg(json_build_object('a', app_id, 'g', account_id, 'u', user_id)), '[]') from joined where created and email is null) as unnamed,
+       (select coalesce(json_agg(json_build_object('a', app_id, 'g', account_id, 'u', user_id)), '[]') from joined where email is null) as unnamed,
        (select coalesce(json_object_agg(app_id, revision), '{}') from app_settings where app_id = any(cast($3 as text[]))) as revisions`);
 
 /**
@@ -157,14 +175,24 @@ returning events.app_id, events.user_id, events.group_id, events.event, events.t
 const MAX_WRITERS = 4;
 const EVENTS_PER_EXTRA_WRITER = 500;
 
+/** How long a membership this process wrote counts as fresh: not looked up again (its last activity lags by at most this plus a minute). */
+const FRESH_MEMBERSHIP_MS = 30_000;
+
 export class EventWriter {
   readonly #orm: MikroORM;
+  /** (app, account, user) → the email written: memberships known to exist with a recent last activity. */
+  readonly #freshMembers = new TtlCache<string, string | null>(FRESH_MEMBERSHIP_MS, 100_000);
   #queue: Pending[] = [];
   #writers = 0;
   #queuedEvents = 0;
 
   constructor(orm: MikroORM) {
     this.#orm = orm;
+  }
+
+  /** After an erasure: a membership known here may be gone, so none is taken as known. */
+  forgetMemberships(): void {
+    this.#freshMembers.clear();
   }
 
   write(appId: string, events: IngestEvent[]): Promise<WriteResult> {
@@ -195,7 +223,7 @@ export class EventWriter {
   /** Concurrent writers can deadlock on the same users' rows; PostgreSQL aborts one, which tries again. */
   async #writeWithRetry(batch: Pending[], attempt = 1): Promise<WriteResult[]> {
     try {
-      return await writeBatch(this.#orm.em.fork(), batch);
+      return await writeBatch(this.#orm.em.fork(), batch, this.#freshMembers);
     } catch (error) {
       if (!(error instanceof DeadlockException) || attempt >= 3) throw error;
       return this.#writeWithRetry(batch, attempt + 1);
@@ -203,7 +231,7 @@ export class EventWriter {
   }
 }
 
-async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteResult[]> {
+async function writeBatch(em: EntityManager, batch: Pending[], freshMembers: TtlCache<string, string | null>): Promise<WriteResult[]> {
   const all = batch.flatMap((pending) => pending.events.map((event) => ({ appId: pending.appId, event })));
 
   // 1. Learn identities (identify/alias and any event carrying both ids) and resolve anonymous events.
@@ -241,7 +269,7 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
     }
     // Sorted, so concurrent writers take row locks in one order.
     const users = [...latest.values()].sort((x, y) => key(x.appId, x.userId).localeCompare(key(y.appId, y.userId)));
-    const { activity, described } = accountRows(all);
+    const { activity, described } = accountRows(all, freshMembers);
     const [written] = await executeBound<{
       inserted: Array<{ app_id: string; message_id: string }>;
       trials: TrialRow[];
@@ -285,9 +313,11 @@ async function writeBatch(em: EntityManager, batch: Pending[]): Promise<WriteRes
       await executeBound(tx, SAVE_LINKS, [linkRows]);
       stitchedRows = await executeBound(tx, STITCH_EVENTS, [linkRows]);
     }
-    return { insertedKeys, trialRows, memberships, stitchedRows, revisions };
+    return { insertedKeys, trialRows, memberships, stitchedRows, revisions, activity };
   };
-  const { insertedKeys, trialRows, memberships, stitchedRows, revisions } = links.size ? await em.transactional(persist) : await persist(em);
+  const { insertedKeys, trialRows, memberships, stitchedRows, revisions, activity } = links.size ? await em.transactional(persist) : await persist(em);
+  // Committed: the memberships of this write exist, their activity at most a minute behind.
+  for (const row of activity) if (row.g !== null && !row.f) freshMembers.set(memberKey(row.a, row.g, row.u), row.e);
 
   return batch.map((pending) => ({
     events: pending.events.map((event) => ({ appId: pending.appId, event, fresh: insertedKeys.has(key(pending.appId, event.messageId)) })),
@@ -324,13 +354,16 @@ function emailOf(event: IngestEvent): string | null {
   return typeof email === 'string' && email.length <= 255 ? email : null;
 }
 
+const memberKey = (appId: string, accountId: string, userId: string) => `${appId}\u0000${accountId}\u0000${userId}`;
+
 /**
  * The account side of a write: per (user, named account or none) the latest activity and email
- * (one row each: an upsert may touch a row once), and per account the traits its group calls
- * carried, merged in order (latest wins, key by key). Sorted, as the users are.
+ * (one row each: an upsert may touch a row once), marked fresh when this process wrote that
+ * membership lately with the same email; and per account the traits its group calls carried,
+ * merged in order (latest wins, key by key). Sorted, as the users are.
  */
-function accountRows(all: Array<{ appId: string; event: IngestEvent }>) {
-  const activity = new Map<string, { a: string; u: string; g: string | null; at: string; e: string | null }>();
+function accountRows(all: Array<{ appId: string; event: IngestEvent }>, freshMembers: TtlCache<string, string | null>) {
+  const activity = new Map<string, { a: string; u: string; g: string | null; at: string; e: string | null; f: boolean }>();
   const described = new Map<string, { a: string; g: string; n: string | null; tr: Record<string, unknown> }>();
   for (const { appId, event } of all) {
     if (!event.userId || event.type === 'delete') continue;
@@ -338,7 +371,16 @@ function accountRows(all: Array<{ appId: string; event: IngestEvent }>) {
     const rowKey = `${key(appId, event.userId)}\u0000${event.groupId ?? ''}`;
     const current = activity.get(rowKey);
     const email = emailOf(event) ?? current?.e ?? null;
-    activity.set(rowKey, { a: appId, u: event.userId, g: event.groupId, at: current && current.at > at ? current.at : at, e: email });
+    const known = event.groupId === null ? undefined : freshMembers.get(memberKey(appId, event.groupId, event.userId));
+    const fresh = known !== undefined && (email === null || email === known);
+    activity.set(rowKey, {
+      a: appId,
+      u: event.userId,
+      g: event.groupId,
+      at: current && current.at > at ? current.at : at,
+      e: email,
+      f: fresh && (current?.f ?? true),
+    });
     if (event.groupId && event.accountTraits) {
       const accountKey = key(appId, event.groupId);
       const traits = { ...described.get(accountKey)?.tr, ...event.accountTraits };

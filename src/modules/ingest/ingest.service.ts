@@ -86,6 +86,7 @@ export class IngestService {
       await tx.execute('delete from identities where app_id = ? and user_id = ?', [appId, userId]);
       await tx.execute('delete from account_members where app_id = ? and user_id = ?', [appId, userId]);
     });
+    this.#writer.forgetMemberships();
     await eraseMemberFromDeliveries(em, appId, userId);
     const result = await this.#deps.trials.remove(em, appId, { kind: 'user', userId });
     if (result.errors.some((error) => error.code !== 'NOT_FOUND')) throw new Error(result.errors.map((error) => error.message).join('; '));

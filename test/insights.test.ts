@@ -192,6 +192,56 @@ describe('segment sizes, flow and conversion from a hand-computed history', () =
   });
 });
 
+describe('insights per kind of trial: people, accounts, or both', () => {
+  it("sizes, flow and conversion read people's trials, accounts' or both", async () => {
+    const app = await newApp('kinds');
+    await seedTrial(app.app.id, 'pat', [
+      ['exploring', 'trial_started', '2026-11-01T10:00:00Z'],
+      ['converted', 'converted', '2026-11-02T10:00:00Z'],
+    ]);
+    await seedTrial(
+      app.app.id,
+      'acme',
+      [
+        ['exploring', 'trial_started', '2026-11-01T12:00:00Z'],
+        ['found_value', 'aha_event_received', '2026-11-03T12:00:00Z'],
+      ],
+      { account: true },
+    );
+    const range = { a: app.app.id, from: '2026-11-01T00:00:00Z', to: '2026-11-05T00:00:00Z' };
+    const KINDS = `query($a: ID!, $from: DateTime!, $to: DateTime!, $k: TrialKind) {
+      segmentSizes(appId: $a, from: $from, to: $to, bucket: day, kind: $k) { counts { key trials } }
+      segmentFlow(appId: $a, from: $from, to: $to, kind: $k) { moves { from to trials } timeInSegment { segment left } }
+      conversion(appId: $a, from: $from, to: $to, kind: $k) { byPath { path trials converted } } }`;
+    const read = async (k: string | null) => {
+      const { data, errors } = await stack.gql(KINDS, { ...range, k });
+      expect(errors).toBeUndefined();
+      return {
+        lastDay: nonZero(data.segmentSizes.at(-1)),
+        moves: data.segmentFlow.moves.map((move: { from: string | null; to: string }) => `${move.from}>${move.to}`).sort(),
+        left: data.segmentFlow.timeInSegment,
+        paths: data.conversion.byPath,
+      };
+    };
+    expect(await read('user')).toEqual({
+      lastDay: { converted: 1 },
+      moves: ['exploring>converted', 'null>exploring'],
+      left: [{ segment: 'exploring', left: 1 }],
+      paths: [{ path: ['exploring'], trials: 1, converted: 1 }],
+    });
+    expect(await read('account')).toEqual({
+      lastDay: { found_value: 1 },
+      moves: ['exploring>found_value', 'null>exploring'],
+      left: [{ segment: 'exploring', left: 1 }],
+      paths: [{ path: ['exploring', 'found_value'], trials: 1, converted: 0 }],
+    });
+    const both = await read(null);
+    expect(both.lastDay).toEqual({ converted: 1, found_value: 1 });
+    expect(both.left).toEqual([{ segment: 'exploring', left: 2 }]);
+    expect(both.paths).toHaveLength(2);
+  });
+});
+
 const PREVIEW = `query($i: UpdateSegmentSettingsInput!) { previewSegmentSettings(input: $i) { evaluated unchanged moves { from to trials sample } errors { field message } } }`;
 
 describe('settings preview', () => {
@@ -372,6 +422,7 @@ describe('CSV export', () => {
       ['exploring', 'trial_started', '2026-11-01T00:00:00Z'],
       ['gone_quiet', 'inactivity', '2026-11-04T00:00:00Z'],
     ]);
+    await seedTrial(app.app.id, 'annex-co', [['exploring', 'trial_started', '2026-11-02T00:00:00Z']], { account: true });
     const get = (query: string, token: string | null = app.apiKey) =>
       fetch(`${stack.url}/export/trials.csv?${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     const all = await get(`appId=${app.app.id}`);
@@ -379,15 +430,16 @@ describe('CSV export', () => {
     expect(all.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(all.headers.get('content-disposition')).toBe(`attachment; filename="trials-${app.app.id}.csv"`);
     const lines = (await all.text()).trimEnd().split('\r\n');
-    expect(lines[0]).toBe('user_id,email,segment,segment_since,reason,trial_start,trial_end,last_activity_at,stripe_customer_id');
+    expect(lines[0]).toBe('user_id,email,segment,segment_since,reason,trial_start,trial_end,last_activity_at,stripe_customer_id,account_id');
     expect(lines.slice(1)).toEqual([
-      "'=cmd,'=cmd@example.com,gone_quiet,2026-11-04T00:00:00.000Z,inactivity,2026-11-01T00:00:00.000Z,2099-01-01T00:00:00.000Z,,",
-      'ann,ann@example.com,exploring,2026-11-01T00:00:00.000Z,trial_started,2026-11-01T00:00:00.000Z,2099-01-01T00:00:00.000Z,,',
+      "'=cmd,'=cmd@example.com,gone_quiet,2026-11-04T00:00:00.000Z,inactivity,2026-11-01T00:00:00.000Z,2099-01-01T00:00:00.000Z,,,",
+      'ann,ann@example.com,exploring,2026-11-01T00:00:00.000Z,trial_started,2026-11-01T00:00:00.000Z,2099-01-01T00:00:00.000Z,,,',
+      ',,exploring,2026-11-02T00:00:00.000Z,trial_started,2026-11-02T00:00:00.000Z,2099-01-01T00:00:00.000Z,,,annex-co',
     ]);
     const quiet = (await (await get(`appId=${app.app.id}&segment=gone_quiet`)).text()).trimEnd().split('\r\n');
     expect(quiet).toHaveLength(2);
     const searched = (await (await get(`appId=${app.app.id}&search=AN`)).text()).trimEnd().split('\r\n');
-    expect(searched.slice(1).map((line) => line.split(',')[0])).toEqual(['ann']);
+    expect(searched.slice(1).map((line) => line.split(',')[0] || line.split(',').at(-1))).toEqual(['ann', 'annex-co']);
 
     expect((await get(`appId=${app.app.id}`, null)).status).toBe(401);
     const other = await newApp('export-other');
@@ -403,8 +455,10 @@ describe('the rollups the database keeps', () => {
   it('equal the recorded moves, trial paths included, after real transitions and a deleted trial', { timeout: 60_000 }, async () => {
     const app = await newApp('rollup');
     for (const userId of ['r1', 'r2']) await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId, trialEnd: '2099-01-01T00:00:00Z' } });
+    // An account's trial beside them: the rollups count it under its own kind.
+    await stack.gql(START_TRIAL, { input: { appId: app.app.id, accountId: 'r-co', trialEnd: '2099-01-01T00:00:00Z' } });
     await eventually(
-      async () => ((await stack.count(`select count(*) as n from segment_changes where app_id = $1`, [app.app.id])) === 2 ? true : undefined),
+      async () => ((await stack.count(`select count(*) as n from segment_changes where app_id = $1`, [app.app.id])) === 3 ? true : undefined),
       20_000,
     );
     await stack.gql(`mutation($i: ConvertTrialInput!) { convertTrial(input: $i) { errors { message } } }`, { i: { appId: app.app.id, userId: 'r1' } });
@@ -413,16 +467,25 @@ describe('the rollups the database keeps', () => {
     });
     expect(deleted.data.deleteTrial.errors).toEqual([]);
     await eventually(
-      async () => ((await stack.count(`select count(*) as n from segment_changes where app_id = $1`, [app.app.id])) === 2 ? true : undefined),
+      async () => ((await stack.count(`select count(*) as n from segment_changes where app_id = $1`, [app.app.id])) === 3 ? true : undefined),
       20_000,
     );
-    // Every app of this test file: the hourly counts are exactly the recorded moves.
+    // Every app of this test file: the hourly counts are exactly the recorded moves, per kind of trial.
     const raw = await stack.sql(
-      `select app_id, date_trunc('hour', occurred_at, 'UTC') as hour, coalesce(old_segment, '') as old_segment, new_segment, count(*)::int as moves
-         from segment_changes group by 1, 2, 3, 4 order by 1, 2, 3, 4`,
+      `select sc.app_id, date_trunc('hour', sc.occurred_at, 'UTC') as hour, case when t.account_id is null then 'user' else 'account' end as kind,
+              coalesce(sc.old_segment, '') as old_segment, sc.new_segment, count(*)::int as moves
+         from segment_changes sc join trials t on t.id = sc.trial_id group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5`,
     );
-    const rolled = await stack.sql(`select app_id, hour, old_segment, new_segment, moves from segment_move_hours where moves <> 0 order by 1, 2, 3, 4`);
+    const rolled = await stack.sql(
+      `select app_id, hour, kind, old_segment, new_segment, moves from segment_move_hours where moves <> 0 order by 1, 2, 3, 4, 5`,
+    );
     expect(rolled).toEqual(raw);
+    expect(
+      rolled
+        .filter((row: { kind: string; app_id: string }) => row.app_id === app.app.id)
+        .map((row: { kind: string }) => row.kind)
+        .sort(),
+    ).toEqual(['account', 'user', 'user']);
     const paths = await stack.sql(
       `select t.id, t.path, coalesce(string_agg(sc.new_segment, '>' order by sc.sequence) filter (where sc.new_segment not in ('converted', 'expired')), '') as expected
          from trials t left join segment_changes sc on sc.trial_id = t.id group by t.id, t.path having t.path <> coalesce(string_agg(sc.new_segment, '>' order by sc.sequence) filter (where sc.new_segment not in ('converted', 'expired')), '')`,
@@ -430,18 +493,19 @@ describe('the rollups the database keeps', () => {
     expect(paths).toEqual([]);
     // The dwell bins are the moves' own dwells, binned as the pure function bins them.
     const dwells = await stack.sql(
-      `select app_id, date_trunc('hour', occurred_at, 'UTC') as hour, old_segment as segment, dwell_seconds from segment_changes where dwell_seconds is not null`,
+      `select app_id, date_trunc('hour', occurred_at, 'UTC') as hour, trial_kind as kind, old_segment as segment, dwell_seconds from segment_changes where dwell_seconds is not null`,
     );
     const expectedBins = new Map<string, number>();
     for (const row of dwells) {
-      const key = `${row.app_id}|${new Date(row.hour).toISOString()}|${row.segment}|${dwellBinOf(row.dwell_seconds)}`;
+      const key = `${row.app_id}|${new Date(row.hour).toISOString()}|${row.kind}|${row.segment}|${dwellBinOf(row.dwell_seconds)}`;
       expectedBins.set(key, (expectedBins.get(key) ?? 0) + 1);
     }
-    const storedBins = await stack.sql(`select app_id, hour, segment, bin, departures from segment_dwell_hours where departures <> 0`);
-    expect(new Map(storedBins.map((row) => [`${row.app_id}|${new Date(row.hour).toISOString()}|${row.segment}|${row.bin}`, row.departures]))).toEqual(
-      expectedBins,
-    );
-    expect(await stack.sql(`select path, last_open_reason from trials where app_id = $1`, [app.app.id])).toEqual([
+    const storedBins = await stack.sql(`select app_id, hour, kind, segment, bin, departures from segment_dwell_hours where departures <> 0`);
+    expect(
+      new Map(storedBins.map((row) => [`${row.app_id}|${new Date(row.hour).toISOString()}|${row.kind}|${row.segment}|${row.bin}`, row.departures])),
+    ).toEqual(expectedBins);
+    expect(await stack.sql(`select path, last_open_reason from trials where app_id = $1 order by user_id`, [app.app.id])).toEqual([
+      { path: 'exploring', last_open_reason: 'trial_started' },
       { path: 'exploring', last_open_reason: 'trial_started' },
     ]);
   });

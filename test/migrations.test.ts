@@ -17,7 +17,7 @@ describe('migrations', () => {
     }
   });
 
-  it('the insight rollups are backfilled from the moves recorded before them', async () => {
+  it('the insight rollups are backfilled from the moves recorded before them, and counted per kind of trial since account trials', async () => {
     // An empty database, migrated up to the migration before the rollups.
     const admin = new pg.Client({ connectionString: inject('postgresUrl') });
     await admin.connect();
@@ -37,17 +37,39 @@ describe('migrations', () => {
                  ('s1', 'app_b', 'trl_b', 1, null, 'exploring', 'trial_started', '2026-11-01T10:10:00Z'),
                  ('s2', 'app_b', 'trl_b', 2, 'exploring', 'found_value', 'aha_event_received', '2026-11-01T10:50:00Z'),
                  ('s3', 'app_b', 'trl_b', 3, 'found_value', 'converted', 'converted', '2026-11-02T09:00:00Z')`);
+      // Account trials came before their insights were counted per kind: one with two moves, recorded then.
+      await orm.migrator.up({ to: 'Migration20261205155736_account_trials' });
+      await sql(`insert into trials (id, app_id, account_id, trial_start, trial_end, segment, last_sequence, workflow_id, created_at, updated_at)
+                 values ('trl_a', 'app_b', 'acme', now(), now() + interval '1 day', 'found_value', 2, 'wa', now(), now())`);
+      await sql(`insert into segment_changes (id, app_id, trial_id, sequence, old_segment, new_segment, reason, occurred_at) values
+                 ('a1', 'app_b', 'trl_a', 1, null, 'exploring', 'trial_started', '2026-11-01T10:20:00Z'),
+                 ('a2', 'app_b', 'trl_a', 2, 'exploring', 'found_value', 'aha_event_received', '2026-11-01T10:40:00Z')`);
       await orm.migrator.up();
       expect(
         await sql(
-          `select to_char(hour at time zone 'UTC', 'YYYY-MM-DD HH24') as hour, old_segment, new_segment, moves from segment_move_hours order by 1, new_segment`,
+          `select to_char(hour at time zone 'UTC', 'YYYY-MM-DD HH24') as hour, kind, old_segment, new_segment, moves from segment_move_hours order by 1, 2, new_segment`,
         ),
       ).toEqual([
-        { hour: '2026-11-01 10', old_segment: '', new_segment: 'exploring', moves: 1 },
-        { hour: '2026-11-01 10', old_segment: 'exploring', new_segment: 'found_value', moves: 1 },
-        { hour: '2026-11-02 09', old_segment: 'found_value', new_segment: 'converted', moves: 1 },
+        { hour: '2026-11-01 10', kind: 'account', old_segment: '', new_segment: 'exploring', moves: 1 },
+        { hour: '2026-11-01 10', kind: 'account', old_segment: 'exploring', new_segment: 'found_value', moves: 1 },
+        { hour: '2026-11-01 10', kind: 'user', old_segment: '', new_segment: 'exploring', moves: 1 },
+        { hour: '2026-11-01 10', kind: 'user', old_segment: 'exploring', new_segment: 'found_value', moves: 1 },
+        { hour: '2026-11-02 09', kind: 'user', old_segment: 'found_value', new_segment: 'converted', moves: 1 },
       ]);
-      expect(await sql(`select path, last_open_reason from trials`)).toEqual([{ path: 'exploring>found_value', last_open_reason: 'aha_event_received' }]);
+      expect(await sql(`select kind, segment, sum(departures)::int as departures from segment_dwell_hours group by 1, 2 order by 1, 2`)).toEqual([
+        { kind: 'account', segment: 'exploring', departures: 1 },
+        { kind: 'user', segment: 'exploring', departures: 1 },
+        { kind: 'user', segment: 'found_value', departures: 1 },
+      ]);
+      expect(await sql(`select path, last_open_reason from trials order by id`)).toEqual([
+        { path: 'exploring>found_value', last_open_reason: 'aha_event_received' },
+        { path: 'exploring>found_value', last_open_reason: 'aha_event_received' },
+      ]);
+      // A move stored now is counted under its trial's kind by the database itself.
+      await sql(`insert into segment_changes (id, app_id, trial_id, sequence, old_segment, new_segment, reason, occurred_at)
+                 values ('a3', 'app_b', 'trl_a', 3, 'found_value', 'converted', 'converted', '2026-11-03T08:00:00Z')`);
+      expect(await sql(`select trial_kind from segment_changes where id = 'a3'`)).toEqual([{ trial_kind: 'account' }]);
+      expect(await sql(`select kind, moves from segment_move_hours where hour = '2026-11-03T08:00:00Z'`)).toEqual([{ kind: 'account', moves: 1 }]);
     } finally {
       await orm.close(true);
     }

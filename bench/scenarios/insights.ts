@@ -90,10 +90,10 @@ async function plans(databaseUrl: string, appId: string, from: Date, to: Date): 
         },
       }),
     } as unknown as EntityManager;
-    await segmentMoveDeltas(explaining, appId, from, to, 'day');
-    await segmentMoves(explaining, appId, from, to);
-    await timeInSegment(explaining, appId, from, to);
-    await conversionBreakdown(explaining, appId, from, to);
+    await segmentMoveDeltas(explaining, appId, from, to, 'day', null);
+    await segmentMoves(explaining, appId, from, to, null);
+    await timeInSegment(explaining, appId, from, to, null);
+    await conversionBreakdown(explaining, appId, from, to, null);
     await openTrialFacts(explaining, appId);
     return out.join('\n');
   } finally {

@@ -8,6 +8,9 @@
 export const DEFAULT_ACCOUNT_AHA_MEMBERS = 1;
 export const MAX_ACCOUNT_AHA_MEMBERS = 1000;
 
+/** The two kinds of trial, as GraphQL's TrialKind and the insights' rollups name them. */
+export type TrialKind = 'user' | 'account';
+
 /** Who a trial belongs to: a user of the app (a person), or an account (Segment's groupId). */
 export type TrialSubject = { kind: 'user'; userId: string } | { kind: 'account'; accountId: string };
 

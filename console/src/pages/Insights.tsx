@@ -10,20 +10,20 @@ import { Area, AreaChart, Bar, BarChart, CartesianGrid, Legend, ResponsiveContai
 import { percent, SegmentPatterns, segmentColor, segmentFill } from '../charts.tsx';
 import { humanSeconds } from '../durations.ts';
 import { graphql } from '../gql/index.ts';
-import type { InsightBucket, InsightsQuery as InsightsData } from '../gql/graphql.ts';
+import type { InsightBucket, InsightsQuery as InsightsData, TrialKind } from '../gql/graphql.ts';
 import { SEGMENTS, segmentLabel } from '../segments.ts';
 import { Empty, ErrorState, Loading } from '../states.tsx';
 
 const InsightsQuery = graphql(`
-  query Insights($appId: ID!, $from: DateTime!, $to: DateTime!, $bucket: InsightBucket!, $weekAgo: DateTime!, $twoWeeksAgo: DateTime!) {
-    segmentSizes(appId: $appId, from: $from, to: $to, bucket: $bucket) {
+  query Insights($appId: ID!, $from: DateTime!, $to: DateTime!, $bucket: InsightBucket!, $weekAgo: DateTime!, $twoWeeksAgo: DateTime!, $kind: TrialKind) {
+    segmentSizes(appId: $appId, from: $from, to: $to, bucket: $bucket, kind: $kind) {
       start
       counts {
         key
         trials
       }
     }
-    segmentFlow(appId: $appId, from: $from, to: $to) {
+    segmentFlow(appId: $appId, from: $from, to: $to, kind: $kind) {
       moves {
         from
         to
@@ -37,7 +37,7 @@ const InsightsQuery = graphql(`
         approximate
       }
     }
-    conversion(appId: $appId, from: $from, to: $to) {
+    conversion(appId: $appId, from: $from, to: $to, kind: $kind) {
       byPath {
         path
         trials
@@ -70,13 +70,13 @@ const InsightsQuery = graphql(`
         conversionRate
       }
     }
-    thisWeek: segmentFlow(appId: $appId, from: $weekAgo, to: $to) {
+    thisWeek: segmentFlow(appId: $appId, from: $weekAgo, to: $to, kind: $kind) {
       moves {
         to
         trials
       }
     }
-    lastWeek: segmentFlow(appId: $appId, from: $twoWeeksAgo, to: $weekAgo) {
+    lastWeek: segmentFlow(appId: $appId, from: $twoWeeksAgo, to: $weekAgo, kind: $kind) {
       moves {
         to
         trials
@@ -364,6 +364,7 @@ export function Insights() {
   const [days, setDays] = useState(30);
   const range = RANGES.find((candidate) => candidate.days === days)!;
   const [bucket, setBucket] = useState<InsightBucket>(range.bucket);
+  const [kind, setKind] = useState<TrialKind | ''>('');
   // Fixed per choice, so the query (and its cache) does not change on every render.
   const [now] = useState(() => Date.now());
   const variables = {
@@ -373,6 +374,7 @@ export function Insights() {
     bucket,
     weekAgo: new Date(now - 7 * DAY_MS).toISOString(),
     twoWeeksAgo: new Date(now - 14 * DAY_MS).toISOString(),
+    kind: kind || null,
   };
   const [{ data, fetching, error }] = useQuery({ query: InsightsQuery, variables });
 
@@ -404,6 +406,14 @@ export function Insights() {
             <option value="hour">Hour</option>
             <option value="day">Day</option>
             <option value="week">Week</option>
+          </select>
+        </div>
+        <div>
+          <label htmlFor="insight-kind">Trials</label>
+          <select id="insight-kind" value={kind} onChange={(event) => setKind(event.target.value as TrialKind | '')}>
+            <option value="">People and accounts</option>
+            <option value="user">People</option>
+            <option value="account">Accounts (teams)</option>
           </select>
         </div>
       </div>

@@ -14,7 +14,19 @@ import { answeringHttpErrors, HttpError, type RouteHandler } from '../../infra/h
 /** Whether this Authorization header may read this app: the API layer's answer, given to the route. */
 export type AppAuthorizer = (authorization: string | undefined, appId: string) => Promise<'allowed' | 'unauthenticated' | 'forbidden'>;
 
-const COLUMNS = ['user_id', 'email', 'segment', 'segment_since', 'reason', 'trial_start', 'trial_end', 'last_activity_at', 'stripe_customer_id'] as const;
+/** `account_id` last: added with account trials, after the columns spreadsheets already map (a user's trial leaves it empty, an account's `user_id`). */
+const COLUMNS = [
+  'user_id',
+  'email',
+  'segment',
+  'segment_since',
+  'reason',
+  'trial_start',
+  'trial_end',
+  'last_activity_at',
+  'stripe_customer_id',
+  'account_id',
+] as const;
 /** Rows fetched from the cursor at a time. */
 const CHUNK = 2000;
 
@@ -43,13 +55,14 @@ export function exportRoutes({ orm, authorize }: { orm: MikroORM; authorize: App
 
     const like = search ? likePrefix(search) : null;
     const rows = orm.em.getConnection().stream<Row>(
-      `select t.user_id, t.email, t.segment, sc.occurred_at as segment_since, sc.reason, t.trial_start, t.trial_end, t.last_activity_at, t.stripe_customer_id
+      `select t.user_id, t.email, t.segment, sc.occurred_at as segment_since, sc.reason, t.trial_start, t.trial_end, t.last_activity_at, t.stripe_customer_id,
+              t.account_id
          from trials t left join segment_changes sc on sc.trial_id = t.id and sc.sequence = t.last_sequence
         where t.app_id = ?` +
         (segment ? ' and t.segment = ?' : '') +
-        (like ? ' and (t.user_id ilike ? or t.email ilike ?)' : '') +
-        ' order by t.user_id',
-      [appId, ...(segment ? [segment] : []), ...(like ? [like, like] : [])],
+        (like ? ' and (t.user_id ilike ? or t.account_id ilike ? or t.email ilike ?)' : '') +
+        ' order by t.user_id, t.account_id',
+      [appId, ...(segment ? [segment] : []), ...(like ? [like, like, like] : [])],
       undefined,
       undefined,
       CHUNK,

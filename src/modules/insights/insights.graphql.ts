@@ -10,7 +10,8 @@ import { builder } from '../../graphql/builder.ts';
 import { payloadType } from '../../graphql/common.ts';
 import { requireApp } from '../../graphql/context.ts';
 import { UpdateSegmentSettingsInput } from '../trials/settings.graphql.ts';
-import { SegmentCount, SegmentKeyEnum } from '../trials/trial.graphql.ts';
+import { SegmentCount, SegmentKeyEnum, TrialKindEnum } from '../trials/trial.graphql.ts';
+import type { TrialKind } from '../../core/account-rules.ts';
 import type { CohortRate, PathRate, ReasonRate, SegmentMove, TimeInSegment } from './insights.queries.ts';
 import { conversion, previewSettings, segmentFlow, segmentSizes, type InsightRange, type SettingsPreview } from './insights.service.ts';
 
@@ -19,11 +20,11 @@ const InsightBucket = builder.enumType('InsightBucket', { values: ['hour', 'day'
 /** The longest range an insight reads. */
 const MAX_RANGE_DAYS = 400;
 
-function rangeOf(args: { from: Date; to: Date }): InsightRange {
+function rangeOf(args: { from: Date; to: Date; kind?: TrialKind | null }): InsightRange {
   if (!(args.to.getTime() > args.from.getTime())) throw new GraphQLError('to must be after from', { extensions: { code: 'BAD_USER_INPUT' } });
   if (args.to.getTime() - args.from.getTime() > MAX_RANGE_DAYS * 86_400_000)
     throw new GraphQLError(`a range is at most ${MAX_RANGE_DAYS} days`, { extensions: { code: 'BAD_USER_INPUT' } });
-  return { from: args.from, to: args.to };
+  return { from: args.from, to: args.to, kind: args.kind ?? null };
 }
 
 const SegmentSizeBucket = builder.objectRef<{ start: number; counts: Record<string, number> }>('SegmentSizeBucket').implement({
@@ -47,6 +48,7 @@ builder.queryField('segmentSizes', (t) =>
       from: t.arg({ type: 'DateTime', required: true }),
       to: t.arg({ type: 'DateTime', required: true }),
       bucket: t.arg({ type: InsightBucket, defaultValue: 'day' }),
+      kind: t.arg({ type: TrialKindEnum, description: "Only people's or only accounts' trials (default: both)" }),
     },
     resolve: async (_root, args, { auth, em }) => {
       requireApp(auth, args.appId);
@@ -91,7 +93,12 @@ builder.queryField('segmentFlow', (t) =>
   t.field({
     type: SegmentFlowRef,
     description: 'The moves recorded in [from, to), from → to, and the time spent in each segment before leaving it',
-    args: { appId: t.arg.id({ required: true }), from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
+    args: {
+      appId: t.arg.id({ required: true }),
+      from: t.arg({ type: 'DateTime', required: true }),
+      to: t.arg({ type: 'DateTime', required: true }),
+      kind: t.arg({ type: TrialKindEnum, description: "Only people's or only accounts' trials (default: both)" }),
+    },
     resolve: (_root, args, { auth, em }) => {
       requireApp(auth, args.appId);
       return segmentFlow(em, args.appId, rangeOf(args));
@@ -150,7 +157,12 @@ builder.queryField('conversion', (t) =>
   t.field({
     type: ConversionRef,
     description: 'What converts: by path of segments, by reason, by trial-start week, for the trials that started in [from, to)',
-    args: { appId: t.arg.id({ required: true }), from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
+    args: {
+      appId: t.arg.id({ required: true }),
+      from: t.arg({ type: 'DateTime', required: true }),
+      to: t.arg({ type: 'DateTime', required: true }),
+      kind: t.arg({ type: TrialKindEnum, description: "Only people's or only accounts' trials (default: both)" }),
+    },
     resolve: (_root, args, { auth, em }) => {
       requireApp(auth, args.appId);
       return conversion(em, args.appId, rangeOf(args));

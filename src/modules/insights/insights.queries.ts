@@ -14,8 +14,14 @@ import {
   type Rate,
 } from '../../core/insights.ts';
 import { FINAL_SEGMENTS, isSegmentKey, type SegmentKey } from '../../core/segments.ts';
+import type { TrialKind } from '../../core/account-rules.ts';
 
 const sql = (em: EntityManager) => em.getConnection();
+
+/** Only the moves of one kind of trial (null: both); its two parameters are the kind twice. */
+const MOVES_OF_KIND = (column: string) => `(cast(? as text) is null or ${column} = ?)`;
+const TRIALS_OF_KIND = `(cast(? as text) is null or (account_id is null) = (? = 'user'))`;
+const kindParams = (kind: TrialKind | null) => [kind, kind];
 const origin = new Date(BUCKET_ORIGIN).toISOString();
 /** A list of our own segment keys, written into the statement (constants, never input). */
 const sqlList = (keys: readonly SegmentKey[]) => `(${keys.map((key) => `'${key}'`).join(', ')})`;
@@ -34,15 +40,16 @@ export async function segmentMoveDeltas(
   from: Date,
   to: Date,
   bucket: Bucket,
+  kind: TrialKind | null,
 ): Promise<{ before: Array<{ segment: string; delta: number }>; deltas: BucketDelta[] }> {
   const rows = await sql(em).execute<Array<{ bucket: Date | null; segment: string; delta: number }>>(
     `select case when h.hour < ? then null else date_bin(?::interval, h.hour, ?::timestamptz) end as bucket,
             m.segment, sum(m.delta * h.moves)::int as delta
        from segment_move_hours h
        cross join lateral (values (h.new_segment, 1), (nullif(h.old_segment, ''), -1)) as m(segment, delta)
-      where h.app_id = ? and h.hour < ? and m.segment is not null
+      where h.app_id = ? and h.hour < ? and m.segment is not null and ${MOVES_OF_KIND('h.kind')}
       group by 1, 2`,
-    [from, bucketInterval(bucket), origin, appId, to],
+    [from, bucketInterval(bucket), origin, appId, to, ...kindParams(kind)],
   );
   return {
     before: rows.filter((row) => row.bucket === null).map(({ segment, delta }) => ({ segment, delta })),
@@ -60,11 +67,12 @@ export interface SegmentMove {
  * From → to counts of the moves recorded in [from, to), in whole hours (UTC) from the rollup
  * (a trial's first segment comes from null).
  */
-export async function segmentMoves(em: EntityManager, appId: string, from: Date, to: Date): Promise<SegmentMove[]> {
+export async function segmentMoves(em: EntityManager, appId: string, from: Date, to: Date, kind: TrialKind | null): Promise<SegmentMove[]> {
   const rows = await sql(em).execute<Array<{ old_segment: string | null; new_segment: string; trials: number }>>(
     `select nullif(old_segment, '') as old_segment, new_segment, sum(moves)::int as trials from segment_move_hours
-      where app_id = ? and hour >= date_trunc('hour', ?::timestamptz, 'UTC') and hour < ? group by 1, 2 having sum(moves) > 0 order by 3 desc, 1, 2`,
-    [appId, from, to],
+      where app_id = ? and hour >= date_trunc('hour', ?::timestamptz, 'UTC') and hour < ? and ${MOVES_OF_KIND('kind')}
+      group by 1, 2 having sum(moves) > 0 order by 3 desc, 1, 2`,
+    [appId, from, to, ...kindParams(kind)],
   );
   return rows
     .filter((row) => isSegmentKey(row.new_segment) && (row.old_segment === null || isSegmentKey(row.old_segment)))
@@ -89,11 +97,12 @@ export const EXACT_DWELL_LIMIT = 20_000;
  * rollup's dwell bins say how many left; few enough, and the moves' own dwells give exact
  * percentiles; more, and the bins do (4 a doubling), which costs the hours of history, not the moves.
  */
-export async function timeInSegment(em: EntityManager, appId: string, from: Date, to: Date): Promise<TimeInSegment[]> {
+export async function timeInSegment(em: EntityManager, appId: string, from: Date, to: Date, kind: TrialKind | null): Promise<TimeInSegment[]> {
   const bins = await sql(em).execute<Array<{ segment: string; bin: number; departures: number }>>(
     `select segment, bin, sum(departures)::int as departures from segment_dwell_hours
-      where app_id = ? and hour >= date_trunc('hour', ?::timestamptz, 'UTC') and hour < ? group by 1, 2 having sum(departures) > 0`,
-    [appId, from, to],
+      where app_id = ? and hour >= date_trunc('hour', ?::timestamptz, 'UTC') and hour < ? and ${MOVES_OF_KIND('kind')}
+      group by 1, 2 having sum(departures) > 0`,
+    [appId, from, to, ...kindParams(kind)],
   );
   const total = bins.reduce((sum, row) => sum + row.departures, 0);
   if (total <= EXACT_DWELL_LIMIT) {
@@ -102,9 +111,9 @@ export async function timeInSegment(em: EntityManager, appId: string, from: Date
               percentile_cont(0.5) within group (order by dwell_seconds)::float8 as median,
               percentile_cont(0.9) within group (order by dwell_seconds)::float8 as p90
          from segment_changes
-        where app_id = ? and occurred_at >= ? and occurred_at < ? and dwell_seconds is not null
+        where app_id = ? and occurred_at >= ? and occurred_at < ? and dwell_seconds is not null and ${MOVES_OF_KIND('trial_kind')}
         group by 1 order by 1`,
-      [appId, from, to],
+      [appId, from, to, ...kindParams(kind)],
     );
     return rows
       .filter((row) => isSegmentKey(row.segment))
@@ -149,6 +158,7 @@ export async function conversionBreakdown(
   appId: string,
   from: Date,
   to: Date,
+  kind: TrialKind | null,
 ): Promise<{ byPath: PathRate[]; otherPaths: Rate | null; byReason: ReasonRate[]; byCohort: CohortRate[] }> {
   type Counts = { trials: number; converted: number; expired: number };
   // The path and reason are kept on each trial by the rollup trigger; the two passes over the
@@ -157,15 +167,15 @@ export async function conversionBreakdown(
     sql(em).execute<Array<Counts & { path: string | null; reason: string | null; by_path: boolean }>>(
       `select path, last_open_reason as reason, grouping(path) = 0 as by_path, count(*)::int as trials,
             count(*) filter (where segment = 'converted')::int as converted, count(*) filter (where segment = 'expired')::int as expired
-       from trials where app_id = ? and trial_start >= ? and trial_start < ?
+       from trials where app_id = ? and trial_start >= ? and trial_start < ? and ${TRIALS_OF_KIND}
       group by grouping sets ((path), (last_open_reason)) order by trials desc, path, reason`,
-      [appId, from, to],
+      [appId, from, to, ...kindParams(kind)],
     ),
     sql(em).execute<Array<Counts & { week: Date }>>(
       `select date_bin('7 days'::interval, trial_start, ?::timestamptz) as week, count(*)::int as trials,
             count(*) filter (where segment = 'converted')::int as converted, count(*) filter (where segment = 'expired')::int as expired
-       from trials where app_id = ? and trial_start >= ? and trial_start < ? group by 1 order by 1`,
-      [origin, appId, from, to],
+       from trials where app_id = ? and trial_start >= ? and trial_start < ? and ${TRIALS_OF_KIND} group by 1 order by 1`,
+      [origin, appId, from, to, ...kindParams(kind)],
     ),
   ]);
   const paths = grouped.filter((row) => row.by_path);

@@ -1,11 +1,13 @@
 /** The insights an app's record answers: segment sizes over time, flow between segments, what converts, and a settings preview. */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FieldError } from '../../core/field-error.ts';
+import type { TrialKind } from '../../core/account-rules.ts';
 import { bucketStarts, previewMoves, segmentSizeSeries, type Bucket, type PreviewMove, type SegmentCounts } from '../../core/insights.ts';
 import { loadSettings, mergeSettings, toSegmentSettings, type SettingsInput } from '../trials/settings.service.ts';
 import { conversionBreakdown, openTrialFacts, segmentMoveDeltas, segmentMoves, timeInSegment } from './insights.queries.ts';
 
-export type InsightRange = { from: Date; to: Date };
+/** A range of time, and which trials (null: people's and accounts' alike). */
+export type InsightRange = { from: Date; to: Date; kind: TrialKind | null };
 
 export async function segmentSizes(
   em: EntityManager,
@@ -16,16 +18,16 @@ export async function segmentSizes(
   const starts = bucketStarts(range.from.getTime(), range.to.getTime(), bucket);
   if ('error' in starts) return starts;
   const first = new Date(starts[0]!);
-  const { before, deltas } = await segmentMoveDeltas(em, appId, first, range.to, bucket);
+  const { before, deltas } = await segmentMoveDeltas(em, appId, first, range.to, bucket, range.kind);
   return { buckets: segmentSizeSeries(before, deltas, starts) };
 }
 
 /** The flow of a range: each part is read only when asked for (time in segment reads the moves themselves, not the rollup). */
-export function segmentFlow(em: EntityManager, appId: string, { from, to }: InsightRange) {
-  return { moves: () => segmentMoves(em, appId, from, to), timeInSegment: () => timeInSegment(em, appId, from, to) };
+export function segmentFlow(em: EntityManager, appId: string, { from, to, kind }: InsightRange) {
+  return { moves: () => segmentMoves(em, appId, from, to, kind), timeInSegment: () => timeInSegment(em, appId, from, to, kind) };
 }
 
-export const conversion = (em: EntityManager, appId: string, { from, to }: InsightRange) => conversionBreakdown(em, appId, from, to);
+export const conversion = (em: EntityManager, appId: string, { from, to, kind }: InsightRange) => conversionBreakdown(em, appId, from, to, kind);
 
 export interface SettingsPreview {
   evaluated: number;

@@ -10,6 +10,8 @@ export const SegmentMoveHour = defineEntity({
   properties: {
     appId: p.string().primary(),
     hour: p.datetime().primary(),
+    /** The trials' kind: `user` or `account`. */
+    kind: p.string().primary(),
     /** '' for a trial's first segment. */
     oldSegment: p.string().primary(),
     newSegment: p.string().primary(),
@@ -25,6 +27,7 @@ export const SegmentDwellHour = defineEntity({
   properties: {
     appId: p.string().primary(),
     hour: p.datetime().primary(),
+    kind: p.string().primary(),
     segment: p.string().primary(),
     bin: p.integer().primary(),
     departures: p.integer(),

@@ -46,3 +46,50 @@ begin
   return new;
 end $$;
 create trigger "segment_changes_dwell" before insert on "segment_changes" for each row execute function segment_changes_segment_changes_dwell_fn();`;
+
+/**
+ * Since account trials (the account_insights migration): every move carries its trial's kind
+ * (`user` or `account`, set as it is stored), and the rollups count per kind, so the insights
+ * can be read for people's trials, accounts' or both.
+ */
+export const ROLL_UP_BY_KIND_TRIGGER_DDL = `
+create function segment_changes_segment_changes_roll_up_fn() returns trigger language plpgsql as $$
+begin
+  if tg_op = 'INSERT' then
+    insert into segment_move_hours (app_id, hour, kind, old_segment, new_segment, moves)
+    values (new.app_id, date_trunc('hour', new.occurred_at, 'UTC'), new.trial_kind, coalesce(new.old_segment, ''), new.new_segment, 1)
+    on conflict (app_id, hour, kind, old_segment, new_segment) do update set moves = segment_move_hours.moves + 1;
+    if new.dwell_seconds is not null then
+      insert into segment_dwell_hours (app_id, hour, kind, segment, bin, departures)
+      values (new.app_id, date_trunc('hour', new.occurred_at, 'UTC'), new.trial_kind, new.old_segment, floor(4 * ln(1 + greatest(new.dwell_seconds, 0)) / ln(2))::int, 1)
+      on conflict (app_id, hour, kind, segment, bin) do update set departures = segment_dwell_hours.departures + 1;
+    end if;
+    if new.new_segment not in ('converted', 'expired') then
+      update trials set path = case when path = '' then new.new_segment else path || '>' || new.new_segment end, last_open_reason = new.reason
+       where id = new.trial_id;
+    end if;
+    return new;
+  end if;
+  update segment_move_hours set moves = moves - 1
+   where app_id = old.app_id and hour = date_trunc('hour', old.occurred_at, 'UTC') and kind = old.trial_kind
+     and old_segment = coalesce(old.old_segment, '') and new_segment = old.new_segment;
+  if old.dwell_seconds is not null then
+    update segment_dwell_hours set departures = departures - 1
+     where app_id = old.app_id and hour = date_trunc('hour', old.occurred_at, 'UTC') and kind = old.trial_kind and segment = old.old_segment
+       and bin = floor(4 * ln(1 + greatest(old.dwell_seconds, 0)) / ln(2))::int;
+  end if;
+  return old;
+end $$;
+create constraint trigger "segment_changes_roll_up" after insert or delete on "segment_changes"
+deferrable initially deferred for each row execute function segment_changes_segment_changes_roll_up_fn();`;
+
+export const DWELL_AND_KIND_TRIGGER_DDL = `
+create function segment_changes_segment_changes_dwell_fn() returns trigger language plpgsql as $$
+begin
+  if new.old_segment is not null then
+    new.dwell_seconds := (select extract(epoch from new.occurred_at - p.occurred_at) from segment_changes p where p.trial_id = new.trial_id and p.sequence = new.sequence - 1);
+  end if;
+  new.trial_kind := (select case when t.account_id is null then 'user' else 'account' end from trials t where t.id = new.trial_id);
+  return new;
+end $$;
+create trigger "segment_changes_dwell" before insert on "segment_changes" for each row execute function segment_changes_segment_changes_dwell_fn();`;

@@ -4,6 +4,7 @@
  * `stripe` package, webhooks verified with `standardwebhooks` on a loopback receiver.
  */
 import { Analytics } from '@segment/analytics-node';
+import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import Stripe from 'stripe';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -297,6 +298,28 @@ describe('account trials through the public routes', () => {
     await segmentOf(s, 'stripe-co', 'converted');
     const converted = await eventually(async () => webhooksOf(s, 'stripe-co').find((body) => body.new_segment === 'converted'));
     expect(converted.trial).toMatchObject({ account_id: 'stripe-co', stripe_customer_id: 'cus_Team', user_id: null });
+  });
+
+  it("RudderStack's Node SDK and the Segment Webhooks receiver carry group calls too; anonymous events stitched later count for the user's accounts", async () => {
+    const s = await b2bApp();
+    const rudder = new RudderAnalytics(s.app.writeKey, { dataPlaneUrl: stack.url, flushAt: 1, flushInterval: 100, retryCount: 0, logLevel: 'error' });
+    rudder.group({ userId: 'nia', groupId: 'rudder-co', traits: { name: 'Rudder Co', trial_end: '2099-01-01T00:00:00Z' } });
+    await new Promise<void>((resolve, reject) => rudder.flush((error?: unknown) => (error ? reject(error) : resolve())));
+    await segmentOf(s, 'rudder-co', 'exploring');
+    const hooked = await fetch(`${stack.url}/hooks/segment/${s.app.writeKey}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'group', userId: 'oli', groupId: 'rudder-co', traits: { plan: 'team' } }),
+    });
+    expect(hooked.status).toBe(200);
+    expect((await accountTrial(s, 'rudder-co')).account).toMatchObject({ name: 'Rudder Co', memberCount: 2 });
+    expect(JSON.parse((await accountTrial(s, 'rudder-co')).account.traits)).toMatchObject({ plan: 'team' });
+    // Oli's aha came before he was known (an anonymous id); identify links it to him, and his account moves.
+    await sent((done) => s.analytics.track({ anonymousId: 'anon-oli', event: 'Report Viewed' }, done));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await accountTrial(s, 'rudder-co')).segment).toBe('exploring');
+    await sent((done) => s.analytics.identify({ userId: 'oli', anonymousId: 'anon-oli', traits: { email: 'oli@rudder.test' } }, done));
+    await segmentOf(s, 'rudder-co', 'found_value');
   });
 
   it("a deleted person leaves the account's members and the member lists of its stored webhooks", async () => {

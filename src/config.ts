@@ -17,6 +17,8 @@ export interface Config {
   temporalUiPort: number;
   /** A deployment's Temporal Web UI, linked from the console; null: the embedded one, when npm start runs it. */
   temporalUiUrl: string | null;
+  /** The console's address as people reach it (PUBLIC_URL), for links in Slack messages; null: no links. */
+  publicUrl: string | null;
   /** null: generated at first start and kept in dataDir. */
   adminToken: string | null;
   /** Key for integration secrets at rest (base64, 32 bytes); null: kept in dataDir. */
@@ -125,6 +127,7 @@ export function loadConfig(env: Env = process.env): Config {
     temporalDevPort: integer(env, 'TEMPORAL_DEV_PORT', 7233, 0, 65535),
     temporalUiPort: integer(env, 'TEMPORAL_UI_PORT', 8233, 0, 65535),
     temporalUiUrl: httpUrl(env, 'TEMPORAL_UI_URL'),
+    publicUrl: httpUrl(env, 'PUBLIC_URL'),
     adminToken: optional(env, 'ADMIN_TOKEN'),
     secretKey: optional(env, 'SECRET_KEY'),
     webhookAllowPrivateTargets: boolean(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),

@@ -111,6 +111,8 @@ export async function startRuntime({ role, config, logger, progress = () => unde
     stops.push(() => temporal.connection.close());
     await ensureSearchAttributes(temporal, config.temporalNamespace);
 
+    // Destinations' credentials are sealed by the API and opened by the worker: both need the same key.
+    const secrets = await loadSecretBox(config.secretKey, config.dataDir);
     if (role !== 'api') {
       const worker = await startWorker({
         connection: temporal.connection,
@@ -120,6 +122,8 @@ export async function startRuntime({ role, config, logger, progress = () => unde
         temporal,
         webhookAllowPrivateTargets: config.webhookAllowPrivateTargets,
         deliveryRetention: config.deliveryRetention,
+        secrets,
+        publicUrl: config.publicUrl,
         workflowCacheSize: config.workflowCacheSize,
         logger,
         workflowBundle,
@@ -141,7 +145,6 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       const credentials = new Credentials(orm, admin.token);
       await feed.start();
       stops.push(() => feed.stop());
-      const secrets = await loadSecretBox(config.secretKey, config.dataDir);
       // Each service is built once, from what it needs.
       const taskQueue = config.temporalTaskQueue;
       const workflowUi = temporalUiUrl ? { url: temporalUiUrl, namespace: config.temporalNamespace } : null;
@@ -153,7 +156,7 @@ export async function startRuntime({ role, config, logger, progress = () => unde
         credentials,
         trials,
         settings: createSettings({ temporal, taskQueue, onSaved: (appId) => ingest.forgetSettings(appId) }),
-        webhooks: createWebhooks({ orm, temporal, taskQueue, allowPrivate: config.webhookAllowPrivateTargets }),
+        webhooks: createWebhooks({ orm, temporal, taskQueue, allowPrivate: config.webhookAllowPrivateTargets, secrets, publicUrl: config.publicUrl }),
         integrations: createIntegrations({ secrets }),
         feeds: { segmentChanges, operationalEvents, deliveryAttempts, keyRevocations },
         logger,

@@ -364,6 +364,27 @@ describe.skipIf(!available && !required)('in a browser', () => {
       },
     );
 
+    it('a Segment destination from the endpoint form: its write key asked for, refused without it, never shown once saved', { timeout: 60_000 }, async () => {
+      const source = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Destination source' })).data!.createApp;
+      const target = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Destination target' })).data!.createApp;
+      const { context, outside, page } = await signedIn();
+      await page.goto(`${stack.url}/#/apps/${source.app.id}/endpoints`);
+      await expect.poll(() => page.locator('main').innerText()).toContain('No endpoints yet');
+      await page.getByLabel('Format').selectOption('segment');
+      await page.getByLabel('Tracking API base URL').fill(stack.url);
+      await page.getByRole('button', { name: 'Add endpoint' }).click();
+      await expect.poll(() => page.getByRole('alert').first().innerText()).toContain('the segment format needs destination.writeKey');
+      await page.getByLabel('Destination write key').fill(target.writeKey);
+      await page.getByRole('button', { name: 'Add endpoint' }).click();
+      await expect.poll(() => page.locator('main').innerText()).not.toContain('No endpoints yet');
+      expect(await page.locator('main').innerText()).not.toContain(target.writeKey);
+      const [endpoint] = (await stack.gql(`query($a: ID!) { webhookEndpoints(appId: $a) { format destinationSet } }`, { a: source.app.id })).data
+        .webhookEndpoints;
+      expect(endpoint).toEqual({ format: 'segment', destinationSet: true });
+      expect(outside).toEqual([]);
+      await context.close();
+    });
+
     it(
       'an endpoint: added, tested (the answer shown, the signature good for its secret), failing deliveries shown with their attempts, redelivered',
       { timeout: 150_000 },

@@ -3,7 +3,9 @@
  * cleaned and each webhook is POSTed once; what clients send through GraphQL and every ingest
  * shape is refused with a 4xx (or an `errors` entry) naming the field. Real stack, real receiver.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { SecretBox } from '../src/secret-box.ts';
 import { storableText, unstorableText } from '../src/core/storable-text.ts';
 import { connectClient } from '../src/infra/temporal.ts';
 import { answerText } from '../src/modules/webhooks/http-attempt.ts';
@@ -133,9 +135,18 @@ describe('a receiver whose answer PostgreSQL cannot store as it is', () => {
     try {
       // As an answer read before this fix was: PostgreSQL refuses \u0000 in jsonb and text.
       const result = { statusCode: 200, headers: { 'x-odd': 'a\u0000' }, body: 'GIF89a\u0000\u0001', durationMs: 3, error: null };
-      const [outcome] = await recordAttempts({ orm: stack.runtime.orm, temporal, taskQueue: stack.config.temporalTaskQueue, allowPrivate: true }, em, [
-        { delivery, attemptedAt: new Date(), result },
-      ]);
+      const [outcome] = await recordAttempts(
+        {
+          orm: stack.runtime.orm,
+          temporal,
+          taskQueue: stack.config.temporalTaskQueue,
+          allowPrivate: true,
+          secrets: new SecretBox(randomBytes(32)),
+          publicUrl: null,
+        },
+        em,
+        [{ delivery, attemptedAt: new Date(), result }],
+      );
       expect(outcome!.outcome).toBe('delivered');
     } finally {
       await temporal.connection.close();

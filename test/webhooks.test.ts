@@ -1,7 +1,9 @@
 /**
  * Signed, durable webhook delivery against a real receiver on loopback and the real Temporal.
  */
+import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
+import { SecretBox } from '../src/secret-box.ts';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { connectClient } from '../src/infra/temporal.ts';
@@ -204,6 +206,8 @@ describe('cost', () => {
       taskQueue: stack.config.temporalTaskQueue,
       webhookAllowPrivateTargets: true,
       deliveryRetention: 'P30D',
+      secrets: new SecretBox(randomBytes(32)),
+      publicUrl: null,
     });
     const hook = await receiver();
     const statementsToRecord = async (endpoints: number) => {

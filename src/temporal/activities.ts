@@ -15,6 +15,7 @@ import { accountAhaFromStoredEvents } from '../modules/accounts/account-aha.ts';
 import { recordChangeOnce } from '../modules/trials/segment-change-recording.ts';
 import { signalSettingsPage } from '../modules/trials/settings.service.ts';
 import type { SettingsRolloutInput } from '../core/trial-lifecycle.messages.ts';
+import type { SecretBox } from '../secret-box.ts';
 
 /** A transition as the workflow decided it (times are ISO-8601). */
 export interface SegmentChangeRecord extends ChangeFacts {
@@ -35,11 +36,15 @@ export interface ActivityDependencies {
   webhookAllowPrivateTargets: boolean;
   /** ISO-8601 retention of finished deliveries. */
   deliveryRetention: string;
+  /** Opens destinations' sealed credentials. */
+  secrets: SecretBox;
+  /** The console's public address, for links in Slack messages. */
+  publicUrl: string | null;
 }
 
 /** Activities get their dependencies from the worker; each call works in its own EntityManager fork. */
-export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivateTargets, deliveryRetention }: ActivityDependencies) {
-  const deliveryDeps = { orm, temporal, taskQueue, allowPrivate: webhookAllowPrivateTargets };
+export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivateTargets, deliveryRetention, secrets, publicUrl }: ActivityDependencies) {
+  const deliveryDeps = { orm, temporal, taskQueue, allowPrivate: webhookAllowPrivateTargets, secrets, publicUrl };
   return {
     /**
      * Records a transition once: a retry or replay with the same (trial, sequence) is a no-op.

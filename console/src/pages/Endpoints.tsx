@@ -24,6 +24,8 @@ const EndpointsQuery = graphql(`
       ordered
       retrySchedule
       disableAfter
+      format
+      destinationSet
       enabled
       disabledReason
       failingSince

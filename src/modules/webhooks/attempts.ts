@@ -18,7 +18,7 @@ export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): P
     return { outcome: 'skipped', attemptId: null, retryAfterMs: null, retrySchedule: delivery.endpoint.retrySchedule, attemptCount: delivery.attemptCount };
   }
   const attemptedAt = new Date();
-  const [outcome] = await recordAttempts(deps, em, [{ delivery, attemptedAt, result: await sendAttempt(delivery, deps.allowPrivate, attemptedAt) }]);
+  const [outcome] = await recordAttempts(deps, em, [{ delivery, attemptedAt, result: await sendAttempt(delivery, deps, attemptedAt) }]);
   return outcome!;
 }
 

@@ -1,7 +1,8 @@
 /**
  * An endpoint's health after an attempt, decided in one pure function: a run of failures
  * starts at the first failed attempt and ends at the next success (the tester's sends count
- * neither way); 410 Gone, or failing every delivery for `disableAfter`, disables it.
+ * neither way); 410 Gone (or what a destination says means the same), or failing every delivery
+ * for `disableAfter`, disables it.
  */
 import { parseIsoDuration } from '../../core/durations.ts';
 import type { Outcome } from '../../core/retry-policy.ts';
@@ -18,10 +19,17 @@ export interface HealthAfterAttempt {
   disabledBecause: string | null;
 }
 
-export function healthAfterAttempt(endpoint: EndpointHealth, eventType: string, outcome: Outcome, attemptedAt: Date): HealthAfterAttempt {
+/** `answerDisables`: why the answer itself disables the endpoint (410 Gone, Slack's channel gone), if it does. */
+export function healthAfterAttempt(
+  endpoint: EndpointHealth,
+  eventType: string,
+  outcome: Outcome,
+  attemptedAt: Date,
+  answerDisables: string | null = outcome === 'gone' ? 'the endpoint answered 410 Gone' : null,
+): HealthAfterAttempt {
   const failingSince = eventType === 'webhook.test' ? (endpoint.failingSince ?? null) : outcome === 'delivered' ? null : (endpoint.failingSince ?? attemptedAt);
   if (!endpoint.enabled) return { failingSince, disabledBecause: null };
-  if (outcome === 'gone') return { failingSince, disabledBecause: 'the endpoint answered 410 Gone' };
+  if (answerDisables) return { failingSince, disabledBecause: answerDisables };
   const limit = parseIsoDuration(endpoint.disableAfter);
   const tooLong = failingSince !== null && limit !== null && attemptedAt.getTime() - failingSince.getTime() >= limit;
   return { failingSince, disabledBecause: tooLong ? `every delivery failed for ${endpoint.disableAfter} (since ${failingSince.toISOString()})` : null };

@@ -12,14 +12,31 @@ import { endpointInputRules, type EndpointInput } from './endpoints.service.ts';
 import { AttemptRef, HttpHeader, asHeaders } from './attempt.graphql.ts';
 import type { IDeliveryAttempt } from './webhook-delivery.entity.ts';
 import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
+import { ENDPOINT_FORMATS, type EndpointFormat } from './formats.ts';
+
+export const EndpointFormatEnum = builder.enumType('EndpointFormat', {
+  description:
+    'What a delivery becomes on the wire: standard (signed Standard Webhooks), slack (an incoming-webhook message), segment (identify + track to a Segment-compatible tracking API)',
+  values: ENDPOINT_FORMATS,
+});
+
+const DestinationInput = builder.inputType('DestinationInput', {
+  description: "A destination's credentials: write-only (sealed at rest, never returned). segment: the destination source's writeKey",
+  fields: (t) => ({ writeKey: t.string() }),
+});
 
 export const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint').implement({
   interfaces: [NodeRef],
-  description: 'A URL that receives signed webhooks (Standard Webhooks)',
+  description: 'A URL that receives the moves: signed webhooks (Standard Webhooks), or a destination (its format)',
   fields: (t) => ({
     id: t.exposeID('id'),
     appId: t.id({ resolve: (endpoint) => endpoint.app.id }),
-    url: t.exposeString('url'),
+    url: t.exposeString('url', { description: 'The webhook URL; for segment, the tracking API base (Trialcast posts to <url>/v1/batch)' }),
+    format: t.field({ type: EndpointFormatEnum, resolve: (endpoint) => endpoint.format as EndpointFormat }),
+    destinationSet: t.boolean({
+      description: 'Whether destination credentials are saved (they are never shown)',
+      resolve: (endpoint) => endpoint.destination !== null,
+    }),
     description: t.exposeString('description', { nullable: true }),
     eventTypes: t.exposeStringList('eventTypes'),
     headers: t.field({ type: [HttpHeader], resolve: (endpoint) => asHeaders(endpoint.headers) }),
@@ -78,6 +95,8 @@ const endpointFields = (t: any) => ({
   retrySchedule: t.stringList({ description: 'ISO-8601 delays before each attempt; default the Standard Webhooks schedule' }),
   ordered: t.boolean({ description: "Default true: one trial's changes arrive in order" }),
   disableAfter: t.string({ description: 'ISO-8601; default P5D' }),
+  format: t.field({ type: EndpointFormatEnum, description: 'Default standard' }),
+  destination: t.field({ type: DestinationInput, description: 'Credentials the format needs; fields left out keep what was saved' }),
 });
 
 const CreateInput = builder.inputType('CreateWebhookEndpointInput', {

@@ -9,6 +9,8 @@ import { DEFAULT_RETRY_SCHEDULE } from '../../core/retry-policy.ts';
 import { newWebhookSecret } from './signing.ts';
 import { resolveTarget } from './ssrf.ts';
 import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
+import type { DestinationCredentials, EndpointFormat } from './formats.ts';
+import type { SecretBox } from '../../secret-box.ts';
 
 export const MAX_ENDPOINTS_PER_APP = 10;
 /** During a rotation the old secret keeps signing this long, so receivers can switch. */
@@ -26,6 +28,15 @@ export interface EndpointInput {
   enabled?: boolean | null;
   ordered?: boolean | null;
   disableAfter?: string | null;
+  format?: EndpointFormat | null;
+  /** A destination's credentials; write-only (sealed, never returned). */
+  destination?: DestinationCredentials | null;
+}
+
+/** What saving an endpoint needs besides the database: the SSRF setting, and the key that seals destinations' credentials. */
+export interface EndpointDeps {
+  allowPrivate: boolean;
+  secrets: SecretBox;
 }
 
 /** The endpoint inputs' rules (their validation in GraphQL); a field left out is not checked. The URL's SSRF check needs DNS and runs on save. */
@@ -64,11 +75,36 @@ export const endpointInputRules = z.looseObject({
     .string()
     .refine((text) => (parseIsoDuration(text) ?? 0) >= 1000, 'disableAfter must be an ISO-8601 duration of at least a second, such as P5D')
     .nullish(),
+  destination: z
+    .looseObject({ writeKey: z.string().min(1, 'writeKey must be 1 to 200 characters').max(200, 'writeKey must be 1 to 200 characters').nullish() })
+    .nullish(),
 });
 
-/** The fields to set from input that passed endpointInputRules, once its URL passes the SSRF check. */
-async function toFields(input: EndpointInput, allowPrivate: boolean): Promise<{ fields: Partial<IWebhookEndpoint>; errors: FieldError[] }> {
+/** The credentials each format needs, by name: a format saved without them is refused. */
+const NEEDS: Record<EndpointFormat, Array<keyof DestinationCredentials>> = { standard: [], slack: [], segment: ['writeKey'] };
+
+/**
+ * The fields to set from input that passed endpointInputRules, once its URL passes the SSRF
+ * check and its format has the credentials it needs (given now, or saved before).
+ */
+async function toFields(
+  input: EndpointInput,
+  { allowPrivate, secrets }: EndpointDeps,
+  current: IWebhookEndpoint | null,
+): Promise<{ fields: Partial<IWebhookEndpoint>; errors: FieldError[] }> {
   const fields: Partial<IWebhookEndpoint> = {};
+  const format = input.format ?? (current?.format as EndpointFormat | undefined) ?? 'standard';
+  const saved: DestinationCredentials = current?.destination ? JSON.parse(secrets.open(current.destination)) : {};
+  const credentials = input.destination ? { ...saved, ...Object.fromEntries(Object.entries(input.destination).filter(([, value]) => value != null)) } : saved;
+  const missing = NEEDS[format].filter((name) => !credentials[name]);
+  if (missing.length) {
+    return {
+      fields,
+      errors: missing.map((name) => ({ field: `destination.${name}`, message: `the ${format} format needs destination.${name}`, code: 'INVALID' })),
+    };
+  }
+  if (input.format != null) fields.format = input.format;
+  if (input.destination != null) fields.destination = secrets.seal(JSON.stringify(credentials));
   if (input.url != null) {
     try {
       await resolveTarget(input.url, allowPrivate);
@@ -96,7 +132,7 @@ export async function createEndpoint(
   em: EntityManager,
   appId: string,
   input: EndpointInput,
-  allowPrivate: boolean,
+  deps: EndpointDeps,
 ): Promise<{ endpoint?: IWebhookEndpoint; errors: FieldError[] }> {
   if (input.url == null) return { errors: [{ field: 'url', message: 'url is required', code: 'INVALID' }] };
   const app = await em.findOne(App, { id: appId });
@@ -104,12 +140,14 @@ export async function createEndpoint(
   if ((await em.count(WebhookEndpoint, { app })) >= MAX_ENDPOINTS_PER_APP) {
     return { errors: [{ field: null, message: `an app has at most ${MAX_ENDPOINTS_PER_APP} endpoints`, code: 'LIMIT_REACHED' }] };
   }
-  const { fields, errors } = await toFields(input, allowPrivate);
+  const { fields, errors } = await toFields(input, deps, null);
   if (errors.length) return { errors };
   const endpoint = em.create(WebhookEndpoint, {
     id: newId('ep'),
     app,
     url: fields.url!,
+    format: fields.format ?? 'standard',
+    destination: fields.destination ?? null,
     description: fields.description ?? null,
     eventTypes: fields.eventTypes ?? ['trial.segment_changed'],
     headers: fields.headers ?? {},
@@ -128,9 +166,9 @@ export async function updateEndpoint(
   em: EntityManager,
   endpoint: IWebhookEndpoint,
   input: EndpointInput,
-  allowPrivate: boolean,
+  deps: EndpointDeps,
 ): Promise<{ endpoint?: IWebhookEndpoint; errors: FieldError[] }> {
-  const { fields, errors } = await toFields(input, allowPrivate);
+  const { fields, errors } = await toFields(input, deps, endpoint);
   if (errors.length) return { errors };
   em.assign(endpoint, fields);
   await em.flush();

@@ -41,7 +41,7 @@ export async function sendFirstAttempts(deps: DeliveryDeps, changeId: string): P
           continue;
         }
         const attemptedAt = new Date();
-        const result = await sendAttempt(delivery, deps.allowPrivate, attemptedAt);
+        const result = await sendAttempt(delivery, deps, attemptedAt);
         posted.push({ delivery, attemptedAt, result });
         if (classify(result.statusCode) === 'retry' && endpoint.ordered) blocked.add(endpoint.id);
       }

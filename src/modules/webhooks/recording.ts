@@ -12,6 +12,7 @@ import { DELIVERY_ATTEMPT_CHANNEL } from './attempt-feed.ts';
 import { isOperational } from './catalog.ts';
 import type { DeliveryDeps } from './delivery-deps.ts';
 import { healthAfterAttempt } from './endpoint-health.ts';
+import { disablingAnswer, type EndpointFormat } from './formats.ts';
 import type { AttemptResult } from './http-attempt.ts';
 import { dispatchDeliveries, type Dispatchable } from './lanes.ts';
 import { FAILING_AFTER_ATTEMPTS, raiseOperationalEvent } from './operational-events.ts';
@@ -81,7 +82,8 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
     } else if (outcome === 'final' || outcome === 'gone') {
       delivery.status = 'failed';
     }
-    const { failingSince, disabledBecause } = healthAfterAttempt(endpoint, delivery.eventType, outcome, attemptedAt);
+    const answerDisables = disablingAnswer(endpoint.format as EndpointFormat, outcome, result.statusCode, result.body);
+    const { failingSince, disabledBecause } = healthAfterAttempt(endpoint, delivery.eventType, outcome, attemptedAt, answerDisables);
     if ((failingSince?.getTime() ?? null) !== (endpoint.failingSince?.getTime() ?? null) || disabledBecause) changedEndpoints.set(endpoint.id, endpoint);
     endpoint.failingSince = failingSince;
     if (disabledBecause) {

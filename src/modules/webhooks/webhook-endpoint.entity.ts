@@ -1,7 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { App } from '../apps/app.entity.ts';
 
-/** A URL of the app's that receives signed webhooks. */
+/** A URL of the app's that receives its moves: signed webhooks, or a destination's own API (its `format`). */
 export const WebhookEndpoint = defineEntity({
   name: 'WebhookEndpoint',
   tableName: 'webhook_endpoints',
@@ -9,6 +9,10 @@ export const WebhookEndpoint = defineEntity({
     id: p.string().primary(),
     app: () => p.manyToOne(App).deleteRule('cascade'),
     url: p.text(),
+    /** What a delivery becomes on the wire: `standard` (signed webhooks), `slack`, `segment` (formats.ts). */
+    format: p.string().default('standard'),
+    /** A destination's credentials (a Segment write key), sealed with the server's key; never returned or logged. */
+    destination: p.text().nullable(),
     description: p.string().nullable(),
     /** Event types delivered; empty means all. */
     eventTypes: p.json<string[]>(),

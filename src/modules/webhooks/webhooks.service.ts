@@ -12,8 +12,8 @@ import type { IWebhookEndpoint } from './webhook-endpoint.entity.ts';
 
 export function createWebhooks(deps: DeliveryDeps) {
   return {
-    createEndpoint: (em: EntityManager, appId: string, input: EndpointInput) => createEndpoint(em, appId, input, deps.allowPrivate),
-    updateEndpoint: (em: EntityManager, endpoint: IWebhookEndpoint, input: EndpointInput) => updateEndpoint(em, endpoint, input, deps.allowPrivate),
+    createEndpoint: (em: EntityManager, appId: string, input: EndpointInput) => createEndpoint(em, appId, input, deps),
+    updateEndpoint: (em: EntityManager, endpoint: IWebhookEndpoint, input: EndpointInput) => updateEndpoint(em, endpoint, input, deps),
     rotateSecret: (em: EntityManager, endpoint: IWebhookEndpoint) => rotateSecret(em, endpoint),
     sendTest: (em: EntityManager, endpoint: IWebhookEndpoint) => sendTestWebhook(deps, em, endpoint),
     redeliver: (em: EntityManager, delivery: IWebhookDelivery) => redeliver(deps, em, delivery),

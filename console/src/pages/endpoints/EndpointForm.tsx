@@ -1,14 +1,23 @@
 /**
- * An endpoint's settings, to create one or edit one: URL, description, event types, custom
+ * An endpoint's settings, to create one or edit one: its format (signed webhooks or a
+ * destination, with the credentials it needs, write-only), URL, description, event types, custom
  * headers, timeout, ordering, retry schedule and how long failing disables it. Durations are
  * typed as people say them; every problem is shown at its field, the API's included.
  */
 import { useFieldArray, useForm, type FieldPath } from 'react-hook-form';
 import { humanDuration, toIsoDuration } from '../../durations.ts';
 import { commaList, Field, Problem } from '../../field.tsx';
-import type { CreateWebhookEndpointInput } from '../../gql/graphql.ts';
+import type { CreateWebhookEndpointInput, EndpointFormat } from '../../gql/graphql.ts';
+
+const FORMATS: Array<{ value: EndpointFormat; label: string; url: string }> = [
+  { value: 'standard', label: 'Signed webhooks (Standard Webhooks)', url: 'Endpoint URL' },
+  { value: 'slack', label: 'Slack (incoming webhook)', url: 'Slack incoming-webhook URL' },
+  { value: 'segment', label: 'Segment-compatible tracking API (Segment, RudderStack, another Trialcast)', url: 'Tracking API base URL' },
+];
 
 export interface EndpointSettings {
+  format: EndpointFormat;
+  destinationSet: boolean;
   url: string;
   description?: string | null;
   eventTypes: string[];
@@ -20,6 +29,9 @@ export interface EndpointSettings {
 }
 
 interface Values {
+  format: EndpointFormat;
+  /** Write-only: empty keeps what is saved. */
+  writeKey: string;
   url: string;
   description: string;
   eventTypes: string;
@@ -37,6 +49,7 @@ export type SaveResult = { errors: ReadonlyArray<{ field?: string | null; messag
 function formField(path: string | null | undefined): FieldPath<Values> | 'root' {
   const [head] = (path ?? '').split('.');
   if (head === 'timeoutMs') return 'timeoutSeconds';
+  if (path === 'destination.writeKey') return 'writeKey';
   if (head === 'url' || head === 'description' || head === 'eventTypes' || head === 'headers' || head === 'retrySchedule' || head === 'disableAfter')
     return head;
   return 'root';
@@ -44,6 +57,8 @@ function formField(path: string | null | undefined): FieldPath<Values> | 'root' 
 
 function initialValues(endpoint: EndpointSettings | undefined): Values {
   return {
+    format: endpoint?.format ?? 'standard',
+    writeKey: '',
     url: endpoint?.url ?? '',
     description: endpoint?.description ?? '',
     eventTypes: (endpoint?.eventTypes ?? ['trial.segment_changed']).join(', '),
@@ -68,7 +83,8 @@ export function EndpointForm({
   save: (input: EndpointInput) => Promise<SaveResult>;
   onCancel?: () => void;
 }) {
-  const { register, control, handleSubmit, setError, reset, formState } = useForm<Values>({ defaultValues: initialValues(endpoint) });
+  const { register, control, handleSubmit, setError, reset, formState, watch } = useForm<Values>({ defaultValues: initialValues(endpoint) });
+  const format = FORMATS.find((candidate) => candidate.value === watch('format')) ?? FORMATS[0]!;
   const headers = useFieldArray({ control, name: 'headers' });
   const { errors, isSubmitting } = formState;
   const id = (name: string) => `${idPrefix}-${name}`;
@@ -82,6 +98,8 @@ export function EndpointForm({
     const seconds = Number(values.timeoutSeconds);
     if (!Number.isFinite(seconds)) return setError('timeoutSeconds', { message: 'the timeout is a number of seconds, from 1 to 30' });
     const result = await save({
+      format: values.format,
+      ...(values.writeKey.trim() ? { destination: { writeKey: values.writeKey.trim() } } : {}),
       url: values.url.trim(),
       description: values.description.trim() || null,
       eventTypes: commaList(values.eventTypes),
@@ -99,9 +117,28 @@ export function EndpointForm({
 
   return (
     <form className="endpoint-form" onSubmit={handleSubmit(submit)} noValidate>
-      <Field id={id('url')} label="Endpoint URL" problem={errors.url?.message}>
+      <Field id={id('format')} label="Format" hint="What each move becomes: a signed webhook, or a message a tool takes as it is">
+        <select {...register('format')}>
+          {FORMATS.map((candidate) => (
+            <option key={candidate.value} value={candidate.value}>
+              {candidate.label}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Field id={id('url')} label={format.url} problem={errors.url?.message}>
         <input type="url" {...register('url', { required: 'the URL is required' })} />
       </Field>
+      {format.value === 'segment' && (
+        <Field
+          id={id('writeKey')}
+          label="Destination write key"
+          hint={endpoint?.destinationSet ? 'Saved (never shown); type a new one to replace it' : "The source's write key; kept sealed, never shown again"}
+          problem={errors.writeKey?.message}
+        >
+          <input type="password" autoComplete="off" {...register('writeKey')} />
+        </Field>
+      )}
       <Field id={id('description')} label="Description" hint="Who receives it, e.g. HubSpot or our backend">
         <input {...register('description')} />
       </Field>

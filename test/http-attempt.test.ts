@@ -5,7 +5,7 @@
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { postOnce } from '../src/modules/webhooks/http-attempt.ts';
+import { requestOnce } from '../src/modules/webhooks/http-attempt.ts';
 
 const OK = 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok';
 const servers: Array<{ close(): void }> = [];
@@ -27,10 +27,10 @@ async function receiver(onRequest: (socket: Socket, requestOnSocket: number) => 
   servers.push(server);
   const { port } = server.address() as AddressInfo;
   const target = { url: new URL(`http://127.0.0.1:${port}/hook`), address: '127.0.0.1', family: 4 as const };
-  return { seen, send: () => postOnce(target, { 'content-type': 'application/json' }, '{}', 5000) };
+  return { seen, send: () => requestOnce(target, 'POST', { 'content-type': 'application/json' }, '{}', 5000) };
 }
 
-describe('postOnce', () => {
+describe('requestOnce', () => {
   it('reuses a kept-alive connection for the next attempt to the same address', async () => {
     const { seen, send } = await receiver((socket) => socket.write(OK));
     expect((await send()).statusCode).toBe(200);

@@ -16,13 +16,16 @@ import { ENDPOINT_FORMATS, type EndpointFormat } from './formats.ts';
 
 export const EndpointFormatEnum = builder.enumType('EndpointFormat', {
   description:
-    'What a delivery becomes on the wire: standard (signed Standard Webhooks), slack (an incoming-webhook message), segment (identify + track to a Segment-compatible tracking API)',
+    'What a delivery becomes on the wire: standard (signed Standard Webhooks), slack (an incoming-webhook message), segment (identify + track to a Segment-compatible tracking API), hubspot (contact or company properties), customerio (attributes and an event, Track API)',
   values: ENDPOINT_FORMATS,
 });
 
+const DestinationRegion = builder.enumType('DestinationRegion', { values: ['us', 'eu'] as const, description: "Customer.io's data center" });
+
 const DestinationInput = builder.inputType('DestinationInput', {
-  description: "A destination's credentials: write-only (sealed at rest, never returned). segment: the destination source's writeKey",
-  fields: (t) => ({ writeKey: t.string() }),
+  description:
+    "A destination's credentials: write-only (sealed at rest, never returned; fields left out keep what was saved). segment: writeKey; hubspot: accessToken (a private app's); customerio: siteId, apiKey and region (its Track API when no url is given)",
+  fields: (t) => ({ writeKey: t.string(), accessToken: t.string(), siteId: t.string(), apiKey: t.string(), region: t.field({ type: DestinationRegion }) }),
 });
 
 export const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint').implement({
@@ -31,7 +34,9 @@ export const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint'
   fields: (t) => ({
     id: t.exposeID('id'),
     appId: t.id({ resolve: (endpoint) => endpoint.app.id }),
-    url: t.exposeString('url', { description: 'The webhook URL; for segment, the tracking API base (Trialcast posts to <url>/v1/batch)' }),
+    url: t.exposeString('url', {
+      description: "The webhook URL; for segment, the tracking API base (Trialcast posts to <url>/v1/batch); for hubspot and customerio, their API's base",
+    }),
     format: t.field({ type: EndpointFormatEnum, resolve: (endpoint) => endpoint.format as EndpointFormat }),
     destinationSet: t.boolean({
       description: 'Whether destination credentials are saved (they are never shown)',
@@ -87,7 +92,7 @@ const HeaderInput = builder.inputType('HttpHeaderInput', {
 });
 
 const endpointFields = (t: any) => ({
-  url: t.string(),
+  url: t.string({ description: 'Required, but for hubspot and customerio (their own API by default)' }),
   description: t.string(),
   eventTypes: t.stringList({ description: "Default ['trial.segment_changed']; '*' for every type" }),
   headers: t.field({ type: [HeaderInput] }),

@@ -9,7 +9,7 @@ import { DEFAULT_RETRY_SCHEDULE } from '../../core/retry-policy.ts';
 import { newWebhookSecret } from './signing.ts';
 import { resolveTarget } from './ssrf.ts';
 import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
-import type { DestinationCredentials, EndpointFormat } from './formats.ts';
+import { CREDENTIALS_NEEDED, defaultUrl, type DestinationCredentials, type EndpointFormat } from './formats.ts';
 import type { SecretBox } from '../../secret-box.ts';
 
 export const MAX_ENDPOINTS_PER_APP = 10;
@@ -29,8 +29,8 @@ export interface EndpointInput {
   ordered?: boolean | null;
   disableAfter?: string | null;
   format?: EndpointFormat | null;
-  /** A destination's credentials; write-only (sealed, never returned). */
-  destination?: DestinationCredentials | null;
+  /** A destination's credentials; write-only (sealed, never returned). `region` picks Customer.io's API when no URL is given. */
+  destination?: (DestinationCredentials & { region?: 'us' | 'eu' | null }) | null;
 }
 
 /** What saving an endpoint needs besides the database: the SSRF setting, and the key that seals destinations' credentials. */
@@ -38,6 +38,8 @@ export interface EndpointDeps {
   allowPrivate: boolean;
   secrets: SecretBox;
 }
+
+const credential = (name: string) => z.string().min(1, `${name} must be 1 to 500 characters`).max(500, `${name} must be 1 to 500 characters`).nullish();
 
 /** The endpoint inputs' rules (their validation in GraphQL); a field left out is not checked. The URL's SSRF check needs DNS and runs on save. */
 export const endpointInputRules = z.looseObject({
@@ -76,12 +78,16 @@ export const endpointInputRules = z.looseObject({
     .refine((text) => (parseIsoDuration(text) ?? 0) >= 1000, 'disableAfter must be an ISO-8601 duration of at least a second, such as P5D')
     .nullish(),
   destination: z
-    .looseObject({ writeKey: z.string().min(1, 'writeKey must be 1 to 200 characters').max(200, 'writeKey must be 1 to 200 characters').nullish() })
+    .looseObject({
+      writeKey: credential('writeKey'),
+      accessToken: credential('accessToken'),
+      siteId: credential('siteId'),
+      apiKey: credential('apiKey'),
+      region: z.enum(['us', 'eu'], 'region is us or eu').nullish(),
+    })
     .nullish(),
 });
 
-/** The credentials each format needs, by name: a format saved without them is refused. */
-const NEEDS: Record<EndpointFormat, Array<keyof DestinationCredentials>> = { standard: [], slack: [], segment: ['writeKey'] };
 
 /**
  * The fields to set from input that passed endpointInputRules, once its URL passes the SSRF
@@ -95,8 +101,9 @@ async function toFields(
   const fields: Partial<IWebhookEndpoint> = {};
   const format = input.format ?? (current?.format as EndpointFormat | undefined) ?? 'standard';
   const saved: DestinationCredentials = current?.destination ? JSON.parse(secrets.open(current.destination)) : {};
-  const credentials = input.destination ? { ...saved, ...Object.fromEntries(Object.entries(input.destination).filter(([, value]) => value != null)) } : saved;
-  const missing = NEEDS[format].filter((name) => !credentials[name]);
+  const { region = null, ...given } = input.destination ?? {};
+  const credentials: DestinationCredentials = { ...saved, ...Object.fromEntries(Object.entries(given).filter(([, value]) => value != null)) };
+  const missing = CREDENTIALS_NEEDED[format].filter((name) => !credentials[name]);
   if (missing.length) {
     return {
       fields,
@@ -104,11 +111,13 @@ async function toFields(
     };
   }
   if (input.format != null) fields.format = input.format;
-  if (input.destination != null) fields.destination = secrets.seal(JSON.stringify(credentials));
-  if (input.url != null) {
+  if (input.destination != null && Object.keys(given).length) fields.destination = secrets.seal(JSON.stringify(credentials));
+  // A destination's own API is where it is unless a URL says otherwise (a proxy, a test receiver).
+  const url = input.url ?? (current ? null : defaultUrl(format, region));
+  if (url != null) {
     try {
-      await resolveTarget(input.url, allowPrivate);
-      fields.url = input.url;
+      await resolveTarget(url, allowPrivate);
+      fields.url = url;
     } catch (error) {
       return { fields, errors: [{ field: 'url', message: (error as Error).message, code: 'INVALID_URL' }] };
     }
@@ -134,7 +143,6 @@ export async function createEndpoint(
   input: EndpointInput,
   deps: EndpointDeps,
 ): Promise<{ endpoint?: IWebhookEndpoint; errors: FieldError[] }> {
-  if (input.url == null) return { errors: [{ field: 'url', message: 'url is required', code: 'INVALID' }] };
   const app = await em.findOne(App, { id: appId });
   if (!app) return { errors: [{ field: 'appId', message: `no app ${appId}`, code: 'NOT_FOUND' }] };
   if ((await em.count(WebhookEndpoint, { app })) >= MAX_ENDPOINTS_PER_APP) {
@@ -142,6 +150,7 @@ export async function createEndpoint(
   }
   const { fields, errors } = await toFields(input, deps, null);
   if (errors.length) return { errors };
+  if (fields.url == null) return { errors: [{ field: 'url', message: 'url is required', code: 'INVALID' }] };
   const endpoint = em.create(WebhookEndpoint, {
     id: newId('ep'),
     app,

@@ -7,7 +7,8 @@
  * its lane. Re-run after a crash, it hands over what an earlier run attempted (the lane skips
  * what is no longer pending).
  */
-import { classify, delayBefore } from '../../core/retry-policy.ts';
+import { delayBefore } from '../../core/retry-policy.ts';
+import { answerOf, type EndpointFormat } from './formats.ts';
 import { markDeliveryExhausted } from './attempts.ts';
 import { sendingRank } from './catalog.ts';
 import type { DeliveryDeps } from './delivery-deps.ts';
@@ -43,7 +44,7 @@ export async function sendFirstAttempts(deps: DeliveryDeps, changeId: string): P
         const attemptedAt = new Date();
         const result = await sendAttempt(delivery, deps, attemptedAt);
         posted.push({ delivery, attemptedAt, result });
-        if (classify(result.statusCode) === 'retry' && endpoint.ordered) blocked.add(endpoint.id);
+        if (answerOf(endpoint.format as EndpointFormat, result.statusCode, result.body).outcome === 'retry' && endpoint.ordered) blocked.add(endpoint.id);
       }
     }),
   );

@@ -6,22 +6,55 @@
  * - `slack`: a Slack incoming-webhook message, `text` beside Block Kit `blocks`;
  * - `segment`: an `identify` (traits trial_segment, trial_segment_reason, trial_end) and a
  *   `track` "Trial Segment Changed", one `/v1/batch` with the destination's write key, their
- *   messageIds derived from the webhook-id so a retried delivery is counted once by the receiver.
+ *   messageIds derived from the webhook-id so a retried delivery is counted once by the receiver;
+ * - `hubspot`: the contact's (an account's: the company's) properties trialcast_segment,
+ *   trialcast_segment_reason and trialcast_trial_end, one PATCH with a private app's token;
+ * - `customerio`: the person's attributes (PUT) then an event `trial_segment_changed` (POST,
+ *   its id from the webhook-id, so Customer.io counts a retried one once), Basic site id : API key.
  */
-import type { Outcome } from '../../core/retry-policy.ts';
+import { classify, type Outcome } from '../../core/retry-policy.ts';
+import type { HttpMethod } from './http-attempt.ts';
 
-export const ENDPOINT_FORMATS = ['standard', 'slack', 'segment'] as const;
+export const ENDPOINT_FORMATS = ['standard', 'slack', 'segment', 'hubspot', 'customerio'] as const;
 export type EndpointFormat = (typeof ENDPOINT_FORMATS)[number];
 
 /** The credentials a format needs (kept sealed; never shown again once saved). */
 export interface DestinationCredentials {
+  /** segment: the destination source's write key. */
   writeKey?: string;
+  /** hubspot: a private app's access token. */
+  accessToken?: string;
+  /** customerio: Track API site id and API key. */
+  siteId?: string;
+  apiKey?: string;
 }
 
-export interface RenderedRequest {
+/** What each format needs saved before it can send. */
+export const CREDENTIALS_NEEDED: Record<EndpointFormat, Array<keyof DestinationCredentials>> = {
+  standard: [],
+  slack: [],
+  segment: ['writeKey'],
+  hubspot: ['accessToken'],
+  customerio: ['siteId', 'apiKey'],
+};
+
+/** Where a destination's API is when the endpoint's URL is left out (Customer.io's by region). */
+export function defaultUrl(format: EndpointFormat, region: 'us' | 'eu' | null): string | null {
+  if (format === 'hubspot') return 'https://api.hubapi.com';
+  if (format === 'customerio') return region === 'eu' ? 'https://track-eu.customer.io' : 'https://track.customer.io';
+  return null;
+}
+
+export interface RenderedCall {
+  method: HttpMethod;
   url: string;
   headers: Record<string, string>;
   body: string;
+}
+
+export interface RenderedRequest {
+  /** One or more calls, made in order; the first answer that is not 2xx is the attempt's. */
+  calls: RenderedCall[];
   /** Standard Webhooks signature headers are added (the standard format only). */
   signed: boolean;
 }
@@ -103,6 +136,42 @@ function segmentBatch(payload: StandardPayload, deliveryId: string): object {
   };
 }
 
+const base = (url: string) => url.replace(/\/+$/, '');
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+/** HubSpot: the trial's CRM record, a contact by email or a company by its trialcast_account_id. */
+function hubspotCall(payload: StandardPayload, url: string, token: string): RenderedCall {
+  const trial = payload.trial ?? {};
+  const record = trial.account_id
+    ? `companies/${encodeURIComponent(trial.account_id)}?idProperty=trialcast_account_id`
+    : `contacts/${encodeURIComponent(trial.email ?? '')}?idProperty=email`;
+  const properties = { trialcast_segment: payload.new_segment ?? null, trialcast_segment_reason: payload.reason ?? null, trialcast_trial_end: trial.trial_end ?? null };
+  return { method: 'PATCH', url: `${base(url)}/crm/v3/objects/${record}`, headers: { ...JSON_TYPE, authorization: `Bearer ${token}` }, body: JSON.stringify({ properties }) };
+}
+
+/** Customer.io's Track API: attributes on the person (an account: `account:<id>`), then the move as an event. */
+function customerioCalls(payload: StandardPayload, url: string, credentials: DestinationCredentials, deliveryId: string): RenderedCall[] {
+  const trial = payload.trial ?? {};
+  const id = trial.account_id ? `account:${trial.account_id}` : (trial.user_id ?? 'trialcast');
+  const customer = `${base(url)}/api/v1/customers/${encodeURIComponent(id)}`;
+  const headers = { ...JSON_TYPE, authorization: `Basic ${Buffer.from(`${credentials.siteId ?? ''}:${credentials.apiKey ?? ''}`).toString('base64')}` };
+  const attributes = {
+    ...(trial.email ? { email: trial.email } : {}),
+    trial_segment: payload.new_segment ?? null,
+    trial_segment_reason: payload.reason ?? null,
+    trial_end: trial.trial_end ?? null,
+  };
+  const event = {
+    id: deliveryId,
+    name: payload.new_segment ? 'trial_segment_changed' : `trialcast_${payload.event ?? 'event'}`,
+    data: { old_segment: payload.old_segment ?? null, new_segment: payload.new_segment ?? null, reason: payload.reason ?? null },
+  };
+  return [
+    { method: 'PUT', url: customer, headers, body: JSON.stringify(attributes) },
+    { method: 'POST', url: `${customer}/events`, headers, body: JSON.stringify(event) },
+  ];
+}
+
 /** The request one attempt of a delivery sends, for the endpoint's format. */
 export function renderRequest(
   format: EndpointFormat,
@@ -110,27 +179,55 @@ export function renderRequest(
   delivery: { id: string; body: string },
   publicUrl: string | null,
 ): RenderedRequest {
-  const json = { 'content-type': 'application/json' };
-  if (format === 'standard') return { url: endpoint.url, headers: json, body: delivery.body, signed: true };
+  const post = (url: string, body: string, headers: Record<string, string> = JSON_TYPE): RenderedCall => ({ method: 'POST', url, headers, body });
+  if (format === 'standard') return { calls: [post(endpoint.url, delivery.body)], signed: true };
   const payload = JSON.parse(delivery.body) as StandardPayload;
-  if (format === 'slack') return { url: endpoint.url, headers: json, body: JSON.stringify(slackMessage(payload, publicUrl)), signed: false };
-  const basic = `Basic ${Buffer.from(`${endpoint.credentials.writeKey ?? ''}:`).toString('base64')}`;
-  return {
-    url: `${endpoint.url.replace(/\/+$/, '')}/v1/batch`,
-    headers: { ...json, authorization: basic },
-    body: JSON.stringify(segmentBatch(payload, delivery.id)),
-    signed: false,
-  };
+  const { credentials } = endpoint;
+  switch (format) {
+    case 'slack':
+      return { calls: [post(endpoint.url, JSON.stringify(slackMessage(payload, publicUrl)))], signed: false };
+    case 'segment': {
+      const basic = `Basic ${Buffer.from(`${credentials.writeKey ?? ''}:`).toString('base64')}`;
+      return { calls: [post(`${base(endpoint.url)}/v1/batch`, JSON.stringify(segmentBatch(payload, delivery.id)), { ...JSON_TYPE, authorization: basic })], signed: false };
+    }
+    case 'hubspot':
+      return { calls: [hubspotCall(payload, endpoint.url, credentials.accessToken ?? '')], signed: false };
+    case 'customerio':
+      return { calls: customerioCalls(payload, endpoint.url, credentials, delivery.id), signed: false };
+  }
+}
+
+/** What a receiver's answer means for the delivery and the endpoint. */
+export interface AnswerMeaning {
+  outcome: Outcome;
+  /** Why the answer disables the endpoint, if it does. */
+  disables: string | null;
+  /** What the attempt log should say about the answer (a destination's error explained), if anything. */
+  note: string | null;
+}
+
+/** HubSpot's names for properties it does not have, from its 400 answer's validation errors. */
+function missingHubspotProperties(body: string): string[] {
+  return [...new Set([...body.matchAll(/PROPERTY_DOESNT_EXIST[^}]*?"name\\?":\\?"([a-z0-9_]+)/g)].map((match) => match[1]!))];
 }
 
 /**
  * What an answer means beyond its status class: Slack says a channel is gone with 404
- * `channel_not_found` or 410 `channel_is_archived`, and either disables the endpoint with Slack's
- * reason; any other 410 disables it as Gone. Null: nothing beyond the status class.
+ * `channel_not_found` or 410 `channel_is_archived`, which disable the endpoint with Slack's
+ * reason (any other 410 disables it as Gone); HubSpot's 404 (no such contact yet) is retried as
+ * the schedule says, and its 400 for a property it does not have names the property to create.
  */
-export function disablingAnswer(format: EndpointFormat, outcome: Outcome, statusCode: number | null, body: string | null): string | null {
-  const said = (body ?? '').trim().slice(0, 100);
+export function answerOf(format: EndpointFormat, statusCode: number | null, body: string | null): AnswerMeaning {
+  const said = (body ?? '').trim();
+  const outcome = classify(statusCode);
   if (format === 'slack' && (statusCode === 410 || (statusCode === 404 && said === 'channel_not_found')))
-    return `Slack answered ${statusCode} ${said || 'Gone'}`;
-  return outcome === 'gone' ? 'the endpoint answered 410 Gone' : null;
+    return { outcome: statusCode === 410 ? 'gone' : 'final', disables: `Slack answered ${statusCode} ${said.slice(0, 100) || 'Gone'}`, note: null };
+  if (format === 'hubspot' && statusCode === 404)
+    return { outcome: 'retry', disables: null, note: 'HubSpot has no such contact (or company) yet; retried as the schedule says' };
+  if (format === 'hubspot' && statusCode === 400) {
+    const missing = missingHubspotProperties(said);
+    if (missing.length)
+      return { outcome, disables: null, note: `HubSpot has no property ${missing.join(', ')}: create it in HubSpot (Settings → Properties, single-line text)` };
+  }
+  return { outcome, disables: outcome === 'gone' ? 'the endpoint answered 410 Gone' : null, note: null };
 }

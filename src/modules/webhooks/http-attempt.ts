@@ -8,6 +8,8 @@ import type { Target } from './ssrf.ts';
 const READ_BODY_BYTES = 64 * 1024;
 export const STORED_BODY_BYTES = 16 * 1024;
 
+export type HttpMethod = 'POST' | 'PUT' | 'PATCH';
+
 export interface AttemptResult {
   statusCode: number | null;
   headers: Record<string, string>;
@@ -52,21 +54,28 @@ function agentFor(target: Target): HttpAgent {
 }
 
 /**
- * One POST to the endpoint, connecting only to the address that passed the SSRF check.
+ * One request to the endpoint (a POST; PUT or PATCH for destinations whose APIs ask it), connecting only to the address that passed the SSRF check.
  * Redirects are not followed; the whole exchange is bounded by timeoutMs. A kept-alive
  * socket the receiver closed just before we wrote is retried once on a new connection
  * (Node's advice for reused sockets); nothing reached the receiver on the closed one.
  */
-export async function postOnce(target: Target, headers: Record<string, string>, body: string, timeoutMs: number): Promise<AttemptResult> {
+export async function requestOnce(
+  target: Target,
+  method: HttpMethod,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<AttemptResult> {
   const started = performance.now();
-  const first = await exchange(target, headers, body, timeoutMs, agentFor(target));
+  const first = await exchange(target, method, headers, body, timeoutMs, agentFor(target));
   if (!first.staleSocket) return { ...first.result, durationMs: Math.round(performance.now() - started) };
-  const fresh = await exchange(target, headers, body, timeoutMs - (performance.now() - started), false);
+  const fresh = await exchange(target, method, headers, body, timeoutMs - (performance.now() - started), false);
   return { ...fresh.result, durationMs: Math.round(performance.now() - started) };
 }
 
 function exchange(
   target: Target,
+  method: HttpMethod,
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
@@ -87,7 +96,7 @@ function exchange(
       resolve({ result, staleSocket });
     };
     const req = request(target.url, {
-      method: 'POST',
+      method,
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
       lookup: pinned,
       agent,

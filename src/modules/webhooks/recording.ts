@@ -6,13 +6,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../../infra/bound-statement.ts';
 import { prepareStatement } from '../../infra/prepared-statements.ts';
-import { classify, retryAfterMs, type Outcome } from '../../core/retry-policy.ts';
+import { retryAfterMs, type Outcome } from '../../core/retry-policy.ts';
 import { newId } from '../../ids.ts';
 import { DELIVERY_ATTEMPT_CHANNEL } from './attempt-feed.ts';
 import { isOperational } from './catalog.ts';
 import type { DeliveryDeps } from './delivery-deps.ts';
 import { healthAfterAttempt } from './endpoint-health.ts';
-import { disablingAnswer, type EndpointFormat } from './formats.ts';
+import { answerOf, type EndpointFormat } from './formats.ts';
 import type { AttemptResult } from './http-attempt.ts';
 import { dispatchDeliveries, type Dispatchable } from './lanes.ts';
 import { FAILING_AFTER_ATTEMPTS, raiseOperationalEvent } from './operational-events.ts';
@@ -63,7 +63,8 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
   const changedEndpoints = new Map<string, IWebhookEndpoint>();
   for (const { delivery, attemptedAt, result } of posted) {
     const endpoint = delivery.endpoint;
-    const outcome = classify(result.statusCode);
+    const answer = answerOf(endpoint.format as EndpointFormat, result.statusCode, result.body);
+    const outcome = answer.outcome;
     const attemptId = newId('att');
     attempts.push({
       id: attemptId,
@@ -73,7 +74,7 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
       status_code: result.statusCode,
       response_headers: result.headers,
       response_body: result.body,
-      error: result.error,
+      error: result.error ?? answer.note,
     });
     delivery.attemptCount += 1;
     if (outcome === 'delivered') {
@@ -82,8 +83,7 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
     } else if (outcome === 'final' || outcome === 'gone') {
       delivery.status = 'failed';
     }
-    const answerDisables = disablingAnswer(endpoint.format as EndpointFormat, outcome, result.statusCode, result.body);
-    const { failingSince, disabledBecause } = healthAfterAttempt(endpoint, delivery.eventType, outcome, attemptedAt, answerDisables);
+    const { failingSince, disabledBecause } = healthAfterAttempt(endpoint, delivery.eventType, outcome, attemptedAt, answer.disables);
     if ((failingSince?.getTime() ?? null) !== (endpoint.failingSince?.getTime() ?? null) || disabledBecause) changedEndpoints.set(endpoint.id, endpoint);
     endpoint.failingSince = failingSince;
     if (disabledBecause) {

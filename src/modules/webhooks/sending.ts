@@ -4,7 +4,8 @@
  * address that was checked.
  */
 import { storableText } from '../../core/storable-text.ts';
-import { postOnce, type AttemptResult } from './http-attempt.ts';
+import { requestOnce, type AttemptResult } from './http-attempt.ts';
+import { classify } from '../../core/retry-policy.ts';
 import { signatureHeaders } from './signing.ts';
 import { resolveTarget } from './ssrf.ts';
 import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
@@ -28,8 +29,9 @@ function credentialsOf(endpoint: IWebhookEndpoint, secrets: SecretBox): Destinat
 
 /**
  * Never throws: a refused target, credentials that cannot be opened or a network error is an
- * attempt's result like any answer. The request is rendered for the endpoint's format; only the
- * standard format is signed.
+ * attempt's result like any answer. The request is rendered for the endpoint's format (one call,
+ * or Customer.io's two, made in order: the first that is not 2xx is the attempt's answer); each
+ * call's address is checked against SSRF; only the standard format is signed.
  */
 export async function sendAttempt(
   delivery: IWebhookDelivery,
@@ -37,19 +39,24 @@ export async function sendAttempt(
   attemptedAt: Date,
 ): Promise<AttemptResult> {
   const endpoint = delivery.endpoint;
+  const started = performance.now();
   try {
     const format = endpoint.format as EndpointFormat;
     const request = renderRequest(format, { url: endpoint.url, credentials: credentialsOf(endpoint, deps.secrets) }, delivery, deps.publicUrl);
-    const target = await resolveTarget(request.url, deps.allowPrivate);
     const timestamp = Math.floor(attemptedAt.getTime() / 1000);
-    const headers = {
-      ...endpoint.headers,
-      ...request.headers,
-      'user-agent': USER_AGENT,
-      ...(request.signed ? signatureHeaders(signingSecrets(endpoint, attemptedAt), delivery.id, timestamp, delivery.body) : {}),
-    };
-    return await postOnce(target, headers, request.body, endpoint.timeoutMs);
+    const signature = request.signed ? signatureHeaders(signingSecrets(endpoint, attemptedAt), delivery.id, timestamp, delivery.body) : {};
+    let result: AttemptResult | null = null;
+    // The endpoint's timeout bounds the attempt's exchanges together (one, or Customer.io's two).
+    let left = endpoint.timeoutMs;
+    for (const call of request.calls) {
+      const target = await resolveTarget(call.url, deps.allowPrivate);
+      const headers = { ...endpoint.headers, ...call.headers, 'user-agent': USER_AGENT, ...signature };
+      result = await requestOnce(target, call.method, headers, call.body, Math.max(left, 1));
+      left -= result.durationMs;
+      if (classify(result.statusCode) !== 'delivered') break;
+    }
+    return { ...result!, durationMs: Math.round(performance.now() - started) };
   } catch (error) {
-    return { statusCode: null, headers: {}, body: null, durationMs: 0, error: storableText((error as Error).message) };
+    return { statusCode: null, headers: {}, body: null, durationMs: Math.round(performance.now() - started), error: storableText((error as Error).message) };
   }
 }

@@ -9,11 +9,33 @@ import { humanDuration, toIsoDuration } from '../../durations.ts';
 import { commaList, Field, Problem } from '../../field.tsx';
 import type { CreateWebhookEndpointInput, EndpointFormat } from '../../gql/graphql.ts';
 
-const FORMATS: Array<{ value: EndpointFormat; label: string; url: string }> = [
-  { value: 'standard', label: 'Signed webhooks (Standard Webhooks)', url: 'Endpoint URL' },
-  { value: 'slack', label: 'Slack (incoming webhook)', url: 'Slack incoming-webhook URL' },
-  { value: 'segment', label: 'Segment-compatible tracking API (Segment, RudderStack, another Trialcast)', url: 'Tracking API base URL' },
+/** Each format: its label, what its URL is, and the credentials it asks for (write-only). */
+const FORMATS: Array<{ value: EndpointFormat; label: string; url: string; urlOptional?: boolean; credentials: Array<keyof Credentials> }> = [
+  { value: 'standard', label: 'Signed webhooks (Standard Webhooks)', url: 'Endpoint URL', credentials: [] },
+  { value: 'slack', label: 'Slack (incoming webhook)', url: 'Slack incoming-webhook URL', credentials: [] },
+  {
+    value: 'segment',
+    label: 'Segment-compatible tracking API (Segment, RudderStack, another Trialcast)',
+    url: 'Tracking API base URL',
+    credentials: ['writeKey'],
+  },
+  { value: 'hubspot', label: 'HubSpot (contact or company properties)', url: 'HubSpot API URL', urlOptional: true, credentials: ['accessToken'] },
+  { value: 'customerio', label: 'Customer.io (Track API)', url: 'Track API URL', urlOptional: true, credentials: ['siteId', 'apiKey'] },
 ];
+
+interface Credentials {
+  writeKey: string;
+  accessToken: string;
+  siteId: string;
+  apiKey: string;
+}
+
+const CREDENTIAL_LABELS: Record<keyof Credentials, string> = {
+  writeKey: 'Destination write key',
+  accessToken: 'Private app access token',
+  siteId: 'Site ID',
+  apiKey: 'API key',
+};
 
 export interface EndpointSettings {
   format: EndpointFormat;
@@ -28,10 +50,9 @@ export interface EndpointSettings {
   disableAfter: string;
 }
 
-interface Values {
+interface Values extends Credentials {
   format: EndpointFormat;
-  /** Write-only: empty keeps what is saved. */
-  writeKey: string;
+  region: 'us' | 'eu';
   url: string;
   description: string;
   eventTypes: string;
@@ -49,7 +70,8 @@ export type SaveResult = { errors: ReadonlyArray<{ field?: string | null; messag
 function formField(path: string | null | undefined): FieldPath<Values> | 'root' {
   const [head] = (path ?? '').split('.');
   if (head === 'timeoutMs') return 'timeoutSeconds';
-  if (path === 'destination.writeKey') return 'writeKey';
+  const [, credential] = (path ?? '').split('.');
+  if (head === 'destination' && credential && credential in CREDENTIAL_LABELS) return credential as keyof Credentials;
   if (head === 'url' || head === 'description' || head === 'eventTypes' || head === 'headers' || head === 'retrySchedule' || head === 'disableAfter')
     return head;
   return 'root';
@@ -58,7 +80,12 @@ function formField(path: string | null | undefined): FieldPath<Values> | 'root' 
 function initialValues(endpoint: EndpointSettings | undefined): Values {
   return {
     format: endpoint?.format ?? 'standard',
+    // Write-only: empty keeps what is saved.
     writeKey: '',
+    accessToken: '',
+    siteId: '',
+    apiKey: '',
+    region: 'us',
     url: endpoint?.url ?? '',
     description: endpoint?.description ?? '',
     eventTypes: (endpoint?.eventTypes ?? ['trial.segment_changed']).join(', '),
@@ -97,10 +124,12 @@ export function EndpointForm({
     if (!disableAfter) return setError('disableAfter', { message: `"${values.disableAfter}" is not a duration: say it as "5 days" or "12 hours"` });
     const seconds = Number(values.timeoutSeconds);
     if (!Number.isFinite(seconds)) return setError('timeoutSeconds', { message: 'the timeout is a number of seconds, from 1 to 30' });
+    const typed = Object.fromEntries(format.credentials.map((name) => [name, values[name].trim()]).filter(([, value]) => value));
     const result = await save({
       format: values.format,
-      ...(values.writeKey.trim() ? { destination: { writeKey: values.writeKey.trim() } } : {}),
-      url: values.url.trim(),
+      ...(Object.keys(typed).length ? { destination: { ...typed, ...(values.format === 'customerio' ? { region: values.region } : {}) } } : {}),
+      // A destination's own API when left empty (HubSpot's; Customer.io's of the region).
+      ...(values.url.trim() || !format.urlOptional ? { url: values.url.trim() } : {}),
       description: values.description.trim() || null,
       eventTypes: commaList(values.eventTypes),
       headers: values.headers.filter((header) => header.name.trim()).map((header) => ({ name: header.name.trim(), value: header.value })),
@@ -126,17 +155,26 @@ export function EndpointForm({
           ))}
         </select>
       </Field>
-      <Field id={id('url')} label={format.url} problem={errors.url?.message}>
-        <input type="url" {...register('url', { required: 'the URL is required' })} />
+      <Field id={id('url')} label={format.url} hint={format.urlOptional ? "Empty: the service's own API" : undefined} problem={errors.url?.message}>
+        <input type="url" {...register('url', { required: format.urlOptional ? false : 'the URL is required' })} />
       </Field>
-      {format.value === 'segment' && (
+      {format.credentials.map((name) => (
         <Field
-          id={id('writeKey')}
-          label="Destination write key"
-          hint={endpoint?.destinationSet ? 'Saved (never shown); type a new one to replace it' : "The source's write key; kept sealed, never shown again"}
-          problem={errors.writeKey?.message}
+          key={name}
+          id={id(name)}
+          label={CREDENTIAL_LABELS[name]}
+          hint={endpoint?.destinationSet ? 'Saved (never shown); type a new one to replace it' : 'Kept sealed, never shown again'}
+          problem={errors[name]?.message}
         >
-          <input type="password" autoComplete="off" {...register('writeKey')} />
+          <input type="password" autoComplete="off" {...register(name)} />
+        </Field>
+      ))}
+      {format.value === 'customerio' && (
+        <Field id={id('region')} label="Customer.io region">
+          <select {...register('region')}>
+            <option value="us">US (track.customer.io)</option>
+            <option value="eu">EU (track-eu.customer.io)</option>
+          </select>
         </Field>
       )}
       <Field id={id('description')} label="Description" hint="Who receives it, e.g. HubSpot or our backend">

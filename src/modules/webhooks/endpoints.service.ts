@@ -88,7 +88,6 @@ export const endpointInputRules = z.looseObject({
     .nullish(),
 });
 
-
 /**
  * The fields to set from input that passed endpointInputRules, once its URL passes the SSRF
  * check and its format has the credentials it needs (given now, or saved before).

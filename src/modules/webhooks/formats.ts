@@ -145,8 +145,17 @@ function hubspotCall(payload: StandardPayload, url: string, token: string): Rend
   const record = trial.account_id
     ? `companies/${encodeURIComponent(trial.account_id)}?idProperty=trialcast_account_id`
     : `contacts/${encodeURIComponent(trial.email ?? '')}?idProperty=email`;
-  const properties = { trialcast_segment: payload.new_segment ?? null, trialcast_segment_reason: payload.reason ?? null, trialcast_trial_end: trial.trial_end ?? null };
-  return { method: 'PATCH', url: `${base(url)}/crm/v3/objects/${record}`, headers: { ...JSON_TYPE, authorization: `Bearer ${token}` }, body: JSON.stringify({ properties }) };
+  const properties = {
+    trialcast_segment: payload.new_segment ?? null,
+    trialcast_segment_reason: payload.reason ?? null,
+    trialcast_trial_end: trial.trial_end ?? null,
+  };
+  return {
+    method: 'PATCH',
+    url: `${base(url)}/crm/v3/objects/${record}`,
+    headers: { ...JSON_TYPE, authorization: `Bearer ${token}` },
+    body: JSON.stringify({ properties }),
+  };
 }
 
 /** Customer.io's Track API: attributes on the person (an account: `account:<id>`), then the move as an event. */
@@ -188,7 +197,10 @@ export function renderRequest(
       return { calls: [post(endpoint.url, JSON.stringify(slackMessage(payload, publicUrl)))], signed: false };
     case 'segment': {
       const basic = `Basic ${Buffer.from(`${credentials.writeKey ?? ''}:`).toString('base64')}`;
-      return { calls: [post(`${base(endpoint.url)}/v1/batch`, JSON.stringify(segmentBatch(payload, delivery.id)), { ...JSON_TYPE, authorization: basic })], signed: false };
+      return {
+        calls: [post(`${base(endpoint.url)}/v1/batch`, JSON.stringify(segmentBatch(payload, delivery.id)), { ...JSON_TYPE, authorization: basic })],
+        signed: false,
+      };
     }
     case 'hubspot':
       return { calls: [hubspotCall(payload, endpoint.url, credentials.accessToken ?? '')], signed: false };

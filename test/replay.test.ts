@@ -22,6 +22,10 @@ import { Receiver } from './support/receiver.ts';
 const FIXTURES = new URL('./fixtures/histories/', import.meta.url);
 const REPLAY = new URL('../src/temporal/replay.ts', import.meta.url).pathname;
 
+/** A workflow's history as the CLI's JSON (the format the Temporal UI downloads). */
+const historyJson = (workflowId: string) =>
+  execFileSync(inject('temporalCli'), ['workflow', 'show', '--workflow-id', workflowId, '--address', inject('temporalAddress'), '--output', 'json']);
+
 /** Runs the replay tool in plain Node, as an operator would. */
 function replay(files: string[]): { code: number; output: string } {
   const result = spawnSync(process.execPath, [REPLAY, ...files], {
@@ -72,16 +76,7 @@ describe('workflow replay', () => {
       );
       await stack.gql(`mutation($a: ID!) { convertTrial(input: {appId: $a, userId: "fresh"}) { errors { message } } }`, { a: created.app.id });
       await eventually(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), 20_000);
-      const json = execFileSync(inject('temporalCli'), [
-        'workflow',
-        'show',
-        '--workflow-id',
-        handle.workflowId,
-        '--address',
-        inject('temporalAddress'),
-        '--output',
-        'json',
-      ]);
+      const json = historyJson(handle.workflowId);
       const file = join(await mkdtemp(join(tmpdir(), 'replay-')), 'fresh.json');
       await writeFile(file, json);
       const { code, output } = replay([file]);
@@ -122,16 +117,7 @@ describe('workflow replay', () => {
         await eventually(async () => ((await state()) === 'found_value' ? true : undefined));
         await send({ type: 'track', userId: 'bob', event: 'Order Completed' });
         await eventually(async () => ((await state()) === 'converted' ? true : undefined));
-        const json = execFileSync(inject('temporalCli'), [
-          'workflow',
-          'show',
-          '--workflow-id',
-          `account-trial:${created.app.id}:acme`,
-          '--address',
-          inject('temporalAddress'),
-          '--output',
-          'json',
-        ]);
+        const json = historyJson(`account-trial:${created.app.id}:acme`);
         await writeFile(new URL('account-trial-lifecycle.json', FIXTURES), `${JSON.stringify(JSON.parse(json.toString()), null, 1)}\n`);
       } finally {
         await stack.stop();
@@ -160,17 +146,7 @@ describe('workflow replay', () => {
           { a: created.app.id },
         );
         await eventually(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), 15_000);
-        // The CLI's JSON is the same format the Temporal UI downloads.
-        const json = execFileSync(inject('temporalCli'), [
-          'workflow',
-          'show',
-          '--workflow-id',
-          handle.workflowId,
-          '--address',
-          inject('temporalAddress'),
-          '--output',
-          'json',
-        ]);
+        const json = historyJson(handle.workflowId);
         await writeFile(
           new URL(process.env.RECORD_HISTORY_NAME ?? 'trial-lifecycle-recorded.json', FIXTURES),
           `${JSON.stringify(JSON.parse(json.toString()), null, 1)}\n`,

@@ -17,6 +17,14 @@ import { conversion, previewSettings, segmentFlow, segmentSizes, type InsightRan
 
 const InsightBucket = builder.enumType('InsightBucket', { values: ['hour', 'day', 'week'] as const, description: 'UTC; weeks start on Monday' });
 
+/** What every insight over a range takes: the app, [from, to), and which trials. */
+const rangeArgs = builder.args((t) => ({
+  appId: t.id({ required: true }),
+  from: t.field({ type: 'DateTime', required: true }),
+  to: t.field({ type: 'DateTime', required: true }),
+  kind: t.field({ type: TrialKindEnum, description: "Only people's or only accounts' trials (default: both)" }),
+}));
+
 /** The longest range an insight reads. */
 const MAX_RANGE_DAYS = 400;
 
@@ -43,13 +51,7 @@ builder.queryField('segmentSizes', (t) =>
   t.field({
     type: [SegmentSizeBucket],
     description: 'Segment sizes over time, derived from the recorded transitions: one entry per bucket of [from, to), oldest first (at most 2,000)',
-    args: {
-      appId: t.arg.id({ required: true }),
-      from: t.arg({ type: 'DateTime', required: true }),
-      to: t.arg({ type: 'DateTime', required: true }),
-      bucket: t.arg({ type: InsightBucket, defaultValue: 'day' }),
-      kind: t.arg({ type: TrialKindEnum, description: "Only people's or only accounts' trials (default: both)" }),
-    },
+    args: { ...rangeArgs, bucket: t.arg({ type: InsightBucket, defaultValue: 'day' }) },
     resolve: async (_root, args, { auth, em }) => {
       requireApp(auth, args.appId);
       const sizes = await segmentSizes(em, args.appId, rangeOf(args), args.bucket ?? 'day');
@@ -93,12 +95,7 @@ builder.queryField('segmentFlow', (t) =>
   t.field({
     type: SegmentFlowRef,
     description: 'The moves recorded in [from, to), from → to, and the time spent in each segment before leaving it',
-    args: {
-      appId: t.arg.id({ required: true }),
-      from: t.arg({ type: 'DateTime', required: true }),
-      to: t.arg({ type: 'DateTime', required: true }),
-      kind: t.arg({ type: TrialKindEnum, description: "Only people's or only accounts' trials (default: both)" }),
-    },
+    args: rangeArgs,
     resolve: (_root, args, { auth, em }) => {
       requireApp(auth, args.appId);
       return segmentFlow(em, args.appId, rangeOf(args));
@@ -157,12 +154,7 @@ builder.queryField('conversion', (t) =>
   t.field({
     type: ConversionRef,
     description: 'What converts: by path of segments, by reason, by trial-start week, for the trials that started in [from, to)',
-    args: {
-      appId: t.arg.id({ required: true }),
-      from: t.arg({ type: 'DateTime', required: true }),
-      to: t.arg({ type: 'DateTime', required: true }),
-      kind: t.arg({ type: TrialKindEnum, description: "Only people's or only accounts' trials (default: both)" }),
-    },
+    args: rangeArgs,
     resolve: (_root, args, { auth, em }) => {
       requireApp(auth, args.appId);
       return conversion(em, args.appId, rangeOf(args));

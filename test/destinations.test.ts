@@ -6,6 +6,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerOf, defaultUrl, renderRequest } from '../src/modules/webhooks/formats.ts';
+import { evaluateTemplate, expressionProblem, TemplateError } from '../src/modules/webhooks/template.ts';
 import { eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, START_TRIAL, type CreatedApp } from './support/operations.ts';
 
@@ -149,7 +150,7 @@ describe('segment', () => {
     expect(await stack.count(`select count(*) as n from events where app_id = $1 and user_id = 'sia'`, [target.app.id])).toBe(2);
   });
 
-  it("an account's move is told under the account's id, and a test as Trialcast's own track", () => {
+  it("an account's move is told under the account's id, and a test as Trialcast's own track", async () => {
     const body = JSON.stringify({
       event: 'trial.segment_changed',
       app_id: 'app_1',
@@ -159,7 +160,7 @@ describe('segment', () => {
       reason: 'aha_event_received',
       occurred_at: '2026-12-05T00:00:00.000Z',
     });
-    const [request] = renderRequest('segment', { url: 'https://api.segment.io/', credentials: { writeKey: 'wk' } }, { id: 'msg_1', body }, null).calls;
+    const [request] = (await renderRequest('segment', { url: 'https://api.segment.io/', credentials: { writeKey: 'wk' } }, { id: 'msg_1', body }, null)).calls;
     expect(request!.url).toBe('https://api.segment.io/v1/batch');
     expect(request!.headers.authorization).toBe(`Basic ${Buffer.from('wk:').toString('base64')}`);
     const batch = JSON.parse(request!.body).batch;
@@ -174,11 +175,13 @@ describe('segment', () => {
       ['identify', 'account:acme', 'acme', 'msg_1-identify'],
       ['track', 'account:acme', 'acme', 'msg_1-track'],
     ]);
-    const [test] = renderRequest(
-      'segment',
-      { url: 'https://api.segment.io', credentials: { writeKey: 'wk' } },
-      { id: 'msg_2', body: '{"event":"webhook.test","app_id":"app_1"}' },
-      null,
+    const [test] = (
+      await renderRequest(
+        'segment',
+        { url: 'https://api.segment.io', credentials: { writeKey: 'wk' } },
+        { id: 'msg_2', body: '{"event":"webhook.test","app_id":"app_1"}' },
+        null,
+      )
     ).calls;
     expect(JSON.parse(test!.body).batch).toEqual([
       {
@@ -231,7 +234,7 @@ const hubspotMissing = (names: string[]) => ({
 
 describe('hubspot', () => {
   it("names the properties HubSpot lacks, from HubSpot's own 400", () => {
-    const meaning = answerOf('hubspot', 400, JSON.stringify(hubspotMissing(['trialcast_segment_reason', 'trialcast_trial_end'])));
+    const meaning = answerOf('hubspot', { statusCode: 400, body: JSON.stringify(hubspotMissing(['trialcast_segment_reason', 'trialcast_trial_end'])) });
     expect(meaning).toEqual({
       outcome: 'final',
       disables: null,
@@ -325,5 +328,49 @@ describe('customerio', () => {
     expect(defaultUrl('customerio', null)).toBe('https://track.customer.io');
     expect(defaultUrl('hubspot', null)).toBe('https://api.hubapi.com');
     expect(defaultUrl('slack', null)).toBeNull();
+  });
+});
+
+describe('template', () => {
+  const payload = { event: 'trial.segment_changed', trial: { user_id: 'tia', email: 'tia@example.com' }, old_segment: 'exploring', new_segment: 'gone_quiet' };
+
+  it('evaluates JSONata over the standard payload, bounded in time, depth and size; a failure is a TemplateError', async () => {
+    expect(JSON.parse(await evaluateTemplate('{"contact": trial.email, "stage": new_segment}', payload))).toEqual({
+      contact: 'tia@example.com',
+      stage: 'gone_quiet',
+    });
+    await expect(evaluateTemplate('$error("no stage for " & new_segment)', payload)).rejects.toThrow(
+      new TemplateError('the expression failed: no stage for gone_quiet'),
+    );
+    await expect(evaluateTemplate('($f := function($x) { $f($x) + 1 }; $f(1))', payload)).rejects.toBeInstanceOf(TemplateError);
+    await expect(evaluateTemplate('$pad("x", 300000)', payload)).rejects.toThrow(/over 262144 bytes/);
+    await expect(evaluateTemplate('nothing.here', payload)).rejects.toThrow('the expression gave nothing for this payload');
+    expect(expressionProblem('{"a": ')).toMatch(/^the expression is not JSONata/);
+    expect(expressionProblem('x'.repeat(10_001))).toBe('the expression is over 10000 characters');
+    expect(expressionProblem('{"ok": true}')).toBeNull();
+  });
+
+  it('posts the computed body; an expression that fails on a payload fails its delivery once, with the error, sending nothing', async () => {
+    const app = await newApp('template');
+    const api = await apiReceiver(() => ({ status: 202, body: { accepted: true } }));
+    const badSyntax = await stack.gql(CREATE, { input: { appId: app.app.id, url: api.url, format: 'template', destination: { expression: '{"a": ' } } });
+    expect(badSyntax.data.createWebhookEndpoint.errors).toEqual([
+      { field: 'destination.expression', message: expect.stringMatching(/^the expression is not JSONata/), code: 'INVALID' },
+    ]);
+    const expression = 'trial.email ? {"email": trial.email, "stage": new_segment} : $error("no email")';
+    const created = await stack.gql(CREATE, { input: { appId: app.app.id, url: `${api.url}/people`, format: 'template', destination: { expression } } });
+    const endpointId = created.data.createWebhookEndpoint.endpoint.id;
+    await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'tia', email: 'tia@example.com', trialEnd: '2099-01-01T00:00:00Z' } });
+    await eventually(async () => (api.seen.length ? true : undefined));
+    expect(api.seen[0]).toMatchObject({ method: 'POST', path: '/people', body: { email: 'tia@example.com', stage: 'exploring' } });
+
+    await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'no-email', trialEnd: '2099-01-01T00:00:00Z' } });
+    const failed = await eventually(async () => {
+      const edges = (await stack.gql(ATTEMPTS, { e: endpointId })).data.deliveries.edges;
+      return edges.find((edge: { node: { status: string } }) => edge.node.status === 'failed')?.node;
+    });
+    expect(failed.attempts).toEqual([{ statusCode: null, error: 'the expression failed: no email' }]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(api.seen).toHaveLength(1);
   });
 });

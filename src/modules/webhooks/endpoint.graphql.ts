@@ -16,7 +16,7 @@ import { ENDPOINT_FORMATS, type EndpointFormat } from './formats.ts';
 
 export const EndpointFormatEnum = builder.enumType('EndpointFormat', {
   description:
-    'What a delivery becomes on the wire: standard (signed Standard Webhooks), slack (an incoming-webhook message), segment (identify + track to a Segment-compatible tracking API), hubspot (contact or company properties), customerio (attributes and an event, Track API)',
+    'What a delivery becomes on the wire: standard (signed Standard Webhooks), slack (an incoming-webhook message), segment (identify + track to a Segment-compatible tracking API), hubspot (contact or company properties), customerio (attributes and an event, Track API), template (any HTTP API, the body a JSONata expression makes of the standard payload)',
   values: ENDPOINT_FORMATS,
 });
 
@@ -24,8 +24,15 @@ const DestinationRegion = builder.enumType('DestinationRegion', { values: ['us',
 
 const DestinationInput = builder.inputType('DestinationInput', {
   description:
-    "A destination's credentials: write-only (sealed at rest, never returned; fields left out keep what was saved). segment: writeKey; hubspot: accessToken (a private app's); customerio: siteId, apiKey and region (its Track API when no url is given)",
-  fields: (t) => ({ writeKey: t.string(), accessToken: t.string(), siteId: t.string(), apiKey: t.string(), region: t.field({ type: DestinationRegion }) }),
+    "A destination's credentials: write-only (sealed at rest, never returned; fields left out keep what was saved). segment: writeKey; hubspot: accessToken (a private app's); customerio: siteId, apiKey and region (its Track API when no url is given); template: expression",
+  fields: (t) => ({
+    writeKey: t.string(),
+    accessToken: t.string(),
+    siteId: t.string(),
+    apiKey: t.string(),
+    region: t.field({ type: DestinationRegion }),
+    expression: t.string({ description: 'template: a JSONata expression over the standard payload, e.g. {"text": trial.user_id & " → " & new_segment}' }),
+  }),
 });
 
 export const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint').implement({

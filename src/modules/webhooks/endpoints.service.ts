@@ -9,6 +9,7 @@ import { DEFAULT_RETRY_SCHEDULE } from '../../core/retry-policy.ts';
 import { newWebhookSecret } from './signing.ts';
 import { resolveTarget } from './ssrf.ts';
 import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
+import { expressionProblem } from './template.ts';
 import { CREDENTIALS_NEEDED, defaultUrl, type DestinationCredentials, type EndpointFormat } from './formats.ts';
 import type { SecretBox } from '../../secret-box.ts';
 
@@ -83,6 +84,13 @@ export const endpointInputRules = z.looseObject({
       accessToken: credential('accessToken'),
       siteId: credential('siteId'),
       apiKey: credential('apiKey'),
+      expression: z
+        .string()
+        .nullish()
+        .superRefine((expression, context) => {
+          const problem = expression == null ? null : expressionProblem(expression);
+          if (problem) context.addIssue({ code: 'custom', message: problem });
+        }),
       region: z.enum(['us', 'eu'], 'region is us or eu').nullish(),
     })
     .nullish(),

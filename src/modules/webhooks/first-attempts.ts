@@ -44,7 +44,7 @@ export async function sendFirstAttempts(deps: DeliveryDeps, changeId: string): P
         const attemptedAt = new Date();
         const result = await sendAttempt(delivery, deps, attemptedAt);
         posted.push({ delivery, attemptedAt, result });
-        if (answerOf(endpoint.format as EndpointFormat, result.statusCode, result.body).outcome === 'retry' && endpoint.ordered) blocked.add(endpoint.id);
+        if (answerOf(endpoint.format as EndpointFormat, result).outcome === 'retry' && endpoint.ordered) blocked.add(endpoint.id);
       }
     }),
   );

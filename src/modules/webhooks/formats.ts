@@ -10,12 +10,14 @@
  * - `hubspot`: the contact's (an account's: the company's) properties trialcast_segment,
  *   trialcast_segment_reason and trialcast_trial_end, one PATCH with a private app's token;
  * - `customerio`: the person's attributes (PUT) then an event `trial_segment_changed` (POST,
- *   its id from the webhook-id, so Customer.io counts a retried one once), Basic site id : API key.
+ *   its id from the webhook-id, so Customer.io counts a retried one once), Basic site id : API key;
+ * - `template`: any HTTP API, the body a JSONata expression makes of the standard payload (template.ts).
  */
 import { classify, type Outcome } from '../../core/retry-policy.ts';
-import type { HttpMethod } from './http-attempt.ts';
+import type { AttemptResult, HttpMethod } from './http-attempt.ts';
+import { evaluateTemplate } from './template.ts';
 
-export const ENDPOINT_FORMATS = ['standard', 'slack', 'segment', 'hubspot', 'customerio'] as const;
+export const ENDPOINT_FORMATS = ['standard', 'slack', 'segment', 'hubspot', 'customerio', 'template'] as const;
 export type EndpointFormat = (typeof ENDPOINT_FORMATS)[number];
 
 /** The credentials a format needs (kept sealed; never shown again once saved). */
@@ -27,6 +29,8 @@ export interface DestinationCredentials {
   /** customerio: Track API site id and API key. */
   siteId?: string;
   apiKey?: string;
+  /** template: the JSONata expression over the standard payload. */
+  expression?: string;
 }
 
 /** What each format needs saved before it can send. */
@@ -36,6 +40,7 @@ export const CREDENTIALS_NEEDED: Record<EndpointFormat, Array<keyof DestinationC
   segment: ['writeKey'],
   hubspot: ['accessToken'],
   customerio: ['siteId', 'apiKey'],
+  template: ['expression'],
 };
 
 /** Where a destination's API is when the endpoint's URL is left out (Customer.io's by region). */
@@ -181,13 +186,13 @@ function customerioCalls(payload: StandardPayload, url: string, credentials: Des
   ];
 }
 
-/** The request one attempt of a delivery sends, for the endpoint's format. */
-export function renderRequest(
+/** The request one attempt of a delivery sends, for the endpoint's format (a TemplateError when a template cannot make it). */
+export async function renderRequest(
   format: EndpointFormat,
   endpoint: { url: string; credentials: DestinationCredentials },
   delivery: { id: string; body: string },
   publicUrl: string | null,
-): RenderedRequest {
+): Promise<RenderedRequest> {
   const post = (url: string, body: string, headers: Record<string, string> = JSON_TYPE): RenderedCall => ({ method: 'POST', url, headers, body });
   if (format === 'standard') return { calls: [post(endpoint.url, delivery.body)], signed: true };
   const payload = JSON.parse(delivery.body) as StandardPayload;
@@ -206,6 +211,8 @@ export function renderRequest(
       return { calls: [hubspotCall(payload, endpoint.url, credentials.accessToken ?? '')], signed: false };
     case 'customerio':
       return { calls: customerioCalls(payload, endpoint.url, credentials, delivery.id), signed: false };
+    case 'template':
+      return { calls: [post(endpoint.url, await evaluateTemplate(credentials.expression ?? '', payload))], signed: false };
   }
 }
 
@@ -227,9 +234,12 @@ function missingHubspotProperties(body: string): string[] {
  * What an answer means beyond its status class: Slack says a channel is gone with 404
  * `channel_not_found` or 410 `channel_is_archived`, which disable the endpoint with Slack's
  * reason (any other 410 disables it as Gone); HubSpot's 404 (no such contact yet) is retried as
- * the schedule says, and its 400 for a property it does not have names the property to create.
+ * the schedule says, and its 400 for a property it does not have names the property to create;
+ * a request that could not be made (a template failing on the payload) is final.
  */
-export function answerOf(format: EndpointFormat, statusCode: number | null, body: string | null): AnswerMeaning {
+export function answerOf(format: EndpointFormat, { statusCode, body, unsendable }: Pick<AttemptResult, 'statusCode' | 'body' | 'unsendable'>): AnswerMeaning {
+  // Nothing was sent (a template that fails on this payload): trying again would fail again.
+  if (unsendable) return { outcome: 'final', disables: null, note: null };
   const said = (body ?? '').trim();
   const outcome = classify(statusCode);
   if (format === 'slack' && (statusCode === 410 || (statusCode === 404 && said === 'channel_not_found')))

@@ -16,6 +16,8 @@ export interface AttemptResult {
   body: string | null;
   durationMs: number;
   error: string | null;
+  /** Nothing was sent: the request could not be made of this delivery (a template failing on it). */
+  unsendable?: true;
 }
 
 /**

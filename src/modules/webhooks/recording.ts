@@ -63,7 +63,7 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
   const changedEndpoints = new Map<string, IWebhookEndpoint>();
   for (const { delivery, attemptedAt, result } of posted) {
     const endpoint = delivery.endpoint;
-    const answer = answerOf(endpoint.format as EndpointFormat, result.statusCode, result.body);
+    const answer = answerOf(endpoint.format as EndpointFormat, result);
     const outcome = answer.outcome;
     const attemptId = newId('att');
     attempts.push({

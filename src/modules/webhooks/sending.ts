@@ -12,6 +12,7 @@ import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
 import type { IWebhookEndpoint } from './webhook-endpoint.entity.ts';
 import type { DeliveryDeps } from './delivery-deps.ts';
 import { renderRequest, type DestinationCredentials, type EndpointFormat } from './formats.ts';
+import { TemplateError } from './template.ts';
 import type { SecretBox } from '../../secret-box.ts';
 
 export const USER_AGENT = `Trialcast/${process.env.npm_package_version ?? '0.1.0'}`;
@@ -42,7 +43,7 @@ export async function sendAttempt(
   const started = performance.now();
   try {
     const format = endpoint.format as EndpointFormat;
-    const request = renderRequest(format, { url: endpoint.url, credentials: credentialsOf(endpoint, deps.secrets) }, delivery, deps.publicUrl);
+    const request = await renderRequest(format, { url: endpoint.url, credentials: credentialsOf(endpoint, deps.secrets) }, delivery, deps.publicUrl);
     const timestamp = Math.floor(attemptedAt.getTime() / 1000);
     const signature = request.signed ? signatureHeaders(signingSecrets(endpoint, attemptedAt), delivery.id, timestamp, delivery.body) : {};
     let result: AttemptResult | null = null;
@@ -57,6 +58,8 @@ export async function sendAttempt(
     }
     return { ...result!, durationMs: Math.round(performance.now() - started) };
   } catch (error) {
-    return { statusCode: null, headers: {}, body: null, durationMs: Math.round(performance.now() - started), error: storableText((error as Error).message) };
+    const durationMs = Math.round(performance.now() - started);
+    const failed = { statusCode: null, headers: {}, body: null, durationMs, error: storableText((error as Error).message) };
+    return error instanceof TemplateError ? { ...failed, unsendable: true } : failed;
   }
 }

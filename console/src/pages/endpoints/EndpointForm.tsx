@@ -21,6 +21,7 @@ const FORMATS: Array<{ value: EndpointFormat; label: string; url: string; urlOpt
   },
   { value: 'hubspot', label: 'HubSpot (contact or company properties)', url: 'HubSpot API URL', urlOptional: true, credentials: ['accessToken'] },
   { value: 'customerio', label: 'Customer.io (Track API)', url: 'Track API URL', urlOptional: true, credentials: ['siteId', 'apiKey'] },
+  { value: 'template', label: 'Any HTTP API (a JSONata template of the body)', url: 'API URL', credentials: ['expression'] },
 ];
 
 interface Credentials {
@@ -28,6 +29,7 @@ interface Credentials {
   accessToken: string;
   siteId: string;
   apiKey: string;
+  expression: string;
 }
 
 const CREDENTIAL_LABELS: Record<keyof Credentials, string> = {
@@ -35,6 +37,7 @@ const CREDENTIAL_LABELS: Record<keyof Credentials, string> = {
   accessToken: 'Private app access token',
   siteId: 'Site ID',
   apiKey: 'API key',
+  expression: 'JSONata expression (the body, from the standard payload)',
 };
 
 export interface EndpointSettings {
@@ -85,6 +88,7 @@ function initialValues(endpoint: EndpointSettings | undefined): Values {
     accessToken: '',
     siteId: '',
     apiKey: '',
+    expression: '',
     region: 'us',
     url: endpoint?.url ?? '',
     description: endpoint?.description ?? '',
@@ -166,7 +170,11 @@ export function EndpointForm({
           hint={endpoint?.destinationSet ? 'Saved (never shown); type a new one to replace it' : 'Kept sealed, never shown again'}
           problem={errors[name]?.message}
         >
-          <input type="password" autoComplete="off" {...register(name)} />
+          {name === 'expression' ? (
+            <textarea rows={4} spellCheck={false} {...register(name)} />
+          ) : (
+            <input type="password" autoComplete="off" {...register(name)} />
+          )}
         </Field>
       ))}
       {format.value === 'customerio' && (

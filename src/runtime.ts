@@ -29,6 +29,7 @@ import { createIntegrations } from './modules/apps/integrations.service.ts';
 import { createSettings } from './modules/trials/settings.service.ts';
 import { createTrials } from './modules/trials/trials.service.ts';
 import { createWebhooks } from './modules/webhooks/webhooks.service.ts';
+import { zapierRoutes } from './modules/webhooks/zapier.routes.ts';
 import { segmentHttpRoutes } from './modules/ingest/segment-http.routes.ts';
 import { sdkConfigRoutes } from './modules/ingest/sdk-config.routes.ts';
 import { consoleRoutes } from './infra/static-files.ts';
@@ -171,6 +172,14 @@ export async function startRuntime({ role, config, logger, progress = () => unde
           ...hookRoutes(ingest, secrets),
           ...stripeRoutes({ orm, trials, secrets, logger }),
           ...exportRoutes({ orm, authorize: (authorization, appId) => credentials.appAccess(authorization, appId) }),
+          ...zapierRoutes({
+            orm,
+            webhooks: services.webhooks,
+            appOfKey: async (apiKey) => {
+              const auth = apiKey ? await credentials.authenticate(`Bearer ${apiKey}`) : null;
+              return auth?.kind === 'app' ? auth.appId : null;
+            },
+          }),
         },
       );
       // Revocation notices sent while the feed was away were missed: every open socket shows its credentials again.

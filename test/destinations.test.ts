@@ -137,11 +137,15 @@ describe('segment', () => {
       properties: { old_segment: null, new_segment: 'exploring', reason: 'trial_started' },
     });
 
-    // The same delivery again (its webhook-id, so its messageIds): the target counts it once.
-    const [delivery] = await stack.sql(
-      `select d.id from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where e.app_id = $1 and d.event_type = 'trial.segment_changed'`,
-      [source.app.id],
-    );
+    // The same delivery again (its webhook-id, so its messageIds): the target counts it once. (Once its first attempt is
+    // recorded: a redelivery asked while that attempt is still being recorded finds it delivered and is skipped.)
+    const delivery = await eventually(async () => {
+      const [row] = await stack.sql(
+        `select d.id, d.status from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where e.app_id = $1 and d.event_type = 'trial.segment_changed'`,
+        [source.app.id],
+      );
+      return row?.status === 'delivered' ? row : undefined;
+    });
     const redelivered = await stack.gql(`mutation($d: ID!) { redeliver(deliveryId: $d) { errors { message } } }`, { d: delivery.id });
     expect(redelivered.data.redeliver.errors).toEqual([]);
     await eventually(async () =>
@@ -315,7 +319,11 @@ describe('customerio', () => {
       trial_end: '2099-01-01T00:00:00.000Z',
     });
     expect(cio.seen[1]!.body).toMatchObject({ name: 'trial_segment_changed', data: { old_segment: null, new_segment: 'exploring', reason: 'trial_started' } });
-    const [delivery] = (await stack.gql(ATTEMPTS, { e: endpointId })).data.deliveries.edges.map((edge: { node: { id: string } }) => edge.node);
+    // Redelivered once its first attempt is recorded (as in the Segment test).
+    const delivery = await eventually(async () => {
+      const node = (await stack.gql(ATTEMPTS, { e: endpointId })).data.deliveries.edges[0]?.node;
+      return node?.status === 'delivered' ? node : undefined;
+    });
     expect(cio.seen[1]!.body.id).toBe(delivery.id);
     await stack.gql(`mutation($d: ID!) { redeliver(deliveryId: $d) { errors { message } } }`, { d: delivery.id });
     await eventually(async () => (cio.seen.length === 4 ? true : undefined));
@@ -372,5 +380,83 @@ describe('template', () => {
     expect(failed.attempts).toEqual([{ statusCode: null, error: 'the expression failed: no email' }]);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(api.seen).toHaveLength(1);
+  });
+});
+
+describe('zapier REST hooks', () => {
+  it("subscribe with the app's API key, a move (into the chosen segment only) arrives flat at the target, samples, unsubscribe", async () => {
+    const app = await newApp('zapier');
+    const other = await newApp('zapier-other');
+    const target = await apiReceiver(() => ({ status: 200, body: { status: 'success' } }));
+    const zapier = (path: string, init: { method?: string; key?: string | null; body?: object } = {}) =>
+      fetch(`${stack.url}${path}`, {
+        method: init.method ?? 'GET',
+        headers: { 'content-type': 'application/json', ...(init.key === null ? {} : { 'x-api-key': init.key ?? app.apiKey }) },
+        ...(init.body ? { body: JSON.stringify(init.body) } : {}),
+      });
+
+    expect((await zapier('/zapier/me', { key: null })).status).toBe(401);
+    expect((await zapier('/zapier/me', { key: stack.adminToken })).status).toBe(401);
+    expect(await (await zapier('/zapier/me')).json()).toEqual({ app: { id: app.app.id, name: 'zapier' } });
+
+    // Before any move, a sample of the right shape.
+    const [madeUp] = await (await zapier('/zapier/samples?event=trial.segment_entered')).json();
+    expect(madeUp).toMatchObject({ event: 'trial.segment_entered', user_id: expect.any(String), segment: expect.any(String) });
+
+    const bad = await zapier('/zapier/hooks', { method: 'POST', body: { target_url: target.url, event: 'trial.nope' } });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error).toContain('event must be one of');
+    const subscribed = await zapier('/zapier/hooks', {
+      method: 'POST',
+      body: { target_url: `${target.url}/hooks/catch/1/abc`, event: 'trial.segment_entered', segment: 'found_value' },
+    });
+    expect(subscribed.status).toBe(201);
+    const { id } = await subscribed.json();
+
+    await stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }`, {
+      i: { appId: app.app.id, ahaEvents: ['Report Viewed'] },
+    });
+    await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'zed', email: 'zed@example.com', trialEnd: '2099-01-01T00:00:00Z' } });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Entering exploring is not what the Zap asked for.
+    expect(target.seen).toHaveLength(0);
+    const track = await fetch(`${stack.url}/v1/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}` },
+      body: JSON.stringify({ userId: 'zed', event: 'Report Viewed' }),
+    });
+    expect(track.status).toBe(200);
+    await eventually(async () => (target.seen.length ? true : undefined));
+    expect(target.seen[0]).toMatchObject({
+      method: 'POST',
+      path: '/hooks/catch/1/abc',
+      body: { event: 'trial.segment_entered', segment: 'found_value', user_id: 'zed', email: 'zed@example.com', new_segment: 'found_value' },
+    });
+    expect(target.seen[0]!.body.trial).toBeUndefined();
+    // The real payload is now the sample.
+    const [real] = await (await zapier('/zapier/samples?event=trial.segment_entered')).json();
+    expect(real).toMatchObject({ user_id: 'zed', segment: 'found_value' });
+
+    expect((await zapier(`/zapier/hooks/${id}`, { method: 'DELETE', key: other.apiKey })).status).toBe(404);
+    expect(await (await zapier(`/zapier/hooks/${id}`, { method: 'DELETE' })).json()).toEqual({ deleted: id });
+    expect((await stack.gql(ENDPOINT, { a: app.app.id })).data.webhookEndpoints).toEqual([]);
+  });
+
+  it("Zapier's 410 (the Zap turned off) disables the hook and nothing more is sent", async () => {
+    const app = await newApp('zapier-gone');
+    const target = await apiReceiver(() => ({ status: 410, body: { status: 'gone' } }));
+    const subscribed = await fetch(`${stack.url}/zapier/hooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${app.apiKey}` },
+      body: JSON.stringify({ target_url: target.url, event: 'trial.started' }),
+    });
+    expect(subscribed.status).toBe(201);
+    await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'off', trialEnd: '2099-01-01T00:00:00Z' } });
+    const endpoint = await eventually(async () => {
+      const [found] = (await stack.gql(ENDPOINT, { a: app.app.id })).data.webhookEndpoints;
+      return found.enabled ? undefined : found;
+    });
+    expect(endpoint).toMatchObject({ format: 'zapier', disabledReason: 'Zapier answered 410: the Zap is off (unsubscribed)' });
+    expect(target.seen).toHaveLength(1);
   });
 });

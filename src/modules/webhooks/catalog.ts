@@ -45,6 +45,9 @@ export function wantsEvent(endpoint: { eventTypes: string[] }, eventType: string
   return endpoint.eventTypes.includes('*') || endpoint.eventTypes.includes(eventType);
 }
 
+/** Whether an endpoint takes a move into this segment (its segment filter, if it has one). */
+export const wantsSegment = (endpoint: { segments?: string[] | null }, segment: string): boolean => !endpoint.segments || endpoint.segments.includes(segment);
+
 /** The order one change's deliveries go out in, for each endpoint. */
 const SENDING_ORDER = ['trial.segment_changed', 'trial.started', 'trial.segment_left', 'trial.segment_entered', 'trial.converted', 'trial.expired'];
 

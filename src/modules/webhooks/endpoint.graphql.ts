@@ -13,6 +13,8 @@ import { AttemptRef, HttpHeader, asHeaders } from './attempt.graphql.ts';
 import type { IDeliveryAttempt } from './webhook-delivery.entity.ts';
 import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
 import { ENDPOINT_FORMATS, type EndpointFormat } from './formats.ts';
+import { SegmentKeyEnum } from '../trials/trial.graphql.ts';
+import type { SegmentKey } from '../../core/segments.ts';
 
 export const EndpointFormatEnum = builder.enumType('EndpointFormat', {
   description:
@@ -45,6 +47,12 @@ export const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint'
       description: "The webhook URL; for segment, the tracking API base (Trialcast posts to <url>/v1/batch); for hubspot and customerio, their API's base",
     }),
     format: t.field({ type: EndpointFormatEnum, resolve: (endpoint) => endpoint.format as EndpointFormat }),
+    segments: t.field({
+      type: [SegmentKeyEnum],
+      nullable: true,
+      description: 'Only moves into these segments (null: every move)',
+      resolve: (endpoint) => (endpoint.segments ?? null) as SegmentKey[] | null,
+    }),
     destinationSet: t.boolean({
       description: 'Whether destination credentials are saved (they are never shown)',
       resolve: (endpoint) => endpoint.destination !== null,
@@ -108,6 +116,7 @@ const endpointFields = (t: any) => ({
   ordered: t.boolean({ description: "Default true: one trial's changes arrive in order" }),
   disableAfter: t.string({ description: 'ISO-8601; default P5D' }),
   format: t.field({ type: EndpointFormatEnum, description: 'Default standard' }),
+  segments: t.field({ type: [SegmentKeyEnum], description: 'Only moves into these segments; an empty list: every move (the default)' }),
   destination: t.field({ type: DestinationInput, description: 'Credentials the format needs; fields left out keep what was saved' }),
 });
 

@@ -30,6 +30,8 @@ export interface EndpointInput {
   ordered?: boolean | null;
   disableAfter?: string | null;
   format?: EndpointFormat | null;
+  /** Only moves into these segments; an empty list: every move. */
+  segments?: string[] | null;
   /** A destination's credentials; write-only (sealed, never returned). `region` picks Customer.io's API when no URL is given. */
   destination?: (DestinationCredentials & { region?: 'us' | 'eu' | null }) | null;
 }
@@ -118,6 +120,7 @@ async function toFields(
     };
   }
   if (input.format != null) fields.format = input.format;
+  if (input.segments != null) fields.segments = input.segments.length ? [...new Set(input.segments)] : null;
   if (input.destination != null && Object.keys(given).length) fields.destination = secrets.seal(JSON.stringify(credentials));
   // A destination's own API is where it is unless a URL says otherwise (a proxy, a test receiver).
   const url = input.url ?? (current ? null : defaultUrl(format, region));
@@ -164,6 +167,7 @@ export async function createEndpoint(
     url: fields.url!,
     format: fields.format ?? 'standard',
     destination: fields.destination ?? null,
+    segments: fields.segments ?? null,
     description: fields.description ?? null,
     eventTypes: fields.eventTypes ?? ['trial.segment_changed'],
     headers: fields.headers ?? {},

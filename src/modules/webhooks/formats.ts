@@ -11,13 +11,14 @@
  *   trialcast_segment_reason and trialcast_trial_end, one PATCH with a private app's token;
  * - `customerio`: the person's attributes (PUT) then an event `trial_segment_changed` (POST,
  *   its id from the webhook-id, so Customer.io counts a retried one once), Basic site id : API key;
- * - `template`: any HTTP API, the body a JSONata expression makes of the standard payload (template.ts).
+ * - `template`: any HTTP API, the body a JSONata expression makes of the standard payload (template.ts);
+ * - `zapier`: a Zapier REST hook's target, the standard payload flattened (Zapier's fields are top-level keys).
  */
 import { classify, type Outcome } from '../../core/retry-policy.ts';
 import type { AttemptResult, HttpMethod } from './http-attempt.ts';
 import { evaluateTemplate } from './template.ts';
 
-export const ENDPOINT_FORMATS = ['standard', 'slack', 'segment', 'hubspot', 'customerio', 'template'] as const;
+export const ENDPOINT_FORMATS = ['standard', 'slack', 'segment', 'hubspot', 'customerio', 'template', 'zapier'] as const;
 export type EndpointFormat = (typeof ENDPOINT_FORMATS)[number];
 
 /** The credentials a format needs (kept sealed; never shown again once saved). */
@@ -41,6 +42,7 @@ export const CREDENTIALS_NEEDED: Record<EndpointFormat, Array<keyof DestinationC
   hubspot: ['accessToken'],
   customerio: ['siteId', 'apiKey'],
   template: ['expression'],
+  zapier: [],
 };
 
 /** Where a destination's API is when the endpoint's URL is left out (Customer.io's by region). */
@@ -186,6 +188,15 @@ function customerioCalls(payload: StandardPayload, url: string, credentials: Des
   ];
 }
 
+/**
+ * The standard payload with the trial's fields at the top level (`user_id`, `email`, `trial_end`,
+ * an account's `account_id`…), as Zapier maps fields; the team, a list, as `members` beside them.
+ */
+export function flatPayload(payload: StandardPayload): Record<string, unknown> {
+  const { trial, ...rest } = payload;
+  return { ...rest, ...(trial ?? {}) };
+}
+
 /** The request one attempt of a delivery sends, for the endpoint's format (a TemplateError when a template cannot make it). */
 export async function renderRequest(
   format: EndpointFormat,
@@ -211,6 +222,8 @@ export async function renderRequest(
       return { calls: [hubspotCall(payload, endpoint.url, credentials.accessToken ?? '')], signed: false };
     case 'customerio':
       return { calls: customerioCalls(payload, endpoint.url, credentials, delivery.id), signed: false };
+    case 'zapier':
+      return { calls: [post(endpoint.url, JSON.stringify(flatPayload(payload)))], signed: false };
     case 'template':
       return { calls: [post(endpoint.url, await evaluateTemplate(credentials.expression ?? '', payload))], signed: false };
   }
@@ -251,5 +264,6 @@ export function answerOf(format: EndpointFormat, { statusCode, body, unsendable 
     if (missing.length)
       return { outcome, disables: null, note: `HubSpot has no property ${missing.join(', ')}: create it in HubSpot (Settings → Properties, single-line text)` };
   }
+  if (format === 'zapier' && outcome === 'gone') return { outcome, disables: 'Zapier answered 410: the Zap is off (unsubscribed)', note: null };
   return { outcome, disables: outcome === 'gone' ? 'the endpoint answered 410 Gone' : null, note: null };
 }

@@ -12,6 +12,7 @@ import {
   eventTypesFor,
   MAX_MEMBERS_IN_WEBHOOK,
   wantsEvent,
+  wantsSegment,
   type ChangeFacts,
   type MemberFacts,
   type TrialFacts,
@@ -55,7 +56,7 @@ export async function insertDeliveries(em: EntityManager, rows: DeliveryRow[]): 
 /** What a transition's deliveries are made of: the trial's facts and the app's enabled endpoints. */
 export interface ChangeSubject {
   trial: TrialFacts;
-  endpoints: Array<{ id: string; eventTypes: string[] }>;
+  endpoints: Array<{ id: string; eventTypes: string[]; segments: string[] | null }>;
 }
 
 /**
@@ -73,7 +74,7 @@ select t.user_id, t.account_id, t.email, t.stripe_customer_id, t.trial_start, t.
                  'aha', m.aha_at is not null) order by m.last_active_at desc, m.user_id), '[]')
           from (select m.user_id, m.email, m.last_active_at, m.aha_at from account_members m where m.app_id = t.app_id and m.account_id = t.account_id
                 order by m.last_active_at desc, m.user_id limit ${MAX_MEMBERS_IN_WEBHOOK}) m) as members,
-       coalesce((select json_agg(json_build_object('id', e.id, 'eventTypes', e.event_types) order by e.id)
+       coalesce((select json_agg(json_build_object('id', e.id, 'eventTypes', e.event_types, 'segments', e.segments) order by e.id)
                  from webhook_endpoints e where e.app_id = t.app_id and e.enabled), '[]') as endpoints
 from trials t where t.id = $1`);
 
@@ -89,7 +90,7 @@ export async function loadChangeSubject(em: EntityManager, trialId: string): Pro
     account_name: string | null;
     member_count: number;
     members: MemberFacts[];
-    endpoints: Array<{ id: string; eventTypes: string[] }>;
+    endpoints: Array<{ id: string; eventTypes: string[]; segments: string[] | null }>;
   }>(em, CHANGE_SUBJECT, [trialId]);
   if (!row) throw new Error(`trial ${trialId} not found`);
   return {
@@ -107,20 +108,22 @@ export async function loadChangeSubject(em: EntityManager, trialId: string): Pro
 
 /** Pure: a transition's deliveries, one per (enabled endpoint, wanted event type), each id derived from its subject. */
 export function planChangeDeliveries(change: ChangeFacts, { trial, endpoints }: ChangeSubject): DeliveryRow[] {
-  return endpoints.flatMap((endpoint) =>
-    eventTypesFor(change)
-      .filter((type) => wantsEvent(endpoint, type))
-      .map((eventType) => {
-        const id = deliveryIdFor(change.id, endpoint.id, eventType);
-        return {
-          id,
-          endpointId: endpoint.id,
-          eventType,
-          body: changeEventBody(eventType, change, trial, eventIdOf(id)),
-          segmentChangeId: change.id,
-          trialId: change.trialId,
-          sequence: change.sequence,
-        };
-      }),
-  );
+  return endpoints
+    .filter((endpoint) => wantsSegment(endpoint, change.newSegment))
+    .flatMap((endpoint) =>
+      eventTypesFor(change)
+        .filter((type) => wantsEvent(endpoint, type))
+        .map((eventType) => {
+          const id = deliveryIdFor(change.id, endpoint.id, eventType);
+          return {
+            id,
+            endpointId: endpoint.id,
+            eventType,
+            body: changeEventBody(eventType, change, trial, eventIdOf(id)),
+            segmentChangeId: change.id,
+            trialId: change.trialId,
+            sequence: change.sequence,
+          };
+        }),
+    );
 }

@@ -16,6 +16,8 @@ export const WebhookEndpoint = defineEntity({
     description: p.string().nullable(),
     /** Event types delivered; empty means all. */
     eventTypes: p.json<string[]>(),
+    /** Only moves into these segments (null: every move), as a Zapier trigger's segment filter asks. */
+    segments: p.json<string[]>().nullable(),
     /** Static headers added to every request, as Segment's destination allows. */
     headers: p.json<Record<string, string>>(),
     /** `whsec_…` signing secret; never logged. */

@@ -381,6 +381,12 @@ describe.skipIf(!available && !required)('in a browser', () => {
       const [endpoint] = (await stack.gql(`query($a: ID!) { webhookEndpoints(appId: $a) { format destinationSet } }`, { a: source.app.id })).data
         .webhookEndpoints;
       expect(endpoint).toEqual({ format: 'segment', destinationSet: true });
+      // The request a sample move would make, its key masked.
+      await page.getByRole('button', { name: 'Preview the request' }).click();
+      const preview = page.getByRole('region', { name: 'The request a sample move would send' });
+      await expect.poll(() => preview.innerText()).toContain(`POST ${stack.url}/v1/batch`);
+      expect(await preview.innerText()).toContain('authorization: Basic ••••');
+      expect(await preview.innerText()).toContain('"trial_segment": "found_value"');
       expect(outside).toEqual([]);
       await context.close();
     });

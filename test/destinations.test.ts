@@ -119,6 +119,18 @@ describe('segment', () => {
     // Sealed at rest.
     const [row] = await stack.sql('select destination from webhook_endpoints where id = $1', [created.data.createWebhookEndpoint.endpoint.id]);
     expect(row.destination).not.toContain(target.writeKey);
+    // The console's preview: the call a sample move would make, its credential masked.
+    const preview = (
+      await stack.gql(`query($a: ID!) { webhookEndpoints(appId: $a) { requestPreview { calls { method url headers { name value } body } error } } }`, {
+        a: source.app.id,
+      })
+    ).data.webhookEndpoints[0].requestPreview;
+    expect(preview.error).toBeNull();
+    expect(preview.calls).toHaveLength(1);
+    expect(preview.calls[0]).toMatchObject({ method: 'POST', url: `${stack.url}/v1/batch` });
+    expect(preview.calls[0].headers).toContainEqual({ name: 'authorization', value: 'Basic ••••' });
+    expect(JSON.stringify(preview)).not.toContain(Buffer.from(`${target.writeKey}:`).toString('base64'));
+    expect(JSON.parse(preview.calls[0].body).batch[0]).toMatchObject({ type: 'identify', userId: 'usr_8a3f4b', traits: { trial_segment: 'found_value' } });
 
     await stack.gql(START_TRIAL, { input: { appId: source.app.id, userId: 'sia', trialEnd: '2099-01-01T00:00:00Z' } });
     const arrived = await eventually(async () => {
@@ -365,6 +377,17 @@ describe('template', () => {
     expect(badSyntax.data.createWebhookEndpoint.errors).toEqual([
       { field: 'destination.expression', message: expect.stringMatching(/^the expression is not JSONata/), code: 'INVALID' },
     ]);
+    const previewOf = async (expression: string) => {
+      const made = await stack.gql(CREATE, { input: { appId: app.app.id, url: api.url, format: 'template', destination: { expression } } });
+      const endpointId = made.data.createWebhookEndpoint.endpoint.id;
+      const { data } = await stack.gql(`query($e: ID!) { node(id: $e) { ... on WebhookEndpoint { requestPreview { calls { body } error } } } }`, {
+        e: endpointId,
+      });
+      await stack.gql(`mutation($id: ID!) { deleteWebhookEndpoint(input: { endpointId: $id }) { errors { code } } }`, { id: endpointId });
+      return data.node.requestPreview;
+    };
+    expect(await previewOf('{"stage": new_segment}')).toEqual({ calls: [{ body: '{"stage":"found_value"}' }], error: null });
+    expect(await previewOf('$error("not for samples")')).toEqual({ calls: [], error: 'the expression failed: not for samples' });
     const expression = 'trial.email ? {"email": trial.email, "stage": new_segment} : $error("no email")';
     const created = await stack.gql(CREATE, { input: { appId: app.app.id, url: `${api.url}/people`, format: 'template', destination: { expression } } });
     const endpointId = created.data.createWebhookEndpoint.endpoint.id;

@@ -107,7 +107,7 @@ describe('a receiver whose answer PostgreSQL cannot store as it is', () => {
       expect(node.attempts[0]).toMatchObject({ statusCode: 200, error: null });
       checkBody(node.attempts[0].responseBody);
     }
-    await stack.gql(`mutation($id: ID!) { deleteWebhookEndpoint(endpointId: $id) { errors { code } } }`, { id: endpoint.id });
+    await stack.gql(`mutation($id: ID!) { deleteWebhookEndpoint(input: { endpointId: $id }) { errors { code } } }`, { id: endpoint.id });
   });
 
   it('sendTestWebhook to such a receiver answers with the attempt, not a 500', async () => {
@@ -122,7 +122,7 @@ describe('a receiver whose answer PostgreSQL cannot store as it is', () => {
     expect(tested.errors).toBeUndefined();
     expect(tested.data.sendTestWebhook).toEqual({ attempt: { statusCode: 200, responseBody: expect.stringContaining('binary answer') }, errors: [] });
     expect(hook.requests).toHaveLength(1);
-    await stack.gql(`mutation($id: ID!) { deleteWebhookEndpoint(endpointId: $id) { errors { code } } }`, { id: endpointId });
+    await stack.gql(`mutation($id: ID!) { deleteWebhookEndpoint(input: { endpointId: $id }) { errors { code } } }`, { id: endpointId });
   });
 
   it('an answer that still cannot be stored is recorded without it: the outcome is kept, so nothing is POSTed again', async () => {

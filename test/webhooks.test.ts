@@ -130,6 +130,15 @@ describe('delivery', () => {
     expect(node.attempts.map((attempt: { statusCode: number }) => attempt.statusCode)).toEqual([500, 500, 503, 200]);
   });
 
+  it('429 with Retry-After: 3 waits at least 3 s before the next attempt, over a shorter schedule', async () => {
+    const hook = (await receiver()).script({ status: 429, headers: { 'retry-after': '3' } });
+    const { app } = await appWithEndpoint(hook.url, { retrySchedule: ['PT0S', 'PT0.2S', 'PT10S'] });
+    await startTrial(app, 'throttled');
+    const [first, second] = await hook.waitFor(2, 20_000);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(2950);
+    expect(second!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
+  });
+
   it('receiver down, then up: delivered once it is up, with the same webhook-id', async () => {
     const port = await freePort();
     const { app, endpoint } = await appWithEndpoint(`http://127.0.0.1:${port}/hooks`, { retrySchedule: ['PT0S', 'PT1S', 'PT1S', 'PT1S', 'PT1S', 'PT1S'] });
@@ -412,13 +421,16 @@ describe('retry policy and signing (pure)', () => {
     [null, 'retry'],
   ] as const)('status %s → %s', (status, outcome) => expect(classify(status)).toBe(outcome));
 
-  it('follows the schedule with ±10 % jitter, honours a longer Retry-After, and ends with the schedule', () => {
+  it('follows the schedule with ±10 % jitter, honours a longer Retry-After up to the schedule end, and ends with the schedule', () => {
     const schedule = ['PT0S', 'PT5S', 'PT5M'];
     expect(delayBefore(2, schedule, 0, null)).toBe(4500);
     expect(delayBefore(2, schedule, 1, null)).toBe(5500);
     expect(delayBefore(2, schedule, 0.5, 60_000)).toBe(60_000);
     expect(delayBefore(3, schedule, 0.5, null)).toBe(300_000);
     expect(delayBefore(4, schedule, 0.5, null)).toBeNull();
+    // A Retry-After past the schedule's end waits until that end, not longer (5 s + 5 min left before attempt 2).
+    expect(delayBefore(2, schedule, 0.5, 86_400_000)).toBe(305_000);
+    expect(delayBefore(3, schedule, 0.5, 86_400_000)).toBe(300_000);
     expect(retryAfterMs('120', 0)).toBe(120_000);
     expect(retryAfterMs(new Date(10_000).toUTCString(), 0)).toBe(10_000);
     expect(retryAfterMs('soon', 0)).toBeNull();

@@ -29,13 +29,15 @@ export function retryAfterMs(header: string | undefined, now: number): number | 
 
 /**
  * Delay before attempt number `next` (1-based; attempt 1 is immediate), with ±10 % jitter so
- * an endpoint coming back is not hit by every delivery at once; Retry-After wins when longer.
- * Null when the schedule is exhausted.
+ * an endpoint coming back is not hit by every delivery at once; Retry-After wins when longer,
+ * but never past the schedule's end (the rest of its steps): a receiver asking for a day
+ * does not stretch a delivery's window. Null when the schedule is exhausted.
  */
 export function delayBefore(next: number, schedule: string[], random: number, retryAfter: number | null): number | null {
   const step = schedule[next - 1];
   if (step === undefined) return null;
   const base = parseIsoDuration(step) ?? 0;
   const jittered = Math.round(base * (0.9 + 0.2 * random));
-  return Math.max(jittered, retryAfter ?? 0);
+  const windowLeft = schedule.slice(next - 1).reduce((sum, rest) => sum + (parseIsoDuration(rest) ?? 0), 0);
+  return Math.max(jittered, Math.min(retryAfter ?? 0, windowLeft));
 }

@@ -146,3 +146,25 @@ export function operationalEventBody(event: OperationalEvent, facts: Record<stri
     occurred_at: event.occurredAt,
   });
 }
+
+/** A move as it would be told, for previews and samples before any happened (the contract's own example). */
+export function sampleChangeBody(appId: string, eventType: string): string {
+  const change: ChangeFacts = {
+    id: 'sgc_sample',
+    appId,
+    trialId: 'trl_sample',
+    sequence: 2,
+    oldSegment: 'exploring',
+    newSegment: 'found_value',
+    reason: 'aha_event_received',
+    occurredAt: '2025-02-16T14:32:00.000Z',
+  };
+  const trial: TrialFacts = {
+    userId: 'usr_8a3f4b',
+    email: 'alex@example.com',
+    stripeCustomerId: 'cus_Abc123',
+    trialStart: new Date('2025-02-14T00:00:00Z'),
+    trialEnd: new Date('2025-02-28T00:00:00Z'),
+  };
+  return changeEventBody(eventType, change, trial, 'evt_sample');
+}

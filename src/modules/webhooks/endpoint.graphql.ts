@@ -3,7 +3,9 @@
  * update, delete, rotate the secret, send a test). The rules live in endpoints.service.ts and
  * tester.ts; a missing endpoint and another app's get the same NOT_FOUND (graphql/common.ts).
  */
+import { GraphQLError } from 'graphql';
 import { builder } from '../../graphql/builder.ts';
+import { EVENT_TYPES } from './catalog.ts';
 import { notFound, payloadType } from '../../graphql/common.ts';
 import { mayAccess, requireApp, requireCaller, type GraphQLContext } from '../../graphql/context.ts';
 import { NodeRef, registerNode } from '../../graphql/node.ts';
@@ -77,6 +79,43 @@ export const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint'
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
+
+const PreviewedCall = builder.objectRef<{ method: string; url: string; headers: Record<string, string>; body: string }>('PreviewedCall').implement({
+  description: 'One HTTP call an attempt makes (credentials masked)',
+  fields: (t) => ({
+    method: t.exposeString('method'),
+    url: t.exposeString('url'),
+    headers: t.field({ type: [HttpHeader], resolve: (call) => asHeaders(call.headers) }),
+    body: t.exposeString('body'),
+  }),
+});
+
+const RequestPreview = builder
+  .objectRef<{ calls: Array<{ method: string; url: string; headers: Record<string, string>; body: string }>; error: string | null }>('RequestPreview')
+  .implement({
+    description: "What a sample move's delivery would send to this endpoint, rendered for its format; nothing is sent",
+    fields: (t) => ({
+      calls: t.field({ type: [PreviewedCall], resolve: (preview) => preview.calls }),
+      error: t.exposeString('error', { nullable: true, description: 'Why no request can be made of the sample (a template failing on it)' }),
+    }),
+  });
+
+builder.objectFields(EndpointRef, (t) => ({
+  requestPreview: t.field({
+    type: RequestPreview,
+    args: { eventType: t.arg.string({ defaultValue: 'trial.segment_changed', description: 'A trial.* event type' }) },
+    resolve: async (endpoint, { eventType }, { services }) => {
+      const type = eventType ?? 'trial.segment_changed';
+      if (!type.startsWith('trial.') || !EVENT_TYPES.includes(type))
+        throw new GraphQLError(`eventType must be a trial.* event type`, { extensions: { code: 'BAD_USER_INPUT' } });
+      try {
+        return { calls: await services.webhooks.previewRequest(endpoint, type), error: null };
+      } catch (error) {
+        return { calls: [], error: (error as Error).message };
+      }
+    },
+  }),
+}));
 
 /** The caller's endpoint, or null: another app's is answered as one that does not exist. */
 export async function callersEndpoint(ctx: GraphQLContext, endpointId: string): Promise<IWebhookEndpoint | null> {

@@ -63,3 +63,34 @@ export async function sendAttempt(
     return error instanceof TemplateError ? { ...failed, unsendable: true } : failed;
   }
 }
+
+/** What an attempt would send for this body, its credentials shown masked: the console's preview of an endpoint. */
+export async function previewRequest(
+  endpoint: IWebhookEndpoint,
+  body: string,
+  deps: Pick<DeliveryDeps, 'secrets' | 'publicUrl'>,
+  at: Date,
+): Promise<Array<{ method: string; url: string; headers: Record<string, string>; body: string }>> {
+  const request = await renderRequest(
+    endpoint.format as EndpointFormat,
+    { url: endpoint.url, credentials: credentialsOf(endpoint, deps.secrets) },
+    { id: 'msg_preview', body },
+    deps.publicUrl,
+  );
+  const signature = request.signed ? signatureHeaders(signingSecrets(endpoint, at), 'msg_preview', Math.floor(at.getTime() / 1000), body) : {};
+  return request.calls.map((call) => ({
+    method: call.method,
+    url: call.url,
+    headers: {
+      ...endpoint.headers,
+      ...call.headers,
+      'user-agent': USER_AGENT,
+      ...signature,
+      ...(call.headers.authorization ? { authorization: masked(call.headers.authorization) } : {}),
+    },
+    body: call.body,
+  }));
+}
+
+/** `Basic ••••`: the scheme shown, the credential not. */
+const masked = (authorization: string) => `${authorization.split(' ')[0]} ••••`;

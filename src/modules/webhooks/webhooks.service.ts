@@ -7,6 +7,8 @@ import type { DeliveryDeps } from './delivery-deps.ts';
 import { createEndpoint, rotateSecret, updateEndpoint, type EndpointInput } from './endpoints.service.ts';
 import { redeliver, redeliverFailed } from './redelivery.ts';
 import { sendTestWebhook } from './tester.ts';
+import { previewRequest } from './sending.ts';
+import { sampleChangeBody } from './catalog.ts';
 import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
 import type { IWebhookEndpoint } from './webhook-endpoint.entity.ts';
 
@@ -15,6 +17,8 @@ export function createWebhooks(deps: DeliveryDeps) {
     createEndpoint: (em: EntityManager, appId: string, input: EndpointInput) => createEndpoint(em, appId, input, deps),
     updateEndpoint: (em: EntityManager, endpoint: IWebhookEndpoint, input: EndpointInput) => updateEndpoint(em, endpoint, input, deps),
     rotateSecret: (em: EntityManager, endpoint: IWebhookEndpoint) => rotateSecret(em, endpoint),
+    /** The request a sample move of this type would make (rendered, nothing sent). */
+    previewRequest: (endpoint: IWebhookEndpoint, eventType: string) => previewRequest(endpoint, sampleChangeBody(endpoint.app.id, eventType), deps, new Date()),
     sendTest: (em: EntityManager, endpoint: IWebhookEndpoint) => sendTestWebhook(deps, em, endpoint),
     redeliver: (em: EntityManager, delivery: IWebhookDelivery) => redeliver(deps, em, delivery),
     redeliverFailed: (em: EntityManager, endpoint: IWebhookEndpoint, since: Date) => redeliverFailed(deps, em, endpoint, since),

@@ -9,7 +9,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { isSegmentKey } from '../../core/segments.ts';
 import { answeringHttpErrors, decodePathSegment, HttpError, parseJson, readBody, sendJson, type RouteHandler } from '../../infra/http-body.ts';
 import { App } from '../apps/app.entity.ts';
-import { EVENT_TYPES, isOperational } from './catalog.ts';
+import { EVENT_TYPES, isOperational, sampleChangeBody } from './catalog.ts';
 import { flatPayload } from './formats.ts';
 import type { Webhooks } from './webhooks.service.ts';
 import { WebhookEndpoint } from './webhook-endpoint.entity.ts';
@@ -28,20 +28,6 @@ function apiKeyOf(req: IncomingMessage): string | null {
   if (typeof header === 'string' && header) return header;
   const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
   return bearer?.[1] ?? null;
-}
-
-/** A payload of each trial event's shape, for a Zap built before any move happened. */
-function madeUpPayload(event: string, appId: string): Record<string, unknown> {
-  return flatPayload({
-    event,
-    app_id: appId,
-    trial: { user_id: 'usr_8a3f4b', email: 'alex@example.com', trial_end: '2025-02-28T00:00:00.000Z' },
-    old_segment: 'exploring',
-    new_segment: 'found_value',
-    reason: 'aha_event_received',
-    occurred_at: '2025-02-16T14:32:00.000Z',
-    ...(event === 'trial.segment_entered' ? { segment: 'found_value' } : event === 'trial.segment_left' ? { segment: 'exploring' } : {}),
-  } as Parameters<typeof flatPayload>[0]);
 }
 
 export function zapierRoutes({ orm, webhooks, appOfKey }: { orm: MikroORM; webhooks: Webhooks; appOfKey: AppOfKey }): Record<string, RouteHandler> {
@@ -108,7 +94,12 @@ export function zapierRoutes({ orm, webhooks, appOfKey }: { orm: MikroORM; webho
         order by created_at desc limit ?`,
       [appId, event, SAMPLES],
     );
-    sendJson(res, 200, rows.length ? rows.map((row) => flatPayload(JSON.parse(row.body))) : [madeUpPayload(event, appId)]);
+    const bodies = rows.length ? rows.map((row) => row.body) : [sampleChangeBody(appId, event)];
+    sendJson(
+      res,
+      200,
+      bodies.map((body) => flatPayload(JSON.parse(body))),
+    );
   };
 
   return {

@@ -1,5 +1,6 @@
 /**
- * One endpoint: its health, a test (the request sent and the response received), its signing
+ * One endpoint: its health, a test (the request sent and the response received), a preview of
+ * the request a sample move would make (its format's), its signing
  * secret revealed on demand and rotated with the overlap shown, enable, disable, edit, delete,
  * and its delivery log.
  */
@@ -10,6 +11,7 @@ import type { EndpointsQuery, SendTestMutation } from '../../gql/graphql.ts';
 import { ErrorState } from '../../states.tsx';
 import { DeliveryLog } from './DeliveryLog.tsx';
 import { ReceivedResponse } from './ReceivedResponse.tsx';
+import { RequestPreview } from './RequestPreview.tsx';
 import { EndpointForm, type EndpointInput, type SaveResult } from './EndpointForm.tsx';
 
 export type Endpoint = EndpointsQuery['webhookEndpoints'][number];
@@ -123,6 +125,7 @@ function health(endpoint: Endpoint): string {
 
 export function EndpointCard({ endpoint, changed }: { endpoint: Endpoint; changed: () => void }) {
   const [revealed, setRevealed] = useState(false);
+  const [previewing, setPreviewing] = useState(false);
   const [editing, setEditing] = useState(false);
   const [confirmingDelete, setConfirmingDelete] = useState(false);
   const [test, sendTest] = useMutation(SendTest);
@@ -163,6 +166,9 @@ export function EndpointCard({ endpoint, changed }: { endpoint: Endpoint; change
         >
           {test.fetching ? 'Sending…' : 'Send a test webhook'}
         </button>
+        <button type="button" aria-expanded={previewing} onClick={() => setPreviewing(!previewing)}>
+          {previewing ? 'Hide the request preview' : 'Preview the request'}
+        </button>
         <button type="button" aria-expanded={revealed} onClick={() => setRevealed(!revealed)}>
           {revealed ? 'Hide the signing secret' : 'Reveal the signing secret'}
         </button>
@@ -201,6 +207,7 @@ export function EndpointCard({ endpoint, changed }: { endpoint: Endpoint; change
           </button>
         )}
       </div>
+      {previewing && <RequestPreview endpointId={endpoint.id} />}
       {revealed && (
         <div className="secret">
           <label htmlFor={`secret-${endpoint.id}`}>Signing secret</label>

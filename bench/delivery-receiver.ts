@@ -11,8 +11,10 @@ const receiver = createServer((req, res) => {
   let body = '';
   req.on('data', (chunk: Buffer) => (body += chunk.toString()));
   req.on('end', () => {
-    const payload = JSON.parse(body) as { new_segment: string; occurred_at: string };
-    if (payload.new_segment === 'found_value') arrivals.push({ at: Date.now(), latency: Date.now() - Date.parse(payload.occurred_at) });
+    const payload = JSON.parse(body) as { new_segment?: string; occurred_at?: string; text?: string };
+    // A Slack message carries no time of its own: counted by its words, its latency unknown.
+    if (payload.new_segment === 'found_value') arrivals.push({ at: Date.now(), latency: Date.now() - Date.parse(payload.occurred_at!) });
+    else if (payload.text?.includes('→ found value')) arrivals.push({ at: Date.now(), latency: Number.NaN });
     res.writeHead(204).end();
   });
 });

@@ -9,7 +9,7 @@ import { createLogger } from '../src/logger.ts';
 import { startEmbeddedPostgres } from '../src/infra/postgres.ts';
 import { startTemporalDevServer } from '../src/infra/temporal.ts';
 import { resolveTemporalExecutable } from '../src/infra/temporal-cli.ts';
-import { deliveryThroughput, firstAttemptLatency } from './scenarios/delivery.ts';
+import { deliveryFormats, deliveryThroughput, firstAttemptLatency } from './scenarios/delivery.ts';
 import { subscriptionFanout } from './scenarios/fanout.ts';
 import { trialQueryThroughput } from './scenarios/graphql.ts';
 import { ingestThroughput } from './scenarios/ingest.ts';
@@ -32,13 +32,14 @@ async function main(): Promise<void> {
   const product = await startProduct({ DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: temporal.address, DATA_DIR: dataDir });
   const results: Result[] = [];
   try {
-    // BENCH_ONLY=ingest,graphql,latency,fanout,delivery,first-attempt,trials,insights runs a subset.
-    const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,fanout,delivery,first-attempt,trials,insights').split(','));
+    // BENCH_ONLY=ingest,graphql,latency,fanout,delivery,delivery-formats,first-attempt,trials,insights runs a subset.
+    const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,fanout,delivery,delivery-formats,first-attempt,trials,insights').split(','));
     if (only.has('ingest')) results.push(...(await ingestThroughput(product)));
     if (only.has('graphql')) results.push(...(await trialQueryThroughput(product)));
     if (only.has('latency')) results.push(...(await eventToSubscription(product)));
     if (only.has('fanout')) results.push(...(await subscriptionFanout(product)));
     if (only.has('delivery')) results.push(...(await deliveryThroughput(product)));
+    if (only.has('delivery-formats')) results.push(...(await deliveryFormats(product)));
     if (only.has('first-attempt')) results.push(...(await firstAttemptLatency(product)));
     if (only.has('trials')) results.push(...(await openTrialsAndTimers(product)));
     if (only.has('insights')) results.push(...(await insightQueries(product)));

@@ -11,6 +11,8 @@ interface DeliveryLoad {
   rate: number;
   endpoints: number;
   eventTypes: string[];
+  /** The endpoints' format and its destination (default: standard). */
+  format?: { format: string; destination?: Record<string, string> };
 }
 
 interface DeliveryRun {
@@ -44,7 +46,7 @@ async function runDeliveryLoad({ url, databaseUrl, labels: productLabels }: Prod
     const app = await newApp(url, { ahaEvents: ['Aha'], ...UNLIMITED });
     for (let i = 0; i < endpoints; i++) {
       await graphql(url, app.apiKey, 'mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { errors { message } } }', {
-        i: { appId: app.appId, url: `${hookUrl}/${i}`, eventTypes },
+        i: { appId: app.appId, url: `${hookUrl}/${i}`, eventTypes, ...load.format },
       });
     }
     const ids = Array.from({ length: trials }, (_, i) => `dlv-${i}`);
@@ -107,6 +109,37 @@ async function runDeliveryLoad({ url, databaseUrl, labels: productLabels }: Prod
 
 const describeLoad = (run: DeliveryRun, load: DeliveryLoad) =>
   `${run.latencies.length} of ${run.expected} deliveries (${load.trials} aha transitions offered at ${load.rate}/s over ${run.offeredSeconds.toFixed(1)} s, × ${load.endpoints} endpoints taking ${load.eventTypes.join(',')}) received by a loopback receiver (another process) within ${run.seconds.toFixed(1)} s`;
+
+/**
+ * The same deliveries rendered by each destination format, back to back at the same load:
+ * deliveries a second and the CPU a delivery costs, beside the standard format's. The template
+ * keeps the fields the receiver times deliveries by (a realistic mapping of a few fields).
+ */
+export async function deliveryFormats(product: Product): Promise<Result[]> {
+  const base = { trials: Number(process.env.BENCH_FORMAT_TRIALS ?? 400), rate: 200, endpoints: 10, eventTypes: ['trial.segment_changed'] };
+  const template = '{"email": trial.email, "user": trial.user_id, "stage": new_segment, "new_segment": new_segment, "occurred_at": occurred_at}';
+  const formats = [
+    { name: 'standard', format: { format: 'standard' } },
+    { name: 'slack', format: { format: 'slack' } },
+    { name: 'template', format: { format: 'template', destination: { expression: template } } },
+  ];
+  const runs: Array<{ name: string; perSecond: number; cpuUs: number; run: DeliveryRun; load: DeliveryLoad }> = [];
+  for (const { name, format } of formats) {
+    const load = { ...base, format };
+    const run = await runDeliveryLoad(product, load);
+    const deliveries = load.trials * load.endpoints;
+    const cpuMs = run.cpuPerTransition.filter((entry) => entry.program !== 'receiver').reduce((sum, entry) => sum + entry.ms, 0);
+    runs.push({ name, perSecond: Math.round(run.latencies.length / run.seconds), cpuUs: Math.round((cpuMs * load.trials * 1000) / deliveries), run, load });
+  }
+  const standard = runs[0]!;
+  return runs.slice(1).map(({ name, perSecond, cpuUs, run, load }) => ({
+    name: `delivery.per_s.${name}`,
+    value: perSecond,
+    unit: 'deliveries/s',
+    baseline: standard.perSecond,
+    note: `${describeLoad(run, load)}; CPU a delivery (every program but the receiver) ${cpuUs} µs against the standard format's ${standard.cpuUs} µs (${Math.round((cpuUs / standard.cpuUs - 1) * 100)} %); baseline: the standard format at the same load, in this run`,
+  }));
+}
 
 /**
  * Sustained deliveries: many endpoints per transition, offered faster than the machine can

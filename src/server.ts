@@ -4,6 +4,7 @@ import { WebSocketServer } from 'ws';
 import { StartupError } from './errors.ts';
 import { sendJson, type RouteHandler } from './infra/http-body.ts';
 import { createMetrics } from './infra/metrics.ts';
+import { deliveryBacklog } from './modules/webhooks/delivery-backlog.ts';
 import type { Services } from './graphql/context.ts';
 import { serveGraphQLOverWebSocket } from './graphql/ws-server.ts';
 import { createGraphQLHandler } from './graphql/yoga.ts';
@@ -56,7 +57,7 @@ async function readiness(services: Services): Promise<{ ready: boolean; checks: 
  * health, readiness and metrics. `start` binds (port 0 picks a free one), `stop` drains.
  */
 export function buildApp(services: Services, options: ServerOptions, extraRoutes: Record<string, RouteHandler> = {}) {
-  const metrics = createMetrics();
+  const metrics = createMetrics(() => deliveryBacklog(services.orm));
   const yoga = createGraphQLHandler(services, options);
 
   const routes: Record<string, RouteHandler> = {

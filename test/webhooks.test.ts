@@ -139,6 +139,21 @@ describe('delivery', () => {
     expect(second!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
   });
 
+  it("/metrics says webhooks are backing up: pending deliveries being retried, the oldest one's age, a failing endpoint", async () => {
+    const hook = (await receiver()).script(...Array.from({ length: 20 }, () => ({ status: 503 })));
+    const { app } = await appWithEndpoint(hook.url, { retrySchedule: ['PT0S', 'PT1M'] });
+    await startTrial(app, 'backlogged');
+    await hook.waitFor(1);
+    const gauge = (text: string, name: string) => Number(new RegExp(`^${name.replace(/[{}"=]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    const text = await eventually(async () => {
+      const scraped = await (await fetch(`${stack.url}/metrics`)).text();
+      return gauge(scraped, 'trialcast_webhook_deliveries_pending{state="retrying"}') >= 1 ? scraped : undefined;
+    });
+    expect(gauge(text, 'trialcast_webhook_oldest_pending_delivery_seconds')).toBeGreaterThan(0);
+    expect(gauge(text, 'trialcast_webhook_endpoints{health="failing"}')).toBeGreaterThanOrEqual(1);
+    expect(gauge(text, 'trialcast_webhook_endpoints{health="healthy"}')).toBeGreaterThanOrEqual(0);
+  });
+
   it('receiver down, then up: delivered once it is up, with the same webhook-id', async () => {
     const port = await freePort();
     const { app, endpoint } = await appWithEndpoint(`http://127.0.0.1:${port}/hooks`, { retrySchedule: ['PT0S', 'PT1S', 'PT1S', 'PT1S', 'PT1S', 'PT1S'] });

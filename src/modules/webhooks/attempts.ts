@@ -13,7 +13,9 @@ import { WebhookDelivery } from './webhook-delivery.entity.ts';
  */
 export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): Promise<AttemptOutcome> {
   const em = deps.orm.em.fork();
-  const delivery = await em.findOneOrFail(WebhookDelivery, { id: deliveryId }, { populate: ['endpoint'] });
+  const delivery = await em.findOne(WebhookDelivery, { id: deliveryId }, { populate: ['endpoint'] });
+  // Gone with its endpoint (deleted, or a Zapier hook Zapier unsubscribed): nothing left to send.
+  if (!delivery) return { outcome: 'skipped', attemptId: null, retryAfterMs: null, retrySchedule: [], attemptCount: 0 };
   if (delivery.status !== 'pending' || !delivery.endpoint.enabled) {
     return { outcome: 'skipped', attemptId: null, retryAfterMs: null, retrySchedule: delivery.endpoint.retrySchedule, attemptCount: delivery.attemptCount };
   }
@@ -26,8 +28,8 @@ export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): P
 export async function markDeliveryExhausted(deps: DeliveryDeps, deliveryId: string): Promise<void> {
   const em = deps.orm.em.fork();
   const raised = await em.transactional(async (tx) => {
-    const delivery = await tx.findOneOrFail(WebhookDelivery, { id: deliveryId }, { populate: ['endpoint'] });
-    if (delivery.status !== 'pending') return [];
+    const delivery = await tx.findOne(WebhookDelivery, { id: deliveryId }, { populate: ['endpoint'] });
+    if (!delivery || delivery.status !== 'pending') return [];
     delivery.status = 'failed';
     await tx.flush();
     if (isOperational(delivery.eventType)) return [];

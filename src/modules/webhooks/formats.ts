@@ -264,6 +264,6 @@ export function answerOf(format: EndpointFormat, { statusCode, body, unsendable 
     if (missing.length)
       return { outcome, disables: null, note: `HubSpot has no property ${missing.join(', ')}: create it in HubSpot (Settings → Properties, single-line text)` };
   }
-  if (format === 'zapier' && outcome === 'gone') return { outcome, disables: 'Zapier answered 410: the Zap is off (unsubscribed)', note: null };
+  if (format === 'zapier' && outcome === 'gone') return { outcome, disables: 'Zapier answered 410: the Zap is off (the hook is deleted)', note: null };
   return { outcome, disables: outcome === 'gone' ? 'the endpoint answered 410 Gone' : null, note: null };
 }

@@ -17,7 +17,7 @@ import type { AttemptResult } from './http-attempt.ts';
 import { dispatchDeliveries, type Dispatchable } from './lanes.ts';
 import { FAILING_AFTER_ATTEMPTS, raiseOperationalEvent } from './operational-events.ts';
 import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
-import type { IWebhookEndpoint } from './webhook-endpoint.entity.ts';
+import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
 
 export interface Posted {
   delivery: IWebhookDelivery;
@@ -142,6 +142,9 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
     // leaves the attempts unrecorded, and then at-least-once delivery re-sends the same webhook-id.
     raised = await persist(attempts.map((attempt) => withoutAnswer(attempt, error)));
   }
+  // Zapier's 410 means the Zap was turned off: its hook is deleted, as Zapier's REST hooks expect (and frees its place).
+  const unsubscribed = [...changedEndpoints.values()].filter((endpoint) => endpoint.format === 'zapier' && !endpoint.enabled).map((endpoint) => endpoint.id);
+  if (unsubscribed.length) await em.nativeDelete(WebhookEndpoint, { id: { $in: unsubscribed }, format: 'zapier', enabled: false });
   if (raised.length) await dispatchDeliveries(deps.temporal, deps.taskQueue, raised);
   return outcomes;
 }

@@ -6,7 +6,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { accountReachedAha } from '../../core/account-rules.ts';
 import { loadSettings } from '../trials/settings.service.ts';
-import { storedEventsReachAha } from '../trials/aha-facts.ts';
+import { eventsMeetAnyRule, segmentAhaRules } from '../trials/aha-facts.ts';
 
 /** Records that the member reached aha (the first time counts); answers how many members of the account have. */
 export async function markMemberAha(em: EntityManager, appId: string, accountId: string, userId: string, at: Date): Promise<number> {
@@ -27,7 +27,10 @@ export async function markMemberAha(em: EntityManager, appId: string, accountId:
  * and those that meet them are marked, as a live aha would be.
  */
 export async function accountAhaFromStoredEvents(em: EntityManager, appId: string, accountId: string): Promise<boolean> {
-  const { accountAhaMembers } = await loadSettings(em, appId);
+  // Read once for all the members.
+  const settings = await loadSettings(em, appId);
+  const { accountAhaMembers } = settings;
+  const rules = segmentAhaRules(settings);
   const members = await em.execute<Array<{ user_id: string; aha: boolean }>>(
     'select user_id, aha_at is not null as aha from account_members where app_id = ? and account_id = ? order by last_active_at desc',
     [appId, accountId],
@@ -35,7 +38,7 @@ export async function accountAhaFromStoredEvents(em: EntityManager, appId: strin
   let reached = members.filter((member) => member.aha).length;
   for (const member of members) {
     if (accountReachedAha(reached, accountAhaMembers)) return true;
-    if (member.aha || !(await storedEventsReachAha(em, appId, member.user_id, accountId))) continue;
+    if (member.aha || !(await eventsMeetAnyRule(em, appId, member.user_id, rules, accountId))) continue;
     reached = await markMemberAha(em, appId, accountId, member.user_id, new Date());
   }
   return accountReachedAha(reached, accountAhaMembers);

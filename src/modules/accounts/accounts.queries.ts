@@ -18,6 +18,16 @@ export interface MemberView {
   ahaAt: Date | null;
 }
 
+type MemberRow = { user_id: string; email: string | null; joined_at: string | Date; last_active_at: string | Date; aha_at: string | Date | null };
+
+const memberOf = (row: MemberRow): MemberView => ({
+  userId: row.user_id,
+  email: row.email,
+  joinedAt: new Date(row.joined_at),
+  lastActiveAt: new Date(row.last_active_at),
+  ahaAt: row.aha_at === null ? null : new Date(row.aha_at),
+});
+
 /**
  * Accounts of one app with their member counts and most recently active member, in one query
  * (a board of account cards asks for many); an account named only by events has no traits yet.
@@ -29,7 +39,7 @@ export async function accountsOf(em: EntityManager, appId: string, accountIds: r
       name: string | null;
       traits: Record<string, unknown> | null;
       members: string;
-      last_active: { user_id: string; email: string | null; joined_at: string; last_active_at: string; aha_at: string | null } | null;
+      last_active: MemberRow | null;
     }>
   >(
     `select v.g as account_id, a.name, a.traits,
@@ -49,13 +59,7 @@ export async function accountsOf(em: EntityManager, appId: string, accountIds: r
         name: row.name,
         traits: row.traits ?? {},
         memberCount: Number(row.members),
-        lastActiveMember: row.last_active && {
-          userId: row.last_active.user_id,
-          email: row.last_active.email,
-          joinedAt: new Date(row.last_active.joined_at),
-          lastActiveAt: new Date(row.last_active.last_active_at),
-          ahaAt: row.last_active.aha_at === null ? null : new Date(row.last_active.aha_at),
-        },
+        lastActiveMember: row.last_active && memberOf(row.last_active),
       },
     ]),
   );
@@ -69,17 +73,11 @@ export async function membersPage(
   limit: number,
   after: { at: Date; id: string } | null,
 ): Promise<MemberView[]> {
-  const rows = await em.execute<Array<{ user_id: string; email: string | null; joined_at: Date; last_active_at: Date; aha_at: Date | null }>>(
+  const rows = await em.execute<MemberRow[]>(
     `select user_id, email, joined_at, last_active_at, aha_at from account_members where app_id = ? and account_id = ?` +
       (after ? ' and (last_active_at < ? or (last_active_at = ? and user_id < ?))' : '') +
       ' order by last_active_at desc, user_id desc limit ?',
     [appId, accountId, ...(after ? [after.at, after.at, after.id] : []), limit],
   );
-  return rows.map((row) => ({
-    userId: row.user_id,
-    email: row.email,
-    joinedAt: new Date(row.joined_at),
-    lastActiveAt: new Date(row.last_active_at),
-    ahaAt: row.aha_at === null ? null : new Date(row.aha_at),
-  }));
+  return rows.map(memberOf);
 }

@@ -263,7 +263,7 @@ async function writeBatch(em: EntityManager, batch: Pending[], freshMembers: Ttl
     const latest = new Map<string, { appId: string; userId: string; at: Date }>();
     for (const { appId, event } of all) {
       if (!event.userId || event.type === 'delete') continue;
-      const at = event.timestamp > event.receivedAt ? event.receivedAt : event.timestamp;
+      const at = activityAt(event);
       const current = latest.get(key(appId, event.userId));
       if (!current || at > current.at) latest.set(key(appId, event.userId), { appId, userId: event.userId, at });
     }
@@ -348,6 +348,9 @@ interface StitchedRow {
   properties: Record<string, unknown>;
 }
 
+/** When an event counts as activity: its time, but never later than it was received (a client's clock ahead). */
+const activityAt = (event: IngestEvent) => (event.timestamp > event.receivedAt ? event.receivedAt : event.timestamp);
+
 /** An email the identity and membership rows can hold (they keep 255 characters; a longer one is not an address). */
 function emailOf(event: IngestEvent): string | null {
   const email = event.traits.email;
@@ -367,7 +370,7 @@ function accountRows(all: Array<{ appId: string; event: IngestEvent }>, freshMem
   const described = new Map<string, { a: string; g: string; n: string | null; tr: Record<string, unknown> }>();
   for (const { appId, event } of all) {
     if (!event.userId || event.type === 'delete') continue;
-    const at = (event.timestamp > event.receivedAt ? event.receivedAt : event.timestamp).toISOString();
+    const at = activityAt(event).toISOString();
     const rowKey = `${key(appId, event.userId)}\u0000${event.groupId ?? ''}`;
     const current = activity.get(rowKey);
     const email = emailOf(event) ?? current?.e ?? null;

@@ -35,7 +35,12 @@ export function segmentAhaRules(settings: SettingsView): AhaRule[] {
   return rulesFrom(settings.ahaEvents, settings.ahaRules).filter((rule) => settings.eventAllowList === null || settings.eventAllowList.includes(rule.event));
 }
 
-export async function storedEventsReachAha(em: EntityManager, appId: string, userId: string, accountId: string | null = null): Promise<boolean> {
-  for (const rule of segmentAhaRules(await loadSettings(em, appId))) if (await eventsMeetRule(em, appId, userId, rule, accountId)) return true;
+/** Whether the user's stored events (for an account: those that count for it) meet any of the rules. */
+export async function eventsMeetAnyRule(em: EntityManager, appId: string, userId: string, rules: AhaRule[], accountId: string | null = null): Promise<boolean> {
+  for (const rule of rules) if (await eventsMeetRule(em, appId, userId, rule, accountId)) return true;
   return false;
+}
+
+export async function storedEventsReachAha(em: EntityManager, appId: string, userId: string): Promise<boolean> {
+  return eventsMeetAnyRule(em, appId, userId, segmentAhaRules(await loadSettings(em, appId)));
 }

@@ -12,7 +12,7 @@ import { requireApp, type GraphQLContext } from '../../graphql/context.ts';
 import { SEGMENT_KEYS, type SegmentKey } from '../../core/segments.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
 import { SegmentChange, type ISegmentChange } from './segment-change.entity.ts';
-import { startTrialRules, subjectOf, type TrialCommand } from './trials.service.ts';
+import { exactlyOneSubject, startTrialRules, subjectOf, type TrialCommand } from './trials.service.ts';
 import { z } from 'zod';
 import { segmentCounts, trialOfSubject } from './trials.queries.ts';
 
@@ -131,12 +131,7 @@ builder.queryField('trials', (t) =>
 );
 
 /** Exactly one of userId and accountId: which trial an input means. */
-const subjectRules = z
-  .looseObject({ userId: z.string().nullish(), accountId: z.string().nullish() })
-  .refine((input) => (input.userId == null) !== (input.accountId == null), {
-    path: ['userId'],
-    error: "give exactly one of userId (a person's trial) and accountId (an account's)",
-  });
+const subjectRules = z.looseObject({ userId: z.string().nullish(), accountId: z.string().nullish() }).refine(exactlyOneSubject.check, exactlyOneSubject.issue);
 
 builder.queryField('trial', (t) =>
   t.field({

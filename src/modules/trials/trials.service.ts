@@ -34,7 +34,7 @@ export function subjectOf(input: { userId?: string | null; accountId?: string | 
 
 /** A stored trial's subject. */
 export const subjectOfTrial = (trial: Pick<ITrial, 'userId' | 'accountId'>): TrialSubject =>
-  trial.accountId !== null && trial.accountId !== undefined ? { kind: 'account', accountId: trial.accountId } : { kind: 'user', userId: trial.userId! };
+  trial.accountId != null ? { kind: 'account', accountId: trial.accountId } : { kind: 'user', userId: trial.userId! };
 
 /** The trial's own columns for its subject, to find it by. */
 export const subjectWhere = (subject: TrialSubject) => (subject.kind === 'user' ? { userId: subject.userId } : { accountId: subject.accountId });
@@ -56,6 +56,12 @@ export interface TrialDeps {
  * identify traits and Stripe alike. Every problem is reported at once: the time rule runs
  * even when a field is already refused.
  */
+/** Exactly one of userId and accountId: which trial an input means (starts, commands, the trial query alike). */
+export const exactlyOneSubject = {
+  check: (input: { userId?: unknown; accountId?: unknown }) => (input.userId == null) !== (input.accountId == null),
+  issue: { path: ['userId'], error: "give exactly one of userId (a person's trial) and accountId (an account's)" },
+};
+
 const subjectId = (field: string) => z.string().refine((id) => id.trim() !== '' && id.length <= 255, `${field} must be 1 to 255 characters`);
 
 export const startTrialRules = z
@@ -68,11 +74,7 @@ export const startTrialRules = z
       .max(255, 'email must be at most 255 characters')
       .nullish(),
   })
-  .refine((input) => (input.userId == null) !== (input.accountId == null), {
-    path: ['userId'],
-    error: "give exactly one of userId (a person's trial) and accountId (an account's)",
-    when: () => true,
-  })
+  .refine(exactlyOneSubject.check, { ...exactlyOneSubject.issue, when: () => true })
   .refine((input) => input.accountId == null || input.email == null, {
     path: ['email'],
     error: "an account's trial has no email of its own: its members' come from their identify calls",

@@ -16,6 +16,9 @@ export const EVENT_TYPES = [
   ...OPERATIONAL_EVENT_TYPES,
 ];
 
+/** The event types that tell of a trial's moves (what a Zap or a preview may ask for). */
+export const TRIAL_EVENT_TYPES = EVENT_TYPES.filter((type) => type.startsWith('trial.'));
+
 export function isOperational(eventType: string): boolean {
   return (OPERATIONAL_EVENT_TYPES as readonly string[]).includes(eventType);
 }

@@ -34,6 +34,12 @@ export interface DestinationCredentials {
   expression?: string;
 }
 
+/**
+ * Formats whose endpoints are deleted, not kept disabled, once disabled: a Zapier hook disabled
+ * (its Zap turned off: 410) is an unsubscribe, and must not keep a place among the app's endpoints.
+ */
+export const DELETED_WHEN_DISABLED: ReadonlySet<EndpointFormat> = new Set(['zapier']);
+
 /** What each format needs saved before it can send. */
 export const CREDENTIALS_NEEDED: Record<EndpointFormat, Array<keyof DestinationCredentials>> = {
   standard: [],

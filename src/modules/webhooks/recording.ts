@@ -12,7 +12,7 @@ import { DELIVERY_ATTEMPT_CHANNEL } from './attempt-feed.ts';
 import { isOperational } from './catalog.ts';
 import type { DeliveryDeps } from './delivery-deps.ts';
 import { healthAfterAttempt } from './endpoint-health.ts';
-import { answerOf, type EndpointFormat } from './formats.ts';
+import { answerOf, DELETED_WHEN_DISABLED, type EndpointFormat } from './formats.ts';
 import type { AttemptResult } from './http-attempt.ts';
 import { dispatchDeliveries, type Dispatchable } from './lanes.ts';
 import { FAILING_AFTER_ATTEMPTS, raiseOperationalEvent } from './operational-events.ts';
@@ -142,9 +142,9 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
     // leaves the attempts unrecorded, and then at-least-once delivery re-sends the same webhook-id.
     raised = await persist(attempts.map((attempt) => withoutAnswer(attempt, error)));
   }
-  // Zapier's 410 means the Zap was turned off: its hook is deleted, as Zapier's REST hooks expect (and frees its place).
-  const unsubscribed = [...changedEndpoints.values()].filter((endpoint) => endpoint.format === 'zapier' && !endpoint.enabled).map((endpoint) => endpoint.id);
-  if (unsubscribed.length) await em.nativeDelete(WebhookEndpoint, { id: { $in: unsubscribed }, format: 'zapier', enabled: false });
+  // A Zapier hook disabled is unsubscribed: deleted, as Zapier's REST hooks expect (which frees its place).
+  const unsubscribed = [...changedEndpoints.values()].filter((endpoint) => !endpoint.enabled && DELETED_WHEN_DISABLED.has(endpoint.format as EndpointFormat));
+  if (unsubscribed.length) await em.nativeDelete(WebhookEndpoint, { id: { $in: unsubscribed.map((endpoint) => endpoint.id) }, enabled: false });
   if (raised.length) await dispatchDeliveries(deps.temporal, deps.taskQueue, raised);
   return outcomes;
 }

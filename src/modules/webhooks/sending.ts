@@ -11,7 +11,7 @@ import { resolveTarget } from './ssrf.ts';
 import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
 import type { IWebhookEndpoint } from './webhook-endpoint.entity.ts';
 import type { DeliveryDeps } from './delivery-deps.ts';
-import { renderRequest, type DestinationCredentials, type EndpointFormat } from './formats.ts';
+import { renderRequest, type DestinationCredentials, type EndpointFormat, type RenderedCall } from './formats.ts';
 import { TemplateError } from './template.ts';
 import type { SecretBox } from '../../secret-box.ts';
 
@@ -29,6 +29,26 @@ function credentialsOf(endpoint: IWebhookEndpoint, secrets: SecretBox): Destinat
 }
 
 /**
+ * The calls an attempt of this delivery makes, each with every header it goes out with: the
+ * endpoint's own, the format's, ours, and the signature when the format is signed.
+ */
+async function renderCalls(
+  endpoint: IWebhookEndpoint,
+  delivery: { id: string; body: string },
+  deps: Pick<DeliveryDeps, 'secrets' | 'publicUrl'>,
+  at: Date,
+): Promise<RenderedCall[]> {
+  const request = await renderRequest(
+    endpoint.format as EndpointFormat,
+    { url: endpoint.url, credentials: credentialsOf(endpoint, deps.secrets) },
+    delivery,
+    deps.publicUrl,
+  );
+  const signature = request.signed ? signatureHeaders(signingSecrets(endpoint, at), delivery.id, Math.floor(at.getTime() / 1000), delivery.body) : {};
+  return request.calls.map((call) => ({ ...call, headers: { ...endpoint.headers, ...call.headers, 'user-agent': USER_AGENT, ...signature } }));
+}
+
+/**
  * Never throws: a refused target, credentials that cannot be opened or a network error is an
  * attempt's result like any answer. The request is rendered for the endpoint's format (one call,
  * or Customer.io's two, made in order: the first that is not 2xx is the attempt's answer); each
@@ -39,20 +59,14 @@ export async function sendAttempt(
   deps: Pick<DeliveryDeps, 'allowPrivate' | 'secrets' | 'publicUrl'>,
   attemptedAt: Date,
 ): Promise<AttemptResult> {
-  const endpoint = delivery.endpoint;
   const started = performance.now();
   try {
-    const format = endpoint.format as EndpointFormat;
-    const request = await renderRequest(format, { url: endpoint.url, credentials: credentialsOf(endpoint, deps.secrets) }, delivery, deps.publicUrl);
-    const timestamp = Math.floor(attemptedAt.getTime() / 1000);
-    const signature = request.signed ? signatureHeaders(signingSecrets(endpoint, attemptedAt), delivery.id, timestamp, delivery.body) : {};
     let result: AttemptResult | null = null;
     // The endpoint's timeout bounds the attempt's exchanges together (one, or Customer.io's two).
-    let left = endpoint.timeoutMs;
-    for (const call of request.calls) {
+    let left = delivery.endpoint.timeoutMs;
+    for (const call of await renderCalls(delivery.endpoint, delivery, deps, attemptedAt)) {
       const target = await resolveTarget(call.url, deps.allowPrivate);
-      const headers = { ...endpoint.headers, ...call.headers, 'user-agent': USER_AGENT, ...signature };
-      result = await requestOnce(target, call.method, headers, call.body, Math.max(left, 1));
+      result = await requestOnce(target, call.method, call.headers, call.body, Math.max(left, 1));
       left -= result.durationMs;
       if (classify(result.statusCode) !== 'delivered') break;
     }
@@ -70,26 +84,11 @@ export async function previewRequest(
   body: string,
   deps: Pick<DeliveryDeps, 'secrets' | 'publicUrl'>,
   at: Date,
-): Promise<Array<{ method: string; url: string; headers: Record<string, string>; body: string }>> {
-  const request = await renderRequest(
-    endpoint.format as EndpointFormat,
-    { url: endpoint.url, credentials: credentialsOf(endpoint, deps.secrets) },
-    { id: 'msg_preview', body },
-    deps.publicUrl,
+): Promise<RenderedCall[]> {
+  const calls = await renderCalls(endpoint, { id: 'msg_preview', body }, deps, at);
+  return calls.map((call) =>
+    call.headers.authorization ? { ...call, headers: { ...call.headers, authorization: masked(call.headers.authorization) } } : call,
   );
-  const signature = request.signed ? signatureHeaders(signingSecrets(endpoint, at), 'msg_preview', Math.floor(at.getTime() / 1000), body) : {};
-  return request.calls.map((call) => ({
-    method: call.method,
-    url: call.url,
-    headers: {
-      ...endpoint.headers,
-      ...call.headers,
-      'user-agent': USER_AGENT,
-      ...signature,
-      ...(call.headers.authorization ? { authorization: masked(call.headers.authorization) } : {}),
-    },
-    body: call.body,
-  }));
 }
 
 /** `Basic ••••`: the scheme shown, the credential not. */

@@ -9,7 +9,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { isSegmentKey } from '../../core/segments.ts';
 import { answeringHttpErrors, decodePathSegment, HttpError, parseJson, readBody, sendJson, type RouteHandler } from '../../infra/http-body.ts';
 import { App } from '../apps/app.entity.ts';
-import { EVENT_TYPES, isOperational, sampleChangeBody } from './catalog.ts';
+import { sampleChangeBody, TRIAL_EVENT_TYPES } from './catalog.ts';
 import { flatPayload } from './formats.ts';
 import type { Webhooks } from './webhooks.service.ts';
 import { WebhookEndpoint } from './webhook-endpoint.entity.ts';
@@ -20,8 +20,6 @@ const SAMPLES = 3;
 
 /** The app an API key belongs to; null for no key, a wrong one, or the admin token (a Zap belongs to one app). */
 export type AppOfKey = (apiKey: string | null) => Promise<string | null>;
-
-const TRIAL_EVENTS = EVENT_TYPES.filter((type) => type.startsWith('trial.'));
 
 function apiKeyOf(req: IncomingMessage): string | null {
   const header = req.headers['x-api-key'];
@@ -50,7 +48,7 @@ export function zapierRoutes({ orm, webhooks, appOfKey }: { orm: MikroORM; webho
     const body = parseJson(await readBody(req, MAX_HOOK_BODY)) as { target_url?: unknown; event?: unknown; segment?: unknown } | null;
     const { target_url: targetUrl, event, segment } = body ?? {};
     if (typeof targetUrl !== 'string' || !targetUrl) throw new HttpError(400, 'target_url is required');
-    if (typeof event !== 'string' || !TRIAL_EVENTS.includes(event)) throw new HttpError(400, `event must be one of ${TRIAL_EVENTS.join(', ')}`);
+    if (typeof event !== 'string' || !TRIAL_EVENT_TYPES.includes(event)) throw new HttpError(400, `event must be one of ${TRIAL_EVENT_TYPES.join(', ')}`);
     if (segment != null && (typeof segment !== 'string' || !isSegmentKey(segment)))
       throw new HttpError(400, 'segment must be a segment key, such as gone_quiet');
     const em = orm.em.fork();
@@ -84,7 +82,7 @@ export function zapierRoutes({ orm, webhooks, appOfKey }: { orm: MikroORM; webho
     if (req.method !== 'GET') throw new HttpError(405, 'use GET', { allow: 'GET' });
     const appId = await authenticated(req);
     const event = new URL(req.url ?? '/', 'http://x').searchParams.get('event') ?? 'trial.segment_changed';
-    if (!TRIAL_EVENTS.includes(event) || isOperational(event)) throw new HttpError(400, `event must be one of ${TRIAL_EVENTS.join(', ')}`);
+    if (!TRIAL_EVENT_TYPES.includes(event)) throw new HttpError(400, `event must be one of ${TRIAL_EVENT_TYPES.join(', ')}`);
     // The latest real payloads of that type, once per move (every endpoint got the same one).
     const rows = await orm.em.getConnection().execute<Array<{ body: string }>>(
       `select body from (

@@ -14,7 +14,7 @@ import { sign } from '../src/modules/webhooks/signing.ts';
 import { classify, delayBefore, retryAfterMs } from '../src/core/retry-policy.ts';
 import { healthAfterAttempt } from '../src/modules/webhooks/endpoint-health.ts';
 import { eventually, startTestStack, type TestStack } from './support/harness.ts';
-import { CREATE_APP, CREATE_ENDPOINT, START_TRIAL, TRIAL, type CreatedApp } from './support/operations.ts';
+import { CONVERT_TRIAL, CREATE_APP, CREATE_ENDPOINT, START_TRIAL, TRIAL, type CreatedApp } from './support/operations.ts';
 import { Receiver } from './support/receiver.ts';
 
 let stack: TestStack;
@@ -137,6 +137,30 @@ describe('delivery', () => {
     const [first, second] = await hook.waitFor(2, 20_000);
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(2950);
     expect(second!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
+  });
+
+  it('a throttle of 5/s spreads 50 moves: no second holds more than 5 requests, each trial in order, every one delivered at its first attempt', async () => {
+    const hook = await receiver();
+    const { app, endpoint } = await appWithEndpoint(hook.url, { maxPerSecond: 5 });
+    const users = Array.from({ length: 25 }, (_, index) => `burst-${index}`);
+    await Promise.all(users.map((userId) => startTrial(app, userId)));
+    await Promise.all(
+      users.map(async (userId) => expect((await stack.gql(CONVERT_TRIAL, { input: { appId: app.app.id, userId } })).data.convertTrial.errors).toEqual([])),
+    );
+    const requests = await hook.waitFor(50, 60_000);
+    const perSecond = new Map<number, number>();
+    for (const { at } of requests) perSecond.set(Math.floor(at / 1000), (perSecond.get(Math.floor(at / 1000)) ?? 0) + 1);
+    expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(5);
+    // Spread, not merely slowed: 50 at 5 a second take at least 9 s from the first to the last.
+    expect(requests.at(-1)!.at - requests[0]!.at).toBeGreaterThanOrEqual(9000);
+    const moves = requests.map(({ body }) => JSON.parse(body) as { trial: { user_id: string }; new_segment: string });
+    for (const userId of users)
+      expect(moves.filter((move) => move.trial.user_id === userId).map((move) => move.new_segment)).toEqual(['exploring', 'converted']);
+    // Held back, not failed: one attempt a delivery.
+    const { data } = await stack.gql(DELIVERIES, { endpointId: endpoint.id, first: 100 });
+    expect(data.deliveries.edges.map(({ node }: { node: { status: string; attemptCount: number } }) => [node.status, node.attemptCount])).toEqual(
+      Array.from({ length: 50 }, () => ['delivered', 1]),
+    );
   });
 
   it("/metrics says webhooks are backing up: pending deliveries being retried, the oldest one's age, a failing endpoint", async () => {

@@ -45,11 +45,16 @@ class DeliveryQueue {
 }
 
 /** One delivery, to the end of its schedule; returns its final outcome. */
-async function deliver({ id: deliveryId, notBefore }: LaneItem): Promise<string> {
-  // A delivery whose first attempt failed outside the lane waits for its next scheduled one.
+async function deliver({ id: deliveryId, notBefore, slotHeld: held }: LaneItem): Promise<string> {
+  // A delivery whose first attempt failed (or was throttled) outside the lane waits for its next scheduled one.
   if (notBefore !== undefined && notBefore > Date.now()) await sleep(notBefore - Date.now());
-  for (;;) {
-    const result = await attemptWebhookDelivery(deliveryId);
+  for (let slotHeld = held ?? false; ; slotHeld = false) {
+    let result = await attemptWebhookDelivery(deliveryId, slotHeld);
+    // The endpoint's throttle gave it a later slot: wait for it, then go (throttle.ts).
+    while (result.outcome === 'throttled') {
+      await sleep(Math.max(1, result.sendAt! - Date.now()));
+      result = await attemptWebhookDelivery(deliveryId, true);
+    }
     if (result.outcome !== 'retry') return result.outcome;
     // Math.random is the SDK's deterministic replacement inside workflows.
     const delay = delayBefore(result.attemptCount + 1, result.retrySchedule, Math.random(), result.retryAfterMs);

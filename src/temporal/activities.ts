@@ -79,12 +79,12 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
      * receiver thinks, so a worker killed mid-attempt is noticed in seconds (the workflow's
      * heartbeat timeout) and the attempt is made again, with the same webhook-id.
      */
-    async attemptWebhookDelivery(deliveryId: string) {
+    async attemptWebhookDelivery(deliveryId: string, slotHeld = false) {
       const context = Context.current();
       const beat = setInterval(() => context.heartbeat(), 1000);
       try {
-        const { outcome, retryAfterMs, retrySchedule, attemptCount } = await attemptDelivery(deliveryDeps, deliveryId);
-        return { outcome, retryAfterMs, retrySchedule, attemptCount };
+        const { outcome, retryAfterMs, retrySchedule, attemptCount, sendAt } = await attemptDelivery(deliveryDeps, deliveryId, slotHeld);
+        return { outcome, retryAfterMs, retrySchedule, attemptCount, sendAt };
       } finally {
         clearInterval(beat);
       }

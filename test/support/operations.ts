@@ -94,3 +94,13 @@ export interface CreatedApp {
   serverToken: string;
   apiKey: string;
 }
+
+export const CONVERT_TRIAL = /* GraphQL */ `
+  mutation ConvertTrial($input: ConvertTrialInput!) {
+    convertTrial(input: $input) {
+      errors {
+        message
+      }
+    }
+  }
+`;

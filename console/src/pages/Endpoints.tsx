@@ -21,6 +21,7 @@ const EndpointsQuery = graphql(`
         value
       }
       timeoutMs
+      maxPerSecond
       ordered
       retrySchedule
       disableAfter

@@ -5,19 +5,25 @@ import { isOperational } from './catalog.ts';
 import { raiseOperationalEvent } from './operational-events.ts';
 import { recordAttempts, type AttemptOutcome } from './recording.ts';
 import { sendAttempt } from './sending.ts';
+import { claimSendSlot } from './throttle.ts';
 import { WebhookDelivery } from './webhook-delivery.entity.ts';
 
 /**
  * One attempt of a delivery, recorded whatever happens. A delivery that is no longer
- * pending (delivered, failed, its endpoint disabled) is skipped.
+ * pending (delivered, failed, its endpoint disabled) is skipped; one its endpoint's throttle
+ * holds back is not sent and not recorded, and told its slot (`slotHeld` when it comes back).
  */
-export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string): Promise<AttemptOutcome> {
+export async function attemptDelivery(deps: DeliveryDeps, deliveryId: string, slotHeld = false): Promise<AttemptOutcome> {
   const em = deps.orm.em.fork();
   const delivery = await em.findOne(WebhookDelivery, { id: deliveryId }, { populate: ['endpoint'] });
   // Gone with its endpoint (deleted, or a Zapier hook Zapier unsubscribed): nothing left to send.
   if (!delivery) return { outcome: 'skipped', attemptId: null, retryAfterMs: null, retrySchedule: [], attemptCount: 0 };
   if (delivery.status !== 'pending' || !delivery.endpoint.enabled) {
     return { outcome: 'skipped', attemptId: null, retryAfterMs: null, retrySchedule: delivery.endpoint.retrySchedule, attemptCount: delivery.attemptCount };
+  }
+  const slot = await claimSendSlot(em, delivery.endpoint, slotHeld);
+  if (!slot.now) {
+    return { outcome: 'throttled', sendAt: slot.sendAt, attemptId: null, retryAfterMs: null, retrySchedule: [], attemptCount: delivery.attemptCount };
   }
   const attemptedAt = new Date();
   const [outcome] = await recordAttempts(deps, em, [{ delivery, attemptedAt, result: await sendAttempt(delivery, deps, attemptedAt) }]);

@@ -75,6 +75,10 @@ export const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint'
     disableAfter: t.exposeString('disableAfter', { description: 'ISO-8601: failing every delivery this long disables the endpoint' }),
     failingSince: t.expose('failingSince', { type: 'DateTime', nullable: true, description: 'Start of the current run of failed attempts' }),
     timeoutMs: t.exposeInt('timeoutMs'),
+    maxPerSecond: t.exposeInt('maxPerSecond', {
+      nullable: true,
+      description: 'At most this many requests a second, a burst spread out in order; null: no throttle',
+    }),
     retrySchedule: t.exposeStringList('retrySchedule'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
@@ -150,6 +154,7 @@ const endpointFields = (t: any) => ({
   eventTypes: t.stringList({ description: "Default ['trial.segment_changed']; '*' for every type" }),
   headers: t.field({ type: [HeaderInput] }),
   timeoutMs: t.int({ description: '1000 to 30000; default 15000' }),
+  maxPerSecond: t.int({ description: '1 to 1000 requests a second at most; 0 removes the throttle; default none' }),
   retrySchedule: t.stringList({ description: 'ISO-8601 delays before each attempt; default the Standard Webhooks schedule' }),
   ordered: t.boolean({ description: "Default true: one trial's changes arrive in order" }),
   disableAfter: t.string({ description: 'ISO-8601; default P5D' }),

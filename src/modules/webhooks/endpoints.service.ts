@@ -25,6 +25,8 @@ export interface EndpointInput {
   eventTypes?: string[] | null;
   headers?: Array<{ name: string; value: string }> | null;
   timeoutMs?: number | null;
+  /** Requests a second at most; 0 removes the throttle. */
+  maxPerSecond?: number | null;
   retrySchedule?: string[] | null;
   enabled?: boolean | null;
   ordered?: boolean | null;
@@ -67,6 +69,12 @@ export const endpointInputRules = z.looseObject({
     .max(20, 'at most 20 headers')
     .nullish(),
   timeoutMs: z.number().int().min(1000, 'timeoutMs must be 1000 to 30000').max(30_000, 'timeoutMs must be 1000 to 30000').nullish(),
+  maxPerSecond: z
+    .number()
+    .int()
+    .min(0, 'maxPerSecond must be 1 to 1000, or 0 for no throttle')
+    .max(1000, 'maxPerSecond must be 1 to 1000, or 0 for no throttle')
+    .nullish(),
   retrySchedule: z
     .array(
       z.string().refine((step) => parseIsoDuration(step) !== null, {
@@ -135,6 +143,7 @@ async function toFields(
   if (input.eventTypes != null) fields.eventTypes = [...new Set(input.eventTypes)];
   if (input.headers != null) fields.headers = Object.fromEntries(input.headers.map((header) => [header.name, header.value]));
   if (input.timeoutMs != null) fields.timeoutMs = input.timeoutMs;
+  if (input.maxPerSecond != null) fields.maxPerSecond = input.maxPerSecond || null;
   if (input.retrySchedule != null) fields.retrySchedule = input.retrySchedule;
   if (input.description != null) fields.description = input.description;
   if (input.enabled != null) {
@@ -173,6 +182,7 @@ export async function createEndpoint(
     headers: fields.headers ?? {},
     secret: newWebhookSecret(),
     timeoutMs: fields.timeoutMs ?? 15_000,
+    maxPerSecond: fields.maxPerSecond ?? null,
     retrySchedule: fields.retrySchedule ?? DEFAULT_RETRY_SCHEDULE,
     enabled: fields.enabled ?? true,
     ordered: fields.ordered ?? true,

@@ -5,17 +5,19 @@
  * endpoint's in order) and recorded in one transaction. Only a delivery that must be retried,
  * or that must wait behind an earlier one of the same trial still being retried, is handed to
  * its lane. Re-run after a crash, it hands over what an earlier run attempted (the lane skips
- * what is no longer pending).
+ * what is no longer pending). A delivery its endpoint's throttle holds back goes to its lane
+ * with the slot it was given.
  */
 import { delayBefore } from '../../core/retry-policy.ts';
 import { answerOf, type EndpointFormat } from './formats.ts';
 import { markDeliveryExhausted } from './attempts.ts';
 import { sendingRank } from './catalog.ts';
 import type { DeliveryDeps } from './delivery-deps.ts';
-import { dispatchable, dispatchDeliveries } from './lanes.ts';
+import { dispatchable, dispatchDeliveries, type Dispatchable } from './lanes.ts';
 import { recordAttempts, type Posted } from './recording.ts';
 import { sendAttempt } from './sending.ts';
 import { pendingDeliveriesOfChange } from './pending-deliveries.ts';
+import { claimSendSlot } from './throttle.ts';
 import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
 
 export async function sendFirstAttempts(deps: DeliveryDeps, changeId: string): Promise<void> {
@@ -29,16 +31,23 @@ export async function sendFirstAttempts(deps: DeliveryDeps, changeId: string): P
     byEndpoint.set(delivery.endpoint.id, [...(byEndpoint.get(delivery.endpoint.id) ?? []), delivery]);
   }
   const posted: Posted[] = [];
-  const waiting: IWebhookDelivery[] = [];
+  const waiting: Dispatchable[] = [];
   await Promise.all(
     [...byEndpoint.values()].map(async (group) => {
       for (const delivery of group) {
         const { endpoint } = delivery;
         // Behind an earlier change still in the lane, or behind one of this change that just failed: queue.
-        const queued = endpoint.ordered && (blocked.has(endpoint.id) || waiting.some((other) => other.endpoint === endpoint));
+        const queued = endpoint.ordered && (blocked.has(endpoint.id) || waiting.some((other) => other.endpointId === endpoint.id));
         if (!endpoint.enabled) continue;
         if (queued || delivery.attemptCount > 0) {
-          waiting.push(delivery);
+          waiting.push(dispatchable(delivery));
+          continue;
+        }
+        const slot = await claimSendSlot(em, endpoint, false);
+        if (!slot.now) {
+          // Its throttle's slot is later: the lane sends it then, and this trial's later ones behind it.
+          waiting.push({ ...dispatchable(delivery), notBefore: slot.sendAt, slotHeld: true });
+          if (endpoint.ordered) blocked.add(endpoint.id);
           continue;
         }
         const attemptedAt = new Date();
@@ -49,7 +58,7 @@ export async function sendFirstAttempts(deps: DeliveryDeps, changeId: string): P
     }),
   );
   const outcomes = await recordAttempts(deps, em, posted);
-  const handOver = waiting.map(dispatchable);
+  const handOver = [...waiting];
   for (const [index, { delivery }] of posted.entries()) {
     const result = outcomes[index]!;
     if (result.outcome !== 'retry') continue;

@@ -15,6 +15,8 @@ export interface Dispatchable {
   ordered: boolean;
   /** Epoch ms before which the lane does not attempt it (its retry schedule's next step). */
   notBefore?: number;
+  /** notBefore is a slot the endpoint's throttle reserved for it (throttle.ts). */
+  slotHeld?: boolean;
 }
 
 export const dispatchable = (delivery: IWebhookDelivery): Dispatchable => ({
@@ -40,7 +42,9 @@ export function laneIdFor(delivery: Dispatchable): string {
 export async function dispatchDeliveries(temporal: Client, taskQueue: string, deliveries: Dispatchable[]): Promise<void> {
   const lanes = new Map<string, LaneItem[]>();
   for (const delivery of deliveries) {
-    const item: LaneItem = delivery.notBefore === undefined ? { id: delivery.id } : { id: delivery.id, notBefore: delivery.notBefore };
+    const item: LaneItem = { id: delivery.id };
+    if (delivery.notBefore !== undefined) item.notBefore = delivery.notBefore;
+    if (delivery.slotHeld) item.slotHeld = true;
     lanes.set(laneIdFor(delivery), [...(lanes.get(laneIdFor(delivery)) ?? []), item]);
   }
   await Promise.all(

@@ -26,11 +26,14 @@ export interface Posted {
 }
 
 export interface AttemptOutcome {
-  outcome: Outcome | 'skipped';
+  /** `throttled`: not sent, the endpoint's throttle gave it the slot at `sendAt` (throttle.ts). */
+  outcome: Outcome | 'skipped' | 'throttled';
   attemptId: string | null;
   retryAfterMs: number | null;
   retrySchedule: string[];
   attemptCount: number;
+  /** Epoch ms of a throttled delivery's slot. */
+  sendAt?: number;
 }
 
 /**

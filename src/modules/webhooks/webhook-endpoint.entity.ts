@@ -37,6 +37,11 @@ export const WebhookEndpoint = defineEntity({
     failingSince: p.datetime().nullable(),
     enabled: p.boolean().default(true),
     disabledReason: p.string().nullable(),
+    /** At most this many requests a second (throttle.ts); null: as fast as moves come. */
+    maxPerSecond: p.integer().nullable(),
+    /** The throttle's state (throttle.ts): its last send, and the end of the slots it handed out. */
+    throttleLastSentAt: p.datetime().nullable().lazy(),
+    throttleReservedUntil: p.datetime().nullable().lazy(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

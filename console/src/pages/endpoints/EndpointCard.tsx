@@ -154,8 +154,8 @@ export function EndpointCard({ endpoint, changed }: { endpoint: Endpoint; change
         <span className={`health ${endpoint.enabled ? (endpoint.failingSince ? 'failing' : 'healthy') : 'disabled'}`} data-testid="health">
           {health(endpoint)}
         </span>{' '}
-        · {endpoint.eventTypes.join(', ')} · timeout {endpoint.timeoutMs / 1000} s · {endpoint.ordered ? 'ordered' : 'unordered'} ·{' '}
-        {endpoint.retrySchedule.length} retries
+        · {endpoint.eventTypes.join(', ')} · timeout {endpoint.timeoutMs / 1000} s · {endpoint.maxPerSecond ? `at most ${endpoint.maxPerSecond}/s · ` : ''}
+        {endpoint.ordered ? 'ordered' : 'unordered'} · {endpoint.retrySchedule.length} retries
         {endpoint.headers.length > 0 && <> · headers {endpoint.headers.map((header) => header.name).join(', ')}</>}
       </p>
       <div className="actions">

@@ -48,6 +48,7 @@ export interface EndpointSettings {
   eventTypes: string[];
   headers: Array<{ name: string; value: string }>;
   timeoutMs: number;
+  maxPerSecond?: number | null;
   ordered: boolean;
   retrySchedule: string[];
   disableAfter: string;
@@ -61,6 +62,7 @@ interface Values extends Credentials {
   eventTypes: string;
   headers: Array<{ name: string; value: string }>;
   timeoutSeconds: string;
+  maxPerSecond: string;
   ordered: boolean;
   retrySchedule: string;
   disableAfter: string;
@@ -73,6 +75,7 @@ export type SaveResult = { errors: ReadonlyArray<{ field?: string | null; messag
 function formField(path: string | null | undefined): FieldPath<Values> | 'root' {
   const [head] = (path ?? '').split('.');
   if (head === 'timeoutMs') return 'timeoutSeconds';
+  if (head === 'maxPerSecond') return 'maxPerSecond';
   const [, credential] = (path ?? '').split('.');
   if (head === 'destination' && credential && credential in CREDENTIAL_LABELS) return credential as keyof Credentials;
   if (head === 'url' || head === 'description' || head === 'eventTypes' || head === 'headers' || head === 'retrySchedule' || head === 'disableAfter')
@@ -95,6 +98,7 @@ function initialValues(endpoint: EndpointSettings | undefined): Values {
     eventTypes: (endpoint?.eventTypes ?? ['trial.segment_changed']).join(', '),
     headers: endpoint?.headers.map(({ name, value }) => ({ name, value })) ?? [],
     timeoutSeconds: endpoint ? String(endpoint.timeoutMs / 1000) : '15',
+    maxPerSecond: endpoint?.maxPerSecond ? String(endpoint.maxPerSecond) : '',
     ordered: endpoint?.ordered ?? true,
     retrySchedule: endpoint ? endpoint.retrySchedule.map(humanDuration).join(', ') : '',
     disableAfter: endpoint ? humanDuration(endpoint.disableAfter) : '5 days',
@@ -128,6 +132,8 @@ export function EndpointForm({
     if (!disableAfter) return setError('disableAfter', { message: `"${values.disableAfter}" is not a duration: say it as "5 days" or "12 hours"` });
     const seconds = Number(values.timeoutSeconds);
     if (!Number.isFinite(seconds)) return setError('timeoutSeconds', { message: 'the timeout is a number of seconds, from 1 to 30' });
+    const perSecond = values.maxPerSecond.trim() ? Number(values.maxPerSecond) : 0;
+    if (!Number.isInteger(perSecond)) return setError('maxPerSecond', { message: 'the limit is a whole number of requests a second, from 1 to 1000' });
     const typed = Object.fromEntries(format.credentials.map((name) => [name, values[name].trim()]).filter(([, value]) => value));
     const result = await save({
       format: values.format,
@@ -138,6 +144,8 @@ export function EndpointForm({
       eventTypes: commaList(values.eventTypes),
       headers: values.headers.filter((header) => header.name.trim()).map((header) => ({ name: header.name.trim(), value: header.value })),
       timeoutMs: Math.round(seconds * 1000),
+      // Empty: no throttle (0 removes a saved one).
+      maxPerSecond: perSecond,
       ordered: values.ordered,
       // Left empty: the Standard Webhooks schedule.
       ...(schedule.length ? { retrySchedule: schedule.map(([, iso]) => iso!) } : {}),
@@ -213,6 +221,14 @@ export function EndpointForm({
       </fieldset>
       <Field id={id('timeout')} label="Timeout (seconds)" hint="From 1 to 30" problem={errors.timeoutSeconds?.message}>
         <input inputMode="decimal" {...register('timeoutSeconds')} />
+      </Field>
+      <Field
+        id={id('maxPerSecond')}
+        label="At most (requests a second)"
+        hint="A burst is spread out, in order; empty: as fast as moves come"
+        problem={errors.maxPerSecond?.message}
+      >
+        <input inputMode="numeric" {...register('maxPerSecond')} />
       </Field>
       <label className="check">
         <input type="checkbox" {...register('ordered')} /> One trial's changes arrive in order (a later one waits while an earlier one is retried)

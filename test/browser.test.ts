@@ -364,32 +364,42 @@ describe.skipIf(!available && !required)('in a browser', () => {
       },
     );
 
-    it('a Segment destination from the endpoint form: its write key asked for, refused without it, never shown once saved', { timeout: 60_000 }, async () => {
-      const source = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Destination source' })).data!.createApp;
-      const target = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Destination target' })).data!.createApp;
-      const { context, outside, page } = await signedIn();
-      await page.goto(`${stack.url}/#/apps/${source.app.id}/endpoints`);
-      await expect.poll(() => page.locator('main').innerText()).toContain('No endpoints yet');
-      await page.getByLabel('Format').selectOption('segment');
-      await page.getByLabel('Tracking API base URL').fill(stack.url);
-      await page.getByRole('button', { name: 'Add endpoint' }).click();
-      await expect.poll(() => page.getByRole('alert').first().innerText()).toContain('the segment format needs destination.writeKey');
-      await page.getByLabel('Destination write key').fill(target.writeKey);
-      await page.getByRole('button', { name: 'Add endpoint' }).click();
-      await expect.poll(() => page.locator('main').innerText()).not.toContain('No endpoints yet');
-      expect(await page.locator('main').innerText()).not.toContain(target.writeKey);
-      const [endpoint] = (await stack.gql(`query($a: ID!) { webhookEndpoints(appId: $a) { format destinationSet } }`, { a: source.app.id })).data
-        .webhookEndpoints;
-      expect(endpoint).toEqual({ format: 'segment', destinationSet: true });
-      // The request a sample move would make, its key masked.
-      await page.getByRole('button', { name: 'Preview the request' }).click();
-      const preview = page.getByRole('region', { name: 'The request a sample move would send' });
-      await expect.poll(() => preview.innerText()).toContain(`POST ${stack.url}/v1/batch`);
-      expect(await preview.innerText()).toContain('authorization: Basic ••••');
-      expect(await preview.innerText()).toContain('"trial_segment": "found_value"');
-      expect(outside).toEqual([]);
-      await context.close();
-    });
+    it(
+      'a Segment destination from the endpoint form: its write key asked for, refused without it, its request previewed before saving, never shown once saved',
+      { timeout: 60_000 },
+      async () => {
+        const source = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Destination source' })).data!.createApp;
+        const target = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Destination target' })).data!.createApp;
+        const { context, outside, page } = await signedIn();
+        await page.goto(`${stack.url}/#/apps/${source.app.id}/endpoints`);
+        await expect.poll(() => page.locator('main').innerText()).toContain('No endpoints yet');
+        await page.getByLabel('Format').selectOption('segment');
+        await page.getByLabel('Tracking API base URL').fill(stack.url);
+        await page.getByRole('button', { name: 'Add endpoint' }).click();
+        await expect.poll(() => page.getByRole('alert').first().innerText()).toContain('the segment format needs destination.writeKey');
+        await page.getByLabel('Destination write key').fill(target.writeKey);
+        // Before saving: the request a sample move would make of what is typed, its key masked.
+        await page.getByRole('button', { name: 'Preview before saving' }).click();
+        const draft = page.getByRole('region', { name: 'The request a sample move would send' });
+        await expect.poll(() => draft.innerText()).toContain(`POST ${stack.url}/v1/batch`);
+        expect(await draft.innerText()).toContain('authorization: Basic ••••');
+        expect(await draft.innerText()).not.toContain(target.writeKey);
+        await page.getByRole('button', { name: 'Add endpoint' }).click();
+        await expect.poll(() => page.locator('main').innerText()).not.toContain('No endpoints yet');
+        expect(await page.locator('main').innerText()).not.toContain(target.writeKey);
+        const [endpoint] = (await stack.gql(`query($a: ID!) { webhookEndpoints(appId: $a) { format destinationSet } }`, { a: source.app.id })).data
+          .webhookEndpoints;
+        expect(endpoint).toEqual({ format: 'segment', destinationSet: true });
+        // The request a sample move would make, its key masked.
+        await page.getByRole('button', { name: 'Preview the request' }).click();
+        const preview = page.getByRole('region', { name: 'The request a sample move would send' });
+        await expect.poll(() => preview.innerText()).toContain(`POST ${stack.url}/v1/batch`);
+        expect(await preview.innerText()).toContain('authorization: Basic ••••');
+        expect(await preview.innerText()).toContain('"trial_segment": "found_value"');
+        expect(outside).toEqual([]);
+        await context.close();
+      },
+    );
 
     it(
       'an endpoint: added, tested (the answer shown, the signature good for its secret), failing deliveries shown with their attempts, redelivered',

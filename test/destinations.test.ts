@@ -36,6 +36,7 @@ const CREATE = /* GraphQL */ `
     }
   }
 `;
+const DRAFT_PREVIEW = `query($input: WebhookEndpointDraftInput!) { webhookRequestPreview(input: $input) { calls { method url headers { name value } body } error } }`;
 const ENDPOINT = `query($a: ID!) { webhookEndpoints(appId: $a) { id format enabled disabledReason } }`;
 
 interface SlackRequest {
@@ -377,14 +378,10 @@ describe('template', () => {
     expect(badSyntax.data.createWebhookEndpoint.errors).toEqual([
       { field: 'destination.expression', message: expect.stringMatching(/^the expression is not JSONata/), code: 'INVALID' },
     ]);
+    // What a template would send, before it is saved.
     const previewOf = async (expression: string) => {
-      const made = await stack.gql(CREATE, { input: { appId: app.app.id, url: api.url, format: 'template', destination: { expression } } });
-      const endpointId = made.data.createWebhookEndpoint.endpoint.id;
-      const { data } = await stack.gql(`query($e: ID!) { node(id: $e) { ... on WebhookEndpoint { requestPreview { calls { body } error } } } }`, {
-        e: endpointId,
-      });
-      await stack.gql(`mutation($id: ID!) { deleteWebhookEndpoint(input: { endpointId: $id }) { errors { code } } }`, { id: endpointId });
-      return data.node.requestPreview;
+      const { data } = await stack.gql(DRAFT_PREVIEW, { input: { appId: app.app.id, url: api.url, format: 'template', destination: { expression } } });
+      return { calls: data.webhookRequestPreview.calls.map(({ body }: { body: string }) => ({ body })), error: data.webhookRequestPreview.error };
     };
     expect(await previewOf('{"stage": new_segment}')).toEqual({ calls: [{ body: '{"stage":"found_value"}' }], error: null });
     expect(await previewOf('$error("not for samples")')).toEqual({ calls: [], error: 'the expression failed: not for samples' });
@@ -403,6 +400,41 @@ describe('template', () => {
     expect(failed.attempts).toEqual([{ statusCode: null, error: 'the expression failed: no email' }]);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(api.seen).toHaveLength(1);
+  });
+});
+
+describe("the endpoint form's preview, before saving", () => {
+  it('renders a draft (a new endpoint, or changes to a saved one over its saved credentials), says what is missing, and shows no other app its endpoints', async () => {
+    const app = await newApp('drafts');
+    const other = await newApp('drafts-other');
+    const draft = async (input: Record<string, unknown>, token?: string) => {
+      const answer = await stack.gql(DRAFT_PREVIEW, { input: { appId: app.app.id, ...input } }, token);
+      return answer.errors ? answer.errors.map((error: { extensions: { code: string } }) => error.extensions.code) : answer.data.webhookRequestPreview;
+    };
+    const header = (call: { headers: Array<{ name: string; value: string }> }, name: string) => call.headers.find((h) => h.name.toLowerCase() === name)?.value;
+
+    expect(await draft({ format: 'segment', url: 'https://api.segment.io' })).toEqual({ calls: [], error: 'the segment format needs destination.writeKey' });
+    const slack = await draft({ format: 'slack', url: 'https://hooks.slack.com/services/T/B/X' });
+    expect(slack.calls[0]).toMatchObject({ method: 'POST', url: 'https://hooks.slack.com/services/T/B/X' });
+    expect(JSON.parse(slack.calls[0].body).text).toContain('exploring → found value');
+    // A new signed endpoint shows its headers, the signature's shape among them.
+    const signed = await draft({ url: 'https://example.com/hooks', headers: [{ name: 'X-Team', value: 'growth' }] });
+    expect(header(signed.calls[0], 'x-team')).toBe('growth');
+    expect(header(signed.calls[0], 'webhook-signature')).toMatch(/^v1,/);
+
+    const saved = await stack.gql(CREATE, {
+      input: { appId: app.app.id, url: stack.url, format: 'segment', destination: { writeKey: 'wk_secret_123' } },
+    });
+    const endpointId = saved.data.createWebhookEndpoint.endpoint.id;
+    // Editing its URL: the saved write key still goes out (masked here), to the URL as typed.
+    const edited = await draft({ endpointId, url: 'https://events.eu1.segmentapis.com' });
+    expect(edited.calls[0]).toMatchObject({ url: 'https://events.eu1.segmentapis.com/v1/batch' });
+    expect(header(edited.calls[0], 'authorization')).toBe('Basic ••••');
+    expect(JSON.stringify(edited)).not.toContain('wk_secret_123');
+    expect(await draft({ endpointId }, other.apiKey)).toEqual(['FORBIDDEN']);
+    expect(
+      await stack.gql(DRAFT_PREVIEW, { input: { appId: other.app.id, endpointId } }, other.apiKey).then((answer) => answer.errors?.[0]?.extensions.code),
+    ).toBe('NOT_FOUND');
   });
 });
 

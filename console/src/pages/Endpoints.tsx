@@ -7,7 +7,8 @@ import type { OperationalEventsSubscription } from '../gql/graphql.ts';
 import { useReloadOn } from '../live.ts';
 import { Empty, ErrorState, Loading } from '../states.tsx';
 import { EndpointCard } from './endpoints/EndpointCard.tsx';
-import { EndpointForm, type EndpointInput, type SaveResult } from './endpoints/EndpointForm.tsx';
+import { EndpointForm } from './endpoints/EndpointForm.tsx';
+import type { EndpointInput, SaveResult } from './endpoints/endpoint-values.ts';
 
 const EndpointsQuery = graphql(`
   query Endpoints($appId: ID!) {
@@ -117,7 +118,13 @@ export function Endpoints() {
       <h1>Endpoints</h1>
       {adding || (!fetching && !error && !endpoints.length) ? (
         <section aria-label="New endpoint">
-          <EndpointForm idPrefix="new-endpoint" submitLabel="Add endpoint" save={add} onCancel={endpoints.length ? () => setAdding(false) : undefined} />
+          <EndpointForm
+            appId={appId}
+            idPrefix="new-endpoint"
+            submitLabel="Add endpoint"
+            save={add}
+            onCancel={endpoints.length ? () => setAdding(false) : undefined}
+          />
         </section>
       ) : (
         <button type="button" onClick={() => setAdding(true)}>
@@ -131,7 +138,7 @@ export function Endpoints() {
       ) : !endpoints.length ? (
         <Empty>No endpoints yet: add the URL of your email tool, CRM, Zapier or backend.</Empty>
       ) : (
-        endpoints.map((endpoint) => <EndpointCard key={endpoint.id} endpoint={endpoint} changed={reload} />)
+        endpoints.map((endpoint) => <EndpointCard key={endpoint.id} appId={appId} endpoint={endpoint} changed={reload} />)
       )}
       <OperationalFeed appId={appId} urls={new Map(endpoints.map((endpoint) => [endpoint.id, endpoint.url]))} changed={reload} />
     </main>

@@ -6,7 +6,7 @@
 import { GraphQLError } from 'graphql';
 import { builder } from '../../graphql/builder.ts';
 import { TRIAL_EVENT_TYPES } from './catalog.ts';
-import { notFound, payloadType } from '../../graphql/common.ts';
+import { notFound, notFoundError, payloadType } from '../../graphql/common.ts';
 import { mayAccess, requireApp, requireCaller, type GraphQLContext } from '../../graphql/context.ts';
 import { NodeRef, registerNode } from '../../graphql/node.ts';
 import type { FieldError } from '../../core/field-error.ts';
@@ -94,29 +94,36 @@ const PreviewedCall = builder.objectRef<{ method: string; url: string; headers: 
   }),
 });
 
-const RequestPreview = builder
-  .objectRef<{ calls: Array<{ method: string; url: string; headers: Record<string, string>; body: string }>; error: string | null }>('RequestPreview')
-  .implement({
-    description: "What a sample move's delivery would send to this endpoint, rendered for its format; nothing is sent",
-    fields: (t) => ({
-      calls: t.field({ type: [PreviewedCall], resolve: (preview) => preview.calls }),
-      error: t.exposeString('error', { nullable: true, description: 'Why no request can be made of the sample (a template failing on it)' }),
-    }),
-  });
+type RequestPreviewShape = { calls: Array<{ method: string; url: string; headers: Record<string, string>; body: string }>; error: string | null };
+const RequestPreview = builder.objectRef<RequestPreviewShape>('RequestPreview').implement({
+  description: "What a sample move's delivery would send to this endpoint, rendered for its format; nothing is sent",
+  fields: (t) => ({
+    calls: t.field({ type: [PreviewedCall], resolve: (preview) => preview.calls }),
+    error: t.exposeString('error', { nullable: true, description: 'Why no request can be made of the sample (a template failing on it)' }),
+  }),
+});
+
+const EVENT_TYPE_ARG = { defaultValue: 'trial.segment_changed', description: 'A trial.* event type' };
+
+/** A preview's calls, or why there are none (a template failing on the sample, credentials missing). */
+async function renderPreview(
+  eventType: string | null | undefined,
+  render: (type: string) => Promise<RequestPreviewShape['calls']>,
+): Promise<RequestPreviewShape> {
+  const type = eventType ?? 'trial.segment_changed';
+  if (!TRIAL_EVENT_TYPES.includes(type)) throw new GraphQLError(`eventType must be a trial.* event type`, { extensions: { code: 'BAD_USER_INPUT' } });
+  try {
+    return { calls: await render(type), error: null };
+  } catch (error) {
+    return { calls: [], error: (error as Error).message };
+  }
+}
 
 builder.objectFields(EndpointRef, (t) => ({
   requestPreview: t.field({
     type: RequestPreview,
-    args: { eventType: t.arg.string({ defaultValue: 'trial.segment_changed', description: 'A trial.* event type' }) },
-    resolve: async (endpoint, { eventType }, { services }) => {
-      const type = eventType ?? 'trial.segment_changed';
-      if (!TRIAL_EVENT_TYPES.includes(type)) throw new GraphQLError(`eventType must be a trial.* event type`, { extensions: { code: 'BAD_USER_INPUT' } });
-      try {
-        return { calls: await services.webhooks.previewRequest(endpoint, type), error: null };
-      } catch (error) {
-        return { calls: [], error: (error as Error).message };
-      }
-    },
+    args: { eventType: t.arg.string(EVENT_TYPE_ARG) },
+    resolve: (endpoint, { eventType }, { services }) => renderPreview(eventType, (type) => services.webhooks.previewRequest(endpoint, type)),
   }),
 }));
 
@@ -171,9 +178,28 @@ const UpdateInput = builder.inputType('UpdateWebhookEndpointInput', {
   fields: (t) => ({ endpointId: t.id({ required: true }), enabled: t.boolean(), ...endpointFields(t) }),
   validate: endpointInputRules,
 });
+const DraftInput = builder.inputType('WebhookEndpointDraftInput', {
+  description: "An endpoint as drafted in the console's form: a new one, or changes to a saved one (endpointId)",
+  fields: (t) => ({ appId: t.id({ required: true }), endpointId: t.id({ description: 'The saved endpoint the draft changes' }), ...endpointFields(t) }),
+  validate: endpointInputRules,
+});
 const DeleteInput = builder.inputType('DeleteWebhookEndpointInput', {
   fields: (t) => ({ endpointId: t.id({ required: true }) }),
 });
+
+builder.queryField('webhookRequestPreview', (t) =>
+  t.field({
+    type: RequestPreview,
+    description: 'What a sample move would send to an endpoint as drafted, before it is saved (credentials masked); nothing is sent',
+    args: { input: t.arg({ type: DraftInput, required: true }), eventType: t.arg.string(EVENT_TYPE_ARG) },
+    resolve: async (_root, { input, eventType }, ctx) => {
+      requireApp(ctx.auth, input.appId);
+      const saved = input.endpointId ? await callersEndpoint(ctx, input.endpointId) : null;
+      if (input.endpointId && saved?.app.id !== input.appId) throw notFoundError(`no webhook endpoint ${input.endpointId}`);
+      return renderPreview(eventType, (type) => ctx.services.webhooks.previewDraft(input.appId, input as EndpointInput, saved, type));
+    },
+  }),
+);
 
 builder.mutationField('createWebhookEndpoint', (t) =>
   t.field({

@@ -12,6 +12,7 @@ import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entit
 import { expressionProblem } from './template.ts';
 import { CREDENTIALS_NEEDED, defaultUrl, type DestinationCredentials, type EndpointFormat } from './formats.ts';
 import type { SecretBox } from '../../secret-box.ts';
+import { targetOf, type RenderTarget } from './sending.ts';
 
 export const MAX_ENDPOINTS_PER_APP = 10;
 /** During a rotation the old secret keeps signing this long, so receivers can switch. */
@@ -106,6 +107,18 @@ export const endpointInputRules = z.looseObject({
     .nullish(),
 });
 
+/** The credentials a format goes out with: those given now over those saved, and the ones it still lacks. */
+function credentialsFor(format: EndpointFormat, input: EndpointInput, current: IWebhookEndpoint | null, secrets: SecretBox) {
+  const saved: DestinationCredentials = current?.destination ? JSON.parse(secrets.open(current.destination)) : {};
+  const { region = null, ...given } = input.destination ?? {};
+  const typed = Object.fromEntries(Object.entries(given).filter(([, value]) => value != null)) as DestinationCredentials;
+  const credentials: DestinationCredentials = { ...saved, ...typed };
+  const missing: FieldError[] = CREDENTIALS_NEEDED[format]
+    .filter((name) => !credentials[name])
+    .map((name) => ({ field: `destination.${name}`, message: `the ${format} format needs destination.${name}`, code: 'INVALID' }));
+  return { credentials, typed, region, missing };
+}
+
 /**
  * The fields to set from input that passed endpointInputRules, once its URL passes the SSRF
  * check and its format has the credentials it needs (given now, or saved before).
@@ -117,19 +130,11 @@ async function toFields(
 ): Promise<{ fields: Partial<IWebhookEndpoint>; errors: FieldError[] }> {
   const fields: Partial<IWebhookEndpoint> = {};
   const format = input.format ?? (current?.format as EndpointFormat | undefined) ?? 'standard';
-  const saved: DestinationCredentials = current?.destination ? JSON.parse(secrets.open(current.destination)) : {};
-  const { region = null, ...given } = input.destination ?? {};
-  const credentials: DestinationCredentials = { ...saved, ...Object.fromEntries(Object.entries(given).filter(([, value]) => value != null)) };
-  const missing = CREDENTIALS_NEEDED[format].filter((name) => !credentials[name]);
-  if (missing.length) {
-    return {
-      fields,
-      errors: missing.map((name) => ({ field: `destination.${name}`, message: `the ${format} format needs destination.${name}`, code: 'INVALID' })),
-    };
-  }
+  const { credentials, typed, region, missing } = credentialsFor(format, input, current, secrets);
+  if (missing.length) return { fields, errors: missing };
   if (input.format != null) fields.format = input.format;
   if (input.segments != null) fields.segments = input.segments.length ? [...new Set(input.segments)] : null;
-  if (input.destination != null && Object.keys(given).length) fields.destination = secrets.seal(JSON.stringify(credentials));
+  if (Object.keys(typed).length) fields.destination = secrets.seal(JSON.stringify(credentials));
   // A destination's own API is where it is unless a URL says otherwise (a proxy, a test receiver).
   const url = input.url ?? (current ? null : defaultUrl(format, region));
   if (url != null) {
@@ -203,6 +208,23 @@ export async function updateEndpoint(
   em.assign(endpoint, fields);
   await em.flush();
   return { endpoint, errors: [] };
+}
+
+/**
+ * What an endpoint as drafted in the console's form (a new one, or a saved one with changes)
+ * would send, before it is saved: its settings over the saved ones; nothing is checked against
+ * SSRF, since nothing is sent. A problem (credentials missing, no URL) is said instead.
+ */
+export function draftTarget(input: EndpointInput, current: IWebhookEndpoint | null, secrets: SecretBox, at: Date): RenderTarget | { problem: string } {
+  const format = input.format ?? (current?.format as EndpointFormat | undefined) ?? 'standard';
+  const { credentials, region, missing } = credentialsFor(format, input, current, secrets);
+  if (missing.length) return { problem: missing.map((error) => error.message).join('; ') };
+  const url = input.url || (current?.url ?? defaultUrl(format, region));
+  if (!url) return { problem: 'a URL is needed to show the request' };
+  const headers = input.headers ? Object.fromEntries(input.headers.map((header) => [header.name, header.value])) : (current?.headers ?? {});
+  // A new endpoint has no secret yet: a made-up one shows the signature's shape.
+  const signingSecrets = current ? targetOf(current, secrets, at).signingSecrets : [newWebhookSecret()];
+  return { format, url, headers, credentials, signingSecrets };
 }
 
 export async function rotateSecret(em: EntityManager, endpoint: IWebhookEndpoint): Promise<IWebhookEndpoint> {

@@ -17,35 +17,36 @@ import type { SecretBox } from '../../secret-box.ts';
 
 export const USER_AGENT = `Trialcast/${process.env.npm_package_version ?? '0.1.0'}`;
 
-/** Secrets that sign now: the current one, and the previous one during a rotation's overlap. */
-function signingSecrets(endpoint: IWebhookEndpoint, now: Date): string[] {
-  const overlap = endpoint.previousSecret && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now;
-  return overlap ? [endpoint.secret, endpoint.previousSecret!] : [endpoint.secret];
+/** What rendering an attempt's calls needs of an endpoint: a saved one's settings, or a draft's in the console's form. */
+export interface RenderTarget {
+  format: EndpointFormat;
+  url: string;
+  headers: Record<string, string>;
+  credentials: DestinationCredentials;
+  /** Secrets that sign now: the current one, and the previous one during a rotation's overlap. */
+  signingSecrets: string[];
 }
 
-/** The endpoint's sealed destination credentials, opened. */
-function credentialsOf(endpoint: IWebhookEndpoint, secrets: SecretBox): DestinationCredentials {
-  return endpoint.destination ? (JSON.parse(secrets.open(endpoint.destination)) as DestinationCredentials) : {};
+/** A saved endpoint's target: its settings, its sealed credentials opened. */
+export function targetOf(endpoint: IWebhookEndpoint, secrets: SecretBox, at: Date): RenderTarget {
+  const overlap = endpoint.previousSecret && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > at;
+  return {
+    format: endpoint.format as EndpointFormat,
+    url: endpoint.url,
+    headers: endpoint.headers,
+    credentials: endpoint.destination ? (JSON.parse(secrets.open(endpoint.destination)) as DestinationCredentials) : {},
+    signingSecrets: overlap ? [endpoint.secret, endpoint.previousSecret!] : [endpoint.secret],
+  };
 }
 
 /**
  * The calls an attempt of this delivery makes, each with every header it goes out with: the
  * endpoint's own, the format's, ours, and the signature when the format is signed.
  */
-async function renderCalls(
-  endpoint: IWebhookEndpoint,
-  delivery: { id: string; body: string },
-  deps: Pick<DeliveryDeps, 'secrets' | 'publicUrl'>,
-  at: Date,
-): Promise<RenderedCall[]> {
-  const request = await renderRequest(
-    endpoint.format as EndpointFormat,
-    { url: endpoint.url, credentials: credentialsOf(endpoint, deps.secrets) },
-    delivery,
-    deps.publicUrl,
-  );
-  const signature = request.signed ? signatureHeaders(signingSecrets(endpoint, at), delivery.id, Math.floor(at.getTime() / 1000), delivery.body) : {};
-  return request.calls.map((call) => ({ ...call, headers: { ...endpoint.headers, ...call.headers, 'user-agent': USER_AGENT, ...signature } }));
+async function renderCalls(target: RenderTarget, delivery: { id: string; body: string }, publicUrl: string | null, at: Date): Promise<RenderedCall[]> {
+  const request = await renderRequest(target.format, target, delivery, publicUrl);
+  const signature = request.signed ? signatureHeaders(target.signingSecrets, delivery.id, Math.floor(at.getTime() / 1000), delivery.body) : {};
+  return request.calls.map((call) => ({ ...call, headers: { ...target.headers, ...call.headers, 'user-agent': USER_AGENT, ...signature } }));
 }
 
 /**
@@ -64,7 +65,7 @@ export async function sendAttempt(
     let result: AttemptResult | null = null;
     // The endpoint's timeout bounds the attempt's exchanges together (one, or Customer.io's two).
     let left = delivery.endpoint.timeoutMs;
-    for (const call of await renderCalls(delivery.endpoint, delivery, deps, attemptedAt)) {
+    for (const call of await renderCalls(targetOf(delivery.endpoint, deps.secrets, attemptedAt), delivery, deps.publicUrl, attemptedAt)) {
       const target = await resolveTarget(call.url, deps.allowPrivate);
       result = await requestOnce(target, call.method, call.headers, call.body, Math.max(left, 1));
       left -= result.durationMs;
@@ -79,13 +80,8 @@ export async function sendAttempt(
 }
 
 /** What an attempt would send for this body, its credentials shown masked: the console's preview of an endpoint. */
-export async function previewRequest(
-  endpoint: IWebhookEndpoint,
-  body: string,
-  deps: Pick<DeliveryDeps, 'secrets' | 'publicUrl'>,
-  at: Date,
-): Promise<RenderedCall[]> {
-  const calls = await renderCalls(endpoint, { id: 'msg_preview', body }, deps, at);
+export async function previewRequest(target: RenderTarget, body: string, publicUrl: string | null, at: Date): Promise<RenderedCall[]> {
+  const calls = await renderCalls(target, { id: 'msg_preview', body }, publicUrl, at);
   return calls.map((call) =>
     call.headers.authorization ? { ...call, headers: { ...call.headers, authorization: masked(call.headers.authorization) } } : call,
   );

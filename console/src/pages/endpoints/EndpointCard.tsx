@@ -11,8 +11,9 @@ import type { EndpointsQuery, SendTestMutation } from '../../gql/graphql.ts';
 import { ErrorState } from '../../states.tsx';
 import { DeliveryLog } from './DeliveryLog.tsx';
 import { ReceivedResponse } from './ReceivedResponse.tsx';
-import { RequestPreview } from './RequestPreview.tsx';
-import { EndpointForm, type EndpointInput, type SaveResult } from './EndpointForm.tsx';
+import { SavedRequestPreview } from './RequestPreview.tsx';
+import { EndpointForm } from './EndpointForm.tsx';
+import type { EndpointInput, SaveResult } from './endpoint-values.ts';
 
 export type Endpoint = EndpointsQuery['webhookEndpoints'][number];
 
@@ -123,7 +124,7 @@ function health(endpoint: Endpoint): string {
   return 'Healthy';
 }
 
-export function EndpointCard({ endpoint, changed }: { endpoint: Endpoint; changed: () => void }) {
+export function EndpointCard({ appId, endpoint, changed }: { appId: string; endpoint: Endpoint; changed: () => void }) {
   const [revealed, setRevealed] = useState(false);
   const [previewing, setPreviewing] = useState(false);
   const [editing, setEditing] = useState(false);
@@ -207,7 +208,7 @@ export function EndpointCard({ endpoint, changed }: { endpoint: Endpoint; change
           </button>
         )}
       </div>
-      {previewing && <RequestPreview endpointId={endpoint.id} />}
+      {previewing && <SavedRequestPreview endpointId={endpoint.id} />}
       {revealed && (
         <div className="secret">
           <label htmlFor={`secret-${endpoint.id}`}>Signing secret</label>
@@ -224,7 +225,14 @@ export function EndpointCard({ endpoint, changed }: { endpoint: Endpoint; change
         </div>
       )}
       {editing && (
-        <EndpointForm idPrefix={`edit-${endpoint.id}`} endpoint={endpoint} submitLabel="Save endpoint" save={save} onCancel={() => setEditing(false)} />
+        <EndpointForm
+          appId={appId}
+          idPrefix={`edit-${endpoint.id}`}
+          endpoint={endpoint}
+          submitLabel="Save endpoint"
+          save={save}
+          onCancel={() => setEditing(false)}
+        />
       )}
       {(test.error || rotation.error || deletion.error) && <ErrorState error={(test.error ?? rotation.error ?? deletion.error)!} />}
       {result && (

@@ -409,7 +409,7 @@ describe("the endpoint form's preview, before saving", () => {
     const other = await newApp('drafts-other');
     const draft = async (input: Record<string, unknown>, token?: string) => {
       const answer = await stack.gql(DRAFT_PREVIEW, { input: { appId: app.app.id, ...input } }, token);
-      return answer.errors ? answer.errors.map((error: { extensions: { code: string } }) => error.extensions.code) : answer.data.webhookRequestPreview;
+      return answer.errors ? answer.errors.map((error) => error.extensions?.code) : answer.data.webhookRequestPreview;
     };
     const header = (call: { headers: Array<{ name: string; value: string }> }, name: string) => call.headers.find((h) => h.name.toLowerCase() === name)?.value;
 
@@ -433,7 +433,7 @@ describe("the endpoint form's preview, before saving", () => {
     expect(JSON.stringify(edited)).not.toContain('wk_secret_123');
     expect(await draft({ endpointId }, other.apiKey)).toEqual(['FORBIDDEN']);
     expect(
-      await stack.gql(DRAFT_PREVIEW, { input: { appId: other.app.id, endpointId } }, other.apiKey).then((answer) => answer.errors?.[0]?.extensions.code),
+      await stack.gql(DRAFT_PREVIEW, { input: { appId: other.app.id, endpointId } }, other.apiKey).then((answer) => answer.errors?.[0]?.extensions?.code),
     ).toBe('NOT_FOUND');
   });
 });

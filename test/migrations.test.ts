@@ -17,7 +17,7 @@ describe('migrations', () => {
     }
   });
 
-  it('the insight rollups are backfilled from the moves recorded before them, and counted per kind of trial since account trials', async () => {
+  it('the insight rollups are backfilled from the moves recorded before them, counted per kind of trial since account trials, and finished trials get their outcome rows', async () => {
     // An empty database, migrated up to the migration before the rollups.
     const admin = new pg.Client({ connectionString: inject('postgresUrl') });
     await admin.connect();
@@ -44,7 +44,15 @@ describe('migrations', () => {
       await sql(`insert into segment_changes (id, app_id, trial_id, sequence, old_segment, new_segment, reason, occurred_at) values
                  ('a1', 'app_b', 'trl_a', 1, null, 'exploring', 'trial_started', '2026-11-01T10:20:00Z'),
                  ('a2', 'app_b', 'trl_a', 2, 'exploring', 'found_value', 'aha_event_received', '2026-11-01T10:40:00Z')`);
+      // Events of the person whose trial converted before conversion drivers: one before its outcome, one after.
+      await sql(`insert into events (app_id, message_id, type, event, user_id, properties, traits, context, timestamp, received_at) values
+                 ('app_b', 'm1', 'track', 'Report Viewed', 'u', '{}', '{}', '{}', '2026-11-01T12:00:00Z', now()),
+                 ('app_b', 'm2', 'track', 'Billing Viewed', 'u', '{}', '{}', '{}', '2026-11-03T12:00:00Z', now())`);
       await orm.migrator.up();
+      // Finished trials get their outcome rows, with only what they did before the outcome.
+      expect(await sql(`select trial_id, kind, converted, events from trial_outcomes`)).toEqual([
+        { trial_id: 'trl_b', kind: 'user', converted: true, events: ['Report Viewed'] },
+      ]);
       expect(
         await sql(
           `select to_char(hour at time zone 'UTC', 'YYYY-MM-DD HH24') as hour, kind, old_segment, new_segment, moves from segment_move_hours order by 1, 2, new_segment`,

@@ -16,6 +16,7 @@ import '../modules/webhooks/operational-event.graphql.ts';
 import '../modules/ingest/volume.graphql.ts';
 import '../modules/ingest/event.graphql.ts';
 import '../modules/insights/insights.graphql.ts';
+import '../modules/insights/drivers.graphql.ts';
 
 export const schema = answerInputErrorsAsData(refuseUnstorableArguments(builder.toSchema()));
 

@@ -5,6 +5,7 @@ import { App } from './apps/app.entity.ts';
 import { Integrations } from './apps/integrations.entity.ts';
 import { Event, Identity } from './ingest/event.entity.ts';
 import { SegmentDwellHour, SegmentMoveHour } from './insights/rollup.entities.ts';
+import { TrialOutcome } from './insights/trial-outcome.entity.ts';
 import { AppSettings } from './trials/app-settings.entity.ts';
 import { SegmentChange } from './trials/segment-change.entity.ts';
 import { Trial } from './trials/trial.entity.ts';
@@ -27,4 +28,5 @@ export const ENTITIES = [
   DeliveryAttempt,
   SegmentMoveHour,
   SegmentDwellHour,
+  TrialOutcome,
 ];

@@ -13,6 +13,8 @@ import { Trial } from '../modules/trials/trial.entity.ts';
 import { storedEventsReachAha } from '../modules/trials/aha-facts.ts';
 import { accountAhaFromStoredEvents } from '../modules/accounts/account-aha.ts';
 import { recordChangeOnce } from '../modules/trials/segment-change-recording.ts';
+import { recordTrialOutcome } from '../modules/insights/trial-outcomes.ts';
+import { FINAL_SEGMENTS, type SegmentKey } from '../core/segments.ts';
 import { signalSettingsPage } from '../modules/trials/settings.service.ts';
 import type { SettingsRolloutInput } from '../core/trial-lifecycle.messages.ts';
 import type { SecretBox } from '../secret-box.ts';
@@ -60,6 +62,8 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
       const recorded = inserted
         ? change
         : await em.fork().findOneOrFail(SegmentChange, { trial: change.trialId, sequence: change.sequence }, { fields: ['id', 'newSegment'] });
+      // An outcome: the trial's row for conversion drivers (again on a retry: it is an upsert).
+      if (FINAL_SEGMENTS.has(recorded.newSegment as SegmentKey)) await recordTrialOutcome(em, change.trialId);
       // Histories from before first attempts ran in the workflow hand every delivery to its
       // lane here (again on a retry, if an earlier try died before doing so).
       if (!change.firstAttemptsByWorkflow) {

@@ -18,7 +18,7 @@ import { conversion, previewSettings, segmentFlow, segmentSizes, type InsightRan
 const InsightBucket = builder.enumType('InsightBucket', { values: ['hour', 'day', 'week'] as const, description: 'UTC; weeks start on Monday' });
 
 /** What every insight over a range takes: the app, [from, to), and which trials. */
-const rangeArgs = builder.args((t) => ({
+export const rangeArgs = builder.args((t) => ({
   appId: t.id({ required: true }),
   from: t.field({ type: 'DateTime', required: true }),
   to: t.field({ type: 'DateTime', required: true }),
@@ -28,7 +28,7 @@ const rangeArgs = builder.args((t) => ({
 /** The longest range an insight reads. */
 const MAX_RANGE_DAYS = 400;
 
-function rangeOf(args: { from: Date; to: Date; kind?: TrialKind | null }): InsightRange {
+export function rangeOf(args: { from: Date; to: Date; kind?: TrialKind | null }): InsightRange {
   if (!(args.to.getTime() > args.from.getTime())) throw new GraphQLError('to must be after from', { extensions: { code: 'BAD_USER_INPUT' } });
   if (args.to.getTime() - args.from.getTime() > MAX_RANGE_DAYS * 86_400_000)
     throw new GraphQLError(`a range is at most ${MAX_RANGE_DAYS} days`, { extensions: { code: 'BAD_USER_INPUT' } });

@@ -1,4 +1,6 @@
 /** The insights an app's record answers: segment sizes over time, flow between segments, what converts, and a settings preview. */
+import { rankDrivers } from '../../core/conversion-drivers.ts';
+import { driverCounts } from './drivers.queries.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FieldError } from '../../core/field-error.ts';
 import type { TrialKind } from '../../core/account-rules.ts';
@@ -28,6 +30,13 @@ export function segmentFlow(em: EntityManager, appId: string, { from, to, kind }
 }
 
 export const conversion = (em: EntityManager, appId: string, { from, to, kind }: InsightRange) => conversionBreakdown(em, appId, from, to, kind);
+
+/** Which events predict conversion among the trials started in the range that finished (core/conversion-drivers.ts). */
+export async function conversionDrivers(em: EntityManager, appId: string, range: InsightRange) {
+  const settings = await loadSettings(em, appId);
+  const { finished, events } = await driverCounts(em, appId, range, settings.conversionEvents);
+  return { finishedTrials: finished.trials, convertedTrials: finished.converted, drivers: rankDrivers(finished, events) };
+}
 
 export interface SettingsPreview {
   evaluated: number;

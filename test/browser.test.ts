@@ -402,6 +402,53 @@ describe.skipIf(!available && !required)('in a browser', () => {
     );
 
     it(
+      'a holdout from the endpoint card: started, shown on the card, its held-back delivery in the log, its report saying there is not enough data yet, stopped',
+      { timeout: 90_000 },
+      async () => {
+        const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Holdouts' })).data!.createApp;
+        const hook = await new Receiver().start();
+        try {
+          await stack.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: hook.url } });
+          const { context, outside, page } = await signedIn();
+          await page.goto(`${stack.url}/#/apps/${app.app.id}/endpoints`);
+          const card = page.getByRole('article', { name: `Endpoint ${hook.url}` });
+          await card.getByRole('button', { name: 'Holdout and its report' }).click();
+          const panel = card.getByRole('region', { name: 'Holdout', exact: true });
+          await expect.poll(() => panel.innerText()).toContain('No holdout yet');
+          await panel.getByLabel('Hold out (percent of trials)').fill('80');
+          await panel.getByRole('button', { name: 'Start a holdout' }).click();
+          await expect.poll(() => panel.getByRole('alert').innerText()).toContain('percent must be a whole number from 1 to 50');
+          await panel.getByLabel('Hold out (percent of trials)').fill('50');
+          await panel.getByRole('button', { name: 'Start a holdout' }).click();
+          await expect.poll(() => card.innerText()).toContain('holdout running: 50 % held out');
+          // Trials until one is held out (a fair coin each): its delivery is in the log, held back.
+          for (
+            let index = 0;
+            (await stack.count(
+              `select count(*) as n from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where e.app_id = $1 and d.status = 'held_out'`,
+              [app.app.id],
+            )) === 0;
+            index++
+          ) {
+            await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: `coin-${index}`, trialEnd: '2099-01-01T00:00:00Z' } });
+            await new Promise((resolve) => setTimeout(resolve, 300));
+          }
+          await card.getByLabel('Status').selectOption('held_out');
+          await expect.poll(() => card.getByRole('region', { name: 'Delivery log' }).innerText(), { timeout: 15_000 }).toContain('held out: never sent');
+          const report = panel.getByRole('region', { name: 'Holdout report' });
+          await panel.getByRole('button', { name: 'Stop the holdout' }).click();
+          await expect.poll(() => panel.innerText()).toContain('Start a holdout');
+          expect(await report.innerText()).toContain('Not enough data yet');
+          expect(await report.getByRole('row', { name: /Held out/ }).innerText()).toMatch(/Held out\s+[1-9]/);
+          expect(outside).toEqual([]);
+          await context.close();
+        } finally {
+          await hook.stop();
+        }
+      },
+    );
+
+    it(
       'an endpoint: added, tested (the answer shown, the signature good for its secret), failing deliveries shown with their attempts, redelivered',
       { timeout: 150_000 },
       async () => {

@@ -5,6 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIN_GROUP, rankDrivers, type EventOutcomes } from '../src/core/conversion-drivers.ts';
+import { holdoutPosition, isHeldOut } from '../src/modules/webhooks/holdouts.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Receiver } from './support/receiver.ts';
 import { eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CONVERT_TRIAL, CREATE_APP, START_TRIAL, type CreatedApp } from './support/operations.ts';
 import { binomial, seededRandom } from './support/random.ts';
@@ -60,7 +64,33 @@ describe('conversion drivers, ranked (pure)', () => {
   });
 });
 
-describe('conversion drivers, end to end', () => {
+describe('holdout assignment', () => {
+  it('over 100,000 trials of three id shapes, each shape held out within 1 point of the percent asked, and two experiments independent', () => {
+    const shapes = {
+      sequential: (i: number) => `trl_${i}`,
+      random: (i: number) => `trl_${(i * 2654435761).toString(36)}${(i * 40503).toString(16)}`,
+      padded: (i: number) => `trl_mqx${String(i).padStart(12, '0')}`,
+    };
+    const perShape = 100_000 / 3;
+    for (const percent of [5, 30, 50]) {
+      for (const [shape, idOf] of Object.entries(shapes)) {
+        let held = 0;
+        for (let i = 0; i < perShape; i++) if (isHeldOut('hx_a', idOf(i), percent)) held++;
+        expect(Math.abs(held / perShape - percent / 100), `${shape} at ${percent} %`).toBeLessThan(0.01);
+      }
+    }
+    // The same trial in two experiments: held out of both as often as chance says (0.3 × 0.3).
+    let both = 0;
+    for (let i = 0; i < 100_000; i++) if (isHeldOut('hx_a', `trl_${i}`, 30) && isHeldOut('hx_b', `trl_${i}`, 30)) both++;
+    expect(Math.abs(both / 100_000 - 0.09)).toBeLessThan(0.01);
+    // Stable: the same answer every time, in [0, 1).
+    expect(holdoutPosition('hx_a', 'trl_1')).toBe(holdoutPosition('hx_a', 'trl_1'));
+    expect(holdoutPosition('hx_a', 'trl_1')).toBeGreaterThanOrEqual(0);
+    expect(holdoutPosition('hx_a', 'trl_1')).toBeLessThan(1);
+  });
+});
+
+describe('with a running Trialcast', () => {
   let stack: TestStack;
   beforeAll(async () => {
     stack = await startTestStack();
@@ -156,6 +186,160 @@ describe('conversion drivers, end to end', () => {
       // Another app's key is refused.
       const other = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'drivers-other' })).data!.createApp;
       expect((await stack.gql(DRIVERS, range, other.apiKey)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    },
+  );
+
+  const HOLDOUT_REPORT = /* GraphQL */ `
+    query ($e: ID!) {
+      holdoutReport(endpointId: $e) {
+        experiment {
+          id
+          percent
+          running
+        }
+        exposed {
+          trials
+          converted
+          expired
+          open
+          conversionRate
+        }
+        heldOut {
+          trials
+          converted
+          expired
+          open
+          conversionRate
+        }
+        difference
+        low
+        high
+        pValue
+        relativeLift
+        neededPerGroup
+        enoughData
+        verdict
+      }
+    }
+  `;
+  const START_HOLDOUT = `mutation($i: StartHoldoutInput!) { startHoldout(input: $i) { experiment { id percent running } errors { field message code } } }`;
+  const STOP_HOLDOUT = `mutation($i: StopHoldoutInput!) { stopHoldout(input: $i) { experiment { id running } errors { code } } }`;
+
+  it(
+    'a 30 % holdout on a nudging endpoint: held-out trials are never sent to (recorded with their bodies), other endpoints get every move, and the report covers the true lift of 0.3',
+    { timeout: 240_000 },
+    async () => {
+      const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'holdout' })).data!.createApp;
+      // The nudging endpoint: of the trials it hears about, 4 in 10 convert (the first move of each, in arrival order).
+      const nudged = new Map<string, boolean>();
+      const nudger = createServer((req, res) => {
+        let raw = '';
+        req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+        req.on('end', () => {
+          res.writeHead(200).end();
+          const userId = JSON.parse(raw).trial?.user_id as string | undefined;
+          if (!userId || nudged.has(userId)) return;
+          const converts = nudged.size % 10 < 4;
+          nudged.set(userId, converts);
+          if (converts) void stack.gql(CONVERT_TRIAL, { input: { appId: app.app.id, userId } });
+        });
+      });
+      await new Promise<void>((resolve) => nudger.listen(0, '127.0.0.1', resolve));
+      const everyMove = await new Receiver().start();
+      try {
+        const create = async (url: string) =>
+          (
+            await stack.gql(`mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } errors { message } } }`, {
+              i: { appId: app.app.id, url },
+            })
+          ).data.createWebhookEndpoint.endpoint.id as string;
+        const endpointId = await create(`http://127.0.0.1:${(nudger.address() as AddressInfo).port}/nudge`);
+        await create(everyMove.url);
+
+        expect((await stack.gql(START_HOLDOUT, { i: { endpointId, percent: 60 } })).data.startHoldout.errors[0]).toMatchObject({
+          field: 'percent',
+          code: 'INVALID',
+        });
+        const started = (await stack.gql(START_HOLDOUT, { i: { endpointId, percent: 30 } })).data.startHoldout;
+        expect(started).toMatchObject({ experiment: { percent: 30, running: true }, errors: [] });
+        // Locked while it runs.
+        expect((await stack.gql(START_HOLDOUT, { i: { endpointId, percent: 10 } })).data.startHoldout.errors[0].code).toBe('HOLDOUT_RUNNING');
+
+        const users = Array.from({ length: 300 }, (_, index) => `hold-${index}`);
+        const ends = new Date(Date.now() + 30_000).toISOString();
+        for (let i = 0; i < users.length; i += 50) {
+          await Promise.all(users.slice(i, i + 50).map((userId) => stack.gql(START_TRIAL, { input: { appId: app.app.id, userId, trialEnd: ends } })));
+        }
+        const experimentId = started.experiment.id;
+        await eventually(
+          async () =>
+            (await stack.count(`select count(*) as n from holdout_assignments where experiment_id = $1`, [experimentId])) === 300 ? true : undefined,
+          60_000,
+        );
+        const heldOut: string[] = (
+          await stack.sql(
+            `select t.user_id from holdout_assignments a join trials t on t.id = a.trial_id where a.experiment_id = $1 and a.held_out order by t.user_id`,
+            [experimentId],
+          )
+        ).map((row: { user_id: string }) => row.user_id);
+        // Without a nudge, 1 in 10 converts anyway.
+        await Promise.all(heldOut.filter((_, index) => index % 10 === 0).map((userId) => stack.gql(CONVERT_TRIAL, { input: { appId: app.app.id, userId } })));
+
+        // Everyone finishes: the rest expire at their trial end.
+        await eventually(
+          async () =>
+            (await stack.count(`select count(*) as n from trials where app_id = $1 and segment in ('converted', 'expired')`, [app.app.id])) === 300
+              ? true
+              : undefined,
+          90_000,
+        );
+        // No held-out trial's webhook reached the nudging endpoint; the other endpoint heard every trial.
+        expect(heldOut.filter((userId) => nudged.has(userId))).toEqual([]);
+        expect(nudged.size).toBe(300 - heldOut.length);
+        const heardByOther = new Set(everyMove.requests.map(({ body }) => JSON.parse(body).trial.user_id));
+        expect(users.filter((userId) => !heardByOther.has(userId))).toEqual([]);
+        // Held-out deliveries are in the log, with the body that would have gone, and cannot be redelivered.
+        const held = (
+          await stack.gql(`query($e: ID!) { deliveries(endpointId: $e, status: held_out, first: 100) { edges { node { id status payload attemptCount } } } }`, {
+            e: endpointId,
+          })
+        ).data.deliveries.edges.map(({ node }: { node: { id: string; status: string; payload: string; attemptCount: number } }) => ({
+          ...node,
+          userId: JSON.parse(node.payload).trial.user_id as string,
+        }));
+        expect(held.length).toBeGreaterThan(0);
+        for (const node of held) expect(node).toMatchObject({ status: 'held_out', attemptCount: 0, userId: expect.toBeOneOf(heldOut) });
+        const redelivered = await stack.gql(`mutation($id: ID!) { redeliver(deliveryId: $id) { errors { code } } }`, { id: held[0].id });
+        expect(redelivered.data.redeliver.errors).toEqual([{ code: 'HELD_OUT' }]);
+
+        const { holdoutReport } = (await stack.gql(HOLDOUT_REPORT, { e: endpointId })).data;
+        expect(holdoutReport.exposed.trials + holdoutReport.heldOut.trials).toBe(300);
+        expect(holdoutReport.heldOut.trials / 300).toBeGreaterThan(0.2);
+        expect(holdoutReport.heldOut.trials / 300).toBeLessThan(0.4);
+        expect(holdoutReport.exposed.open + holdoutReport.heldOut.open).toBe(0);
+        expect(holdoutReport.low).toBeLessThanOrEqual(0.3);
+        expect(holdoutReport.high).toBeGreaterThanOrEqual(0.3);
+        expect(holdoutReport.low).toBeGreaterThan(0);
+        expect(holdoutReport.pValue).toBeLessThan(0.05);
+        expect(holdoutReport.verdict).toMatch(/^(Sending raises conversion by|Not enough data yet)/);
+
+        // Stopped, the report stays; a new holdout is a new experiment.
+        expect((await stack.gql(STOP_HOLDOUT, { i: { endpointId } })).data.stopHoldout).toMatchObject({
+          experiment: { id: experimentId, running: false },
+          errors: [],
+        });
+        expect((await stack.gql(HOLDOUT_REPORT, { e: endpointId })).data.holdoutReport.experiment).toMatchObject({ id: experimentId, running: false });
+        const again = (await stack.gql(START_HOLDOUT, { i: { endpointId, percent: 10 } })).data.startHoldout.experiment;
+        expect(again.id).not.toBe(experimentId);
+        expect((await stack.gql(HOLDOUT_REPORT, { e: endpointId })).data.holdoutReport).toMatchObject({
+          experiment: { id: again.id },
+          exposed: { trials: 0 },
+          difference: null,
+        });
+      } finally {
+        nudger.close();
+        await everyMove.stop();
+      }
     },
   );
 });

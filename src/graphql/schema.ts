@@ -10,6 +10,7 @@ import '../modules/trials/trial.graphql.ts';
 import '../modules/trials/settings.graphql.ts';
 import '../modules/accounts/account.graphql.ts';
 import '../modules/webhooks/endpoint.graphql.ts';
+import '../modules/webhooks/holdout.graphql.ts';
 import '../modules/webhooks/attempt.graphql.ts';
 import '../modules/webhooks/delivery.graphql.ts';
 import '../modules/webhooks/operational-event.graphql.ts';

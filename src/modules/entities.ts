@@ -11,6 +11,7 @@ import { SegmentChange } from './trials/segment-change.entity.ts';
 import { Trial } from './trials/trial.entity.ts';
 import { DeliveryAttempt, WebhookDelivery } from './webhooks/webhook-delivery.entity.ts';
 import { WebhookEndpoint } from './webhooks/webhook-endpoint.entity.ts';
+import { HoldoutAssignment, HoldoutExperiment } from './webhooks/holdout.entity.ts';
 
 export const ENTITIES = [
   App,
@@ -29,4 +30,6 @@ export const ENTITIES = [
   SegmentMoveHour,
   SegmentDwellHour,
   TrialOutcome,
+  HoldoutExperiment,
+  HoldoutAssignment,
 ];

@@ -33,6 +33,10 @@ const EndpointsQuery = graphql(`
       failingSince
       secret
       previousSecretExpiresAt
+      holdout {
+        id
+        percent
+      }
     }
   }
 `);

@@ -1,7 +1,7 @@
 /**
  * A transition recorded once, in one statement (one round trip, atomic without BEGIN and
- * COMMIT): the change row, the trial's segment, its planned webhook deliveries and the live
- * notice. A retry or replay with the same (trial, sequence) inserts nothing, and every other
+ * COMMIT): the change row, the trial's segment, its planned webhook deliveries (and the trial's
+ * holdout assignments), and the live notice. A retry or replay with the same (trial, sequence) inserts nothing, and every other
  * part is guarded on that insert, so it changes nothing either. This runs for every transition:
  * the ORM's unit of work took eight round trips and most of the worker's CPU for the same rows.
  */
@@ -23,10 +23,16 @@ with inserted as (
   where id = $3 and last_sequence < $4 and exists (select 1 from inserted)
 ), planned as (
   insert into webhook_deliveries (id, endpoint_id, event_type, body, segment_change_id, trial_id, sequence, status, attempt_count, created_at)
-  select d.id, d.endpoint_id, d.event_type, d.body, $1, $3, $4, 'pending', 0, now()
-  from jsonb_to_recordset(cast($9 as jsonb)) as d(id text, endpoint_id text, event_type text, body text)
+  select d.id, d.endpoint_id, d.event_type, d.body, $1, $3, $4, d.status, 0, now()
+  from jsonb_to_recordset(cast($9 as jsonb)) as d(id text, endpoint_id text, event_type text, body text, status text)
   where exists (select 1 from inserted)
   on conflict (id) do nothing
+), assigned as (
+  insert into holdout_assignments (experiment_id, trial_id, held_out, assigned_at)
+  select distinct d.holdout_id, $3, d.status = 'held_out', now()
+  from jsonb_to_recordset(cast($9 as jsonb)) as d(holdout_id text, status text)
+  where d.holdout_id is not null and exists (select 1 from inserted)
+  on conflict (experiment_id, trial_id) do nothing
 )
 select pg_notify($10, $11) from inserted`);
 
@@ -41,7 +47,16 @@ export async function recordChangeOnce(em: EntityManager, change: ChangeFacts, d
     change.newSegment,
     change.reason,
     change.occurredAt,
-    JSON.stringify(deliveries.map(({ id, endpointId, eventType, body }) => ({ id, endpoint_id: endpointId, event_type: eventType, body }))),
+    JSON.stringify(
+      deliveries.map(({ id, endpointId, eventType, body, status, holdoutId }) => ({
+        id,
+        endpoint_id: endpointId,
+        event_type: eventType,
+        body,
+        status: status ?? 'pending',
+        holdout_id: holdoutId ?? null,
+      })),
+    ),
     SEGMENT_CHANGE_CHANNEL,
     JSON.stringify({ id: change.id, appId: change.appId, trialId: change.trialId }),
   ]);

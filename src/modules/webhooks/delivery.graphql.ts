@@ -16,7 +16,10 @@ import { attemptsByDelivery, deliveriesByChange, deliveryCountsByTrial, type Del
 import { WebhookDelivery, type IDeliveryAttempt, type IWebhookDelivery } from './webhook-delivery.entity.ts';
 import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
 
-const DeliveryStatus = builder.enumType('DeliveryStatus', { values: ['pending', 'delivered', 'failed'] as const });
+const DeliveryStatus = builder.enumType('DeliveryStatus', {
+  values: ['pending', 'delivered', 'failed', 'held_out'] as const,
+  description: "held_out: the endpoint's holdout kept it from being sent (recorded with its body, never sent, retried or redelivered)",
+});
 
 const DeliveryRef = builder.objectRef<IWebhookDelivery>('WebhookDelivery').implement({
   interfaces: [NodeRef],
@@ -33,8 +36,8 @@ const DeliveryRef = builder.objectRef<IWebhookDelivery>('WebhookDelivery').imple
         }).load(delivery.endpoint.id))!,
     }),
     eventType: t.exposeString('eventType'),
-    status: t.field({ type: DeliveryStatus, resolve: (delivery) => delivery.status as 'pending' | 'delivered' | 'failed' }),
-    payload: t.exposeString('body', { description: 'The exact JSON body sent' }),
+    status: t.field({ type: DeliveryStatus, resolve: (delivery) => delivery.status as 'pending' | 'delivered' | 'failed' | 'held_out' }),
+    payload: t.exposeString('body', { description: 'The exact JSON body sent (held out: the one that would have been)' }),
     attemptCount: t.exposeInt('attemptCount'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     deliveredAt: t.expose('deliveredAt', { type: 'DateTime', nullable: true }),
@@ -53,7 +56,12 @@ const DeliveryConnection = connectionOf('WebhookDelivery', DeliveryRef);
 
 const DeliveryCountsRef = builder.objectRef<DeliveryCounts>('DeliveryCounts').implement({
   description: "A trial's webhook deliveries to its app's endpoints, by status",
-  fields: (t) => ({ pending: t.exposeInt('pending'), delivered: t.exposeInt('delivered'), failed: t.exposeInt('failed') }),
+  fields: (t) => ({
+    pending: t.exposeInt('pending'),
+    delivered: t.exposeInt('delivered'),
+    failed: t.exposeInt('failed'),
+    heldOut: t.exposeInt('held_out'),
+  }),
 });
 
 builder.objectFields(TrialRef, (t) => ({

@@ -2,7 +2,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DeliveryAttempt, WebhookDelivery, type IDeliveryAttempt, type IWebhookDelivery } from './webhook-delivery.entity.ts';
 
-export type DeliveryCounts = Record<'pending' | 'delivered' | 'failed', number>;
+export type DeliveryCounts = Record<'pending' | 'delivered' | 'failed' | 'held_out', number>;
 
 /** Each trial's deliveries by status, in one grouped query. */
 export async function deliveryCountsByTrial(em: EntityManager, trialIds: string[]): Promise<Map<string, DeliveryCounts>> {
@@ -11,7 +11,7 @@ export async function deliveryCountsByTrial(em: EntityManager, trialIds: string[
       where trial_id in (select jsonb_array_elements_text(cast(? as jsonb))) group by trial_id, status`,
     [JSON.stringify(trialIds)],
   );
-  const counts = new Map<string, DeliveryCounts>(trialIds.map((id) => [id, { pending: 0, delivered: 0, failed: 0 }]));
+  const counts = new Map<string, DeliveryCounts>(trialIds.map((id) => [id, { pending: 0, delivered: 0, failed: 0, held_out: 0 }]));
   for (const row of rows) counts.get(row.trial_id)![row.status] = row.count;
   return counts;
 }

@@ -18,6 +18,7 @@ import {
   type TrialFacts,
 } from './catalog.ts';
 import { deliveryIdFor } from './delivery-id.ts';
+import { isHeldOut } from './holdouts.ts';
 import { WebhookDelivery } from './webhook-delivery.entity.ts';
 
 export interface DeliveryRow {
@@ -28,6 +29,10 @@ export interface DeliveryRow {
   segmentChangeId?: string | null;
   trialId?: string | null;
   sequence?: number | null;
+  /** held_out: its endpoint's running holdout keeps this trial's webhooks from it (recorded, never sent). */
+  status?: 'pending' | 'held_out';
+  /** The running holdout the trial was assigned in, when its endpoint has one. */
+  holdoutId?: string;
 }
 
 /** One INSERT for all of them; a row whose id exists already is left as it is. */
@@ -53,10 +58,18 @@ export async function insertDeliveries(em: EntityManager, rows: DeliveryRow[]): 
     .execute('run');
 }
 
+/** An enabled endpoint as planning sees it: what it wants, and its running holdout. */
+export interface PlannedEndpoint {
+  id: string;
+  eventTypes: string[];
+  segments: string[] | null;
+  holdout: { id: string; percent: number } | null;
+}
+
 /** What a transition's deliveries are made of: the trial's facts and the app's enabled endpoints. */
 export interface ChangeSubject {
   trial: TrialFacts;
-  endpoints: Array<{ id: string; eventTypes: string[]; segments: string[] | null }>;
+  endpoints: PlannedEndpoint[];
 }
 
 /**
@@ -74,7 +87,9 @@ select t.user_id, t.account_id, t.email, t.stripe_customer_id, t.trial_start, t.
                  'aha', m.aha_at is not null) order by m.last_active_at desc, m.user_id), '[]')
           from (select m.user_id, m.email, m.last_active_at, m.aha_at from account_members m where m.app_id = t.app_id and m.account_id = t.account_id
                 order by m.last_active_at desc, m.user_id limit ${MAX_MEMBERS_IN_WEBHOOK}) m) as members,
-       coalesce((select json_agg(json_build_object('id', e.id, 'eventTypes', e.event_types, 'segments', e.segments) order by e.id)
+       coalesce((select json_agg(json_build_object('id', e.id, 'eventTypes', e.event_types, 'segments', e.segments,
+                                           'holdout', (select json_build_object('id', x.id, 'percent', x.percent) from holdout_experiments x
+                                                        where x.endpoint_id = e.id and x.stopped_at is null)) order by e.id)
                  from webhook_endpoints e where e.app_id = t.app_id and e.enabled), '[]') as endpoints
 from trials t where t.id = $1`);
 
@@ -90,7 +105,7 @@ export async function loadChangeSubject(em: EntityManager, trialId: string): Pro
     account_name: string | null;
     member_count: number;
     members: MemberFacts[];
-    endpoints: Array<{ id: string; eventTypes: string[]; segments: string[] | null }>;
+    endpoints: PlannedEndpoint[];
   }>(em, CHANGE_SUBJECT, [trialId]);
   if (!row) throw new Error(`trial ${trialId} not found`);
   return {
@@ -106,12 +121,16 @@ export async function loadChangeSubject(em: EntityManager, trialId: string): Pro
   };
 }
 
-/** Pure: a transition's deliveries, one per (enabled endpoint, wanted event type), each id derived from its subject. */
+/**
+ * A transition's deliveries, one per (enabled endpoint, wanted event type), each id derived from
+ * its subject; those to an endpoint whose running holdout holds the trial out are held out.
+ */
 export function planChangeDeliveries(change: ChangeFacts, { trial, endpoints }: ChangeSubject): DeliveryRow[] {
   return endpoints
     .filter((endpoint) => wantsSegment(endpoint, change.newSegment))
-    .flatMap((endpoint) =>
-      eventTypesFor(change)
+    .flatMap((endpoint) => {
+      const heldOut = endpoint.holdout !== null && isHeldOut(endpoint.holdout.id, change.trialId, endpoint.holdout.percent);
+      return eventTypesFor(change)
         .filter((type) => wantsEvent(endpoint, type))
         .map((eventType) => {
           const id = deliveryIdFor(change.id, endpoint.id, eventType);
@@ -123,7 +142,9 @@ export function planChangeDeliveries(change: ChangeFacts, { trial, endpoints }: 
             segmentChangeId: change.id,
             trialId: change.trialId,
             sequence: change.sequence,
+            status: heldOut ? ('held_out' as const) : ('pending' as const),
+            ...(endpoint.holdout ? { holdoutId: endpoint.holdout.id } : {}),
           };
-        }),
-    );
+        });
+    });
 }

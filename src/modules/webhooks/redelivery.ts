@@ -15,6 +15,8 @@ export async function redeliver(
   delivery: IWebhookDelivery,
 ): Promise<{ delivery?: IWebhookDelivery; errors: FieldError[] }> {
   if (!delivery.endpoint.enabled) return { errors: [{ field: 'deliveryId', message: 'its endpoint is disabled; enable it first', code: 'DISABLED' }] };
+  // Sending it would spoil the experiment that held it out.
+  if (delivery.status === 'held_out') return { errors: [{ field: 'deliveryId', message: 'held out by a holdout: it is never sent', code: 'HELD_OUT' }] };
   delivery.status = 'pending';
   await em.flush();
   await dispatchDeliveries(deps.temporal, deps.taskQueue, [dispatchable(delivery)]);

@@ -23,7 +23,7 @@ export const WebhookDelivery = defineEntity({
     /** The trial and its per-trial sequence number, for in-order delivery. */
     trialId: p.string().nullable(),
     sequence: p.integer().nullable(),
-    /** pending | delivered | failed */
+    /** pending | delivered | failed | held_out (its endpoint's holdout kept it from being sent: recorded, never sent) */
     status: p.string().default('pending'),
     attemptCount: p.integer().default(0),
     createdAt: p.datetime().onCreate(() => new Date()),

@@ -148,6 +148,7 @@ export function DeliveryLog({ endpointId }: { endpointId: string }) {
             <option value="pending">Pending</option>
             <option value="delivered">Delivered</option>
             <option value="failed">Failed</option>
+            <option value="held_out">Held out (a holdout kept it back)</option>
           </select>
         </div>
         <div>
@@ -188,11 +189,13 @@ export function DeliveryLog({ endpointId }: { endpointId: string }) {
                   <br />
                   <small>{new Date(delivery.createdAt).toLocaleString()}</small>
                   <details>
-                    <summary>Body sent (webhook-id {delivery.id})</summary>
+                    <summary>
+                      {delivery.status === 'held_out' ? 'Body held back' : 'Body sent'} (webhook-id {delivery.id})
+                    </summary>
                     <pre tabIndex={0}>{delivery.payload}</pre>
                   </details>
                 </td>
-                <td>{delivery.status}</td>
+                <td>{delivery.status === 'held_out' ? 'held out: never sent' : delivery.status}</td>
                 <td>
                   <ol>
                     {delivery.attempts.map((attempt) => (
@@ -210,16 +213,18 @@ export function DeliveryLog({ endpointId }: { endpointId: string }) {
                   </ol>
                 </td>
                 <td>
-                  <button
-                    type="button"
-                    aria-label={`Redeliver ${delivery.eventType} ${delivery.id}`}
-                    onClick={async () => {
-                      await redeliver({ deliveryId: delivery.id });
-                      reload();
-                    }}
-                  >
-                    Redeliver
-                  </button>
+                  {delivery.status !== 'held_out' && (
+                    <button
+                      type="button"
+                      aria-label={`Redeliver ${delivery.eventType} ${delivery.id}`}
+                      onClick={async () => {
+                        await redeliver({ deliveryId: delivery.id });
+                        reload();
+                      }}
+                    >
+                      Redeliver
+                    </button>
+                  )}
                 </td>
               </tr>
             ))}

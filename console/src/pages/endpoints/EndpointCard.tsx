@@ -12,6 +12,7 @@ import { ErrorState } from '../../states.tsx';
 import { DeliveryLog } from './DeliveryLog.tsx';
 import { ReceivedResponse } from './ReceivedResponse.tsx';
 import { SavedRequestPreview } from './RequestPreview.tsx';
+import { HoldoutPanel } from './HoldoutPanel.tsx';
 import { EndpointForm } from './EndpointForm.tsx';
 import type { EndpointInput, SaveResult } from './endpoint-values.ts';
 
@@ -127,6 +128,7 @@ function health(endpoint: Endpoint): string {
 export function EndpointCard({ appId, endpoint, changed }: { appId: string; endpoint: Endpoint; changed: () => void }) {
   const [revealed, setRevealed] = useState(false);
   const [previewing, setPreviewing] = useState(false);
+  const [holdingOut, setHoldingOut] = useState(false);
   const [editing, setEditing] = useState(false);
   const [confirmingDelete, setConfirmingDelete] = useState(false);
   const [test, sendTest] = useMutation(SendTest);
@@ -158,6 +160,7 @@ export function EndpointCard({ appId, endpoint, changed }: { appId: string; endp
         · {endpoint.eventTypes.join(', ')} · timeout {endpoint.timeoutMs / 1000} s · {endpoint.maxPerSecond ? `at most ${endpoint.maxPerSecond}/s · ` : ''}
         {endpoint.ordered ? 'ordered' : 'unordered'} · {endpoint.retrySchedule.length} retries
         {endpoint.headers.length > 0 && <> · headers {endpoint.headers.map((header) => header.name).join(', ')}</>}
+        {endpoint.holdout && <> · holdout running: {endpoint.holdout.percent} % held out</>}
       </p>
       <div className="actions">
         <button
@@ -166,6 +169,9 @@ export function EndpointCard({ appId, endpoint, changed }: { appId: string; endp
           onClick={async () => setResult((await sendTest({ endpointId: endpoint.id })).data?.sendTestWebhook ?? null)}
         >
           {test.fetching ? 'Sending…' : 'Send a test webhook'}
+        </button>
+        <button type="button" aria-expanded={holdingOut} onClick={() => setHoldingOut(!holdingOut)}>
+          {holdingOut ? 'Hide the holdout' : 'Holdout and its report'}
         </button>
         <button type="button" aria-expanded={previewing} onClick={() => setPreviewing(!previewing)}>
           {previewing ? 'Hide the request preview' : 'Preview the request'}
@@ -209,6 +215,7 @@ export function EndpointCard({ appId, endpoint, changed }: { appId: string; endp
         )}
       </div>
       {previewing && <SavedRequestPreview endpointId={endpoint.id} />}
+      {holdingOut && <HoldoutPanel endpointId={endpoint.id} changed={changed} />}
       {revealed && (
         <div className="secret">
           <label htmlFor={`secret-${endpoint.id}`}>Signing secret</label>

@@ -402,6 +402,52 @@ describe.skipIf(!available && !required)('in a browser', () => {
     );
 
     it(
+      "the signal queue: an event's lift on conversion with its interval, and one click to propose it as the aha event, with what it would move shown before saving",
+      { timeout: 90_000 },
+      async () => {
+        const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'Lift' })).data!.createApp;
+        // Sixty finished trials: 24 of the 30 that invited a teammate converted, 3 of the 30 that did not.
+        const day = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString();
+        for (let index = 0; index < 60; index++) {
+          const invited = index < 30;
+          const converted = invited ? index < 24 : index < 33;
+          const id = await seedTrial(stack, app.app.id, `lift-${index}`, [
+            ['exploring', 'trial_started', day(20)],
+            [converted ? 'converted' : 'expired', converted ? 'converted' : 'trial_ended', day(6)],
+          ]);
+          await stack.sql(
+            `insert into trial_outcomes (trial_id, app_id, kind, trial_start, outcome_at, converted, events) values ($1, $2, 'user', $3, $4, $5, $6)`,
+            [id, app.app.id, day(20), day(6), converted, invited ? ['Invited Teammate', 'Clicked'] : ['Clicked']],
+          );
+        }
+        // An open trial that has invited a teammate, before that was an aha event.
+        await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'fresh', trialEnd: '2099-01-01T00:00:00Z' } });
+        const analytics = new Analytics({ writeKey: app.writeKey, host: stack.url, flushAt: 1, maxRetries: 0 });
+        analytics.track({ userId: 'fresh', event: 'Invited Teammate' });
+        await analytics.closeAndFlush();
+        const segmentOf = async () =>
+          (await stack.gql(`query($a: ID!) { trial(appId: $a, userId: "fresh") { segment } }`, { a: app.app.id })).data.trial?.segment;
+        await eventually(async () => ((await segmentOf()) === 'exploring' ? true : undefined), 15_000);
+
+        const { context, outside, page } = await signedIn();
+        await page.goto(`${stack.url}/#/apps/${app.app.id}/signals`);
+        const row = page.getByRole('row', { name: /Invited Teammate/ });
+        await expect.poll(() => row.innerText(), { timeout: 15_000 }).toMatch(/\+70\.0 points \(\+\d+\.\d to \+\d+\.\d\) driver/);
+        await row.getByRole('link', { name: 'Make Invited Teammate the aha event…' }).click();
+        await expect.poll(() => page.getByRole('note').innerText()).toContain('Invited Teammate added to the aha events below, not saved yet');
+        expect(await page.getByLabel('Aha events').inputValue()).toContain('Invited Teammate');
+        const preview = page.getByRole('status', { name: 'Preview' });
+        await expect.poll(() => preview.innerText(), { timeout: 15_000 }).toContain('Saving would move 1 of 1 open trials');
+        expect(await preview.getByRole('table').innerText()).toMatch(/Exploring\s+Found value\s+1\s+fresh/);
+        expect(await segmentOf()).toBe('exploring');
+        await page.getByRole('button', { name: 'Save settings' }).click();
+        await eventually(async () => ((await segmentOf()) === 'found_value' ? true : undefined), 20_000);
+        expect(outside).toEqual([]);
+        await context.close();
+      },
+    );
+
+    it(
       'a holdout from the endpoint card: started, shown on the card, its held-back delivery in the log, its report saying there is not enough data yet, stopped',
       { timeout: 90_000 },
       async () => {
@@ -853,7 +899,7 @@ describe.skipIf(!available && !required)('in a browser', () => {
         // The settings preview: a 1-hour quiet window would move Cy (active 2 h ago) and nobody else.
         await page.getByRole('link', { name: 'Settings' }).click();
         await page.getByLabel('A user is quiet after').fill('1 hour');
-        await page.getByRole('button', { name: 'Preview what the durations and the members bar would move' }).click();
+        await page.getByRole('button', { name: 'Preview what these settings would move' }).click();
         const preview = page.getByRole('status', { name: 'Preview' });
         await expect.poll(() => preview.innerText(), { timeout: 15_000 }).toContain('Saving would move 1 of 2 open trials');
         expect(await preview.getByRole('table').innerText()).toMatch(/Exploring\s+Gone quiet\s+1\s+ins-cy/);

@@ -245,6 +245,36 @@ describe('insights per kind of trial: people, accounts, or both', () => {
 const PREVIEW = `query($i: UpdateSegmentSettingsInput!) { previewSegmentSettings(input: $i) { evaluated unchanged moves { from to trials sample } errors { field message } } }`;
 
 describe('settings preview', () => {
+  it("a new aha event already done by an open trial: the preview moves it to found value, and saving does (the signal queue's one click)", async () => {
+    const app = await newApp('aha-after');
+    await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'did-it', trialEnd: '2099-01-01T00:00:00Z' } });
+    await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'did-not', trialEnd: '2099-01-01T00:00:00Z' } });
+    const analytics = new Analytics({ writeKey: app.writeKey, host: stack.url, flushAt: 1, maxRetries: 0 });
+    analytics.track({ userId: 'did-it', event: 'Invited Teammate' });
+    analytics.track({ userId: 'did-not', event: 'Clicked' });
+    await analytics.closeAndFlush();
+    const segmentOf = async (userId: string) =>
+      (await stack.gql(`query($a: ID!, $u: String) { trial(appId: $a, userId: $u) { segment } }`, { a: app.app.id, u: userId })).data.trial?.segment;
+    await eventually(async () => ((await segmentOf('did-it')) === 'exploring' && (await segmentOf('did-not')) === 'exploring' ? true : undefined));
+
+    const { data } = await stack.gql(PREVIEW, { i: { appId: app.app.id, ahaEvents: ['Invited Teammate'] } });
+    expect(data.previewSegmentSettings).toMatchObject({
+      evaluated: 2,
+      unchanged: 1,
+      moves: [{ from: 'exploring', to: 'found_value', trials: 1, sample: ['did-it'] }],
+    });
+    // The preview saved nothing.
+    expect((await stack.gql(`query($a: ID!) { segmentSettings(appId: $a) { ahaEvents } }`, { a: app.app.id })).data.segmentSettings.ahaEvents).not.toContain(
+      'Invited Teammate',
+    );
+
+    await stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }`, {
+      i: { appId: app.app.id, ahaEvents: ['Invited Teammate'] },
+    });
+    await eventually(async () => ((await segmentOf('did-it')) === 'found_value' ? true : undefined), 20_000);
+    expect(await segmentOf('did-not')).toBe('exploring');
+  });
+
   it('moves exactly the open trials the pure rules say, changes nothing, and names a bad field', async () => {
     const app = await newApp('preview');
     const now = Date.now();

@@ -168,9 +168,10 @@ class TrialLifecycle {
     }
     // New durations are judged on the latest activity too, as a timer is (and as a settings preview reads it).
     if (this.#pending === 'settings_changed' && patched('settings-change-reads-activity')) await this.#readStoredActivity();
-    // An account's aha depends on a setting (how many members must reach it): a lower bar may be met already.
-    // (Only account trials take this path, and none ran before it: no patch needed.)
-    if (this.#pending === 'settings_changed' && this.#input.kind === 'account' && !this.state.ahaReached)
+    // New aha events or rules may be met by events already stored (the signal queue's "make this the aha
+    // event"), and an account's aha depends on a setting (how many members must reach it): a lower bar may be
+    // met already. Account trials took this path from their start; a person's behind a patch.
+    if (this.#pending === 'settings_changed' && !this.state.ahaReached && (this.#input.kind === 'account' || patched('settings-change-reads-aha')))
       this.state.ahaReached = await db().ahaReachedBefore(this.#input.trialId);
     if (this.#pending !== null) {
       const trigger: Trigger = this.#pending;

@@ -3,9 +3,9 @@
  * durations entered as people say them ("3 days") and shown back, the event allow-list, the
  * browser origins and the rate limit. Every problem is shown at its field, the API's included.
  */
-import { useParams } from 'react-router';
+import { useParams, useSearchParams } from 'react-router';
 import { useFieldArray, useForm, type FieldPath } from 'react-hook-form';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import { humanDuration, toIsoDuration } from '../durations.ts';
 import { commaList, Field, Problem } from '../field.tsx';
@@ -159,9 +159,13 @@ function valuesOf(settings: SettingsData['segmentSettings']): Values {
   };
 }
 
-function SettingsForm({ appId, settings }: { appId: string; settings: SettingsData['segmentSettings'] }) {
+function SettingsForm({ appId, settings, proposedAha }: { appId: string; settings: SettingsData['segmentSettings']; proposedAha: string | null }) {
   const [, save] = useMutation(SaveSettings);
-  const { register, control, handleSubmit, setError, setValue, getValues, clearErrors, formState } = useForm<Values>({ defaultValues: valuesOf(settings) });
+  // From the signal queue's "make this the aha event": the event added to the aha events, not yet saved.
+  const initial = valuesOf(
+    proposedAha && !settings.ahaEvents.includes(proposedAha) ? { ...settings, ahaEvents: [...settings.ahaEvents, proposedAha] } : settings,
+  );
+  const { register, control, handleSubmit, setError, setValue, getValues, clearErrors, formState } = useForm<Values>({ defaultValues: initial });
   const client = useClient();
   const [preview, setPreview] = useState<Preview | null>(null);
   const [previewing, setPreviewing] = useState(false);
@@ -197,7 +201,11 @@ function SettingsForm({ appId, settings }: { appId: string; settings: SettingsDa
     const members = membersTyped(getValues());
     if (members === null) return;
     const result = await client
-      .query(PreviewSettings, { input: { appId, ...durations, accountAhaMembers: members } }, { requestPolicy: 'network-only' })
+      .query(
+        PreviewSettings,
+        { input: { appId, ahaEvents: commaList(getValues().ahaEvents), ...durations, accountAhaMembers: members } },
+        { requestPolicy: 'network-only' },
+      )
       .toPromise();
     setPreviewing(false);
     if (result.error) return setError('root', { message: result.error.message });
@@ -206,6 +214,10 @@ function SettingsForm({ appId, settings }: { appId: string; settings: SettingsDa
     for (const problem of answer.errors) setError(formField(problem.field), { message: problem.message });
     if (!answer.errors.length) setPreview(answer);
   }
+  // Arriving with a proposed aha event: what it would move is shown at once.
+  useEffect(() => {
+    if (proposedAha) void showPreview();
+  }, []); // Once, on arrival.
   const rules = useFieldArray({ control, name: 'ahaRules' });
   const { errors, isSubmitting, isSubmitSuccessful } = formState;
 
@@ -255,6 +267,12 @@ function SettingsForm({ appId, settings }: { appId: string; settings: SettingsDa
 
   return (
     <form onSubmit={handleSubmit(submit)} noValidate>
+      {proposedAha && (
+        <p className="hint" role="note">
+          From the signal queue: <strong>{proposedAha}</strong> added to the aha events below, not saved yet. The preview shows which open trials it would move
+          now; save to make it so.
+        </p>
+      )}
       {text('ahaEvents', 'Aha events', 'Event names that show a user found value, separated by commas')}
       <fieldset className="rules">
         <legend>Aha rules: found value when an event, with a property equal to a value, happened this many times</legend>
@@ -297,7 +315,7 @@ function SettingsForm({ appId, settings }: { appId: string; settings: SettingsDa
       <Problem message={errors.root?.message} />
       <div className="actions">
         <button type="button" className="secondary" disabled={previewing} onClick={showPreview}>
-          {previewing ? 'Looking…' : 'Preview what the durations and the members bar would move'}
+          {previewing ? 'Looking…' : 'Preview what these settings would move'}
         </button>
         <button type="submit" disabled={isSubmitting}>
           {isSubmitting ? 'Saving…' : 'Save settings'}
@@ -315,6 +333,7 @@ function SettingsForm({ appId, settings }: { appId: string; settings: SettingsDa
 
 export function Settings() {
   const { appId = '' } = useParams();
+  const [searchParams] = useSearchParams();
   const [{ data, fetching, error }] = useQuery({ query: SettingsQuery, variables: { appId }, requestPolicy: 'network-only' });
   if (fetching && !data) return <Loading what="the settings" />;
   if (error) return <ErrorState error={error} />;
@@ -322,7 +341,7 @@ export function Settings() {
   return (
     <main>
       <h1>Settings</h1>
-      <SettingsForm appId={appId} settings={data.segmentSettings} />
+      <SettingsForm appId={appId} settings={data.segmentSettings} proposedAha={searchParams.get('aha')} />
     </main>
   );
 }

@@ -1,11 +1,17 @@
-/** The signal queue: every event name the app has sent, with counts per day; one click makes one an aha or a conversion event. */
+/**
+ * The signal queue: every event name the app has sent, with counts per day and its lift on
+ * conversion among finished trials; one click makes one an aha or a conversion event, or proposes
+ * it as the aha event with a preview of what it would move.
+ */
+import { useState } from 'react';
 import { useParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../gql/index.ts';
 import { Empty, ErrorState, Loading } from '../states.tsx';
+import { ConversionLift } from './signals/ConversionLift.tsx';
 
 const SignalsQuery = graphql(`
-  query Signals($appId: ID!, $days: Int!) {
+  query Signals($appId: ID!, $days: Int!, $from: DateTime!, $to: DateTime!) {
     signalQueue(appId: $appId) {
       type
       event
@@ -23,8 +29,23 @@ const SignalsQuery = graphql(`
       ahaEvents
       conversionEvents
     }
+    conversionDrivers(appId: $appId, from: $from, to: $to) {
+      finishedTrials
+      drivers {
+        event
+        trialsWith
+        difference
+        low
+        high
+        qValue
+        tooFew
+      }
+    }
   }
 `);
+
+/** The trials whose lift is measured: those started in the last 90 days (that have finished). */
+const LIFT_DAYS = 90;
 
 /** The days drawn for each event, today (UTC, as the API counts) last. */
 const DAYS = 14;
@@ -71,7 +92,9 @@ const MarkEvents = graphql(`
 
 export function Signals() {
   const { appId = '' } = useParams();
-  const [{ data, fetching, error }, refetch] = useQuery({ query: SignalsQuery, variables: { appId, days: DAYS } });
+  // Fixed for the page's life, so the query's variables (and its cache key) stay put.
+  const [range] = useState(() => ({ from: new Date(Date.now() - LIFT_DAYS * 86_400_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() }));
+  const [{ data, fetching, error }, refetch] = useQuery({ query: SignalsQuery, variables: { appId, days: DAYS, ...range } });
   const [marking, mark] = useMutation(MarkEvents);
   const settings = data?.segmentSettings;
 
@@ -86,6 +109,7 @@ export function Signals() {
   if (fetching && !data) return <Loading what="the signal queue" />;
   if (error) return <ErrorState error={error} />;
   const signals = data?.signalQueue ?? [];
+  const drivers = new Map((data?.conversionDrivers.drivers ?? []).map((driver) => [driver.event, driver]));
   const volume = new Map<string, Map<string, number>>();
   for (const row of data?.eventVolume ?? []) {
     const key = `${row.type}:${row.event ?? ''}`;
@@ -107,6 +131,12 @@ export function Signals() {
               <th scope="col">Count</th>
               <th scope="col">Per day</th>
               <th scope="col">Last seen</th>
+              <th scope="col">
+                Conversion lift{' '}
+                <small>
+                  (finished trials of the last {LIFT_DAYS} days, {data?.conversionDrivers.finishedTrials ?? 0})
+                </small>
+              </th>
               <th scope="col">Segments</th>
             </tr>
           </thead>
@@ -124,6 +154,11 @@ export function Signals() {
                     <PerDay counts={volume.get(`${signal.type}:${name ?? ''}`) ?? new Map()} />
                   </td>
                   <td>{new Date(signal.lastSeen).toLocaleString()}</td>
+                  <td>
+                    {name && signal.type === 'track' && !conversion && (
+                      <ConversionLift appId={appId} event={name} driver={drivers.get(name)} isAha={Boolean(aha)} />
+                    )}
+                  </td>
                   <td>
                     {name && signal.type === 'track' && (
                       <>

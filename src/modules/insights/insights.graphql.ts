@@ -180,7 +180,7 @@ builder.queryField('previewSegmentSettings', (t) =>
     })),
     description:
       "What updateSegmentSettings with this input would do to the app's open trials now, without saving it or touching any workflow " +
-      '(its durations re-evaluate open trials; aha and conversion events count for events that arrive afterwards)',
+      '(durations, the members bar, and new aha events or rules against the events already stored; conversion events count for events that arrive afterwards)',
     args: { input: t.arg({ type: UpdateSegmentSettingsInput, required: true }) },
     resolve: (_root, { input }, { auth, em }) => {
       requireApp(auth, input.appId);

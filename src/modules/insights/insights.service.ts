@@ -1,6 +1,7 @@
 /** The insights an app's record answers: segment sizes over time, flow between segments, what converts, and a settings preview. */
 import { rankDrivers } from '../../core/conversion-drivers.ts';
 import { driverCounts } from './drivers.queries.ts';
+import { openTrialUsersMeetingRules, segmentAhaRules } from '../trials/aha-facts.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FieldError } from '../../core/field-error.ts';
 import type { TrialKind } from '../../core/account-rules.ts';
@@ -47,14 +48,18 @@ export interface SettingsPreview {
 
 /**
  * What saving these settings would do to the app's open trials, without saving them or touching
- * a workflow. A settings change re-evaluates the durations (aha and conversion events count for
- * events that arrive afterwards), so the durations are what can move a trial now, and for an
- * account's trial how many members must reach aha.
+ * a workflow. Saving re-evaluates every open trial: the durations, for an account's trial how many
+ * members must reach aha, and, when the aha events or rules change, whether a person's stored
+ * events already meet the new ones (aha events marked from the signal queue move trials at once).
  */
 export async function previewSettings(em: EntityManager, appId: string, input: SettingsInput, now = Date.now()): Promise<SettingsPreview> {
   const { view, errors } = mergeSettings(await loadSettings(em, appId), input);
   if (errors.length) return { evaluated: 0, unchanged: 0, moves: [], errors };
   const trials = await openTrialFacts(em, appId);
+  if (input.ahaEvents != null || input.ahaRules != null || input.eventAllowList != null) {
+    const reaching = await openTrialUsersMeetingRules(em, appId, segmentAhaRules(view));
+    for (const trial of trials) if (trial.ahaMembers === null && !trial.ahaReached && reaching.has(trial.name)) trial.ahaReached = true;
+  }
   const { moves, unchanged } = previewMoves(trials, toSegmentSettings(view), view.accountAhaMembers, now);
   return { evaluated: trials.length, unchanged, moves, errors: [] };
 }

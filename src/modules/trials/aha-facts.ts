@@ -44,3 +44,31 @@ export async function eventsMeetAnyRule(em: EntityManager, appId: string, userId
 export async function storedEventsReachAha(em: EntityManager, appId: string, userId: string): Promise<boolean> {
   return eventsMeetAnyRule(em, appId, userId, segmentAhaRules(await loadSettings(em, appId)));
 }
+
+/**
+ * The people among the app's open trials, not yet at aha, whose stored events already meet one of
+ * the rules (what a settings change to these rules would find): one grouped query a rule.
+ */
+export async function openTrialUsersMeetingRules(em: EntityManager, appId: string, rules: AhaRule[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const rule of rules) {
+    const rows = await em.getConnection().execute<Array<{ user_id: string }>>(
+      `select e.user_id from events e
+        where e.app_id = ? and e.event = ?` +
+        (rule.property ? ` and e.properties #>> string_to_array(?, '.') ${rule.equals == null ? 'is not null' : '= ?'}` : '') +
+        ` and e.user_id in (select t.user_id from trials t where t.app_id = ? and t.user_id is not null and t.aha_reached_at is null
+                               and (t.segment is null or t.segment not in ('converted', 'expired')))
+        group by e.user_id having count(*) >= ?`,
+      [
+        appId,
+        rule.event,
+        ...(rule.property ? [rule.property] : []),
+        ...(rule.property && rule.equals != null ? [rule.equals] : []),
+        appId,
+        requiredCount(rule),
+      ],
+    );
+    for (const row of rows) found.add(row.user_id);
+  }
+  return found;
+}

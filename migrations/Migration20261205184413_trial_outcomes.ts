@@ -22,11 +22,10 @@ export class Migration20261205184413_trial_outcomes extends Migration {
     this.addSql(`insert into trial_outcomes (trial_id, app_id, kind, trial_start, outcome_at, converted, events)
       select t.id, t.app_id, case when t.account_id is null then 'user' else 'account' end, t.trial_start, c.occurred_at, t.segment = 'converted',
              coalesce((select array_agg(distinct e.event order by e.event) from events e
-                        where e.app_id = t.app_id and e.type = 'track' and e.event is not null and e.timestamp < c.occurred_at
-                          and (case when t.account_id is null then e.user_id = t.user_id
-                                    else e.group_id = t.account_id
-                                         or (e.group_id is null and e.user_id in (select m.user_id from account_members m
-                                                                                    where m.app_id = t.app_id and m.account_id = t.account_id)) end)), '{}')
+                              where e.app_id = t.app_id and e.type = 'track' and e.event is not null and e.timestamp < c.occurred_at
+                                and e.user_id = any(case when t.account_id is null then array[t.user_id]
+                                                         else array(select m.user_id from account_members m where m.app_id = t.app_id and m.account_id = t.account_id) end)
+                                and (t.account_id is null or e.group_id is null or e.group_id = t.account_id)), '{}')
       from trials t join segment_changes c on c.trial_id = t.id and c.sequence = t.last_sequence
       where t.segment in ('converted', 'expired');`);
   }

@@ -11,6 +11,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { openOrm } from '../../src/infra/orm.ts';
 import { ENTITIES } from '../../src/modules/entities.ts';
 import { conversionBreakdown, openTrialFacts, segmentMoveDeltas, segmentMoves, timeInSegment } from '../../src/modules/insights/insights.queries.ts';
+import { upsertOutcomes } from '../../src/modules/insights/trial-outcomes.ts';
 import { graphql, percentile, type Product, type Result } from '../support.ts';
 
 const TRIALS = Number(process.env.BENCH_INSIGHT_TRIALS ?? 100_000);
@@ -59,8 +60,55 @@ export async function seedHistory(db: pg.Client, appId: string, trials: number):
        from trials t, generate_series(1, ${EVENTS_PER_TRIAL}) as e where t.app_id = $1::text`,
     [appId],
   );
+  // The finished trials' outcome rows, as recording their outcomes writes them.
+  await db.query(upsertOutcomes('t.app_id = $1'), [appId]);
   // As autovacuum would in time: the trigger's path updates left a dead version of most trial rows.
-  await db.query('vacuum analyze trials, segment_changes, segment_move_hours, events');
+  await db.query('vacuum analyze trials, segment_changes, segment_move_hours, events, trial_outcomes');
+}
+
+/** An endpoint with a 30 % holdout that every seeded trial was assigned in, as planning its deliveries would have. */
+async function holdoutOnEveryTrial(url: string, apiKey: string, db: pg.Client, appId: string): Promise<string> {
+  const created = await graphql(
+    url,
+    apiKey,
+    `
+      mutation ($i: CreateWebhookEndpointInput!) {
+        createWebhookEndpoint(input: $i) {
+          endpoint {
+            id
+          }
+          errors {
+            message
+          }
+        }
+      }
+    `,
+    {
+      i: { appId, url: 'http://127.0.0.1:9/holdout' },
+    },
+  );
+  const endpointId = created.data.createWebhookEndpoint.endpoint.id as string;
+  const started = await graphql(
+    url,
+    apiKey,
+    `
+      mutation ($i: StartHoldoutInput!) {
+        startHoldout(input: $i) {
+          experiment {
+            id
+          }
+        }
+      }
+    `,
+    { i: { endpointId, percent: 30 } },
+  );
+  await db.query(
+    `insert into holdout_assignments (experiment_id, trial_id, held_out, assigned_at)
+     select $2::text, id, (hashtext(id) & 1023) < 307, trial_start from trials where app_id = $1::text`,
+    [appId, started.data.startHoldout.experiment.id],
+  );
+  await db.query('vacuum analyze holdout_assignments');
+  return endpointId;
 }
 
 async function p95(run: () => Promise<unknown>): Promise<number> {
@@ -110,6 +158,7 @@ export async function insightQueries({ url, databaseUrl }: Product): Promise<Res
     const seeding = performance.now();
     await seedHistory(db, app.id, TRIALS);
     console.error(`insights: seeded ${TRIALS} trials in ${Math.round((performance.now() - seeding) / 1000)} s`);
+    const endpointId = await holdoutOnEveryTrial(url, apiKey, db, app.id);
     const to = new Date();
     const from = new Date(to.getTime() - DAYS * 86_400_000);
     const range = { a: app.id, from: from.toISOString(), to: to.toISOString() };
@@ -153,6 +202,20 @@ export async function insightQueries({ url, databaseUrl }: Product): Promise<Res
       [
         'settings_preview',
         ask(`query($a: ID!) { previewSegmentSettings(input: { appId: $a, inactivityAfter: "P1D" }) { evaluated moves { from to trials } } }`, { a: app.id }),
+      ],
+      [
+        'conversion_drivers',
+        ask(
+          `query($a: ID!, $from: DateTime!, $to: DateTime!) { conversionDrivers(appId: $a, from: $from, to: $to) { finishedTrials drivers { event difference low high qValue tooFew } } }`,
+          range,
+        ),
+      ],
+      [
+        'holdout_report',
+        ask(
+          `query($e: ID!) { holdoutReport(endpointId: $e) { exposed { trials conversionRate } heldOut { trials conversionRate } difference low high pValue neededPerGroup verdict } }`,
+          { e: endpointId },
+        ),
       ],
       [
         'trial_timeline',

@@ -2,7 +2,8 @@
  * A finished trial's row for conversion drivers (trial-outcome.entity.ts), written when its
  * outcome is recorded (again if a later outcome replaces it: an expired trial that pays late).
  * The events that count are the trial's track events timed before the outcome: a person's own;
- * for an account, those naming it and its members' naming no other account (as aha counts them).
+ * for an account, its members' naming it or no account (as aha counts them). Both read the
+ * events by (app, user), so one outcome costs its people's events, not the app's.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../../infra/bound-statement.ts';
@@ -14,10 +15,9 @@ insert into trial_outcomes (trial_id, app_id, kind, trial_start, outcome_at, con
 select t.id, t.app_id, case when t.account_id is null then 'user' else 'account' end, t.trial_start, c.occurred_at, t.segment = 'converted',
        coalesce((select array_agg(distinct e.event order by e.event) from events e
                   where e.app_id = t.app_id and e.type = 'track' and e.event is not null and e.timestamp < c.occurred_at
-                    and (case when t.account_id is null then e.user_id = t.user_id
-                              else e.group_id = t.account_id
-                                   or (e.group_id is null and e.user_id in (select m.user_id from account_members m
-                                                                              where m.app_id = t.app_id and m.account_id = t.account_id)) end)), '{}')
+                    and e.user_id = any(case when t.account_id is null then array[t.user_id]
+                                             else array(select m.user_id from account_members m where m.app_id = t.app_id and m.account_id = t.account_id) end)
+                    and (t.account_id is null or e.group_id is null or e.group_id = t.account_id)), '{}')
 from trials t join segment_changes c on c.trial_id = t.id and c.sequence = t.last_sequence
 where t.segment in ('converted', 'expired') and ${condition}
 on conflict (trial_id) do update set outcome_at = excluded.outcome_at, converted = excluded.converted, events = excluded.events`;

@@ -53,6 +53,17 @@ describe('migrations', () => {
       expect(await sql(`select trial_id, kind, converted, events from trial_outcomes`)).toEqual([
         { trial_id: 'trl_b', kind: 'user', converted: true, events: ['Report Viewed'] },
       ]);
+      // ...and their daily rollup for conversion drivers, which the trigger keeps from then on.
+      const driverDays = () => sql(`select to_char(start_day, 'YYYY-MM-DD') as day, event, trials, converted from driver_day_counts order by event`);
+      expect(await driverDays()).toEqual([
+        { day: expect.any(String), event: '', trials: 1, converted: 1 },
+        { day: expect.any(String), event: 'Report Viewed', trials: 1, converted: 1 },
+      ]);
+      await sql(`update trial_outcomes set converted = false, events = '{}' where trial_id = 'trl_b'`);
+      expect((await driverDays()).map(({ event, trials, converted }) => [event, trials, converted])).toEqual([
+        ['', 1, 0],
+        ['Report Viewed', 0, 0],
+      ]);
       expect(
         await sql(
           `select to_char(hour at time zone 'UTC', 'YYYY-MM-DD HH24') as hour, kind, old_segment, new_segment, moves from segment_move_hours order by 1, 2, new_segment`,

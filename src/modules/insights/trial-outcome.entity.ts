@@ -1,6 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { App } from '../apps/app.entity.ts';
 import { Trial } from '../trials/trial.entity.ts';
+import { DRIVER_COUNTS_TRIGGER_DDL } from './outcome-rollup.ddl.ts';
 
 /**
  * A finished trial (converted or expired) as conversion drivers read it: its outcome, and the
@@ -12,6 +13,8 @@ export const TrialOutcome = defineEntity({
   name: 'TrialOutcome',
   tableName: 'trial_outcomes',
   indexes: [{ properties: ['app', 'kind', 'trialStart'] }],
+  // Keeps driver_day_counts (created by the driver_day_counts migration; declared here so the schema check knows it).
+  triggers: [{ name: 'trial_outcomes_count', timing: 'after', events: ['insert', 'update', 'delete'], expression: DRIVER_COUNTS_TRIGGER_DDL }],
   properties: {
     trial: () => p.manyToOne(Trial).primary().deleteRule('cascade'),
     app: () => p.manyToOne(App).deleteRule('cascade'),

@@ -60,12 +60,15 @@ export async function stopHoldout(em: EntityManager, endpoint: IWebhookEndpoint)
   return { experiment, errors: [] };
 }
 
-/** The experiment's trials by group and outcome, in one grouped query; the statistics in core/holdout-report.ts. */
+/**
+ * The experiment's trials by group and outcome, in one grouped query over the assignments and the
+ * finished trials' outcome rows (narrow rows, both in trial order); the statistics in core/holdout-report.ts.
+ */
 export async function reportOf(em: EntityManager, experimentId: string): Promise<HoldoutReport> {
   const rows: Array<{ held_out: boolean; trials: number; converted: number; expired: number }> = await em.execute(
     `select a.held_out, count(*)::int as trials,
-            (count(*) filter (where t.segment = 'converted'))::int as converted, (count(*) filter (where t.segment = 'expired'))::int as expired
-       from holdout_assignments a join trials t on t.id = a.trial_id
+            (count(*) filter (where o.converted))::int as converted, (count(*) filter (where not o.converted))::int as expired
+       from holdout_assignments a left join trial_outcomes o on o.trial_id = a.trial_id
       where a.experiment_id = ? group by a.held_out`,
     [experimentId],
   );

@@ -64,8 +64,20 @@ export interface RuntimeOptions {
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
 }
 
+/** A start-up step slower than this makes the start say how long each step took. */
+const SLOW_STEP_MS = 3_000;
+
 export async function startRuntime({ role, config, logger, progress = () => undefined, workflowBundle }: RuntimeOptions): Promise<Runtime> {
   const stops: Array<() => Promise<unknown>> = [];
+  const steps: Array<{ name: string; ms: number }> = [];
+  const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await run();
+    } finally {
+      steps.push({ name, ms: performance.now() - started });
+    }
+  };
   const stop = async () => {
     for (const step of stops.reverse()) await step().catch((error: Error) => logger.warn({ err: error.message }, 'stop step failed'));
     stops.length = 0;
@@ -79,7 +91,9 @@ export async function startRuntime({ role, config, logger, progress = () => unde
 
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      const postgres = await startEmbeddedPostgres({ dir: join(config.dataDir, 'postgres'), database: 'trialcast', logger });
+      const postgres = await timed('embedded PostgreSQL', () =>
+        startEmbeddedPostgres({ dir: join(config.dataDir, 'postgres'), database: 'trialcast', logger }),
+      );
       stops.push(() => postgres.stop());
       databaseUrl = postgres.url;
     }
@@ -89,14 +103,16 @@ export async function startRuntime({ role, config, logger, progress = () => unde
     if (!temporalAddress) {
       await assertPortFree('127.0.0.1', config.temporalDevPort, 'the Temporal dev server', 'TEMPORAL_DEV_PORT');
       await assertPortFree('127.0.0.1', config.temporalUiPort, 'the Temporal Web UI', 'TEMPORAL_UI_PORT');
-      const executable = await resolveTemporalExecutable(progress);
-      const temporal = await startTemporalDevServer({
-        executable,
-        port: config.temporalDevPort,
-        uiPort: config.temporalUiPort,
-        dbFilename: join(config.dataDir, 'temporal.sqlite'),
-        namespace: config.temporalNamespace,
-      });
+      const executable = await timed('Temporal CLI', () => resolveTemporalExecutable(progress));
+      const temporal = await timed('Temporal dev server', () =>
+        startTemporalDevServer({
+          executable,
+          port: config.temporalDevPort,
+          uiPort: config.temporalUiPort,
+          dbFilename: join(config.dataDir, 'temporal.sqlite'),
+          namespace: config.temporalNamespace,
+        }),
+      );
       stops.push(() => temporal.stop());
       temporalAddress = temporal.address;
       temporalUiUrl ??= `http://127.0.0.1:${config.temporalUiPort}`;
@@ -105,7 +121,7 @@ export async function startRuntime({ role, config, logger, progress = () => unde
     const orm = await openOrm(databaseUrl, ENTITIES);
     stops.push(() => orm.close(true));
     // Every role migrates (under an advisory lock): a worker started first on a fresh database finds its schema too.
-    const applied = await migrateUp(orm);
+    const applied = await timed('migrations', () => migrateUp(orm));
     if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
 
     const temporal = await connectClient(temporalAddress, config.temporalNamespace);
@@ -115,20 +131,22 @@ export async function startRuntime({ role, config, logger, progress = () => unde
     // Destinations' credentials are sealed by the API and opened by the worker: both need the same key.
     const secrets = await loadSecretBox(config.secretKey, config.dataDir);
     if (role !== 'api') {
-      const worker = await startWorker({
-        connection: temporal.connection,
-        namespace: config.temporalNamespace,
-        taskQueue: config.temporalTaskQueue,
-        orm,
-        temporal,
-        webhookAllowPrivateTargets: config.webhookAllowPrivateTargets,
-        deliveryRetention: config.deliveryRetention,
-        secrets,
-        publicUrl: config.publicUrl,
-        workflowCacheSize: config.workflowCacheSize,
-        logger,
-        workflowBundle,
-      });
+      const worker = await timed('worker', () =>
+        startWorker({
+          connection: temporal.connection,
+          namespace: config.temporalNamespace,
+          taskQueue: config.temporalTaskQueue,
+          orm,
+          temporal,
+          webhookAllowPrivateTargets: config.webhookAllowPrivateTargets,
+          deliveryRetention: config.deliveryRetention,
+          secrets,
+          publicUrl: config.publicUrl,
+          workflowCacheSize: config.workflowCacheSize,
+          logger,
+          workflowBundle,
+        }),
+      );
       stops.push(() => worker.stop());
       await ensureSchedules(temporal, config.temporalTaskQueue);
     }
@@ -184,8 +202,11 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       );
       // Revocation notices sent while the feed was away were missed: every open socket shows its credentials again.
       feed.onReconnect(() => void app.recheckSockets());
-      apiUrl = (await app.start()).url;
+      apiUrl = (await timed('API', () => app.start())).url;
       stops.push(() => app.stop());
+    }
+    if (steps.some((step) => step.ms > SLOW_STEP_MS)) {
+      progress(`start-up steps: ${steps.map((step) => `${step.name} ${(step.ms / 1000).toFixed(1)} s`).join(', ')}`);
     }
     return { apiUrl, databaseUrl, temporalAddress, temporalUiUrl, adminTokenFile, orm, stop };
   } catch (error) {

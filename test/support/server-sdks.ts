@@ -4,7 +4,7 @@
  * built with Maven (Maven Central), each cached outside the repo by what pins it. A runtime the
  * machine lacks is skipped with a warning, unless TRIALCAST_SERVER_SDKS=required (CI), where it fails.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,25 +26,32 @@ const pinOf = (...files: string[]) =>
     .digest('hex')
     .slice(0, 12);
 
-function run(command: string, args: string[], what: string): void {
-  const result = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
-  if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status}): ${(result.stderr || result.stdout || String(result.error)).slice(-2000)}`);
+/** Runs a command without blocking the event loop (the stack under test shares this process). */
+function run(command: string, args: string[], what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output = (output + chunk).slice(-4000)));
+    child.stderr.on('data', (chunk: Buffer) => (output = (output + chunk).slice(-4000)));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${what} failed (exit ${code}): ${output.slice(-2000)}`))));
+  });
 }
 
 /** The two Python libraries in a virtualenv keyed by requirements.txt; null (with the reason) when there is no python3. */
-export function pythonClients(): { clients: SdkClient[] } | { missing: string } {
+export async function pythonClients(): Promise<{ clients: SdkClient[] } | { missing: string }> {
   const python = onPath('python3');
   if (!python) return { missing: 'python3 is not on PATH' };
   const venv = join(cacheDir(), `python-sdks-${pinOf('requirements.txt')}`);
   const venvPython = join(venv, 'bin', 'python');
   if (!existsSync(join(venv, '.installed'))) {
-    run(python, ['-m', 'venv', venv], 'creating the Python virtualenv');
-    run(
+    await run(python, ['-m', 'venv', venv], 'creating the Python virtualenv');
+    await run(
       venvPython,
       ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', join(FIXTURES, 'requirements.txt')],
       'pip install of the Python libraries',
     );
-    run(venvPython, ['-c', `open(${JSON.stringify(join(venv, '.installed'))}, 'w').close()`], 'marking the virtualenv');
+    await run(venvPython, ['-c', `open(${JSON.stringify(join(venv, '.installed'))}, 'w').close()`], 'marking the virtualenv');
   }
   return {
     clients: [
@@ -55,13 +62,13 @@ export function pythonClients(): { clients: SdkClient[] } | { missing: string } 
 }
 
 /** Segment's Java library, its client built with Maven into the cache; null (with the reason) without java and mvn. */
-export function javaClient(): { clients: SdkClient[] } | { missing: string } {
+export async function javaClient(): Promise<{ clients: SdkClient[] } | { missing: string }> {
   const java = onPath('java');
   const mvn = onPath('mvn');
   if (!java || !mvn) return { missing: 'java and mvn are not both on PATH' };
   const build = join(cacheDir(), `java-sdk-${pinOf('java/pom.xml', 'java/src/main/java/trialcast/SegmentJavaClient.java')}`);
   if (!existsSync(join(build, 'lib'))) {
-    run(mvn, ['-q', '-B', '-f', join(FIXTURES, 'java', 'pom.xml'), `-DbuildDir=${build}`, 'package'], 'mvn package of the Java client');
+    await run(mvn, ['-q', '-B', '-f', join(FIXTURES, 'java', 'pom.xml'), `-DbuildDir=${build}`, 'package'], 'mvn package of the Java client');
   }
   return {
     clients: [{ name: 'analytics-java', command: java, args: ['-cp', `${join(build, 'classes')}:${join(build, 'lib', '*')}`, 'trialcast.SegmentJavaClient'] }],

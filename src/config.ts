@@ -37,6 +37,10 @@ export interface Config {
    * here"), so the default bounds the worker's memory rather than fitting every trial.
    */
   workflowCacheSize: number;
+  /** The worker's own /metrics (transitions, webhook attempts) on this port; null: none (npm start serves them on the API's /metrics). */
+  workerMetricsPort: number | null;
+  /** The Temporal SDK's own Prometheus metrics (workflow task latency, cache hits) on this port; null: not exported. */
+  temporalSdkMetricsPort: number | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -136,5 +140,7 @@ export function loadConfig(env: Env = process.env): Config {
     graphqlIntrospection: boolean(env, 'GRAPHQL_INTROSPECTION', env.NODE_ENV !== 'production'),
     deliveryRetention: duration(env, 'DELIVERY_RETENTION', 'P30D'),
     workflowCacheSize: integer(env, 'WORKFLOW_CACHE_SIZE', DEFAULT_WORKFLOW_CACHE_SIZE, 2, 1_000_000),
+    workerMetricsPort: optional(env, 'WORKER_METRICS_PORT') === null ? null : integer(env, 'WORKER_METRICS_PORT', 0, 0, 65535),
+    temporalSdkMetricsPort: optional(env, 'TEMPORAL_SDK_METRICS_PORT') === null ? null : integer(env, 'TEMPORAL_SDK_METRICS_PORT', 0, 1, 65535),
   };
 }

@@ -20,7 +20,11 @@ async function main(): Promise<void> {
   if (!ROLES.includes(role)) fail(`unknown role ${role}; use one of ${ROLES.join(', ')}`);
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  installTemporalLogging(logger, config.logLevel === 'debug' || config.logLevel === 'trace' ? 'INFO' : 'WARN');
+  installTemporalLogging(
+    logger,
+    config.logLevel === 'debug' || config.logLevel === 'trace' ? 'INFO' : 'WARN',
+    config.temporalSdkMetricsPort === null ? null : `${config.host}:${config.temporalSdkMetricsPort}`,
+  );
   const runtime = await startRuntime({ role, config, logger, progress: (line) => console.error(`trialcast: ${line}`) });
 
   logger.info({ role, api: runtime.apiUrl, temporal: runtime.temporalAddress, temporalUi: runtime.temporalUiUrl }, 'trialcast ready');

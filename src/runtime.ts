@@ -40,6 +40,7 @@ import { exportRoutes } from './modules/insights/export.routes.ts';
 import { stripeRoutes } from './modules/ingest/stripe.routes.ts';
 import { hookRoutes } from './modules/ingest/hook-routes.ts';
 import { startWorker } from './temporal/worker.ts';
+import { createWorkerMetrics, serveMetrics } from './infra/metrics.ts';
 import { ensureSchedules } from './temporal/schedules.ts';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -130,6 +131,12 @@ export async function startRuntime({ role, config, logger, progress = () => unde
 
     // Destinations' credentials are sealed by the API and opened by the worker: both need the same key.
     const secrets = await loadSecretBox(config.secretKey, config.dataDir);
+    const workerMetrics = role === 'api' ? null : createWorkerMetrics();
+    if (workerMetrics && config.workerMetricsPort !== null) {
+      const served = await serveMetrics(workerMetrics.registry, config.host, config.workerMetricsPort);
+      stops.push(() => served.stop());
+      progress(`worker metrics on ${served.url}`);
+    }
     if (role !== 'api') {
       const worker = await timed('worker', () =>
         startWorker({
@@ -145,6 +152,7 @@ export async function startRuntime({ role, config, logger, progress = () => unde
           workflowCacheSize: config.workflowCacheSize,
           logger,
           workflowBundle,
+          metrics: workerMetrics!,
         }),
       );
       stops.push(() => worker.stop());
@@ -182,7 +190,14 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       };
       const app = buildApp(
         services,
-        { host: config.host, port: config.port, production: config.production, introspection: config.graphqlIntrospection },
+        {
+          host: config.host,
+          port: config.port,
+          production: config.production,
+          introspection: config.graphqlIntrospection,
+          // npm start: one process, one /metrics with the worker's too.
+          alsoMetrics: workerMetrics ? [workerMetrics.registry] : [],
+        },
         {
           ...consoleRoutes(CONSOLE_DIR),
           ...segmentHttpRoutes(ingest),

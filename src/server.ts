@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { StartupError } from './errors.ts';
 import { sendJson, type RouteHandler } from './infra/http-body.ts';
+import { Registry } from 'prom-client';
 import { createMetrics } from './infra/metrics.ts';
 import { deliveryBacklog } from './modules/webhooks/delivery-backlog.ts';
 import type { Services } from './graphql/context.ts';
@@ -16,6 +17,8 @@ export interface ServerOptions {
   introspection: boolean;
   /** How long in-flight requests get to finish on stop. */
   drainMs?: number;
+  /** Other registries served on /metrics beside the API's (the worker's, when both run in this process). */
+  alsoMetrics?: Registry[];
 }
 
 export interface RunningApp {
@@ -67,8 +70,9 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
     },
     '/metrics': async (_req, res) => {
-      const text = await metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      const registry = options.alsoMetrics?.length ? Registry.merge([metrics.registry, ...options.alsoMetrics]) : metrics.registry;
+      const text = await registry.metrics();
+      res.writeHead(200, { 'content-type': registry.contentType });
       res.end(text);
     },
     '/graphql': async (req, res) => {

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** What the webhooks' backlog is now, read when /metrics is scraped (the API layer hands it in). */
@@ -69,3 +71,61 @@ export function createMetrics(readBacklog?: BacklogReader) {
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 1800, 7200, 86_400];
+
+/**
+ * The worker's own metrics (a separate process in a deployment): transitions, and each webhook
+ * attempt's outcome, duration and lag. Served on WORKER_METRICS_PORT, and beside the API's in
+ * one process (npm start).
+ */
+export function createWorkerMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'trialcast_worker_' });
+  return {
+    registry,
+    transitions: new Counter({
+      name: 'trialcast_transitions_total',
+      help: 'Segment transitions recorded, by from and to segment and reason',
+      labelNames: ['from', 'to', 'reason'] as const,
+      registers: [registry],
+    }),
+    attempts: new Counter({
+      name: 'trialcast_webhook_attempts_total',
+      help: 'Webhook attempts by outcome: the answer status class, timeout, connection_error, refused (SSRF), unsendable (template)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    attemptDuration: new Histogram({
+      name: 'trialcast_webhook_attempt_duration_seconds',
+      help: 'Webhook attempt duration, request to answer',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30],
+      registers: [registry],
+    }),
+    firstAttemptLag: new Histogram({
+      name: 'trialcast_webhook_first_attempt_lag_seconds',
+      help: 'From a move recorded (its delivery planned) to its first attempt',
+      buckets: LAG_BUCKETS,
+      registers: [registry],
+    }),
+    deliveredAfter: new Histogram({
+      name: 'trialcast_webhook_delivered_after_seconds',
+      help: 'From a move recorded to its webhook answered 2xx: end-to-end latency, retries included',
+      buckets: LAG_BUCKETS,
+      registers: [registry],
+    }),
+  };
+}
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
+
+/** A registry on its own port (the worker's /metrics): GET /metrics, nothing else. */
+export async function serveMetrics(registry: Registry, host: string, port: number): Promise<{ url: string; stop: () => Promise<void> }> {
+  const server = createServer(async (req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') return void res.writeHead(404).end();
+    const text = await registry.metrics();
+    res.writeHead(200, { 'content-type': registry.contentType }).end(text);
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
+  const { port: bound } = server.address() as AddressInfo;
+  return { url: `http://${host}:${bound}/metrics`, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}

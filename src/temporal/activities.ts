@@ -18,6 +18,8 @@ import { FINAL_SEGMENTS, type SegmentKey } from '../core/segments.ts';
 import { signalSettingsPage } from '../modules/trials/settings.service.ts';
 import type { SettingsRolloutInput } from '../core/trial-lifecycle.messages.ts';
 import type { SecretBox } from '../secret-box.ts';
+import type { WorkerMetrics } from '../infra/metrics.ts';
+import type { DeliveryObserver } from '../modules/webhooks/delivery-deps.ts';
 
 /** A transition as the workflow decided it (times are ISO-8601). */
 export interface SegmentChangeRecord extends ChangeFacts {
@@ -42,11 +44,42 @@ export interface ActivityDependencies {
   secrets: SecretBox;
   /** The console's public address, for links in Slack messages. */
   publicUrl: string | null;
+  /** Counts transitions and webhook attempts (the worker's /metrics); none in tests that do not count. */
+  metrics?: WorkerMetrics;
+}
+
+/** The delivery pipeline's attempts, as the worker's metrics count them. */
+function attemptObserver(metrics: WorkerMetrics): DeliveryObserver {
+  return {
+    attempted({ outcome, durationMs, sincePlannedMs, first, delivered }) {
+      metrics.attempts.inc({ outcome });
+      metrics.attemptDuration.observe(durationMs / 1000);
+      if (first) metrics.firstAttemptLag.observe(Math.max(0, sincePlannedMs) / 1000);
+      if (delivered) metrics.deliveredAfter.observe(Math.max(0, sincePlannedMs) / 1000);
+    },
+  };
 }
 
 /** Activities get their dependencies from the worker; each call works in its own EntityManager fork. */
-export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivateTargets, deliveryRetention, secrets, publicUrl }: ActivityDependencies) {
-  const deliveryDeps = { orm, temporal, taskQueue, allowPrivate: webhookAllowPrivateTargets, secrets, publicUrl };
+export function createActivities({
+  orm,
+  temporal,
+  taskQueue,
+  webhookAllowPrivateTargets,
+  deliveryRetention,
+  secrets,
+  publicUrl,
+  metrics,
+}: ActivityDependencies) {
+  const deliveryDeps = {
+    orm,
+    temporal,
+    taskQueue,
+    allowPrivate: webhookAllowPrivateTargets,
+    secrets,
+    publicUrl,
+    ...(metrics ? { observer: attemptObserver(metrics) } : {}),
+  };
   return {
     /**
      * Records a transition once: a retry or replay with the same (trial, sequence) is a no-op.
@@ -59,6 +92,7 @@ export function createActivities({ orm, temporal, taskQueue, webhookAllowPrivate
       const em = orm.em.fork();
       const subject = await loadChangeSubject(em, change.trialId);
       const inserted = await recordChangeOnce(em, change, planChangeDeliveries(change, subject));
+      if (inserted) metrics?.transitions.inc({ from: change.oldSegment ?? 'none', to: change.newSegment, reason: change.reason });
       const recorded = inserted
         ? change
         : await em.fork().findOneOrFail(SegmentChange, { trial: change.trialId, sequence: change.sequence }, { fields: ['id', 'newSegment'] });

@@ -18,6 +18,18 @@ export interface AttemptResult {
   error: string | null;
   /** Nothing was sent: the request could not be made of this delivery (a template failing on it). */
   unsendable?: true;
+  /** Nothing was sent: the endpoint's address failed the SSRF check at this attempt. */
+  refused?: true;
+}
+
+/** An attempt's outcome in a few words, for counting: the status class, or why there was no status. */
+export type AttemptClass = '2xx' | '3xx' | '4xx' | '5xx' | 'timeout' | 'connection_error' | 'refused' | 'unsendable';
+
+export function attemptClass(result: AttemptResult): AttemptClass {
+  if (result.statusCode !== null) return `${Math.min(5, Math.max(2, Math.floor(result.statusCode / 100)))}xx` as AttemptClass;
+  if (result.refused) return 'refused';
+  if (result.unsendable) return 'unsendable';
+  return result.error?.startsWith('timed out') ? 'timeout' : 'connection_error';
 }
 
 /**

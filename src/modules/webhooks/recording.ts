@@ -13,7 +13,7 @@ import { isOperational } from './catalog.ts';
 import type { DeliveryDeps } from './delivery-deps.ts';
 import { healthAfterAttempt } from './endpoint-health.ts';
 import { answerOf, DELETED_WHEN_DISABLED, type EndpointFormat } from './formats.ts';
-import type { AttemptResult } from './http-attempt.ts';
+import { attemptClass, type AttemptResult } from './http-attempt.ts';
 import { dispatchDeliveries, type Dispatchable } from './lanes.ts';
 import { FAILING_AFTER_ATTEMPTS, raiseOperationalEvent } from './operational-events.ts';
 import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
@@ -96,6 +96,13 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
     // Operational events are about the app's own trial webhooks, never about each other.
     const nowFailing = outcome === 'retry' && delivery.attemptCount === FAILING_AFTER_ATTEMPTS;
     if (!isOperational(delivery.eventType) && (disabledBecause || nowFailing)) causes.push({ delivery, attemptId, result, disabledBecause, nowFailing });
+    deps.observer?.attempted({
+      outcome: attemptClass(result),
+      durationMs: result.durationMs,
+      sincePlannedMs: attemptedAt.getTime() - delivery.createdAt.getTime(),
+      first: delivery.attemptCount === 1,
+      delivered: outcome === 'delivered',
+    });
     outcomes.push({
       outcome,
       attemptId,

@@ -15,6 +15,9 @@ import { renderRequest, type DestinationCredentials, type EndpointFormat, type R
 import { TemplateError } from './template.ts';
 import type { SecretBox } from '../../secret-box.ts';
 
+/** The SSRF check refused an attempt's address (DNS may have changed since the endpoint was saved). */
+class RefusedTarget extends Error {}
+
 export const USER_AGENT = `Trialcast/${process.env.npm_package_version ?? '0.1.0'}`;
 
 /** What rendering an attempt's calls needs of an endpoint: a saved one's settings, or a draft's in the console's form. */
@@ -66,7 +69,9 @@ export async function sendAttempt(
     // The endpoint's timeout bounds the attempt's exchanges together (one, or Customer.io's two).
     let left = delivery.endpoint.timeoutMs;
     for (const call of await renderCalls(targetOf(delivery.endpoint, deps.secrets, attemptedAt), delivery, deps.publicUrl, attemptedAt)) {
-      const target = await resolveTarget(call.url, deps.allowPrivate);
+      const target = await resolveTarget(call.url, deps.allowPrivate).catch((error: Error) => {
+        throw new RefusedTarget(error.message);
+      });
       result = await requestOnce(target, call.method, call.headers, call.body, Math.max(left, 1));
       left -= result.durationMs;
       if (classify(result.statusCode) !== 'delivered') break;
@@ -75,7 +80,8 @@ export async function sendAttempt(
   } catch (error) {
     const durationMs = Math.round(performance.now() - started);
     const failed = { statusCode: null, headers: {}, body: null, durationMs, error: storableText((error as Error).message) };
-    return error instanceof TemplateError ? { ...failed, unsendable: true } : failed;
+    if (error instanceof TemplateError) return { ...failed, unsendable: true };
+    return error instanceof RefusedTarget ? { ...failed, refused: true } : failed;
   }
 }
 

@@ -1,0 +1,100 @@
+/**
+ * Monitoring as shipped in deploy/: the Prometheus alert rules and the Grafana dashboard parse,
+ * have what each needs, and name only metrics that a live Trialcast exports (the API's /metrics,
+ * with the worker's beside it under npm start, and the worker's own WORKER_METRICS_PORT).
+ */
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../src/infra/net.ts';
+import { eventually, startTestStack, type TestStack } from './support/harness.ts';
+import { CREATE_APP, CREATE_ENDPOINT, START_TRIAL, type CreatedApp } from './support/operations.ts';
+import { Receiver } from './support/receiver.ts';
+
+const deployFile = (path: string) => readFile(new URL(`../deploy/${path}`, import.meta.url), 'utf8');
+/** Series that Prometheus makes itself, not a process. */
+const PROMETHEUS_OWN = new Set(['up']);
+
+/** The metric families a /metrics text declares (# TYPE lines), histograms with their series' suffixes. */
+function families(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    names.add(name!);
+    if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${name}${suffix}`);
+  }
+  return names;
+}
+
+/** The series names an expression reads (PromQL's functions and label names are lowercase words not followed by a metric's shape). */
+const seriesIn = (expr: string) => [...expr.matchAll(/\b(trialcast_[a-z0-9_]+|up)\b(?=\s*[{\[)\s=<>!]|$)/g)].map(([, name]) => name!);
+
+let stack: TestStack;
+let workerPort: number;
+let receiver: Receiver;
+beforeAll(async () => {
+  workerPort = await freePort();
+  stack = await startTestStack({ config: { workerMetricsPort: workerPort } });
+  receiver = await new Receiver().start();
+});
+afterAll(async () => {
+  await receiver?.stop();
+  await stack?.stop();
+});
+
+describe('deploy/ monitoring', () => {
+  it("the worker's own /metrics counts transitions and attempts, and npm start's /metrics carries them beside the API's", async () => {
+    const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'monitored' })).data!.createApp;
+    await stack.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: receiver.url } });
+    await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'watched', trialEnd: '2099-01-01T00:00:00Z' } });
+    await receiver.waitFor(1);
+    const worker = await eventually(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${workerPort}/metrics`)).text();
+      return /^trialcast_webhook_attempts_total\{outcome="2xx"\} [1-9]/m.test(text) ? text : undefined;
+    });
+    expect(worker).toMatch(/^trialcast_transitions_total\{from="none",to="exploring",reason="trial_started"\} [1-9]/m);
+    expect(worker).toMatch(/^trialcast_webhook_first_attempt_lag_seconds_count [1-9]/m);
+    expect(worker).toMatch(/^trialcast_webhook_delivered_after_seconds_count [1-9]/m);
+    const api = await (await fetch(`${stack.url}/metrics`)).text();
+    for (const name of ['trialcast_webhook_attempts_total', 'trialcast_http_requests_total', 'trialcast_webhook_oldest_pending_delivery_seconds']) {
+      expect(families(api).has(name), name).toBe(true);
+    }
+    expect((await fetch(`http://127.0.0.1:${workerPort}/elsewhere`)).status).toBe(404);
+  });
+
+  it('the alert rules parse, each with an expression, a duration, a severity and a summary, naming only exported metrics', async () => {
+    const exported = families(await (await fetch(`${stack.url}/metrics`)).text());
+    const rules = parse(await deployFile('prometheus/alerts.yml')) as { groups: Array<{ name: string; rules: Array<Record<string, any>> }> };
+    const all = rules.groups.flatMap((group) => group.rules);
+    expect(all.map((rule) => rule.alert)).toEqual(
+      expect.arrayContaining(['TrialcastWebhooksBackingUp', 'TrialcastEndpointFailing', 'TrialcastTransitionsLagging', 'TrialcastWorkerDown']),
+    );
+    for (const rule of all) {
+      expect(rule.alert, JSON.stringify(rule)).toMatch(/^Trialcast[A-Z][A-Za-z]+$/);
+      expect(typeof rule.expr).toBe('string');
+      expect(rule.for).toMatch(/^\d+[smh]$/);
+      expect(['page', 'ticket']).toContain(rule.labels?.severity);
+      expect(rule.annotations?.summary).toBeTruthy();
+      const series = seriesIn(rule.expr);
+      expect(series.length, rule.alert).toBeGreaterThan(0);
+      for (const name of series) expect(exported.has(name) || PROMETHEUS_OWN.has(name), `${rule.alert}: ${name}`).toBe(true);
+    }
+  });
+
+  it('the Grafana dashboard is valid JSON with unique panels, each query naming only exported metrics', async () => {
+    const exported = families(await (await fetch(`${stack.url}/metrics`)).text());
+    const dashboard = JSON.parse(await deployFile('grafana/trialcast.json')) as {
+      uid: string;
+      panels: Array<{ id: number; title: string; targets: Array<{ expr: string }> }>;
+    };
+    expect(dashboard.uid).toBe('trialcast');
+    expect(new Set(dashboard.panels.map((panel) => panel.id)).size).toBe(dashboard.panels.length);
+    for (const panel of dashboard.panels) {
+      expect(panel.targets.length, panel.title).toBeGreaterThan(0);
+      for (const { expr } of panel.targets) {
+        const series = seriesIn(expr);
+        expect(series.length, `${panel.title}: ${expr}`).toBeGreaterThan(0);
+        for (const name of series) expect(exported.has(name), `${panel.title}: ${name}`).toBe(true);
+      }
+    }
+  });
+});

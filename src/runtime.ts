@@ -40,7 +40,7 @@ import { exportRoutes } from './modules/insights/export.routes.ts';
 import { stripeRoutes } from './modules/ingest/stripe.routes.ts';
 import { hookRoutes } from './modules/ingest/hook-routes.ts';
 import { startWorker } from './temporal/worker.ts';
-import { createWorkerMetrics, serveMetrics } from './infra/metrics.ts';
+import { createIngestMetrics, createWorkerMetrics, serveMetrics } from './infra/metrics.ts';
 import { ensureSchedules } from './temporal/schedules.ts';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -176,7 +176,8 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       const taskQueue = config.temporalTaskQueue;
       const workflowUi = temporalUiUrl ? { url: temporalUiUrl, namespace: config.temporalNamespace } : null;
       const trials = createTrials({ temporal, taskQueue, workflowUi });
-      const ingest = new IngestService({ orm, temporal, trials, logger });
+      const ingestMetrics = createIngestMetrics();
+      const ingest = new IngestService({ orm, temporal, trials, logger, countEvents: (outcome, count) => ingestMetrics.events.inc({ outcome }, count) });
       const services = {
         orm,
         temporal,
@@ -195,8 +196,8 @@ export async function startRuntime({ role, config, logger, progress = () => unde
           port: config.port,
           production: config.production,
           introspection: config.graphqlIntrospection,
-          // npm start: one process, one /metrics with the worker's too.
-          alsoMetrics: workerMetrics ? [workerMetrics.registry] : [],
+          // Ingest's event counts; under npm start (one process) the worker's too.
+          alsoMetrics: [ingestMetrics.registry, ...(workerMetrics ? [workerMetrics.registry] : [])],
         },
         {
           ...consoleRoutes(CONSOLE_DIR),

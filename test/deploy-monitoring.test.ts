@@ -54,7 +54,21 @@ describe('deploy/ monitoring', () => {
     expect(worker).toMatch(/^trialcast_transitions_total\{from="none",to="exploring",reason="trial_started"\} [1-9]/m);
     expect(worker).toMatch(/^trialcast_webhook_first_attempt_lag_seconds_count [1-9]/m);
     expect(worker).toMatch(/^trialcast_webhook_delivered_after_seconds_count [1-9]/m);
+    // Events counted as ingest takes them: one stored, one refused as invalid.
+    const basic = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
+    await fetch(`${stack.url}/v1/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basic },
+      body: JSON.stringify({
+        batch: [
+          { type: 'track', userId: 'watched', event: 'Clicked' },
+          { type: 'track', userId: 'watched' },
+        ],
+      }),
+    });
     const api = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(api).toMatch(/^trialcast_events_total\{outcome="accepted"\} [1-9]/m);
+    expect(api).toMatch(/^trialcast_events_total\{outcome="invalid"\} [1-9]/m);
     for (const name of ['trialcast_webhook_attempts_total', 'trialcast_http_requests_total', 'trialcast_webhook_oldest_pending_delivery_seconds']) {
       expect(families(api).has(name), name).toBe(true);
     }

@@ -129,3 +129,17 @@ export async function serveMetrics(registry: Registry, host: string, port: numbe
   const { port: bound } = server.address() as AddressInfo;
   return { url: `http://${host}:${bound}/metrics`, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
+
+/** Ingest's events (not requests): accepted, or refused and why. Served on the API's /metrics. */
+export function createIngestMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
+    events: new Counter({
+      name: 'trialcast_events_total',
+      help: 'Events received by ingest: accepted (stored), or refused as invalid, over the rate limit, or over the batch limit',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+  };
+}

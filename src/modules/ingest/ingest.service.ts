@@ -38,7 +38,12 @@ export interface IngestDeps {
   temporal: Client;
   trials: Trials;
   logger: Logger;
+  /** Told how many events each call accepted or refused, and why (the API's /metrics counts them). */
+  countEvents?: (outcome: EventOutcome, count: number) => void;
 }
+
+/** Why events were refused: over the batch limit, over the app's rate limit, or each invalid on its own. */
+export type EventOutcome = 'accepted' | 'invalid' | 'rate_limited' | 'too_many';
 
 /**
  * Accepts events for an app: durable (committed) first, then the effects that matter for
@@ -137,10 +142,17 @@ export class IngestService {
    * then their effects applied. Nothing is stored when the app is over its rate limit.
    */
   async accept(appId: string, messages: unknown[], check: MessageCheck): Promise<AcceptResult> {
-    if (messages.length > MAX_BATCH_MESSAGES) return { kind: 'too_many', count: messages.length, limit: MAX_BATCH_MESSAGES };
+    const count = (outcome: EventOutcome, n: number) => n && this.#deps.countEvents?.(outcome, n);
+    if (messages.length > MAX_BATCH_MESSAGES) {
+      count('too_many', messages.length);
+      return { kind: 'too_many', count: messages.length, limit: MAX_BATCH_MESSAGES };
+    }
     const { rateLimitPerSecond } = await this.#settingsOf(appId);
     const wait = this.#limiter.take(appId, messages.length, rateLimitPerSecond);
-    if (wait !== null) return { kind: 'rate_limited', retryAfterSeconds: wait };
+    if (wait !== null) {
+      count('rate_limited', messages.length);
+      return { kind: 'rate_limited', retryAfterSeconds: wait };
+    }
     const accepted: IngestEvent[] = [];
     const rejected: Rejection[] = [];
     messages.forEach((message, index) => {
@@ -155,6 +167,9 @@ export class IngestService {
       const stored = result.events.filter((written) => written.fresh).length;
       this.#deps.logger.debug({ appId, events: accepted.length, stored, trials: result.trials.length }, 'events ingested');
     }
+    // Counted once stored: an acknowledged event is a durable one.
+    count('accepted', accepted.length);
+    count('invalid', rejected.length);
     return { kind: 'done', accepted: accepted.length, rejected };
   }
 

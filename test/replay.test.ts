@@ -127,6 +127,57 @@ describe('workflow replay', () => {
   );
 
   it.runIf(process.env.RECORD_HISTORY === '1')(
+    "records a person's trial moved by a new aha event it had already done (a settings change), and a throttled endpoint's lane",
+    async () => {
+      const stack = await startTestStack();
+      const receiver = await new Receiver().start();
+      const connection = await Connection.connect({ address: inject('temporalAddress') });
+      try {
+        const created = (await stack.gql(CREATE_APP, { name: 'recorded-aha' })).data.createApp;
+        const endpoint = await stack.gql(
+          `mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { endpoint { id } errors { message } } }`,
+          { i: { appId: created.app.id, url: receiver.url, maxPerSecond: 1 } },
+        );
+        const endpointId = endpoint.data.createWebhookEndpoint.endpoint.id as string;
+        // Two trials at once through a throttle of 1/s: the second's first webhook waits in its lane for a slot.
+        await Promise.all(
+          ['did-it', 'other'].map((userId) => stack.gql(START_TRIAL, { input: { appId: created.app.id, userId, trialEnd: '2099-01-01T00:00:00Z' } })),
+        );
+        await receiver.waitFor(2, 20_000);
+        await fetch(`${stack.url}/v1/batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${created.writeKey}:`).toString('base64')}` },
+          body: JSON.stringify({ batch: [{ type: 'track', userId: 'did-it', event: 'Invited Teammate' }] }),
+        });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }`, {
+          i: { appId: created.app.id, ahaEvents: ['Invited Teammate'] },
+        });
+        await eventually(async () =>
+          (await stack.gql(`query($a: ID!) { trial(appId: $a, userId: "did-it") { segment } }`, { a: created.app.id })).data.trial?.segment === 'found_value'
+            ? true
+            : undefined,
+        );
+        await receiver.waitFor(3, 20_000);
+        const aha = historyJson(`trial:${created.app.id}:did-it`);
+        await writeFile(new URL('trial-aha-by-settings.json', FIXTURES), `${JSON.stringify(JSON.parse(aha.toString()), null, 1)}\n`);
+        const lanes: string[] = [];
+        for await (const lane of new Client({ connection }).workflow.list({ query: `WorkflowType = "webhookLane"` })) {
+          if (lane.workflowId.startsWith(`webhooks:${endpointId}:`)) lanes.push(lane.workflowId);
+        }
+        expect(lanes.length).toBeGreaterThan(0);
+        const lane = historyJson(lanes[0]!);
+        await writeFile(new URL('webhook-lane-throttled.json', FIXTURES), `${JSON.stringify(JSON.parse(lane.toString()), null, 1)}\n`);
+      } finally {
+        await connection.close();
+        await receiver.stop();
+        await stack.stop();
+      }
+    },
+    60_000,
+  );
+
+  it.runIf(process.env.RECORD_HISTORY === '1')(
     'records a full lifecycle history',
     async () => {
       const stack = await startTestStack();

@@ -112,6 +112,9 @@ class TrialLifecycle {
   }
 
   onSettingsChanged(settings: SegmentSettings): void {
+    // A trial started after this save began with these very settings (and checked its stored events then):
+    // its rollout's signal has nothing to re-evaluate, and must not record a move as a settings change.
+    if (settings.revision != null && settings.revision === this.state.settings.revision && patched('settings-same-revision-ignored')) return;
     this.state.settings = settings;
     this.wake('settings_changed');
   }

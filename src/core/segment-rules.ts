@@ -22,6 +22,8 @@ export interface SegmentSettings {
   endingSoonBeforeMs: number;
   /** The "last chance" phase starts this long before the trial's end. */
   lastChanceBeforeMs: number;
+  /** The saved settings' revision these came from (absent before revisions, and for defaults). */
+  revision?: string | null;
 }
 
 export const DEFAULT_SEGMENT_SETTINGS: SegmentSettings = {

@@ -71,6 +71,7 @@ export function toSegmentSettings(view: SettingsView): SegmentSettings {
     inactivityAfterMs: parseIsoDuration(view.inactivityAfter)!,
     endingSoonBeforeMs: parseIsoDuration(view.endingSoonBefore)!,
     lastChanceBeforeMs: parseIsoDuration(view.lastChanceBefore)!,
+    revision: view.revision,
   };
 }
 

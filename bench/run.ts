@@ -14,6 +14,7 @@ import { subscriptionFanout } from './scenarios/fanout.ts';
 import { trialQueryThroughput } from './scenarios/graphql.ts';
 import { ingestThroughput } from './scenarios/ingest.ts';
 import { insightQueries } from './scenarios/insights.ts';
+import { transitionFloor } from './scenarios/floor.ts';
 import { eventToSubscription } from './scenarios/latency.ts';
 import { openTrialsAndTimers } from './scenarios/trials.ts';
 import { startProduct, type Result } from './support.ts';
@@ -40,7 +41,11 @@ async function main(): Promise<void> {
     if (only.has('fanout')) results.push(...(await subscriptionFanout(product)));
     if (only.has('delivery')) results.push(...(await deliveryThroughput(product)));
     if (only.has('delivery-formats')) results.push(...(await deliveryFormats(product)));
-    if (only.has('first-attempt')) results.push(...(await firstAttemptLatency(product)));
+    if (only.has('first-attempt')) {
+      // Temporal's floor first, in the same run on the same server: the transitions' baselines.
+      const floor = await transitionFloor(product);
+      results.push(...floor.results, ...(await firstAttemptLatency(product, floor)));
+    }
     if (only.has('trials')) results.push(...(await openTrialsAndTimers(product)));
     if (only.has('insights')) results.push(...(await insightQueries(product)));
   } catch (error) {

@@ -1,0 +1,95 @@
+/**
+ * Temporal's floor for a transition, measured in the same run against the same dev server: a
+ * bare entity workflow (bench/floor/workflow.ts) doing only a transition's structural work, its
+ * worker in a process of its own, signalled at the rate the product's first-attempt bench offers,
+ * each move POSTed to the same kind of loopback receiver. The product's transitions are then
+ * reported against it (delivery.first_attempt.*'s baselines).
+ */
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { FLOOR_TASK_QUEUE, moveSignal } from '../floor/workflow.ts';
+import { ask, cpuSecondsByProgram, nextMessage, type Product, type Result } from '../support.ts';
+
+export interface Floor {
+  results: Result[];
+  perSecond: number;
+  cpuMs: number;
+  /** CPU a transition by program, for notes: "temporal 25.1, floor worker 20.3, …". */
+  byProgram: string;
+}
+
+export async function transitionFloor({ databaseUrl, temporalAddress, labels: productLabels }: Product): Promise<Floor> {
+  const transitions = Number(process.env.BENCH_FIRST_ATTEMPT_TRIALS ?? 1500);
+  const rate = Number(process.env.BENCH_FLOOR_RATE ?? 200);
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  await db.query('create table if not exists bench_floor_moves (workflow_id text, segment text, occurred_at timestamptz)');
+  const receiver = fork(new URL('../delivery-receiver.ts', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { port } = await nextMessage<{ port: number }>(receiver, 'receiver port');
+  const worker = fork(new URL('../floor/worker.ts', import.meta.url), [], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, RECEIVER_PORT: String(port) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await nextMessage<string>(worker, 'floor worker ready');
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection });
+  try {
+    const labels = new Map([...productLabels, [receiver.pid!, 'receiver'], [worker.pid!, 'floor worker']]);
+    // Entities first, as the product's trials are started before their aha events: each waits for its signal.
+    const run = Date.now().toString(36);
+    for (let index = 0; index < transitions; index += 100) {
+      await Promise.all(
+        Array.from({ length: Math.min(100, transitions - index) }, (_, offset) =>
+          client.workflow.start('floorTransition', { workflowId: `floor:${run}:${index + offset}`, taskQueue: FLOOR_TASK_QUEUE }),
+        ),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const before = cpuSecondsByProgram(labels);
+    const started = Date.now();
+    for (let sent = 0; sent < transitions;) {
+      const due = Math.min(transitions, Math.floor(((Date.now() - started) / 1000) * rate) + 1);
+      const batch: Array<Promise<unknown>> = [];
+      for (; sent < due; sent++) {
+        batch.push(client.workflow.getHandle(`floor:${run}:${sent}`).signal(moveSignal, 'found_value'));
+      }
+      await Promise.all(batch);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const deadline = Date.now() + 600_000;
+    while ((await ask<{ received: number }>(receiver, 'progress')).received < transitions && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const { arrivals } = await ask<{ arrivals: Array<{ at: number }> }>(receiver, 'report');
+    const after = cpuSecondsByProgram(labels);
+    const seconds = (Math.max(...arrivals.map(({ at }) => at)) - started) / 1000;
+    // The floor's own programs: not the receiver, nor the product's idle API and worker.
+    const shares = [...after]
+      .filter(([program]) => !['receiver', 'api', 'worker'].includes(program))
+      .map(([program, total]) => ({ program, ms: ((total - (before.get(program) ?? 0)) * 1000) / arrivals.length }))
+      .filter(({ ms }) => ms >= 0.1)
+      .sort((a, b) => b.ms - a.ms);
+    const cpuMs = shares.reduce((sum, { ms }) => sum + ms, 0);
+    const byProgram = shares.map(({ program, ms }) => `${program} ${ms.toFixed(1)}`).join(', ');
+    const perSecond = Math.round(arrivals.length / seconds);
+    const describe = `${arrivals.length} of ${transitions} bare transitions of running entity workflows (a signal; a local activity with one INSERT; a search-attribute upsert; a local activity with one POST) offered at ${rate}/s, the same dev server, ${seconds.toFixed(1)} s`;
+    return {
+      perSecond,
+      cpuMs,
+      byProgram,
+      results: [
+        { name: 'transition.floor.transitions_per_s', value: perSecond, unit: 'transitions/s', note: describe },
+        { name: 'transition.floor.cpu_ms_per_transition', value: Math.round(cpuMs * 10) / 10, unit: 'ms', note: `CPU by program: ${byProgram}` },
+      ],
+    };
+  } finally {
+    await connection.close();
+    worker.send('stop');
+    await once(worker, 'exit');
+    receiver.kill();
+    await db.query('drop table if exists bench_floor_moves');
+    await db.end();
+  }
+}

@@ -142,7 +142,9 @@ export class IngestService {
    * then their effects applied. Nothing is stored when the app is over its rate limit.
    */
   async accept(appId: string, messages: unknown[], check: MessageCheck): Promise<AcceptResult> {
-    const count = (outcome: EventOutcome, n: number) => n && this.#deps.countEvents?.(outcome, n);
+    const count = (outcome: EventOutcome, n: number) => {
+      if (n > 0) this.#deps.countEvents?.(outcome, n);
+    };
     if (messages.length > MAX_BATCH_MESSAGES) {
       count('too_many', messages.length);
       return { kind: 'too_many', count: messages.length, limit: MAX_BATCH_MESSAGES };

@@ -1,8 +1,7 @@
 /** Conversion drivers: which product events the trials that converted did before converting, more than the others. */
 import { builder } from '../../graphql/builder.ts';
 import { requireApp } from '../../graphql/context.ts';
-import type { ConversionDriver } from '../../core/conversion-drivers.ts';
-import { MIN_GROUP } from '../../core/conversion-drivers.ts';
+import { MIN_GROUP, type ConversionDriver } from '../../core/conversion-drivers.ts';
 import { rangeArgs, rangeOf } from './insights.graphql.ts';
 import { conversionDrivers } from './insights.service.ts';
 

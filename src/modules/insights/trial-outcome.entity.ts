@@ -6,13 +6,12 @@ import { DRIVER_COUNTS_TRIGGER_DDL } from './outcome-rollup.ddl.ts';
 /**
  * A finished trial (converted or expired) as conversion drivers read it: its outcome, and the
  * event names it did before that outcome (only those: what a converted user does after paying
- * says nothing about why they paid). Written when the outcome is recorded (trial-outcomes.ts),
- * so the drivers read one row a trial instead of every event.
+ * says nothing about why they paid). Written when the outcome is recorded (trial-outcomes.ts);
+ * a trigger adds it to the daily rollup the drivers read, and holdout reports join it by trial.
  */
 export const TrialOutcome = defineEntity({
   name: 'TrialOutcome',
   tableName: 'trial_outcomes',
-  indexes: [{ properties: ['app', 'kind', 'trialStart'] }],
   // Keeps driver_day_counts (created by the driver_day_counts migration; declared here so the schema check knows it).
   triggers: [{ name: 'trial_outcomes_count', timing: 'after', events: ['insert', 'update', 'delete'], expression: DRIVER_COUNTS_TRIGGER_DDL }],
   properties: {

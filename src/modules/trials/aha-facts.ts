@@ -5,27 +5,31 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { requiredCount, rulesFrom, type AhaRule } from '../../core/aha-rules.ts';
+import { FINAL_SEGMENTS } from '../../core/segments.ts';
 import { loadSettings, type SettingsView } from './settings.service.ts';
+
+/** A rule's property match on `events` (none without a property): its SQL after `and`, and its parameters. */
+function propertyMatch(rule: AhaRule, alias = ''): { sql: string; params: string[] } {
+  if (!rule.property) return { sql: '', params: [] };
+  return {
+    sql: ` and ${alias}properties #>> string_to_array(?, '.') ${rule.equals == null ? 'is not null' : '= ?'}`,
+    params: rule.equals == null ? [rule.property] : [rule.property, rule.equals],
+  };
+}
 
 /**
  * Whether the user's stored events meet the rule; for an account (`accountId`), only the events
  * that count for it: those naming it, and those naming no account.
  */
 export async function eventsMeetRule(em: EntityManager, appId: string, userId: string, rule: AhaRule, accountId: string | null = null): Promise<boolean> {
+  const property = propertyMatch(rule);
   const [row] = await em
     .getConnection()
     .execute<Array<{ n: string }>>(
       `select count(*) as n from events where app_id = ? and user_id = ? and event = ?` +
         (accountId === null ? '' : ' and (group_id is null or group_id = ?)') +
-        (rule.property ? ` and properties #>> string_to_array(?, '.') ${rule.equals == null ? 'is not null' : '= ?'}` : ''),
-      [
-        appId,
-        userId,
-        rule.event,
-        ...(accountId === null ? [] : [accountId]),
-        ...(rule.property ? [rule.property] : []),
-        ...(rule.property && rule.equals != null ? [rule.equals] : []),
-      ],
+        property.sql,
+      [appId, userId, rule.event, ...(accountId === null ? [] : [accountId]), ...property.params],
     );
   return Number(row?.n ?? 0) >= requiredCount(rule);
 }
@@ -51,22 +55,17 @@ export async function storedEventsReachAha(em: EntityManager, appId: string, use
  */
 export async function openTrialUsersMeetingRules(em: EntityManager, appId: string, rules: AhaRule[]): Promise<Set<string>> {
   const found = new Set<string>();
+  const finished = [...FINAL_SEGMENTS].map((segment) => `'${segment}'`).join(', ');
   for (const rule of rules) {
+    const property = propertyMatch(rule, 'e.');
     const rows = await em.getConnection().execute<Array<{ user_id: string }>>(
       `select e.user_id from events e
         where e.app_id = ? and e.event = ?` +
-        (rule.property ? ` and e.properties #>> string_to_array(?, '.') ${rule.equals == null ? 'is not null' : '= ?'}` : '') +
+        property.sql +
         ` and e.user_id in (select t.user_id from trials t where t.app_id = ? and t.user_id is not null and t.aha_reached_at is null
-                               and (t.segment is null or t.segment not in ('converted', 'expired')))
+                               and (t.segment is null or t.segment not in (${finished})))
         group by e.user_id having count(*) >= ?`,
-      [
-        appId,
-        rule.event,
-        ...(rule.property ? [rule.property] : []),
-        ...(rule.property && rule.equals != null ? [rule.equals] : []),
-        appId,
-        requiredCount(rule),
-      ],
+      [appId, rule.event, ...property.params, appId, requiredCount(rule)],
     );
     for (const row of rows) found.add(row.user_id);
   }

@@ -4,7 +4,9 @@ import { payloadType } from '../../graphql/common.ts';
 import type { FieldError } from '../../core/field-error.ts';
 import { verdictOf, type GroupReport, type HoldoutReport } from '../../core/holdout-report.ts';
 import { callersEndpoint, EndpointRef, noEndpoint } from './endpoint.graphql.ts';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { IHoldoutExperiment } from './holdout.entity.ts';
+import type { IWebhookEndpoint } from './webhook-endpoint.entity.ts';
 import { currentHoldout, MAX_HOLDOUT_PERCENT, MIN_HOLDOUT_PERCENT, reportOf, runningHoldout, startHoldout, stopHoldout } from './holdouts.ts';
 
 const HoldoutExperimentRef = builder.objectRef<IHoldoutExperiment>('HoldoutExperiment').implement({
@@ -51,7 +53,7 @@ const HoldoutReportRef = builder.objectRef<HoldoutReport & { experiment: IHoldou
 });
 
 /** The report of the endpoint's running experiment, else its latest; null before any. */
-async function reportFor(em: Parameters<typeof currentHoldout>[0], endpoint: Parameters<typeof currentHoldout>[1]) {
+async function reportFor(em: EntityManager, endpoint: IWebhookEndpoint) {
   const experiment = await currentHoldout(em, endpoint);
   return experiment && { ...(await reportOf(em, experiment.id)), experiment };
 }

@@ -36,9 +36,18 @@ module.exports = {
       // activities.ts is imported with `import type` only (proxyActivities<typeof …>): the workflow
       // bundler would refuse its Node code otherwise. (dependency-cruiser reads TypeScript with swc
       // here, which does not mark type-only imports, so the file is named.)
-      comment: 'Workflow code imports the pure core, its own files and the Temporal workflow SDK; activities only as a type.',
+      // @opentelemetry/api: the trace context a message carried (a no-op unless tracing's interceptors are bundled).
+      comment: 'Workflow code imports the pure core, its own files, the Temporal workflow SDK and the OpenTelemetry API; activities only as a type.',
       from: { path: '^workflows/' },
-      to: { pathNot: ['^src/core/', '^workflows/', '^node_modules/@temporalio/(workflow|common)/', '^src/temporal/activities\\.ts$'] },
+      to: {
+        pathNot: [
+          '^src/core/',
+          '^workflows/',
+          '^node_modules/@temporalio/(workflow|common)/',
+          '^node_modules/@opentelemetry/api/',
+          '^src/temporal/activities\\.ts$',
+        ],
+      },
     },
     {
       name: 'workflows-use-no-node',

@@ -39,6 +39,8 @@ export interface Config {
   workflowCacheSize: number;
   /** The worker's own /metrics (transitions, webhook attempts) on this port; null: none (npm start serves them on the API's /metrics). */
   workerMetricsPort: number | null;
+  /** OpenTelemetry tracing: on when OTEL_EXPORTER_OTLP_ENDPOINT (or its traces variant) is set. */
+  tracing: boolean;
   /** The Temporal SDK's own Prometheus metrics (workflow task latency, cache hits) on this port; null: not exported. */
   temporalSdkMetricsPort: number | null;
 }
@@ -113,6 +115,11 @@ function httpUrl(env: Env, name: string): string | null {
   return raw;
 }
 
+/** OpenTelemetry's own switches: an OTLP endpoint turns tracing on, OTEL_SDK_DISABLED=true off. */
+function tracingEnabled(env: Env): boolean {
+  return Boolean(optional(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? optional(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')) && env.OTEL_SDK_DISABLED !== 'true';
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -140,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     graphqlIntrospection: boolean(env, 'GRAPHQL_INTROSPECTION', env.NODE_ENV !== 'production'),
     deliveryRetention: duration(env, 'DELIVERY_RETENTION', 'P30D'),
     workflowCacheSize: integer(env, 'WORKFLOW_CACHE_SIZE', DEFAULT_WORKFLOW_CACHE_SIZE, 2, 1_000_000),
+    tracing: tracingEnabled(env),
     workerMetricsPort: optional(env, 'WORKER_METRICS_PORT') === null ? null : integer(env, 'WORKER_METRICS_PORT', 0, 0, 65535),
     temporalSdkMetricsPort: optional(env, 'TEMPORAL_SDK_METRICS_PORT') === null ? null : integer(env, 'TEMPORAL_SDK_METRICS_PORT', 0, 1, 65535),
   };

@@ -11,7 +11,7 @@ import { StartupError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { loadAdminToken } from './admin-token.ts';
 import { assertPortFree } from './infra/net.ts';
-import { migrateUp, openOrm, type MikroORM } from './infra/orm.ts';
+import { migrateUp, openOrm, poolStats, type MikroORM } from './infra/orm.ts';
 import { ENTITIES } from './modules/entities.ts';
 import { startEmbeddedPostgres } from './infra/postgres.ts';
 import { connectClient, ensureSearchAttributes, startTemporalDevServer } from './infra/temporal.ts';
@@ -40,6 +40,7 @@ import { exportRoutes } from './modules/insights/export.routes.ts';
 import { stripeRoutes } from './modules/ingest/stripe.routes.ts';
 import { hookRoutes } from './modules/ingest/hook-routes.ts';
 import { startWorker } from './temporal/worker.ts';
+import { startTracing, type Tracing } from './infra/tracing.ts';
 import { createIngestMetrics, createWorkerMetrics, serveMetrics } from './infra/metrics.ts';
 import { ensureSchedules } from './temporal/schedules.ts';
 
@@ -63,12 +64,21 @@ export interface RuntimeOptions {
   /** Progress of long start-up steps (building the Temporal CLI), for people watching. */
   progress?: (line: string) => void;
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
+  /** Tracing set up by the caller (tests, with an in-memory exporter; the bundle must have its interceptors), else from OTEL_* variables. */
+  tracing?: Tracing;
 }
 
 /** A start-up step slower than this makes the start say how long each step took. */
 const SLOW_STEP_MS = 3_000;
 
-export async function startRuntime({ role, config, logger, progress = () => undefined, workflowBundle }: RuntimeOptions): Promise<Runtime> {
+export async function startRuntime({
+  role,
+  config,
+  logger,
+  progress = () => undefined,
+  workflowBundle,
+  tracing: givenTracing,
+}: RuntimeOptions): Promise<Runtime> {
   const stops: Array<() => Promise<unknown>> = [];
   const steps: Array<{ name: string; ms: number }> = [];
   const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
@@ -84,6 +94,10 @@ export async function startRuntime({ role, config, logger, progress = () => unde
     stops.length = 0;
   };
   try {
+    const tracing = givenTracing ?? (config.tracing ? startTracing({ serviceName: role === 'all' ? 'trialcast' : `trialcast-${role}` }) : null);
+    // Pushed first, so run last: spans of the draining steps are flushed too.
+    if (tracing && !givenTracing) stops.push(() => tracing.shutdown());
+
     if (role !== 'all' && (!config.databaseUrl || !config.temporalAddress)) {
       throw new StartupError(
         `npm run start:${role} needs DATABASE_URL and TEMPORAL_ADDRESS (one role of a deployment); ` + 'use npm start to run everything on one machine',
@@ -125,13 +139,13 @@ export async function startRuntime({ role, config, logger, progress = () => unde
     const applied = await timed('migrations', () => migrateUp(orm));
     if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
 
-    const temporal = await connectClient(temporalAddress, config.temporalNamespace);
+    const temporal = await connectClient(temporalAddress, config.temporalNamespace, tracing?.clientInterceptors);
     stops.push(() => temporal.connection.close());
     await ensureSearchAttributes(temporal, config.temporalNamespace);
 
     // Destinations' credentials are sealed by the API and opened by the worker: both need the same key.
     const secrets = await loadSecretBox(config.secretKey, config.dataDir);
-    const workerMetrics = role === 'api' ? null : createWorkerMetrics();
+    const workerMetrics = role === 'api' ? null : createWorkerMetrics(() => poolStats(orm));
     if (workerMetrics && config.workerMetricsPort !== null) {
       const served = await serveMetrics(workerMetrics.registry, config.host, config.workerMetricsPort);
       stops.push(() => served.stop());
@@ -152,6 +166,7 @@ export async function startRuntime({ role, config, logger, progress = () => unde
           workflowCacheSize: config.workflowCacheSize,
           logger,
           workflowBundle,
+          tracing,
           metrics: workerMetrics!,
         }),
       );
@@ -177,7 +192,13 @@ export async function startRuntime({ role, config, logger, progress = () => unde
       const workflowUi = temporalUiUrl ? { url: temporalUiUrl, namespace: config.temporalNamespace } : null;
       const trials = createTrials({ temporal, taskQueue, workflowUi });
       const ingestMetrics = createIngestMetrics();
-      const ingest = new IngestService({ orm, temporal, trials, logger, countEvents: (outcome, count) => ingestMetrics.events.inc({ outcome }, count) });
+      const ingest = new IngestService({
+        orm,
+        temporal,
+        trials,
+        logger,
+        countEvents: (outcome, count, route) => ingestMetrics.events.inc({ outcome, route }, count),
+      });
       const services = {
         orm,
         temporal,

@@ -2,10 +2,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { StartupError } from './errors.ts';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { sendJson, type RouteHandler } from './infra/http-body.ts';
 import { Registry } from 'prom-client';
 import { createMetrics } from './infra/metrics.ts';
 import { deliveryBacklog } from './modules/webhooks/delivery-backlog.ts';
+import { countRunningRollouts } from './modules/trials/settings.service.ts';
+import { poolStats } from './infra/orm.ts';
 import type { Services } from './graphql/context.ts';
 import { serveGraphQLOverWebSocket } from './graphql/ws-server.ts';
 import { createGraphQLHandler } from './graphql/yoga.ts';
@@ -60,8 +63,13 @@ async function readiness(services: Services): Promise<{ ready: boolean; checks: 
  * health, readiness and metrics. `start` binds (port 0 picks a free one), `stop` drains.
  */
 export function buildApp(services: Services, options: ServerOptions, extraRoutes: Record<string, RouteHandler> = {}) {
-  const metrics = createMetrics(() => deliveryBacklog(services.orm));
+  const metrics = createMetrics({
+    readBacklog: () => deliveryBacklog(services.orm),
+    readPool: () => poolStats(services.orm),
+    countRollouts: () => countRunningRollouts(services.temporal),
+  });
   const yoga = createGraphQLHandler(services, options);
+  const tracer = trace.getTracer('trialcast');
 
   const routes: Record<string, RouteHandler> = {
     '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
@@ -93,21 +101,36 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
     const route = routes[path] ? path : below ? `${below.slice(0, -1)}:id` : 'unmatched';
     const endTimer = metrics.httpDuration.startTimer({ route });
     const started = performance.now();
+    // A span per request (a no-op unless tracing is on), continuing the caller's trace if it sent one;
+    // named by the route, never the path.
+    const span = tracer.startSpan(
+      `${req.method} ${route}`,
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'http.route': route } },
+      propagation.extract(context.active(), req.headers),
+    );
     res.once('finish', () => {
       endTimer();
       metrics.httpRequests.inc({ route, status: String(res.statusCode) });
       // The route, never the path or query: both can carry credentials (/hooks/segment/{writeKey}, ?token=).
       services.logger.info({ method: req.method, route, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
     });
-    try {
-      if (!handler) return sendJson(res, 404, { error: `no route ${req.method} ${path}` });
-      await handler(req, res);
-    } catch (error) {
-      // The route only: the path can hold a write key (/hooks/segment/{writeKey}).
-      services.logger.error({ err: error, method: req.method, route }, 'request failed');
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
-      else res.destroy();
-    }
+    // 'close' comes after 'finish', and also when the connection went away before an answer.
+    res.once('close', () => {
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500 || !res.writableFinished) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    });
+    await context.with(trace.setSpan(context.active(), span), async () => {
+      try {
+        if (!handler) return sendJson(res, 404, { error: `no route ${req.method} ${path}` });
+        await handler(req, res);
+      } catch (error) {
+        // The route only: the path can hold a write key (/hooks/segment/{writeKey}).
+        services.logger.error({ err: error, method: req.method, route }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        else res.destroy();
+      }
+    });
   });
 
   // noServer: the listener's errors (a port in use) stay ours to report, not ws's.

@@ -54,6 +54,11 @@ describe('deploy/ monitoring', () => {
     expect(worker).toMatch(/^trialcast_transitions_total\{from="none",to="exploring",reason="trial_started"\} [1-9]/m);
     expect(worker).toMatch(/^trialcast_webhook_first_attempt_lag_seconds_count [1-9]/m);
     expect(worker).toMatch(/^trialcast_webhook_delivered_after_seconds_count [1-9]/m);
+    // An aha through ingest (event → move lag), and a trial ending in 3 s (its timer's lateness).
+    await stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }`, {
+      i: { appId: app.app.id, ahaEvents: ['Clicked'] },
+    });
+    await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'ending', trialEnd: new Date(Date.now() + 3000).toISOString() } });
     // Events counted as ingest takes them: one stored, one refused as invalid.
     const basic = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
     await fetch(`${stack.url}/v1/batch`, {
@@ -66,12 +71,29 @@ describe('deploy/ monitoring', () => {
         ],
       }),
     });
+    const lags = await eventually(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${workerPort}/metrics`)).text();
+      return /^trialcast_event_to_transition_seconds_count [1-9]/m.test(text) && /^trialcast_timer_lateness_seconds_count [1-9]/m.test(text) ? text : undefined;
+    }, 20_000);
+    // Both well under a minute on an idle stack.
+    expect(lags).toMatch(/^trialcast_event_to_transition_seconds_bucket\{le="60"\} [1-9]/m);
+    expect(lags).toMatch(/^trialcast_timer_lateness_seconds_bucket\{le="60"\} [1-9]/m);
     const api = await (await fetch(`${stack.url}/metrics`)).text();
-    expect(api).toMatch(/^trialcast_events_total\{outcome="accepted"\} [1-9]/m);
-    expect(api).toMatch(/^trialcast_events_total\{outcome="invalid"\} [1-9]/m);
-    for (const name of ['trialcast_webhook_attempts_total', 'trialcast_http_requests_total', 'trialcast_webhook_oldest_pending_delivery_seconds']) {
+    expect(api).toMatch(/^trialcast_events_total\{outcome="accepted",route="\/v1\/batch"\} [1-9]/m);
+    expect(api).toMatch(/^trialcast_events_total\{outcome="invalid",route="\/v1\/batch"\} [1-9]/m);
+    for (const name of [
+      'trialcast_webhook_attempts_total',
+      'trialcast_http_requests_total',
+      'trialcast_webhook_oldest_pending_delivery_seconds',
+      'trialcast_event_to_transition_seconds',
+      'trialcast_timer_lateness_seconds',
+    ]) {
       expect(families(api).has(name), name).toBe(true);
     }
+    // The pool now (this stack holds clients open; waiting is whatever this scrape met), and the rollouts running.
+    expect(api).toMatch(/^trialcast_db_pool_clients\{state="total"\} [1-9]/m);
+    expect(api).toMatch(/^trialcast_db_pool_clients\{state="waiting"\} \d+$/m);
+    expect(api).toMatch(/^trialcast_settings_rollouts_running \d+$/m);
     expect((await fetch(`http://127.0.0.1:${workerPort}/elsewhere`)).status).toBe(404);
   });
 
@@ -80,7 +102,14 @@ describe('deploy/ monitoring', () => {
     const rules = parse(await deployFile('prometheus/alerts.yml')) as { groups: Array<{ name: string; rules: Array<Record<string, any>> }> };
     const all = rules.groups.flatMap((group) => group.rules);
     expect(all.map((rule) => rule.alert)).toEqual(
-      expect.arrayContaining(['TrialcastWebhooksBackingUp', 'TrialcastEndpointFailing', 'TrialcastTransitionsLagging', 'TrialcastWorkerDown']),
+      expect.arrayContaining([
+        'TrialcastWebhooksBackingUp',
+        'TrialcastEndpointFailing',
+        'TrialcastTransitionsLagging',
+        'TrialcastEventsLagging',
+        'TrialcastTimersLate',
+        'TrialcastWorkerDown',
+      ]),
     );
     for (const rule of all) {
       expect(rule.alert, JSON.stringify(rule)).toMatch(/^Trialcast[A-Z][A-Za-z]+$/);

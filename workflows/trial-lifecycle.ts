@@ -15,6 +15,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
+import { context, type Context } from '@opentelemetry/api';
 import type { createActivities } from '../src/temporal/activities.ts';
 import { APP_ID_ATTRIBUTE, SEGMENT_ATTRIBUTE } from '../src/core/search-attributes.ts';
 import { isFinalSegment, type SegmentKey } from '../src/core/segments.ts';
@@ -71,6 +72,11 @@ class TrialLifecycle {
   readonly state: TrialState;
   readonly #input: TrialLifecycleInput;
   #pending: Trigger | null = null;
+  // The trace of the message that asked for the pending decision (an ingest request's signal), so the
+  // recording and the webhook attempts continue it. A no-op context unless tracing is bundled in.
+  #pendingTrace: Context | null = null;
+  // When ingest sent the oldest notice the pending decision answers (the worker's event → transition lag).
+  #noticeSentAt: string | undefined;
   // Wake-ups requested and evaluated: an update answers only once its own wake-up was decided.
   #requested = 0;
   #evaluated = 0;
@@ -98,7 +104,10 @@ class TrialLifecycle {
 
   /** Asks the main loop to decide again; returns the ticket an update waits for. */
   wake(trigger: Trigger): number {
-    if (this.#pending === null || TRIGGER_RANK.indexOf(trigger) > TRIGGER_RANK.indexOf(this.#pending)) this.#pending = trigger;
+    if (this.#pending === null || TRIGGER_RANK.indexOf(trigger) > TRIGGER_RANK.indexOf(this.#pending)) {
+      this.#pending = trigger;
+      this.#pendingTrace = context.active();
+    }
     return ++this.#requested;
   }
 
@@ -108,6 +117,7 @@ class TrialLifecycle {
     if (notice.conversion) this.state.converted = true;
     const newAha = notice.aha === true && !this.state.ahaReached;
     if (notice.aha) this.state.ahaReached = true;
+    this.#noticeSentAt ??= notice.sentAt;
     this.wake(notice.conversion ? 'converted' : newAha ? 'aha_event' : 'activity');
   }
 
@@ -165,8 +175,8 @@ class TrialLifecycle {
     );
     if (!woken) {
       // Most events only touch the activity record (no signal per event); read it before
-      // deciding a user went quiet.
-      await this.#readStoredActivity();
+      // deciding a user went quiet. (The read also measures how late the timer fired.)
+      await this.#readStoredActivity(threshold ?? undefined);
       this.wake('timer');
     }
     // New durations are judged on the latest activity too, as a timer is (and as a settings preview reads it).
@@ -179,8 +189,11 @@ class TrialLifecycle {
     if (this.#pending !== null) {
       const trigger: Trigger = this.#pending;
       const upTo = this.#requested;
+      const trace = this.#pendingTrace ?? context.active();
+      const noticeSentAt = this.#noticeSentAt;
       this.#pending = null;
-      await this.#evaluate(trigger);
+      this.#noticeSentAt = undefined;
+      await context.with(trace, () => this.#evaluate(trigger, noticeSentAt));
       this.#evaluated = upTo;
     }
   }
@@ -191,12 +204,12 @@ class TrialLifecycle {
     await this.#webhooks;
   }
 
-  async #readStoredActivity(): Promise<void> {
-    const stored = await db().lastActivityAt(this.#input.trialId);
+  async #readStoredActivity(dueAt?: number): Promise<void> {
+    const stored = await db().lastActivityAt(this.#input.trialId, dueAt);
     if (stored !== null && Date.parse(stored) > this.state.lastActivityAt) this.state.lastActivityAt = Date.parse(stored);
   }
 
-  async #evaluate(trigger: Trigger): Promise<void> {
+  async #evaluate(trigger: Trigger, noticeSentAt?: string): Promise<void> {
     if (this.isFinal) return;
     const { state } = this;
     const now = Date.now();
@@ -207,10 +220,10 @@ class TrialLifecycle {
       state.segment === null
         ? 'trial_started'
         : reasonFor(trigger, next, phaseAt(now, state.trialEnd, state.settings), isActiveAt(now, state.lastActivityAt, state.settings));
-    await this.#moveTo(next, reason);
+    await this.#moveTo(next, reason, noticeSentAt);
   }
 
-  async #moveTo(segment: SegmentKey, reason: string): Promise<void> {
+  async #moveTo(segment: SegmentKey, reason: string, noticeSentAt?: string): Promise<void> {
     const { state } = this;
     const sequence = state.sequence + 1;
     const id = `sgc_${uuid4().replaceAll('-', '')}`;
@@ -225,6 +238,7 @@ class TrialLifecycle {
       reason,
       occurredAt: new Date().toISOString(),
       firstAttemptsByWorkflow: this.#firstAttemptsByWorkflow,
+      ...(noticeSentAt ? { noticeSentAt } : {}),
     });
     // Local activities of a workflow task that never completed (its worker killed) have run
     // all the same: a different decision may hold this sequence number, already published

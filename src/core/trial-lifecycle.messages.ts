@@ -14,6 +14,8 @@ export interface ActivityNotice {
   aha?: boolean;
   /** The event is one of the app's conversion events. */
   conversion?: boolean;
+  /** ISO-8601 time ingest sent this notice (the worker's event → transition lag); absent from older senders. */
+  sentAt?: string;
 }
 
 /** Everything the workflow knows, small enough to carry across continue-as-new. */

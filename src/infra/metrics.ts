@@ -10,10 +10,47 @@ export type BacklogReader = () => Promise<{
   endpoints: { healthy: number; failing: number; disabled: number };
 }>;
 
+/** The database pool's clients now: open, idle, and requests waiting for one (pool exhaustion). */
+export type PoolReader = () => Promise<{ total: number; idle: number; waiting: number }>;
+
+function poolGauge(registry: Registry, name: string, readPool: PoolReader): void {
+  new Gauge({
+    name,
+    help: "This process's PostgreSQL pool: clients open (total), idle, and queries waiting for a client (waiting > 0: the pool is exhausted)",
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      const { total, idle, waiting } = await readPool();
+      this.set({ state: 'total' }, total);
+      this.set({ state: 'idle' }, idle);
+      this.set({ state: 'waiting' }, waiting);
+    },
+  });
+}
+
+export interface ApiMetricsSources {
+  readBacklog?: BacklogReader;
+  readPool?: PoolReader;
+  /** Settings rollouts running now (Temporal's visibility count). */
+  countRollouts?: () => Promise<number>;
+}
+
 /** One registry per API instance, so tests running several instances in one process don't collide. */
-export function createMetrics(readBacklog?: BacklogReader) {
+export function createMetrics({ readBacklog, readPool, countRollouts }: ApiMetricsSources = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'trialcast_' });
+  if (readPool) poolGauge(registry, 'trialcast_db_pool_clients', readPool);
+  if (countRollouts) {
+    new Gauge({
+      name: 'trialcast_settings_rollouts_running',
+      help: 'Settings rollouts in progress: saved settings still being carried to open trials',
+      registers: [registry],
+      async collect() {
+        // Temporal unreachable: the gauge says unknown, and the rest of /metrics still answers.
+        this.set(await countRollouts().catch(() => Number.NaN));
+      },
+    });
+  }
   // One read serves the three gauges of one scrape.
   let reading: ReturnType<BacklogReader> | null = null;
   const backlog = () => (reading ??= readBacklog!().finally(() => setImmediate(() => (reading = null))));
@@ -79,9 +116,11 @@ const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 1800, 7
  * attempt's outcome, duration and lag. Served on WORKER_METRICS_PORT, and beside the API's in
  * one process (npm start).
  */
-export function createWorkerMetrics() {
+export function createWorkerMetrics(readPool?: PoolReader) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'trialcast_worker_' });
+  // Under npm start the worker shares the API's pool: the same figures under both names.
+  if (readPool) poolGauge(registry, 'trialcast_worker_db_pool_clients', readPool);
   return {
     registry,
     transitions: new Counter({
@@ -105,6 +144,18 @@ export function createWorkerMetrics() {
     firstAttemptLag: new Histogram({
       name: 'trialcast_webhook_first_attempt_lag_seconds',
       help: 'From a move recorded (its delivery planned) to its first attempt',
+      buckets: LAG_BUCKETS,
+      registers: [registry],
+    }),
+    eventToTransition: new Histogram({
+      name: 'trialcast_event_to_transition_seconds',
+      help: "From ingest's signal of an event (an aha, a conversion, activity while quiet) to the move it caused recorded",
+      buckets: LAG_BUCKETS,
+      registers: [registry],
+    }),
+    timerLateness: new Histogram({
+      name: 'trialcast_timer_lateness_seconds',
+      help: "From a trial threshold's due time (gone quiet, ending soon, last chance, ended) to the worker acting on its timer",
       buckets: LAG_BUCKETS,
       registers: [registry],
     }),
@@ -137,8 +188,8 @@ export function createIngestMetrics() {
     registry,
     events: new Counter({
       name: 'trialcast_events_total',
-      help: 'Events received by ingest: accepted (stored), or refused as invalid, over the rate limit, or over the batch limit',
-      labelNames: ['outcome'] as const,
+      help: 'Events received by ingest, by route (/v1/track, /v1/batch, /hooks/segment/:writeKey, the server-to-server path): accepted (stored), or refused as invalid, over the rate limit, or over the batch limit',
+      labelNames: ['outcome', 'route'] as const,
       registers: [registry],
     }),
   };

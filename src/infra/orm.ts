@@ -71,3 +71,9 @@ export async function migrateUp(orm: MikroORM): Promise<string[]> {
     await lock.end();
   }
 }
+
+/** The pool's clients now (the metrics' pool gauge). */
+export async function poolStats(orm: MikroORM): Promise<{ total: number; idle: number; waiting: number }> {
+  const pool = (await orm.em.getConnection().getNativeClient()) as { totalCount: number; idleCount: number; waitingCount: number };
+  return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+}

@@ -1,4 +1,4 @@
-import { Client } from '@temporalio/client';
+import { Client, type WorkflowClientInterceptor } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -72,9 +72,13 @@ async function withReason<T>(address: string, connect: () => Promise<T>): Promis
  * A client on the SDK's native connection (the Rust core's gRPC), which the process's worker
  * shares: a signal or a start costs a fraction of the CPU it costs through @grpc/grpc-js.
  */
-export async function connectClient(address: string, namespace: string): Promise<Client & { connection: NativeConnection }> {
+export async function connectClient(
+  address: string,
+  namespace: string,
+  interceptors: WorkflowClientInterceptor[] = [],
+): Promise<Client & { connection: NativeConnection }> {
   const connection = await withReason(address, () => NativeConnection.connect({ address }));
-  return Object.assign(new Client({ connection, namespace }), { connection });
+  return Object.assign(new Client({ connection, namespace, interceptors: { workflow: interceptors } }), { connection });
 }
 
 /**

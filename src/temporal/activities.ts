@@ -25,6 +25,8 @@ import type { DeliveryObserver } from '../modules/webhooks/delivery-deps.ts';
 export interface SegmentChangeRecord extends ChangeFacts {
   /** The workflow runs sendFirstAttempts after recording (absent in older histories: hand over to lanes here). */
   firstAttemptsByWorkflow?: boolean;
+  /** When ingest sent the notice this move answers (ISO-8601): the event → transition lag. */
+  noticeSentAt?: string;
 }
 
 /** The change stored under a trial's sequence number. */
@@ -93,6 +95,7 @@ export function createActivities({
       const subject = await loadChangeSubject(em, change.trialId);
       const inserted = await recordChangeOnce(em, change, planChangeDeliveries(change, subject));
       if (inserted) metrics?.transitions.inc({ from: change.oldSegment ?? 'none', to: change.newSegment, reason: change.reason });
+      if (inserted && change.noticeSentAt) metrics?.eventToTransition.observe(Math.max(0, Date.now() - Date.parse(change.noticeSentAt)) / 1000);
       const recorded = inserted
         ? change
         : await em.fork().findOneOrFail(SegmentChange, { trial: change.trialId, sequence: change.sequence }, { fields: ['id', 'newSegment'] });
@@ -155,8 +158,12 @@ export function createActivities({
       return true;
     },
 
-    /** The activity record's latest event time (ISO-8601), or null when none was stored. */
-    async lastActivityAt(trialId: string): Promise<string | null> {
+    /**
+     * The activity record's latest event time (ISO-8601), or null when none was stored. Read when a
+     * threshold's timer fires: `dueAt` (epoch ms) is when it was due, so the worker's timer lateness is measured here.
+     */
+    async lastActivityAt(trialId: string, dueAt?: number): Promise<string | null> {
+      if (dueAt !== undefined) metrics?.timerLateness.observe(Math.max(0, Date.now() - dueAt) / 1000);
       const trial = await orm.em.fork().findOne(Trial, { id: trialId }, { fields: ['lastActivityAt'] });
       return trial?.lastActivityAt?.toISOString() ?? null;
     },

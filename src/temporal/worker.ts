@@ -1,13 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from '../logger.ts';
+import { WORKFLOW_TRACING_INTERCEPTORS, type Tracing } from '../infra/tracing.ts';
 import { createActivities, type ActivityDependencies } from './activities.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
-/** Bundled once per process (or once per test run, then passed in). */
-export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+/** Bundled once per process (or once per test run, then passed in); with tracing, with the workflow side of its interceptors. */
+export async function bundleWorkflows({ tracing = false } = {}): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger, workflowInterceptorModules: tracing ? [WORKFLOW_TRACING_INTERCEPTORS] : [] });
 }
 
 const quietBundlerLogger = {
@@ -25,6 +26,8 @@ export interface WorkerOptions extends ActivityDependencies {
   taskQueue: string;
   logger: Logger;
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
+  /** OpenTelemetry's interceptors and workflow span sink (a bundle made with `tracing`), when tracing is on. */
+  tracing?: Tracing | null;
   /** Workflows kept in memory (WORKFLOW_CACHE_SIZE); the SDK's default follows the heap size instead. */
   workflowCacheSize: number;
 }
@@ -40,10 +43,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
+    workflowBundle: options.workflowBundle ?? (await bundleWorkflows({ tracing: Boolean(options.tracing) })),
     activities: createActivities(options),
     maxCachedWorkflows: options.workflowCacheSize,
     shutdownGraceTime: '10 seconds',
+    ...(options.tracing ? { interceptors: { activity: options.tracing.activityInterceptors }, sinks: options.tracing.sinks } : {}),
   });
   const done = worker.run();
   done.catch((error: unknown) => options.logger.error({ err: error }, 'Temporal worker stopped with an error'));

@@ -63,7 +63,10 @@ async function segmentHook(ingest: IngestService, secrets: SecretBox, req: Incom
     if (checked.ok && checked.event.userId) await ingest.eraseUser(appId, checked.event.userId);
   }
   const tracked = messages.filter((message) => (message as { type?: unknown })?.type !== 'delete');
-  await acceptMessages(ingest, res, appId, tracked, (message) => checkMessage(message, receivedAt), !Array.isArray(body) && deletions.length === 0);
+  await acceptMessages(ingest, res, appId, tracked, (message) => checkMessage(message, receivedAt), {
+    route: `${SEGMENT_HOOK_PREFIX}:writeKey`,
+    single: !Array.isArray(body) && deletions.length === 0,
+  });
 }
 
 /** `writeKey.serverToken` from ?token= or `Authorization: Bearer`. */
@@ -126,7 +129,7 @@ async function s2s(ingest: IngestService, req: IncomingMessage, res: ServerRespo
       ? { ok: false as const, error: String(converted.error) }
       : withCompanyName(checkMessage(converted, receivedAt), message);
   };
-  await acceptMessages(ingest, res, appId, Array.isArray(body) ? body : [body], check, !Array.isArray(body));
+  await acceptMessages(ingest, res, appId, Array.isArray(body) ? body : [body], check, { route: S2S_PATH, single: !Array.isArray(body) });
 }
 
 export function hookRoutes(ingest: IngestService, secrets: SecretBox): Record<string, RouteHandler> {

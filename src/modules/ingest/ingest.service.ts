@@ -39,7 +39,7 @@ export interface IngestDeps {
   trials: Trials;
   logger: Logger;
   /** Told how many events each call accepted or refused, and why (the API's /metrics counts them). */
-  countEvents?: (outcome: EventOutcome, count: number) => void;
+  countEvents?: (outcome: EventOutcome, count: number, route: string) => void;
 }
 
 /** Why events were refused: over the batch limit, over the app's rate limit, or each invalid on its own. */
@@ -141,9 +141,9 @@ export class IngestService {
    * before this returns, bad ones named by index (one bad message never costs the good ones),
    * then their effects applied. Nothing is stored when the app is over its rate limit.
    */
-  async accept(appId: string, messages: unknown[], check: MessageCheck): Promise<AcceptResult> {
+  async accept(appId: string, messages: unknown[], check: MessageCheck, route: string): Promise<AcceptResult> {
     const count = (outcome: EventOutcome, n: number) => {
-      if (n > 0) this.#deps.countEvents?.(outcome, n);
+      if (n > 0) this.#deps.countEvents?.(outcome, n, route);
     };
     if (messages.length > MAX_BATCH_MESSAGES) {
       count('too_many', messages.length);
@@ -215,7 +215,7 @@ export class IngestService {
       [...noticesOf(decided)].map(async ([workflowId, notice]) => {
         await temporal.workflow
           .getHandle(workflowId)
-          .signal(activitySignal, notice)
+          .signal(activitySignal, { ...notice, sentAt: new Date().toISOString() })
           // The trial may have ended between the write and the signal: nothing left to move.
           .catch(unlessWorkflowEnded);
         // Marked only once the workflow has it: were the mark first and the signal then lost

@@ -12,7 +12,7 @@ import { checkMessage, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MESSAGE_TYPES, type M
 /**
  * Accepts the messages (one call to the ingest use case) and answers: 413 over the batch
  * limit, 429 with Retry-After over the app's rate limit, else which messages were refused by
- * index. `single` answers a lone message's problem as a plain 400.
+ * index. `single` answers a lone message's problem as a plain 400; `route` names the path's kind in the events' counts.
  */
 export async function acceptMessages(
   ingest: IngestService,
@@ -20,9 +20,9 @@ export async function acceptMessages(
   appId: string,
   messages: unknown[],
   check: MessageCheck,
-  single = false,
+  { route, single = false }: { route: string; single?: boolean },
 ): Promise<void> {
-  const result = await ingest.accept(appId, messages, check);
+  const result = await ingest.accept(appId, messages, check, route);
   if (result.kind === 'too_many') throw new HttpError(413, `${result.count} messages; the limit is ${result.limit}`);
   if (result.kind === 'rate_limited')
     throw new HttpError(429, `over this app's rate limit; retry in ${result.retryAfterSeconds} s`, { 'retry-after': String(result.retryAfterSeconds) });
@@ -59,11 +59,12 @@ async function handle(ingest: IngestService, req: IncomingMessage, res: ServerRe
   const origin = req.headers.origin;
   if (origin && !(await ingest.originAllowed(appId, origin))) throw new HttpError(403, `origin ${origin} is not among this app's allowed origins`);
   const receivedAt = new Date();
-  if (type !== 'batch') return acceptMessages(ingest, res, appId, [body], (message) => checkMessage(message, receivedAt, type), true);
+  const route = `/v1/${type}`;
+  if (type !== 'batch') return acceptMessages(ingest, res, appId, [body], (message) => checkMessage(message, receivedAt, type), { route, single: true });
   const { batch, context } = body as { batch?: unknown; context?: unknown };
   if (!Array.isArray(batch)) throw new HttpError(400, 'batch must be an array of messages');
   const batchContext = typeof context === 'object' && context !== null && !Array.isArray(context) ? (context as Record<string, unknown>) : undefined;
-  await acceptMessages(ingest, res, appId, batch, (message) => checkMessage(message, receivedAt, undefined, batchContext));
+  await acceptMessages(ingest, res, appId, batch, (message) => checkMessage(message, receivedAt, undefined, batchContext), { route });
 }
 
 /**

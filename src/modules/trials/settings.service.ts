@@ -229,3 +229,9 @@ export function createSettings({ temporal, taskQueue, onSaved }: { temporal: Cli
 }
 
 export type SettingsService = ReturnType<typeof createSettings>;
+
+/** Settings rollouts running now (Temporal's visibility count): the metrics' rollouts-in-progress gauge. */
+export async function countRunningRollouts(temporal: Client): Promise<number> {
+  const { count } = await temporal.workflow.count('WorkflowType = "settingsRollout" AND ExecutionStatus = "Running"');
+  return count;
+}

@@ -4,7 +4,8 @@
  * address that was checked.
  */
 import { storableText } from '../../core/storable-text.ts';
-import { requestOnce, type AttemptResult } from './http-attempt.ts';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { attemptClass, requestOnce, type AttemptResult } from './http-attempt.ts';
 import { classify } from '../../core/retry-policy.ts';
 import { signatureHeaders } from './signing.ts';
 import { resolveTarget } from './ssrf.ts';
@@ -17,6 +18,8 @@ import type { SecretBox } from '../../secret-box.ts';
 
 /** The SSRF check refused an attempt's address (DNS may have changed since the endpoint was saved). */
 class RefusedTarget extends Error {}
+
+const tracer = trace.getTracer('trialcast');
 
 export const USER_AGENT = `Trialcast/${process.env.npm_package_version ?? '0.1.0'}`;
 
@@ -59,6 +62,30 @@ async function renderCalls(target: RenderTarget, delivery: { id: string; body: s
  * call's address is checked against SSRF; only the standard format is signed.
  */
 export async function sendAttempt(
+  delivery: IWebhookDelivery,
+  deps: Pick<DeliveryDeps, 'allowPrivate' | 'secrets' | 'publicUrl'>,
+  attemptedAt: Date,
+): Promise<AttemptResult> {
+  // The attempt's span (a no-op unless tracing is on) ends the trace of the move that planned it.
+  return tracer.startActiveSpan(
+    'webhook attempt',
+    {
+      kind: SpanKind.CLIENT,
+      attributes: { 'trialcast.endpoint.id': delivery.endpoint.id, 'trialcast.delivery.id': delivery.id, 'trialcast.event.type': delivery.eventType },
+    },
+    async (span) => {
+      const result = await attemptCalls(delivery, deps, attemptedAt);
+      const outcome = attemptClass(result);
+      span.setAttribute('trialcast.attempt.outcome', outcome);
+      if (result.statusCode !== null) span.setAttribute('http.response.status_code', result.statusCode);
+      if (outcome !== '2xx') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+      span.end();
+      return result;
+    },
+  );
+}
+
+async function attemptCalls(
   delivery: IWebhookDelivery,
   deps: Pick<DeliveryDeps, 'allowPrivate' | 'secrets' | 'publicUrl'>,
   attemptedAt: Date,

@@ -4,6 +4,7 @@ import { WebSocketServer } from 'ws';
 import { StartupError } from './errors.ts';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { sendJson, type RouteHandler } from './infra/http-body.ts';
+import { unavailableDependency } from './infra/unavailable.ts';
 import { Registry } from 'prom-client';
 import { createMetrics } from './infra/metrics.ts';
 import { deliveryBacklog } from './modules/webhooks/delivery-backlog.ts';
@@ -125,10 +126,15 @@ export function buildApp(services: Services, options: ServerOptions, extraRoutes
         if (!handler) return sendJson(res, 404, { error: `no route ${req.method} ${path}` });
         await handler(req, res);
       } catch (error) {
+        // A dependency away for now: the client may send the same request again (events keep their messageId).
+        const unavailable = unavailableDependency(error);
         // The route only: the path can hold a write key (/hooks/segment/{writeKey}).
-        services.logger.error({ err: error, method: req.method, route }, 'request failed');
-        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
-        else res.destroy();
+        if (unavailable)
+          services.logger.warn({ err: (error as Error).message, method: req.method, route, unavailable }, 'request refused: dependency unavailable');
+        else services.logger.error({ err: error, method: req.method, route }, 'request failed');
+        if (res.headersSent) res.destroy();
+        else if (unavailable) sendJson(res, 503, { success: false, error: `${unavailable} is unavailable; retry this request` }, { 'retry-after': '5' });
+        else sendJson(res, 500, { error: 'internal error' });
       }
     });
   });

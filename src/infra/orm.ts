@@ -18,7 +18,9 @@ export function ormConfig(clientUrl: string, entities: Entities, poolMax = 20) {
     extensions: [Migrator],
     pool: { max: poolMax },
     // The pool's clients send the hot statements as named prepared statements (prepared-statements.ts).
-    driverOptions: { Client: PreparingClient },
+    // A query waits at most 5 s for a pooled connection (or a new one to open): an exhausted or unreachable
+    // database is a clear 503, not a request held open.
+    driverOptions: { Client: PreparingClient, connectionTimeoutMillis: 5000 },
     // Entities are plain schemas; there is nothing for a folder scan or reflection to find.
     discovery: { warnWhenNoEntities: false },
     migrations: {

@@ -4,65 +4,8 @@
  * has the load and the counting). Writes test/drills/results.json; RELIABILITY.md reports the
  * figures. DRILL_USERS (default 150) and DRILL_ONLY (comma-separated drill names) adjust a run.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort } from '../../src/infra/net.ts';
-import { startEmbeddedPostgres, type RunningPostgres } from '../../src/infra/postgres.ts';
-import { startTemporalDevServer, type TemporalDevServer } from '../../src/infra/temporal.ts';
-import { resolveTemporalExecutable } from '../../src/infra/temporal-cli.ts';
-import { createLogger } from '../../src/logger.ts';
-import { ADMIN, RecordingReceiver, report, runDrills, sleep, TrialcastProcess, type DrillResult } from './harness.ts';
-
-const logger = createLogger('warn');
-
-interface Stack {
-  dir: string;
-  postgres: RunningPostgres;
-  postgresPort: number;
-  temporal: TemporalDevServer;
-  temporalPort: number;
-  api: TrialcastProcess;
-  worker: TrialcastProcess;
-  receiver: RecordingReceiver;
-}
-
-async function startPostgres(dir: string, port: number) {
-  return startEmbeddedPostgres({ dir: join(dir, 'pg'), database: 'trialcast', logger, port });
-}
-async function startTemporal(dir: string, port: number) {
-  return startTemporalDevServer({
-    executable: await resolveTemporalExecutable(() => undefined),
-    port,
-    dbFilename: join(dir, 'temporal.db'),
-    namespace: 'default',
-  });
-}
-
-async function startStack(): Promise<Stack> {
-  const dir = await mkdtemp(join(tmpdir(), 'trialcast-drill-'));
-  const postgresPort = await freePort();
-  const temporalPort = await freePort();
-  const apiPort = await freePort();
-  const postgres = await startPostgres(dir, postgresPort);
-  const temporal = await startTemporal(dir, temporalPort);
-  const env = {
-    DATABASE_URL: postgres.url,
-    TEMPORAL_ADDRESS: temporal.address,
-    TEMPORAL_TASK_QUEUE: 'drill',
-    ADMIN_TOKEN: ADMIN,
-    PORT: String(apiPort),
-    DATA_DIR: dir,
-    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
-  };
-  const api = new TrialcastProcess('api', env);
-  await api.start();
-  const worker = new TrialcastProcess('worker', env);
-  await worker.start();
-  const receiver = new RecordingReceiver(await freePort());
-  await receiver.up();
-  return { dir, postgres, postgresPort, temporal, temporalPort, api, worker, receiver };
-}
+import { report, runDrills, sleep, type DrillResult } from './harness.ts';
+import { startPostgres, startStack, startTemporal, stopStack } from './stack.ts';
 
 async function main(): Promise<void> {
   const stack = await startStack();
@@ -130,12 +73,7 @@ async function main(): Promise<void> {
       console.error(`keeping the stack for ${process.env.DRILL_KEEP} s: temporal ${stack.temporal.address}, postgres ${stack.postgres.url}`);
       await sleep(Number(process.env.DRILL_KEEP) * 1000);
     }
-    await stack.api.stop().catch(() => undefined);
-    await stack.worker.stop().catch(() => undefined);
-    await stack.receiver.down();
-    await stack.temporal.stop().catch(() => undefined);
-    await stack.postgres.stop().catch(() => undefined);
-    await rm(stack.dir, { recursive: true, force: true });
+    await stopStack(stack);
   }
   const lost = await report(results, new URL('./results.json', import.meta.url));
   process.exit(lost ? 1 : 0);

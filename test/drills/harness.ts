@@ -75,9 +75,11 @@ export class TrialcastProcess {
   }
 }
 
-/** The webhook receiver: records every request by webhook-id; can go down or turn flaky. */
+/** The webhook receiver: records every request by webhook-id (and each user's sequence numbers in arrival order); can go down or turn flaky. */
 export class RecordingReceiver {
   readonly seen = new Map<string, number>();
+  /** user_id → the sequence numbers of the webhooks first received for them, in arrival order. */
+  readonly sequences = new Map<string, number[]>();
   flaky = 0;
   #server: Server | null = null;
   readonly port: number;
@@ -87,7 +89,8 @@ export class RecordingReceiver {
 
   async up(): Promise<void> {
     this.#server = createServer((req, res) => {
-      req.resume();
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const id = String(req.headers['webhook-id']);
         if (Math.random() < this.flaky) {
@@ -95,11 +98,29 @@ export class RecordingReceiver {
           if (Math.random() < 0.5) res.writeHead(500).end();
           return;
         }
+        if (!this.seen.has(id)) this.#noteSequence(Buffer.concat(chunks));
         this.seen.set(id, (this.seen.get(id) ?? 0) + 1);
         res.writeHead(204).end();
       });
     });
     await new Promise<void>((resolve) => this.#server!.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  #noteSequence(body: Buffer): void {
+    try {
+      const { sequence, trial } = JSON.parse(body.toString()) as { sequence?: number; trial?: { user_id?: string } };
+      if (typeof sequence !== 'number' || !trial?.user_id) return;
+      const seen = this.sequences.get(trial.user_id) ?? [];
+      seen.push(sequence);
+      this.sequences.set(trial.user_id, seen);
+    } catch {
+      // Not a segment change (a test webhook): no order to keep.
+    }
+  }
+
+  /** Users whose webhooks arrived out of their sequence order. */
+  outOfOrder(): string[] {
+    return [...this.sequences].filter(([, seen]) => seen.some((sequence, i) => i > 0 && sequence < seen[i - 1]!)).map(([user]) => user);
   }
 
   async down(): Promise<void> {
@@ -127,21 +148,26 @@ export async function gql(target: DrillTarget, query: string, variables: object,
   return body.data;
 }
 
+/** Each try of an event: its answer's status (null: no answer) and how long it took. */
+export type TryObserver = (status: number | null, ms: number) => void;
+
 /**
  * Sends one event until it is acknowledged, as a Segment library does (same messageId on every
  * try), through the API processes in turn from `first`, as a load balancer would, passing over
  * one that refuses the connection.
  */
-async function sendUntilAcknowledged(
-  target: DrillTarget,
+export async function sendUntilAcknowledged(
+  target: Pick<DrillTarget, 'apiUrls'>,
   first: number,
   writeKey: string,
   message: object,
   counts: { sent: number; tries: number },
+  observe: TryObserver = () => undefined,
 ): Promise<void> {
   counts.sent += 1;
   for (let attempt = 0, delay = 100; ; attempt++, delay = Math.min(delay * 2, 2000)) {
     counts.tries += 1;
+    const started = performance.now();
     try {
       const response = await fetch(`${target.apiUrls[(first + attempt) % target.apiUrls.length]}/v1/track`, {
         method: 'POST',
@@ -149,9 +175,12 @@ async function sendUntilAcknowledged(
         body: JSON.stringify(message),
         signal: AbortSignal.timeout(10_000),
       });
+      await response.arrayBuffer();
+      observe(response.status, performance.now() - started);
       if (response.ok) return;
     } catch {
       // Not acknowledged (connection refused, reset, timed out): try again.
+      observe(null, performance.now() - started);
     }
     await sleep(delay);
   }

@@ -43,6 +43,9 @@ export interface IngestDeps {
 }
 
 /** Why events were refused: over the batch limit, over the app's rate limit, or each invalid on its own. */
+/** How long a signal may take before ingest gives up and answers 503 (the event is stored; the retry re-signals). */
+const SIGNAL_DEADLINE_MS = 5000;
+
 export type EventOutcome = 'accepted' | 'invalid' | 'rate_limited' | 'too_many';
 
 /**
@@ -213,9 +216,11 @@ export class IngestService {
     }
     await Promise.all(
       [...noticesOf(decided)].map(async ([workflowId, notice]) => {
-        await temporal.workflow
-          .getHandle(workflowId)
-          .signal(activitySignal, { ...notice, sentAt: new Date().toISOString() })
+        // Bounded: with Temporal away the request fails (503) in seconds, and the client's retry signals again.
+        await temporal
+          .withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
+            temporal.workflow.getHandle(workflowId).signal(activitySignal, { ...notice, sentAt: new Date().toISOString() }),
+          )
           // The trial may have ended between the write and the signal: nothing left to move.
           .catch(unlessWorkflowEnded);
         // Marked only once the workflow has it: were the mark first and the signal then lost

@@ -7,7 +7,8 @@
  * - outage: the receiver down for OUTAGE_MINUTES (30) under steady moves;
  * - temporal-freeze, postgres-freeze: the Temporal server's or PostgreSQL's processes stopped (SIGSTOP) for
  *   FREEZE_SECONDS (60), then continued;
- * - pool-exhausted: another client holds every PostgreSQL connection it can get for FREEZE_SECONDS;
+ * - pool-exhausted: another client holds every PostgreSQL connection it can get, Trialcast's own closed by the server
+ *   (so its pools must open new ones), for FREEZE_SECONDS;
  * - soak: SOAK_MINUTES (60) of steady mixed load, every process's memory sampled each minute.
  *
  * Afterwards each phase counts, from the database and the receiver: events acknowledged and stored, users whose aha
@@ -458,18 +459,26 @@ const PHASES: Record<string, () => Promise<object>> = {
     }),
   'pool-exhausted': () => {
     const held: pg.Client[] = [];
-    return faultPhase('pool-exhausted', `another client holds every PostgreSQL connection it can open for ${FREEZE_MS / 1000} s`, FREEZE_MS, {
+    return faultPhase('pool-exhausted', `another client holds every PostgreSQL connection, Trialcast's own closed, for ${FREEZE_MS / 1000} s`, FREEZE_MS, {
       async begin(stack) {
-        // Until PostgreSQL refuses (max_connections, less what Trialcast's pools hold now).
-        for (;;) {
-          const client = new pg.Client({ connectionString: stack.postgres.url });
-          try {
-            await client.connect();
-            held.push(client);
-          } catch {
-            break;
+        // Every free slot (max_connections, less what Trialcast's pools hold), then Trialcast's own connections
+        // closed by the server and their slots taken too: its pools must open new ones and cannot.
+        const grab = async () => {
+          for (;;) {
+            const client = new pg.Client({ connectionString: stack.postgres.url, application_name: 'soak-exhauster' });
+            try {
+              await client.connect();
+              held.push(client);
+            } catch {
+              return;
+            }
           }
-        }
+        };
+        await grab();
+        await held[0]!.query(
+          "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name <> 'soak-exhauster' and pid <> pg_backend_pid() and backend_type = 'client backend'",
+        );
+        await grab();
         console.error(`pool-exhausted: holding ${held.length} connections`);
       },
       async end() {

@@ -2,6 +2,8 @@
  * `npm run bench`: throughput figures on this machine, each beside the bare limit measured
  * in the same run. Prints a table and writes bench/results.json.
  */
+// First: BENCH_PROFILE sets the scenarios' sizes before they read them.
+import './profile.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +19,7 @@ import { insightQueries } from './scenarios/insights.ts';
 import { transitionFloor } from './scenarios/floor.ts';
 import { eventToSubscription } from './scenarios/latency.ts';
 import { openTrialsAndTimers } from './scenarios/trials.ts';
+import { scaleFigures } from './scenarios/scale.ts';
 import { startProduct, type Result } from './support.ts';
 
 async function main(): Promise<void> {
@@ -33,8 +36,8 @@ async function main(): Promise<void> {
   const product = await startProduct({ DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: temporal.address, DATA_DIR: dataDir });
   const results: Result[] = [];
   try {
-    // BENCH_ONLY=ingest,graphql,latency,fanout,delivery,delivery-formats,first-attempt,trials,insights runs a subset.
-    const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,fanout,delivery,delivery-formats,first-attempt,trials,insights').split(','));
+    // BENCH_ONLY=ingest,graphql,latency,fanout,delivery,delivery-formats,first-attempt,trials,insights,scale runs a subset.
+    const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,fanout,delivery,delivery-formats,first-attempt,trials,insights,scale').split(','));
     if (only.has('ingest')) results.push(...(await ingestThroughput(product)));
     if (only.has('graphql')) results.push(...(await trialQueryThroughput(product)));
     if (only.has('latency')) results.push(...(await eventToSubscription(product)));
@@ -48,6 +51,8 @@ async function main(): Promise<void> {
     }
     if (only.has('trials')) results.push(...(await openTrialsAndTimers(product)));
     if (only.has('insights')) results.push(...(await insightQueries(product)));
+    // Last: it leaves 10 million events behind.
+    if (only.has('scale')) results.push(...(await scaleFigures(product)));
   } catch (error) {
     console.error('bench failed:', error);
     process.exitCode = 1;

@@ -29,6 +29,8 @@ export interface Config {
   /** Schema introspection (and GraphiQL); off by default in production. */
   graphqlIntrospection: boolean;
   /** ISO-8601: delivered and failed webhook deliveries (and their attempts) are kept this long. */
+  /** ISO-8601: how long events are kept (whole month partitions dropped after it; P0D keeps them forever). */
+  eventRetention: string;
   deliveryRetention: string;
   /**
    * Trial workflows a worker keeps in memory between their tasks (about 170 KB each, measured).
@@ -146,6 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
     production: env.NODE_ENV === 'production',
     graphqlIntrospection: boolean(env, 'GRAPHQL_INTROSPECTION', env.NODE_ENV !== 'production'),
     deliveryRetention: duration(env, 'DELIVERY_RETENTION', 'P30D'),
+    eventRetention: duration(env, 'EVENT_RETENTION', 'P180D'),
     workflowCacheSize: integer(env, 'WORKFLOW_CACHE_SIZE', DEFAULT_WORKFLOW_CACHE_SIZE, 2, 1_000_000),
     tracing: tracingEnabled(env),
     workerMetricsPort: optional(env, 'WORKER_METRICS_PORT') === null ? null : integer(env, 'WORKER_METRICS_PORT', 0, 0, 65535),

@@ -13,6 +13,7 @@ import { loadAdminToken } from './admin-token.ts';
 import { assertPortFree } from './infra/net.ts';
 import { migrateUp, openOrm, poolStats, type MikroORM } from './infra/orm.ts';
 import { ENTITIES } from './modules/entities.ts';
+import { ensureEventPartitions } from './modules/ingest/event-partitions.ts';
 import { startEmbeddedPostgres } from './infra/postgres.ts';
 import { connectClient, ensureSearchAttributes, startTemporalDevServer } from './infra/temporal.ts';
 import { resolveTemporalExecutable } from './infra/temporal-cli.ts';
@@ -138,6 +139,8 @@ export async function startRuntime({
     // Every role migrates (under an advisory lock): a worker started first on a fresh database finds its schema too.
     const applied = await timed('migrations', () => migrateUp(orm));
     if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
+    // This month's and the next ones' event partitions, before any event arrives (the hourly maintenance keeps them ahead).
+    await timed('event partitions', () => ensureEventPartitions(orm));
 
     const temporal = await connectClient(temporalAddress, config.temporalNamespace, tracing?.clientInterceptors);
     stops.push(() => temporal.connection.close());
@@ -161,6 +164,7 @@ export async function startRuntime({
           temporal,
           webhookAllowPrivateTargets: config.webhookAllowPrivateTargets,
           deliveryRetention: config.deliveryRetention,
+          eventRetention: config.eventRetention,
           secrets,
           publicUrl: config.publicUrl,
           workflowCacheSize: config.workflowCacheSize,

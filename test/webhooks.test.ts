@@ -254,6 +254,7 @@ describe('cost', () => {
       taskQueue: stack.config.temporalTaskQueue,
       webhookAllowPrivateTargets: true,
       deliveryRetention: 'P30D',
+      eventRetention: 'P180D',
       secrets: new SecretBox(randomBytes(32)),
       publicUrl: null,
     });

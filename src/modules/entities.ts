@@ -3,7 +3,7 @@ import { Account, AccountMember } from './accounts/account.entity.ts';
 import { ApiKey } from './apps/api-key.entity.ts';
 import { App } from './apps/app.entity.ts';
 import { Integrations } from './apps/integrations.entity.ts';
-import { Event, Identity } from './ingest/event.entity.ts';
+import { Event, EventDayCount, EventRollupWatermark, Identity } from './ingest/event.entity.ts';
 import { DriverDayCount, SegmentDwellHour, SegmentMoveHour } from './insights/rollup.entities.ts';
 import { TrialOutcome } from './insights/trial-outcome.entity.ts';
 import { AppSettings } from './trials/app-settings.entity.ts';
@@ -23,6 +23,8 @@ export const ENTITIES = [
   SegmentChange,
   AppSettings,
   Event,
+  EventDayCount,
+  EventRollupWatermark,
   Identity,
   WebhookEndpoint,
   WebhookDelivery,

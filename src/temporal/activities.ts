@@ -7,6 +7,7 @@ import { sendFirstAttempts } from '../modules/webhooks/first-attempts.ts';
 import { dispatchable, dispatchDeliveries } from '../modules/webhooks/lanes.ts';
 import { loadChangeSubject, planChangeDeliveries } from '../modules/webhooks/planning.ts';
 import { pruneDeliveries } from '../modules/webhooks/retention.ts';
+import { maintainEvents } from '../modules/ingest/event-partitions.ts';
 import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.ts';
 import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
 import { Trial } from '../modules/trials/trial.entity.ts';
@@ -42,6 +43,8 @@ export interface ActivityDependencies {
   webhookAllowPrivateTargets: boolean;
   /** ISO-8601 retention of finished deliveries. */
   deliveryRetention: string;
+  /** ISO-8601 retention of events (P0D: forever). */
+  eventRetention: string;
   /** Opens destinations' sealed credentials. */
   secrets: SecretBox;
   /** The console's public address, for links in Slack messages. */
@@ -69,6 +72,7 @@ export function createActivities({
   taskQueue,
   webhookAllowPrivateTargets,
   deliveryRetention,
+  eventRetention,
   secrets,
   publicUrl,
   metrics,
@@ -133,6 +137,11 @@ export function createActivities({
 
     async markWebhookDeliveryExhausted(deliveryId: string): Promise<void> {
       await markDeliveryExhausted(deliveryDeps, deliveryId);
+    },
+
+    /** Events' month partitions ahead, the daily rollup, and retention (whole partitions dropped). */
+    async maintainEvents(): Promise<{ created: string[]; rolledUp: number; dropped: string[] }> {
+      return maintainEvents(orm, eventRetention);
     },
 
     /** One batch of the retention sweep; the number deleted. */

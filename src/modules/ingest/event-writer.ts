@@ -84,7 +84,10 @@ with inserted as (
   select a, m, t, e, u, n, g, p, tr, c, ts, r
   from jsonb_to_recordset(cast($1 as jsonb))
     as v(a text, m text, t text, e text, u text, n text, g text, p jsonb, tr jsonb, c jsonb, ts timestamptz, r timestamptz)
-  on conflict (app_id, message_id) do nothing
+  -- A re-sent message is stored once: its partition's unique (app, messageId) index (any conflict: a partitioned
+  -- table has no index to name), and, across a month's boundary, a look at the 7 days before (Segment's window).
+  where not exists (select 1 from events x where x.app_id = v.a and x.message_id = v.m and x.received_at >= v.r - interval '7 days')
+  on conflict do nothing
   returning app_id, message_id
 ), people as (
   select a, u, at from jsonb_to_recordset(cast($2 as jsonb)) as v(a text, u text, at timestamptz)

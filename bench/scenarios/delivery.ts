@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { eventTypesFor, wantsEvent } from '../../src/modules/webhooks/catalog.ts';
 import type { Floor } from './floor.ts';
+import { describeShape, historyShape } from '../history-shape.ts';
 import { ask, cpuSecondsByProgram, graphql, newApp, nextMessage, percentile, pool, UNLIMITED, type Product, type Result } from '../support.ts';
 
 interface DeliveryLoad {
@@ -189,6 +190,7 @@ export async function firstAttemptLatency(product: Product, floor?: Floor): Prom
       .map(({ program, ms }) => `${program} ${ms.toFixed(1)}`)
       .join(', ');
     const prefix = `delivery.first_attempt.at_${rate}_per_s`;
+    const shape = await historyShape(product.temporalAddress, run.sampleWorkflowId);
     const [p50, p99] = [percentile(run.latencies, 50), percentile(run.latencies, 99)];
     // The contract's names carry the highest offered rate (the issue's target is at 200/s).
     if (rate === Math.max(...rates)) {
@@ -219,7 +221,7 @@ export async function firstAttemptLatency(product: Product, floor?: Floor): Prom
         value: Math.round(cpuTotal),
         unit: 'ms',
         ...(against ? { baseline: Math.round(against.cpuMs * 10) / 10 } : {}),
-        note: `CPU time (user + system) per transition, all processes: ${cpuByProgram}; ${availableParallelism()} cores give at most ${Math.round((availableParallelism() * 1000) / cpuTotal)} transitions/s${against ? `; baseline: transition.floor.cpu_ms_per_transition (${against.byProgram}; goal ≤ 1.3× of it)` : ''}`,
+        note: `CPU time (user + system) per transition, all processes: ${cpuByProgram}; ${availableParallelism()} cores give at most ${Math.round((availableParallelism() * 1000) / cpuTotal)} transitions/s; one aha transition's history: ${describeShape(shape)}${against ? `; baseline: transition.floor.cpu_ms_per_transition (${against.byProgram}; its history: ${describeShape(against.shape)}; goal ≤ 1.3× of it)` : ''}`,
       },
     );
   }

@@ -11,6 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { FLOOR_TASK_QUEUE, moveSignal } from '../floor/workflow.ts';
 import { ask, cpuSecondsByProgram, nextMessage, type Product, type Result } from '../support.ts';
+import { describeShape, historyShape, type HistoryShape } from '../history-shape.ts';
 
 export interface Floor {
   results: Result[];
@@ -18,6 +19,8 @@ export interface Floor {
   cpuMs: number;
   /** CPU a transition by program, for notes: "temporal 25.1, floor worker 20.3, …". */
   byProgram: string;
+  /** What one bare transition asks of the server (from a history). */
+  shape: HistoryShape;
 }
 
 export async function transitionFloor({ databaseUrl, temporalAddress, labels: productLabels }: Product): Promise<Floor> {
@@ -74,14 +77,21 @@ export async function transitionFloor({ databaseUrl, temporalAddress, labels: pr
     const cpuMs = shares.reduce((sum, { ms }) => sum + ms, 0);
     const byProgram = shares.map(({ program, ms }) => `${program} ${ms.toFixed(1)}`).join(', ');
     const perSecond = Math.round(arrivals.length / seconds);
+    const shape = await historyShape(temporalAddress, `floor:${run}:0`);
     const describe = `${arrivals.length} of ${transitions} bare transitions of running entity workflows (a signal; a local activity with one INSERT; a search-attribute upsert; a local activity with one POST) offered at ${rate}/s, the same dev server, ${seconds.toFixed(1)} s`;
     return {
       perSecond,
       cpuMs,
       byProgram,
+      shape,
       results: [
         { name: 'transition.floor.transitions_per_s', value: perSecond, unit: 'transitions/s', note: describe },
-        { name: 'transition.floor.cpu_ms_per_transition', value: Math.round(cpuMs * 10) / 10, unit: 'ms', note: `CPU by program: ${byProgram}` },
+        {
+          name: 'transition.floor.cpu_ms_per_transition',
+          value: Math.round(cpuMs * 10) / 10,
+          unit: 'ms',
+          note: `CPU by program: ${byProgram}; one transition's history: ${describeShape(shape)}`,
+        },
       ],
     };
   } finally {

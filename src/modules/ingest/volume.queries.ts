@@ -20,12 +20,17 @@ export interface SignalRow {
  * Both read the daily rollup up to its watermark and count the events above it live, in one statement (one
  * snapshot): the same numbers before and after a month's partition is dropped (event-partitions.ts).
  */
+// The live rows are found by the app's receipt-time index: rows above the watermark were received at most an hour
+// before it was set (the rollup's lag), so two hours before it bound them (until a first rollup, nothing does).
 const DAY_COUNTS = `
-  with watermark as (select rolled_up_to_id as id from event_rollup_watermark)
+  with watermark as (
+    select rolled_up_to_id as id, case when rolled_up_to_id = 0 then '-infinity'::timestamptz else rolled_up_at - interval '2 hours' end as live_since
+      from event_rollup_watermark)
   select day, type, event, events, first_seen, last_seen from event_day_counts where app_id = ? and day >= ?::date
   union all
   select (received_at at time zone 'UTC')::date, type, coalesce(event, ''), count(*), min(received_at), max(received_at)
-    from events where app_id = ? and id > (select id from watermark) and received_at >= ?::date
+    from events where app_id = ? and id > (select id from watermark)
+     and received_at >= greatest(?::timestamptz, (select live_since from watermark))
    group by 1, 2, 3`;
 
 /** Events per name and UTC day, from the day `days` days ago (whole UTC days) to today, newest day first. */

@@ -11,6 +11,7 @@ import { openOrm } from '../../src/infra/orm.ts';
 import { ENTITIES } from '../../src/modules/entities.ts';
 import { ensureEventPartitions, rollUpEvents } from '../../src/modules/ingest/event-partitions.ts';
 import { seedHistory } from './insights.ts';
+import { DAY_COUNTS } from '../../src/modules/ingest/volume.queries.ts';
 import { CONNECTIONS, DURATION_S, graphql, load, newApp, percentile, trackMessages, UNLIMITED, type Product, type Result } from '../support.ts';
 
 const STEPS = (process.env.BENCH_SCALE_STEPS ?? '1000000,10000000').split(',').map(Number);
@@ -19,6 +20,12 @@ const RUNS = 30;
 const BULK_APPS = 100;
 const BULK_DAYS = 180;
 const CHUNK = 1_000_000;
+
+/** The ORM's `?` placeholders as pg's `$1`, `$2`, … */
+const numbered = (sql: string) => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+};
 
 const label = (events: number) => (events >= 1_000_000 ? `${events / 1_000_000}m` : `${events / 1000}k`);
 
@@ -39,9 +46,11 @@ export async function scaleFigures({ url, databaseUrl }: Product): Promise<Resul
   const orm = await openOrm(databaseUrl, ENTITIES, 2);
   try {
     const read = await newApp(url, {});
+    const to = new Date();
+    // The months the data spans first, as the maintenance keeps them: every stage reads the same layout.
+    await ensureEventPartitions(orm, to, new Date(to.getTime() - BULK_DAYS * 86_400_000));
     await seedHistory(db, read.appId, TRIALS);
     const ingest = await newApp(url, UNLIMITED);
-    const to = new Date();
     const range = { a: read.appId, from: new Date(to.getTime() - 90 * 86_400_000).toISOString(), to: to.toISOString() };
     const ask = (query: string, variables: Record<string, unknown>) => async () => {
       const { data } = await graphql(url, read.apiKey, query, variables);
@@ -65,7 +74,10 @@ export async function scaleFigures({ url, databaseUrl }: Product): Promise<Resul
     let sequence = 0;
     const figures = async (step: string) => {
       await rollUpEvents(orm);
-      await db.query('analyze events');
+      // As a table that grew over months would be: vacuumed and analysed, the bulk's writes checkpointed (else the
+      // figure right after seeding measures the checkpoint's I/O and autovacuum, not the table's size).
+      await db.query('vacuum analyze events');
+      await db.query('checkpoint');
       const batch = await load({
         url: `${url}/v1/batch`,
         headers: { 'content-type': 'application/json', authorization: auth },
@@ -80,6 +92,11 @@ export async function scaleFigures({ url, databaseUrl }: Product): Promise<Resul
       if (batch.non2xx || batch.errors) throw new Error(`/v1/batch at ${step}: ${batch.non2xx} non-2xx, ${batch.errors} errors`);
       const measured: Record<string, number> = { 'ingest_batch.events_per_s': Math.round(batch.requests.average * 100) };
       for (const [name, run] of Object.entries(reads)) measured[`${name}.p95_ms`] = await p95(run);
+      // Whether PostgreSQL compiled the signal queue's statement (JIT), which costs tens of ms a run.
+      const [{ 'QUERY PLAN': plan }] = (
+        await db.query(`explain (analyze, format json) select * from (${numbered(DAY_COUNTS)}) d`, [read.appId, '1970-01-01', read.appId, '1970-01-01'])
+      ).rows;
+      console.error(`scale ${step}: signal queue statement ${plan[0]['Execution Time']} ms, JIT ${plan[0].JIT ? 'used' : 'not used'}`);
       const [{ n, bytes }] = (
         await db.query(
           `select count(*)::bigint as n, pg_total_relation_size('events') + (select coalesce(sum(pg_total_relation_size(c.oid)), 0) from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'events'::regclass) as bytes from events`,
@@ -94,7 +111,6 @@ export async function scaleFigures({ url, databaseUrl }: Product): Promise<Resul
     await db.query(
       `insert into apps (id, name, write_key_hash, server_token_hash, created_at) select 'app_bulk_' || i, 'bulk ' || i, 'bulk-w-' || i, 'bulk-s-' || i, now() from generate_series(1, ${BULK_APPS}) i`,
     );
-    await ensureEventPartitions(orm, new Date(), new Date(to.getTime() - BULK_DAYS * 86_400_000));
     const results: Result[] = [];
     let stored = empty.events;
     for (const target of STEPS) {

@@ -22,7 +22,7 @@ export interface SignalRow {
  */
 // The live rows are found by the app's receipt-time index: rows above the watermark were received at most an hour
 // before it was set (the rollup's lag), so two hours before it bound them (until a first rollup, nothing does).
-const DAY_COUNTS = `
+export const DAY_COUNTS = `
   with watermark as (
     select rolled_up_to_id as id, case when rolled_up_to_id = 0 then '-infinity'::timestamptz else rolled_up_at - interval '2 hours' end as live_since
       from event_rollup_watermark)

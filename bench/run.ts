@@ -17,7 +17,7 @@ import { trialQueryThroughput } from './scenarios/graphql.ts';
 import { ingestThroughput } from './scenarios/ingest.ts';
 import { insightQueries } from './scenarios/insights.ts';
 import { transitionFloor } from './scenarios/floor.ts';
-import { eventToSubscription } from './scenarios/latency.ts';
+import { eventToSubscription, eventToSubscriptionAtHalfCapacity } from './scenarios/latency.ts';
 import { openTrialsAndTimers } from './scenarios/trials.ts';
 import { scaleFigures } from './scenarios/scale.ts';
 import { startProduct, type Result } from './support.ts';
@@ -47,7 +47,9 @@ async function main(): Promise<void> {
     if (only.has('first-attempt')) {
       // Temporal's floor first, in the same run on the same server: the transitions' baselines.
       const floor = await transitionFloor(product);
-      results.push(...floor.results, ...(await firstAttemptLatency(product, floor)));
+      const firstAttempts = await firstAttemptLatency(product, floor);
+      results.push(...floor.results, ...firstAttempts.results);
+      if (only.has('latency')) results.push(...(await eventToSubscriptionAtHalfCapacity(product, firstAttempts.capacity)));
     }
     if (only.has('trials')) results.push(...(await openTrialsAndTimers(product)));
     if (only.has('insights')) results.push(...(await insightQueries(product)));

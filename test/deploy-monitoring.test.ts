@@ -54,6 +54,7 @@ describe('deploy/ monitoring', () => {
     expect(worker).toMatch(/^trialcast_transitions_total\{from="none",to="exploring",reason="trial_started"\} [1-9]/m);
     expect(worker).toMatch(/^trialcast_webhook_first_attempt_lag_seconds_count [1-9]/m);
     expect(worker).toMatch(/^trialcast_webhook_delivered_after_seconds_count [1-9]/m);
+    expect(worker).toMatch(/^trialcast_webhook_deliveries_finished_total\{status="delivered"\} [1-9]/m);
     // An aha through ingest (event → move lag), and a trial ending in 3 s (its timer's lateness).
     await stack.gql(`mutation($i: UpdateSegmentSettingsInput!) { updateSegmentSettings(input: $i) { errors { message } } }`, {
       i: { appId: app.app.id, ahaEvents: ['Clicked'] },

@@ -135,6 +135,12 @@ export function createWorkerMetrics(readPool?: PoolReader) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    deliveriesFinished: new Counter({
+      name: 'trialcast_webhook_deliveries_finished_total',
+      help: 'Webhook deliveries that reached a final state: delivered, failed (refused for good: 410, a 4xx the endpoint marks final), exhausted (its retry schedule ended), held_out (kept from its endpoint by a holdout, never sent)',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
     attemptDuration: new Histogram({
       name: 'trialcast_webhook_attempt_duration_seconds',
       help: 'Webhook attempt duration, request to answer',

@@ -62,6 +62,9 @@ function attemptObserver(metrics: WorkerMetrics): DeliveryObserver {
       if (first) metrics.firstAttemptLag.observe(Math.max(0, sincePlannedMs) / 1000);
       if (delivered) metrics.deliveredAfter.observe(Math.max(0, sincePlannedMs) / 1000);
     },
+    finished(status, count = 1) {
+      metrics.deliveriesFinished.inc({ status }, count);
+    },
   };
 }
 
@@ -97,8 +100,11 @@ export function createActivities({
     async recordSegmentChange(change: SegmentChangeRecord): Promise<RecordedChange> {
       const em = orm.em.fork();
       const subject = await loadChangeSubject(em, change.trialId);
-      const inserted = await recordChangeOnce(em, change, planChangeDeliveries(change, subject));
+      const planned = planChangeDeliveries(change, subject);
+      const inserted = await recordChangeOnce(em, change, planned);
       if (inserted) metrics?.transitions.inc({ from: change.oldSegment ?? 'none', to: change.newSegment, reason: change.reason });
+      const heldOut = planned.filter((delivery) => delivery.status === 'held_out').length;
+      if (inserted && heldOut) metrics?.deliveriesFinished.inc({ status: 'held_out' }, heldOut);
       if (inserted && change.noticeSentAt) metrics?.eventToTransition.observe(Math.max(0, Date.now() - Date.parse(change.noticeSentAt)) / 1000);
       const recorded = inserted
         ? change

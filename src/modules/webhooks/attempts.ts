@@ -38,6 +38,7 @@ export async function markDeliveryExhausted(deps: DeliveryDeps, deliveryId: stri
     if (!delivery || delivery.status !== 'pending') return [];
     delivery.status = 'failed';
     await tx.flush();
+    deps.observer?.finished('exhausted');
     if (isOperational(delivery.eventType)) return [];
     const endpoint = delivery.endpoint;
     return raiseOperationalEvent(

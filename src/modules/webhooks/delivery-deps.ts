@@ -15,7 +15,11 @@ export interface DeliveryObserver {
     first: boolean;
     delivered: boolean;
   }): void;
+  /** Deliveries that reached a final state: delivered, failed (refused for good), exhausted (schedule ended), held out. */
+  finished(status: FinishedDelivery, count?: number): void;
 }
+
+export type FinishedDelivery = 'delivered' | 'failed' | 'exhausted' | 'held_out';
 
 /** What the delivery pipeline needs: the database, Temporal for lanes, the SSRF setting, and what destinations need. */
 export interface DeliveryDeps {

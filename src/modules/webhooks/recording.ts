@@ -83,8 +83,10 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
     if (outcome === 'delivered') {
       delivery.status = 'delivered';
       delivery.deliveredAt = new Date();
+      deps.observer?.finished('delivered');
     } else if (outcome === 'final' || outcome === 'gone') {
       delivery.status = 'failed';
+      deps.observer?.finished('failed');
     }
     const { failingSince, disabledBecause } = healthAfterAttempt(endpoint, delivery.eventType, outcome, attemptedAt, answer.disables);
     if ((failingSince?.getTime() ?? null) !== (endpoint.failingSince?.getTime() ?? null) || disabledBecause) changedEndpoints.set(endpoint.id, endpoint);

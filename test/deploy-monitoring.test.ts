@@ -75,7 +75,7 @@ describe('deploy/ monitoring', () => {
     const lags = await eventually(async () => {
       const text = await (await fetch(`http://127.0.0.1:${workerPort}/metrics`)).text();
       return /^trialcast_event_to_transition_seconds_count [1-9]/m.test(text) && /^trialcast_timer_lateness_seconds_count [1-9]/m.test(text) ? text : undefined;
-    }, 20_000);
+    }, 45_000);
     // Both well under a minute on an idle stack.
     expect(lags).toMatch(/^trialcast_event_to_transition_seconds_bucket\{le="60"\} [1-9]/m);
     expect(lags).toMatch(/^trialcast_timer_lateness_seconds_bucket\{le="60"\} [1-9]/m);
@@ -96,7 +96,7 @@ describe('deploy/ monitoring', () => {
     expect(api).toMatch(/^trialcast_db_pool_clients\{state="waiting"\} \d+$/m);
     expect(api).toMatch(/^trialcast_settings_rollouts_running \d+$/m);
     expect((await fetch(`http://127.0.0.1:${workerPort}/elsewhere`)).status).toBe(404);
-  });
+  }, 90_000);
 
   it('the alert rules parse, each with an expression, a duration, a severity and a summary, naming only exported metrics', async () => {
     const exported = families(await (await fetch(`${stack.url}/metrics`)).text());

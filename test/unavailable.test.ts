@@ -1,5 +1,5 @@
 /** Which failures mean "a dependency is away, retry" (a 503 with Retry-After), checked on the errors the real clients raise. */
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { connectClient } from '../src/infra/temporal.ts';
@@ -7,9 +7,13 @@ import { freePort } from '../src/infra/net.ts';
 import { unavailableDependency } from '../src/infra/unavailable.ts';
 import { createTestDatabase } from './support/harness.ts';
 
-// Accepts connections and never answers: a frozen server as a client sees it.
-const silent = createServer(() => undefined);
-afterAll(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+// Accepts connections and never answers: a frozen server as a client sees it. Its sockets are ended with it.
+const held = new Set<Socket>();
+const silent = createServer((socket) => void held.add(socket));
+afterAll(async () => {
+  for (const socket of held) socket.destroy();
+  await new Promise<void>((resolve) => silent.close(() => resolve()));
+});
 
 const failure = async (work: () => Promise<unknown>) => {
   try {

@@ -5,6 +5,7 @@ import { hashSecret } from '../../ids.ts';
 import { TtlCache } from '../../infra/ttl-cache.ts';
 import { activitySignal } from '../../core/trial-lifecycle.messages.ts';
 import { unlessWorkflowEnded } from '../../infra/temporal-errors.ts';
+import { withCallDeadline } from '../../infra/temporal-deadline.ts';
 import { App } from '../apps/app.entity.ts';
 import { loadSettings, type SettingsView } from '../trials/settings.service.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -43,9 +44,6 @@ export interface IngestDeps {
 }
 
 /** Why events were refused: over the batch limit, over the app's rate limit, or each invalid on its own. */
-/** How long a signal may take before ingest gives up and answers 503 (the event is stored; the retry re-signals). */
-const SIGNAL_DEADLINE_MS = 5000;
-
 export type EventOutcome = 'accepted' | 'invalid' | 'rate_limited' | 'too_many';
 
 /**
@@ -217,10 +215,7 @@ export class IngestService {
     await Promise.all(
       [...noticesOf(decided)].map(async ([workflowId, notice]) => {
         // Bounded: with Temporal away the request fails (503) in seconds, and the client's retry signals again.
-        await temporal
-          .withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
-            temporal.workflow.getHandle(workflowId).signal(activitySignal, { ...notice, sentAt: new Date().toISOString() }),
-          )
+        await withCallDeadline(temporal, () => temporal.workflow.getHandle(workflowId).signal(activitySignal, { ...notice, sentAt: new Date().toISOString() }))
           // The trial may have ended between the write and the signal: nothing left to move.
           .catch(unlessWorkflowEnded);
         // Marked only once the workflow has it: were the mark first and the signal then lost

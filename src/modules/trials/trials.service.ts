@@ -12,6 +12,7 @@ import { trialWorkflowId, type TrialSubject } from '../../core/account-rules.ts'
 import { App } from '../apps/app.entity.ts';
 import { Trial, type ITrial } from './trial.entity.ts';
 import { eraseDeliveryPersonalData } from '../webhooks/erasure.ts';
+import { withCallDeadline } from '../../infra/temporal-deadline.ts';
 
 export const DEFAULT_TRIAL_DAYS = 14;
 const DAY_MS = 86_400_000;
@@ -136,13 +137,15 @@ export async function startTrial(deps: TrialDeps, input: StartTrialInput): Promi
     settings: toSegmentSettings(await loadSettings(em, app.id)),
     ...(subject.kind === 'account' ? { kind: 'account' as const } : {}),
   };
-  await deps.temporal.workflow.start('trialLifecycle', {
-    workflowId: trial.workflowId,
-    taskQueue: deps.taskQueue,
-    args: [args],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    typedSearchAttributes: [{ key: APP_ID_ATTRIBUTE, value: app.id }],
-  });
+  await withCallDeadline(deps.temporal, () =>
+    deps.temporal.workflow.start('trialLifecycle', {
+      workflowId: trial.workflowId,
+      taskQueue: deps.taskQueue,
+      args: [args],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: [{ key: APP_ID_ATTRIBUTE, value: app.id }],
+    }),
+  );
   return { trial, errors: [] };
 }
 

@@ -55,6 +55,8 @@ describe('tracing', () => {
     const started = await gql(START_TRIAL, { input: { appId: app.app.id, userId: 'traced-user', email: 'traced@example.com' } });
     expect(started.data.startTrial.errors).toEqual([]);
     await eventually(async () => (receiver.requests.length === 1 ? true : undefined), 20_000);
+    // The start's attempt span ends just after the receiver has its request: wait for it, so the reset clears it.
+    await eventually(async () => (exporter.getFinishedSpans().some((span) => span.name === 'webhook attempt') ? true : undefined), 20_000);
     exporter.reset();
 
     const answer = await fetch(`${runtime.apiUrl}/v1/track`, {
@@ -68,10 +70,19 @@ describe('tracing', () => {
     expect(receiver.requests).toHaveLength(2);
     expect(attempt.attributes).toMatchObject({ 'trialcast.endpoint.id': endpoint.id, 'trialcast.attempt.outcome': '2xx', 'http.response.status_code': 200 });
 
-    // Every span of the attempt's trace has its parent in the trace, up to one root: the ingest request.
-    const trace = exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === attempt.spanContext().traceId);
+    // Every span of the attempt's trace has its parent in the trace, up to one root: the ingest request. (A parent
+    // ends after its child: the activity's span after the attempt's, so the trace is read once its spans are all in.)
+    const traceOf = () => exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === attempt.spanContext().traceId);
+    const rootsOf = (spans: ReadableSpan[]) => {
+      const ids = new Set(spans.map(idOf));
+      return spans.filter((span) => !span.parentSpanId || !ids.has(span.parentSpanId));
+    };
+    const trace = await eventually(async () => {
+      const spans = traceOf();
+      return rootsOf(spans).length === 1 && spans.some((span) => span.name === 'RunActivity:recordSegmentChange') ? spans : undefined;
+    }, 20_000).catch(() => traceOf());
     const byId = new Map(trace.map((span) => [idOf(span), span]));
-    const roots = trace.filter((span) => !span.parentSpanId || !byId.has(span.parentSpanId));
+    const roots = rootsOf(trace);
     expect(roots.map((span) => span.name)).toEqual(['POST /v1/track']);
     expect(roots[0]!.attributes['http.response.status_code']).toBe(200);
 

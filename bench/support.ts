@@ -55,6 +55,18 @@ export function percentile(values: number[], p: number): number {
   return sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!) : Number.NaN;
 }
 
+/** The p95 of `runs` timed calls after one untimed warm-up, in ms. */
+export async function p95(run: () => Promise<unknown>, runs = 30): Promise<number> {
+  await run();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+  }
+  return percentile(times, 95);
+}
+
 export async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(

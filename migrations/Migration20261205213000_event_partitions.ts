@@ -1,5 +1,14 @@
 import { Migration } from '@mikro-orm/migrations';
 
+// Every column but the id, as both tables have them (the id's default and the primary key differ).
+const COLUMN_TYPES = `"app_id" varchar(255) not null, "message_id" varchar(120) not null, "type" varchar(16) not null, "event" varchar(200) null, "user_id" varchar(255) null, "anonymous_id" varchar(255) null, "group_id" varchar(255) null, "properties" jsonb not null, "traits" jsonb not null, "context" jsonb not null, "timestamp" timestamptz not null, "received_at" timestamptz not null`;
+const INDEX_COLUMNS = {
+  events_app_id_user_id_index: 'user_id',
+  events_app_id_anonymous_id_index: 'anonymous_id',
+  events_app_id_received_at_index: 'received_at',
+};
+const INDEX_NAMES = Object.keys(INDEX_COLUMNS);
+const INDEXES = Object.entries(INDEX_COLUMNS).map(([name, column]) => `create index "${name}" on "events" ("app_id", "${column}");`);
 const COLUMNS = `"id", "app_id", "message_id", "type", "event", "user_id", "anonymous_id", "group_id", "properties", "traits", "context", "timestamp", "received_at"`;
 
 /**
@@ -19,13 +28,11 @@ export class Migration20261205213000_event_partitions extends Migration {
     this.addSql(`alter table "events_unpartitioned" drop constraint "events_app_id_foreign";`);
     this.addSql(`alter table "events_unpartitioned" drop constraint "events_app_id_message_id_unique";`);
     this.addSql(`alter table "events_unpartitioned" drop constraint "events_pkey";`);
-    this.addSql(`drop index "events_app_id_user_id_index";`);
-    this.addSql(`drop index "events_app_id_anonymous_id_index";`);
-    this.addSql(`drop index "events_app_id_received_at_index";`);
+    for (const name of INDEX_NAMES) this.addSql(`drop index "${name}";`);
     this.addSql(`alter table "events_unpartitioned" alter column "id" drop default;`);
     this.addSql(`alter sequence "events_id_seq" owned by none;`);
     this.addSql(
-      `create table "events" ("id" bigint not null default nextval('events_id_seq'), "app_id" varchar(255) not null, "message_id" varchar(120) not null, "type" varchar(16) not null, "event" varchar(200) null, "user_id" varchar(255) null, "anonymous_id" varchar(255) null, "group_id" varchar(255) null, "properties" jsonb not null, "traits" jsonb not null, "context" jsonb not null, "timestamp" timestamptz not null, "received_at" timestamptz not null, primary key ("id", "received_at")) partition by range ("received_at");`,
+      `create table "events" ("id" bigint not null default nextval('events_id_seq'), ${COLUMN_TYPES}, primary key ("id", "received_at")) partition by range ("received_at");`,
     );
     this.addSql(`create table "events_default" partition of "events" default;`);
     this.addSql(`create unique index "events_default_app_id_message_id" on "events_default" ("app_id", "message_id");`);
@@ -45,9 +52,7 @@ export class Migration20261205213000_event_partitions extends Migration {
     this.addSql(`insert into "events" (${COLUMNS}) select ${COLUMNS} from "events_unpartitioned";`);
     this.addSql(`drop table "events_unpartitioned";`);
     this.addSql(`alter sequence "events_id_seq" owned by "events"."id";`);
-    this.addSql(`create index "events_app_id_user_id_index" on "events" ("app_id", "user_id");`);
-    this.addSql(`create index "events_app_id_anonymous_id_index" on "events" ("app_id", "anonymous_id");`);
-    this.addSql(`create index "events_app_id_received_at_index" on "events" ("app_id", "received_at");`);
+    for (const statement of INDEXES) this.addSql(statement);
     this.addSql(`alter table "events" add constraint "events_app_id_foreign" foreign key ("app_id") references "apps" ("id") on delete cascade;`);
 
     this.addSql(
@@ -64,20 +69,14 @@ export class Migration20261205213000_event_partitions extends Migration {
     this.addSql(`drop table if exists "event_day_counts";`);
     this.addSql(`alter table "events" rename to "events_partitioned";`);
     this.addSql(`alter table "events_partitioned" drop constraint "events_app_id_foreign";`);
-    this.addSql(`drop index "events_app_id_user_id_index";`);
-    this.addSql(`drop index "events_app_id_anonymous_id_index";`);
-    this.addSql(`drop index "events_app_id_received_at_index";`);
+    for (const name of INDEX_NAMES) this.addSql(`drop index "${name}";`);
     this.addSql(`alter table "events_partitioned" alter column "id" drop default;`);
     this.addSql(`alter sequence "events_id_seq" owned by none;`);
-    this.addSql(
-      `create table "events" ("id" bigint not null default nextval('events_id_seq') primary key, "app_id" varchar(255) not null, "message_id" varchar(120) not null, "type" varchar(16) not null, "event" varchar(200) null, "user_id" varchar(255) null, "anonymous_id" varchar(255) null, "group_id" varchar(255) null, "properties" jsonb not null, "traits" jsonb not null, "context" jsonb not null, "timestamp" timestamptz not null, "received_at" timestamptz not null);`,
-    );
+    this.addSql(`create table "events" ("id" bigint not null default nextval('events_id_seq') primary key, ${COLUMN_TYPES});`);
     this.addSql(`insert into "events" (${COLUMNS}) select ${COLUMNS} from "events_partitioned";`);
     this.addSql(`drop table "events_partitioned";`);
     this.addSql(`alter sequence "events_id_seq" owned by "events"."id";`);
-    this.addSql(`create index "events_app_id_user_id_index" on "events" ("app_id", "user_id");`);
-    this.addSql(`create index "events_app_id_anonymous_id_index" on "events" ("app_id", "anonymous_id");`);
-    this.addSql(`create index "events_app_id_received_at_index" on "events" ("app_id", "received_at");`);
+    for (const statement of INDEXES) this.addSql(statement);
     this.addSql(`alter table "events" add constraint "events_app_id_message_id_unique" unique ("app_id", "message_id");`);
     this.addSql(`alter table "events" add constraint "events_app_id_foreign" foreign key ("app_id") references "apps" ("id") on delete cascade;`);
   }

@@ -4,8 +4,6 @@
  * retention dropping whole partitions only once rolled up, the signal queue and the volume chart showing the same
  * numbers after; a GDPR erasure reaching every partition; and the migration keeping an existing install's rows.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { partitionFor, partitionsToCreate, partitionsToDrop, parsePartition } from '../src/core/event-partitions.ts';
 import { openOrm } from '../src/infra/orm.ts';
@@ -16,7 +14,7 @@ import { eventVolume, signalQueue } from '../src/modules/ingest/volume.queries.t
 import { ingestEvent } from './support/ingest-events.ts';
 import { connectClient } from '../src/infra/temporal.ts';
 import { maintainEventsScheduleId } from '../src/temporal/schedules.ts';
-import { startTestStack, type TestStack } from './support/harness.ts';
+import { createEmptyDatabase, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, type CreatedApp } from './support/operations.ts';
 
 const DAY = 86_400_000;
@@ -182,14 +180,7 @@ describe('event partitions on a database', () => {
 
 describe('the partitions migration', () => {
   it("moves an existing install's events into month partitions without losing one, ids and uniqueness kept", async () => {
-    const admin = new pg.Client({ connectionString: inject('postgresUrl') });
-    await admin.connect();
-    const name = `test_partitions_${randomBytes(4).toString('hex')}`;
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(inject('postgresUrl'));
-    url.pathname = `/${name}`;
-    const orm = await openOrm(url.toString(), ENTITIES);
+    const orm = await openOrm(await createEmptyDatabase(), ENTITIES);
     try {
       await orm.migrator.up({ to: 'Migration20261205204545_trial_outcomes_unused_index' });
       const sql = <T = Record<string, unknown>>(text: string) => orm.em.getConnection().execute<T[]>(text);

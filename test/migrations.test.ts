@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openOrm } from '../src/infra/orm.ts';
-import { createTestDatabase } from './support/harness.ts';
+import { createEmptyDatabase, createTestDatabase } from './support/harness.ts';
 import { ENTITIES } from '../src/modules/entities.ts';
 
 describe('migrations', () => {
@@ -19,14 +17,7 @@ describe('migrations', () => {
 
   it('the insight rollups are backfilled from the moves recorded before them, counted per kind of trial since account trials, and finished trials get their outcome rows', async () => {
     // An empty database, migrated up to the migration before the rollups.
-    const admin = new pg.Client({ connectionString: inject('postgresUrl') });
-    await admin.connect();
-    const name = `test_backfill_${randomBytes(4).toString('hex')}`;
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(inject('postgresUrl'));
-    url.pathname = `/${name}`;
-    const orm = await openOrm(url.toString(), ENTITIES);
+    const orm = await openOrm(await createEmptyDatabase(), ENTITIES);
     try {
       await orm.migrator.up({ to: 'Migration20261202000000_insights' });
       const sql = (text: string) => orm.em.getConnection().execute(text);

@@ -12,7 +12,7 @@ import { openOrm } from '../../src/infra/orm.ts';
 import { ENTITIES } from '../../src/modules/entities.ts';
 import { conversionBreakdown, openTrialFacts, segmentMoveDeltas, segmentMoves, timeInSegment } from '../../src/modules/insights/insights.queries.ts';
 import { upsertOutcomes } from '../../src/modules/insights/trial-outcomes.ts';
-import { graphql, percentile, type Product, type Result } from '../support.ts';
+import { graphql, p95, type Product, type Result } from '../support.ts';
 
 const TRIALS = Number(process.env.BENCH_INSIGHT_TRIALS ?? 100_000);
 const MOVES_PER_TRIAL = 5;
@@ -109,17 +109,6 @@ async function holdoutOnEveryTrial(url: string, apiKey: string, db: pg.Client, a
   );
   await db.query('vacuum analyze holdout_assignments');
   return endpointId;
-}
-
-async function p95(run: () => Promise<unknown>): Promise<number> {
-  await run();
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i += 1) {
-    const started = performance.now();
-    await run();
-    times.push(performance.now() - started);
-  }
-  return percentile(times, 95);
 }
 
 /** EXPLAIN ANALYZE of each insight statement: the module's own SQL, run through an entity manager that explains instead. */
@@ -228,11 +217,11 @@ export async function insightQueries({ url, databaseUrl }: Product): Promise<Res
       ],
     ];
     const results: Result[] = [];
-    const count = await p95(() => db.query('select count(*) from segment_changes where app_id = $1', [app.id]));
+    const count = await p95(() => db.query('select count(*) from segment_changes where app_id = $1', [app.id]), RUNS);
     for (const [name, run] of queries) {
       results.push({
         name: `insights.${name}.p95_ms`,
-        value: Math.round(await p95(run)),
+        value: Math.round(await p95(run, RUNS)),
         unit: 'ms',
         baseline: Math.round(count),
         note: `${RUNS} runs over GraphQL; baseline: p95 of select count(*) of the app's ${TRIALS * MOVES_PER_TRIAL} segment_changes`,

@@ -12,7 +12,7 @@ import { ENTITIES } from '../../src/modules/entities.ts';
 import { ensureEventPartitions, rollUpEvents } from '../../src/modules/ingest/event-partitions.ts';
 import { seedHistory } from './insights.ts';
 import { DAY_COUNTS } from '../../src/modules/ingest/volume.queries.ts';
-import { CONNECTIONS, DURATION_S, graphql, load, newApp, percentile, trackMessages, UNLIMITED, type Product, type Result } from '../support.ts';
+import { CONNECTIONS, DURATION_S, graphql, load, newApp, p95, trackMessages, UNLIMITED, type Product, type Result } from '../support.ts';
 
 const STEPS = (process.env.BENCH_SCALE_STEPS ?? '1000000,10000000').split(',').map(Number);
 const TRIALS = 2000;
@@ -28,17 +28,6 @@ const numbered = (sql: string) => {
 };
 
 const label = (events: number) => (events >= 1_000_000 ? `${events / 1_000_000}m` : `${events / 1000}k`);
-
-async function p95(run: () => Promise<unknown>): Promise<number> {
-  await run();
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const started = performance.now();
-    await run();
-    times.push(performance.now() - started);
-  }
-  return Math.round(percentile(times, 95) * 10) / 10;
-}
 
 export async function scaleFigures({ url, databaseUrl }: Product): Promise<Result[]> {
   const db = new pg.Client({ connectionString: databaseUrl });
@@ -91,7 +80,7 @@ export async function scaleFigures({ url, databaseUrl }: Product): Promise<Resul
       });
       if (batch.non2xx || batch.errors) throw new Error(`/v1/batch at ${step}: ${batch.non2xx} non-2xx, ${batch.errors} errors`);
       const measured: Record<string, number> = { 'ingest_batch.events_per_s': Math.round(batch.requests.average * 100) };
-      for (const [name, run] of Object.entries(reads)) measured[`${name}.p95_ms`] = await p95(run);
+      for (const [name, run] of Object.entries(reads)) measured[`${name}.p95_ms`] = Math.round((await p95(run, RUNS)) * 10) / 10;
       // Whether PostgreSQL compiled the signal queue's statement (JIT), which costs tens of ms a run.
       const [{ 'QUERY PLAN': plan }] = (
         await db.query(`explain (analyze, format json) select * from (${numbered(DAY_COUNTS)}) d`, [read.appId, '1970-01-01', read.appId, '1970-01-01'])

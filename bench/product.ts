@@ -17,7 +17,12 @@ installTemporalLogging(logger);
 const runtime = await startRuntime({
   role,
   config: {
-    ...loadConfig({ DATABASE_URL: process.env.DATABASE_URL, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, DATA_DIR: process.env.DATA_DIR }),
+    ...loadConfig({
+      DATABASE_URL: process.env.DATABASE_URL,
+      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+      DATA_DIR: process.env.DATA_DIR,
+      WORKFLOW_CACHE_SIZE: process.env.WORKFLOW_CACHE_SIZE,
+    }),
     port: 0,
     adminToken: 'tca_bench',
     // The delivery bench's receiver is on loopback.

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { DEFAULT_WORKFLOW_CACHE_SIZE } from '../../src/config.ts';
 import { graphql, newApp, percentile, pool, residentMb, type Product, type Result } from '../support.ts';
 
 /**
@@ -10,6 +11,9 @@ export async function openTrialsAndTimers({ url, databaseUrl, worker, workerIdle
   const count = Number(process.env.BENCH_TRIALS ?? 10_000);
   const probes = Number(process.env.BENCH_TIMER_PROBES ?? 300);
   const quietAfterS = Number(process.env.BENCH_QUIET_AFTER_S ?? 60);
+  // Waits grow with the load: starts and a rollout both go at tens of trials a second here.
+  const longWaitMs = Math.max(1_200_000, count * 120);
+  let workerPeakRssMb = residentMb(worker.pid!);
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   const recorded = async (appId: string, sequence: number) =>
@@ -29,6 +33,7 @@ export async function openTrialsAndTimers({ url, databaseUrl, worker, workerIdle
         lastReport = Date.now();
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
+      workerPeakRssMb = Math.max(workerPeakRssMb, residentMb(worker.pid!));
       done = await recorded(appId, sequence);
     }
     return done;
@@ -43,7 +48,7 @@ export async function openTrialsAndTimers({ url, databaseUrl, worker, workerIdle
     (userId) => start(open.appId, open.apiKey, userId),
   );
   const startSeconds = (performance.now() - started) / 1000;
-  const running = await waitFor(open.appId, 1, count, Date.now() + 1_200_000);
+  const running = await waitFor(open.appId, 1, count, Date.now() + longWaitMs);
   const settledSeconds = (performance.now() - started) / 1000;
 
   // The probe, among them: trials whose inactivity timer falls due at a steady 10 a second.
@@ -74,7 +79,7 @@ export async function openTrialsAndTimers({ url, databaseUrl, worker, workerIdle
   });
   if (changed.data.updateSegmentSettings.errors.length) throw new Error(JSON.stringify(changed.data.updateSegmentSettings.errors));
   const answeredSeconds = (performance.now() - reevaluating) / 1000;
-  const moved = await waitFor(open.appId, 2, stillOpen, Date.now() + 1_200_000);
+  const moved = await waitFor(open.appId, 2, stillOpen, Date.now() + longWaitMs);
   const reevaluatedSeconds = (performance.now() - reevaluating) / 1000;
   await db.end();
   const lateness = rows.map((row) => Number(row.lateness));
@@ -98,7 +103,18 @@ export async function openTrialsAndTimers({ url, databaseUrl, worker, workerIdle
       unit: 'workflows',
       note: `${count} started through GraphQL startTrial at ${Math.round(count / startSeconds)}/s (50 concurrent); ${running} had recorded their first segment after ${Math.round(settledSeconds)} s; ${stillOpen} still open at the end`,
     },
-    { name: 'worker.rss_mb', value: Math.round(workerRssMb), unit: 'MB', note: `the worker process, resident, with ${stillOpen + probes} trials open` },
+    {
+      name: 'worker.rss_mb',
+      value: Math.round(workerRssMb),
+      unit: 'MB',
+      note: `the worker process, resident, with ${stillOpen + probes} trials open (WORKFLOW_CACHE_SIZE ${process.env.WORKFLOW_CACHE_SIZE ?? DEFAULT_WORKFLOW_CACHE_SIZE})`,
+    },
+    {
+      name: 'worker.rss_mb.peak',
+      value: Math.round(workerPeakRssMb),
+      unit: 'MB',
+      note: 'the most the worker held at any second of the starts and the rollout (sampled each second)',
+    },
     {
       name: 'worker.kb_per_open_trial',
       value: Math.round(((workerRssMb - workerIdleRssMb) * 1024) / openInAll),

@@ -256,6 +256,31 @@ describe('limits', () => {
     expect((await stack.gql(`{ apps { id name } }`)).errors).toBeUndefined();
   });
 
+  it('refuses a body over a megabyte with 413, whether its size is announced or it arrives chunked', async () => {
+    // Valid JSON with a padding variable: the size alone decides.
+    const body = (bytes: number) => JSON.stringify({ query: '{ apps { id } }', variables: { pad: 'x'.repeat(bytes) } });
+    const announced = await post(body(1_000_001), { 'content-type': 'application/json' });
+    expect(announced.status).toBe(413);
+    expect((await announced.json()).errors[0]).toMatchObject({
+      message: 'the request body is larger than 1000000 bytes; the limit is 1000000',
+      extensions: { code: 'REQUEST_ENTITY_TOO_LARGE' },
+    });
+    const chunked = (text: string) =>
+      fetch(`${stack.url}/graphql`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
+        // A stream body goes out chunked, without Content-Length.
+        body: new Blob([text]).stream(),
+        duplex: 'half',
+      } as RequestInit);
+    const large = await chunked(body(1_000_001));
+    expect(large.status).toBe(413);
+    expect((await large.json()).errors[0].extensions.code).toBe('REQUEST_ENTITY_TOO_LARGE');
+    const small = await chunked(body(900_000));
+    expect(small.status).toBe(200);
+    expect((await small.json()).data.apps).toBeInstanceOf(Array);
+  });
+
   it('refuses requests a browser could forge cross-site (CSRF), and serves JSON clients', async () => {
     const query = JSON.stringify({ query: '{ apps { id } }' });
     const forged = await post(query, { 'content-type': 'text/plain' });

@@ -35,6 +35,8 @@ export function createGraphQLHandler(services: Services, options: { production: 
     graphqlEndpoint: '/graphql',
     landingPage: false,
     plugins: useGraphQLGuards({ introspection: options.introspection }),
+    // The guards limit the body's size (a megabyte) without Yoga's per-request stream.
+    maxRequestBodySize: false,
     graphiql: options.production || !options.introspection ? false : { subscriptionsProtocol: 'WS', defaultQuery: DEFAULT_QUERY, title: 'Trialcast' },
     // Yoga's default page loads GraphiQL from unpkg.com: blank where the browser has no internet
     // (air-gapped installs, strict proxies). This page carries its scripts (about 9 MB, loaded

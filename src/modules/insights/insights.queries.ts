@@ -43,11 +43,16 @@ export async function segmentMoveDeltas(
   kind: TrialKind | null,
 ): Promise<{ before: Array<{ segment: string; delta: number }>; deltas: BucketDelta[] }> {
   const rows = await sql(em).execute<Array<{ bucket: Date | null; segment: string; delta: number }>>(
-    `select case when h.hour < ? then null else date_bin(?::interval, h.hour, ?::timestamptz) end as bucket,
-            m.segment, sum(m.delta * h.moves)::int as delta
-       from segment_move_hours h
-       cross join lateral (values (h.new_segment, 1), (nullif(h.old_segment, ''), -1)) as m(segment, delta)
-      where h.app_id = ? and h.hour < ? and m.segment is not null and ${MOVES_OF_KIND('h.kind')}
+    // Summed per bucket and pair of segments first, then split into the +1 and −1: the split
+    // (two rows for each) runs on the few pairs, not on every hour's.
+    `with pairs as (
+       select case when hour < ? then null else date_bin(?::interval, hour, ?::timestamptz) end as bucket, new_segment, old_segment, sum(moves) as moves
+         from segment_move_hours
+        where app_id = ? and hour < ? and ${MOVES_OF_KIND('kind')}
+        group by 1, 2, 3)
+     select p.bucket, m.segment, sum(m.delta * p.moves)::int as delta
+       from pairs p cross join lateral (values (p.new_segment, 1), (nullif(p.old_segment, ''), -1)) as m(segment, delta)
+      where m.segment is not null
       group by 1, 2`,
     [from, bucketInterval(bucket), origin, appId, to, ...kindParams(kind)],
   );

@@ -10,7 +10,21 @@ export const Trial = defineEntity({
   tableName: 'trials',
   uniques: [{ properties: ['app', 'userId'] }, { properties: ['app', 'accountId'] }],
   checks: [{ name: 'trials_one_subject_check', expression: '(user_id is null) <> (account_id is null)' }],
-  indexes: [{ properties: ['app', 'segment'] }, { properties: ['app', 'trialStart'] }],
+  indexes: [
+    { properties: ['app', 'segment'] },
+    // Conversion reads every trial of a range: from this index alone (an index-only scan a tenth
+    // the size of the table); its columns change with the segment, whose change is never a HOT update anyway.
+    {
+      name: 'trials_app_id_trial_start_index',
+      expression:
+        'create index "trials_app_id_trial_start_index" on "trials" ("app_id", "trial_start") include ("segment", "path", "last_open_reason", "account_id")',
+    },
+    // The open trials (a settings preview re-checks each): a few of the table's rows, found without reading the rest.
+    {
+      name: 'trials_open_index',
+      expression: `create index "trials_open_index" on "trials" ("app_id") where "segment" is null or "segment" not in ('converted', 'expired')`,
+    },
+  ],
   properties: {
     id: p.string().primary(),
     app: () => p.manyToOne(App).deleteRule('cascade'),

@@ -60,6 +60,11 @@ describe('deploy/ monitoring', () => {
       i: { appId: app.app.id, ahaEvents: ['Clicked'] },
     });
     await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'ending', trialEnd: new Date(Date.now() + 3000).toISOString() } });
+    // A trial started after the change has the new aha event from its start; an older one learns it from the
+    // rollout, which can arrive after the event (its move is then settings_changed, with no event lag).
+    // Its event is sent once it is exploring: sent before, it counts at the start (a move at trial_started).
+    await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'clicking', trialEnd: '2099-01-01T00:00:00Z' } });
+    await eventually(async () => ((await stack.sql(`select segment from trials where user_id = 'clicking'`))[0]?.segment === 'exploring' ? true : undefined));
     // Events counted as ingest takes them: one stored, one refused as invalid.
     const basic = `Basic ${Buffer.from(`${app.writeKey}:`).toString('base64')}`;
     await fetch(`${stack.url}/v1/batch`, {
@@ -67,7 +72,7 @@ describe('deploy/ monitoring', () => {
       headers: { 'content-type': 'application/json', authorization: basic },
       body: JSON.stringify({
         batch: [
-          { type: 'track', userId: 'watched', event: 'Clicked' },
+          { type: 'track', userId: 'clicking', event: 'Clicked' },
           { type: 'track', userId: 'watched' },
         ],
       }),

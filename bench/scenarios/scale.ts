@@ -80,7 +80,7 @@ export async function scaleFigures({ url, databaseUrl }: Product): Promise<Resul
       });
       if (batch.non2xx || batch.errors) throw new Error(`/v1/batch at ${step}: ${batch.non2xx} non-2xx, ${batch.errors} errors`);
       const measured: Record<string, number> = { 'ingest_batch.events_per_s': Math.round(batch.requests.average * 100) };
-      for (const [name, run] of Object.entries(reads)) measured[`${name}.p95_ms`] = Math.round((await p95(run, RUNS)) * 10) / 10;
+      for (const [name, run] of Object.entries(reads)) measured[`${name}.p95_ms`] = await p95(run, RUNS);
       // Whether PostgreSQL compiled the signal queue's statement (JIT), which costs tens of ms a run.
       const [{ 'QUERY PLAN': plan }] = (
         await db.query(`explain (analyze, format json) select * from (${numbered(DAY_COUNTS)}) d`, [read.appId, '1970-01-01', read.appId, '1970-01-01'])

@@ -20,29 +20,22 @@ export { graphqlRequest, type GraphQLResponse } from './graphql-client.ts';
 const TEMPLATE_DATABASE = 'trialcast_template';
 
 /** A fresh database with every migration applied; returns its URL. */
-/** An empty database (no migration applied), for tests that migrate step by step; its URL. */
-export async function createEmptyDatabase(): Promise<string> {
-  const adminUrl = inject('postgresUrl');
-  const name = `test_empty_${randomBytes(6).toString('hex')}`;
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
+export function createTestDatabase(): Promise<string> {
+  return createDatabase('test', TEMPLATE_DATABASE);
 }
 
-export async function createTestDatabase(): Promise<string> {
+/** An empty database (no migration applied), for tests that migrate step by step; its URL. */
+export function createEmptyDatabase(): Promise<string> {
+  return createDatabase('test_empty');
+}
+
+async function createDatabase(prefix: string, template?: string): Promise<string> {
   const adminUrl = inject('postgresUrl');
-  const name = `test_${randomBytes(6).toString('hex')}`;
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    await client.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
+    await client.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
   } finally {
     await client.end();
   }

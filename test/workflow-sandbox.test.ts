@@ -1,0 +1,77 @@
+/**
+ * The SDK's workflow sandbox as patched (patches/README.md): one deadlock watchdog per activation instead of one per
+ * call into the sandbox. A workflow that never yields is still stopped (its task fails with the SDK's own timeout
+ * error, the worker keeps running), and a healthy workflow's microtasks still run between the calls.
+ */
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
+import { createLogger } from '../src/logger.ts';
+import { installTemporalLogging } from '../src/temporal/sdk-logging.ts';
+import { eventually } from './support/harness.ts';
+
+const workflowsPath = fileURLToPath(new URL('./fixtures/sandbox/workflows.ts', import.meta.url));
+const taskQueue = `sandbox-${randomBytes(4).toString('hex')}`;
+const TIMEOUT_MS = 1000;
+
+let client: Client;
+let worker: Worker;
+let running: Promise<void>;
+
+beforeAll(async () => {
+  installTemporalLogging(createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const address = inject('temporalAddress');
+  client = new Client({ connection: await Connection.connect({ address }) });
+  worker = await Worker.create({
+    connection: await NativeConnection.connect({ address }),
+    taskQueue,
+    workflowsPath,
+    isolateExecutionTimeout: `${TIMEOUT_MS} ms`,
+  });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+});
+
+/** The first failed workflow task's message, once there is one. */
+async function firstTaskFailure(workflowId: string): Promise<string> {
+  return eventually(async () => {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const failed = history.events?.find((event: temporal.api.history.v1.IHistoryEvent) => event.workflowTaskFailedEventAttributes);
+    return failed?.workflowTaskFailedEventAttributes?.failure?.message ?? undefined;
+  }, 20_000);
+}
+
+describe('the workflow sandbox, patched to one watchdog per activation', () => {
+  it('is the patched SDK (the patch applied at install)', () => {
+    const vmShared = createRequire(import.meta.url)('@temporalio/worker/lib/workflow/vm-shared.js');
+    expect(typeof vmShared.callTimeout).toBe('function');
+  });
+
+  it.each(['stuckInHandler', 'stuckAfterCondition'])('stops %s, which never yields, with the SDK timeout error', async (workflowType) => {
+    const workflowId = `${workflowType}-${randomBytes(4).toString('hex')}`;
+    const handle = await client.workflow.start(workflowType, { taskQueue, workflowId });
+    const started = Date.now();
+    await handle.signal('go');
+    expect(await firstTaskFailure(workflowId)).toMatch(`Script execution timed out after ${TIMEOUT_MS}ms`);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS);
+    expect(worker.getState()).toBe('RUNNING');
+    await handle.terminate('test over');
+  });
+
+  it('runs a healthy workflow in the same worker with its microtasks in order', async () => {
+    const handle = await client.workflow.start('healthy', { taskQueue, workflowId: `healthy-${randomBytes(4).toString('hex')}` });
+    await handle.signal('go');
+    expect(await handle.result()).toEqual(['signal', 'condition', 'ab', 'timer']);
+    const history = await handle.fetchHistory();
+    expect(history.events?.some((event) => event.workflowTaskFailedEventAttributes)).toBe(false);
+  });
+});

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Analytics } from '@segment/analytics-node';
 import { decideSegment, DEFAULT_SEGMENT_SETTINGS } from '../src/core/segment-rules.ts';
 import { csvCell } from '../src/core/csv.ts';
-import { bucketOf, bucketStarts, dwellBinMiddle, dwellBinOf, percentileFromBins } from '../src/core/insights.ts';
+import { bucketOf, bucketStarts, dwellBinMiddle, dwellBinOf, percentileFromBins, splitByWholeDays } from '../src/core/insights.ts';
 import { eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, CREATE_ENDPOINT, START_TRIAL, type CreatedApp } from './support/operations.ts';
 import { Receiver } from './support/receiver.ts';
@@ -38,6 +38,30 @@ describe('buckets (pure)', () => {
     ]);
     expect(bucketStarts(Date.parse('2026-11-01T10:00:00Z'), Date.parse('2026-11-01T12:00:01Z'), 'hour')).toHaveLength(3);
     expect(bucketStarts(0, 3000 * 3_600_000, 'hour')).toEqual({ error: expect.stringContaining('at most 2000 buckets') });
+  });
+
+  it('split a range into the whole UTC days a daily rollup answers and the part-days at its ends', () => {
+    const at = (iso: string) => Date.parse(iso);
+    expect(splitByWholeDays(at('2026-11-01T00:00:00Z'), at('2026-11-03T00:00:00Z'))).toEqual({
+      days: [at('2026-11-01T00:00:00Z'), at('2026-11-03T00:00:00Z')],
+      edges: [],
+    });
+    expect(splitByWholeDays(at('2026-11-01T09:00:00Z'), at('2026-11-03T00:00:01Z'))).toEqual({
+      days: [at('2026-11-02T00:00:00Z'), at('2026-11-03T00:00:00Z')],
+      edges: [
+        [at('2026-11-01T09:00:00Z'), at('2026-11-02T00:00:00Z')],
+        [at('2026-11-03T00:00:00Z'), at('2026-11-03T00:00:01Z')],
+      ],
+    });
+    // Within one day, or across one midnight without a whole day: all row by row, once.
+    expect(splitByWholeDays(at('2026-11-01T09:00:00Z'), at('2026-11-01T11:00:00Z'))).toEqual({
+      days: null,
+      edges: [[at('2026-11-01T09:00:00Z'), at('2026-11-01T11:00:00Z')]],
+    });
+    expect(splitByWholeDays(at('2026-11-01T09:00:00Z'), at('2026-11-02T11:00:00Z'))).toEqual({
+      days: null,
+      edges: [[at('2026-11-01T09:00:00Z'), at('2026-11-02T11:00:00Z')]],
+    });
   });
 
   it('dwell bins: 4 a doubling, each middle within 9 % of a dwell over a minute in it; percentiles at the rank percentile_cont uses', () => {
@@ -172,6 +196,52 @@ describe('segment sizes, flow and conversion from a hand-computed history', () =
       { weekStart: '2026-11-02T00:00:00.000Z', trials: 1, converted: 0, expired: 1, open: 0, conversionRate: 0 },
       { weekStart: '2026-11-09T00:00:00.000Z', trials: 1, converted: 0, expired: 0, open: 1, conversionRate: null },
     ]);
+  });
+
+  it('conversion counts the part-days at the ends of a range from the trials and its whole days from the rollup', async () => {
+    const trialsIn = async (from: string, to: string) => {
+      const { data, errors } = await stack.gql(
+        `query($a: ID!, $from: DateTime!, $to: DateTime!) { conversion(appId: $a, from: $from, to: $to) { byPath { path trials } byCohort { trials } } }`,
+        { a: app.app.id, from, to },
+      );
+      expect(errors).toBeUndefined();
+      const byPath = (data.conversion.byPath as Array<{ trials: number }>).reduce((sum, row) => sum + row.trials, 0);
+      expect((data.conversion.byCohort as Array<{ trials: number }>).reduce((sum, row) => sum + row.trials, 0)).toBe(byPath);
+      return byPath;
+    };
+    // Ada started Nov 1 10:00 (a part-day), Bob Nov 2 00:00 (a whole day), Cy Nov 10 00:00 (the last part-day).
+    expect(await trialsIn('2026-11-01T09:00:00Z', '2026-11-10T00:00:01Z')).toBe(3);
+    expect(await trialsIn('2026-11-01T10:00:01Z', '2026-11-10T00:00:00Z')).toBe(1);
+    expect(await trialsIn('2026-11-01T09:59:59Z', '2026-11-01T10:00:01Z')).toBe(1);
+    expect(await trialsIn('2026-11-01T10:00:01Z', '2026-11-02T00:00:01Z')).toBe(1);
+  });
+
+  it('the start rollup matches the trials after moves, a late payment, a changed start and an erasure', async () => {
+    const fromTrials = `select app_id, case when account_id is null then 'user' else 'account' end as kind, (trial_start at time zone 'UTC')::date::text as day,
+                               path, coalesce(last_open_reason, '') as reason, case when segment in ('converted', 'expired') then segment else 'open' end as outcome,
+                               count(*)::int as trials
+                          from trials where app_id = $1 group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6`;
+    const fromRollup = `select app_id, kind, start_day::text as day, path, reason, outcome, trials from trial_start_counts
+                         where app_id = $1 and trials <> 0 order by 1, 2, 3, 4, 5, 6`;
+    const scratch = await newApp('rollup');
+    await seedTrial(scratch.app.id, 'eve', [
+      ['exploring', 'trial_started', '2026-11-01T10:00:00Z'],
+      ['expired', 'trial_ended', '2026-11-15T10:00:00Z'],
+    ]);
+    await seedTrial(scratch.app.id, 'fay', [
+      ['exploring', 'trial_started', '2026-11-01T11:00:00Z'],
+      ['gone_quiet', 'inactivity', '2026-11-04T11:00:00Z'],
+    ]);
+    const same = async () => expect(await stack.sql(fromRollup, [scratch.app.id])).toEqual(await stack.sql(fromTrials, [scratch.app.id]));
+    await same();
+    expect(await stack.sql(fromRollup, [scratch.app.id])).toHaveLength(2);
+    await stack.sql(`update trials set segment = 'converted' where app_id = $1 and user_id = 'eve'`, [scratch.app.id]);
+    await same();
+    await stack.sql(`update trials set trial_start = trial_start + interval '1 day' where app_id = $1 and user_id = 'fay'`, [scratch.app.id]);
+    await same();
+    await stack.sql(`delete from trials where app_id = $1 and user_id = 'eve'`, [scratch.app.id]);
+    await same();
+    expect(await stack.sql(fromRollup, [scratch.app.id])).toEqual([expect.objectContaining({ day: '2026-11-02', path: 'exploring>gone_quiet', trials: 1 })]);
   });
 
   it('refuses a bad range with a clear 4xx-style error, and another app key', async () => {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { createLogger } from '../src/logger.ts';
 import { installTemporalLogging } from '../src/temporal/sdk-logging.ts';
@@ -27,12 +27,14 @@ beforeAll(async () => {
   installTemporalLogging(createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
   const address = inject('temporalAddress');
   client = new Client({ connection: await Connection.connect({ address }) });
-  worker = await Worker.create({
+  // The SDK reads isolateExecutionTimeout (default 5 s) but leaves it out of its public options type.
+  const options: WorkerOptions & { isolateExecutionTimeout: string } = {
     connection: await NativeConnection.connect({ address }),
     taskQueue,
     workflowsPath,
     isolateExecutionTimeout: `${TIMEOUT_MS} ms`,
-  });
+  };
+  worker = await Worker.create(options);
   running = worker.run();
 });
 

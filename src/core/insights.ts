@@ -33,6 +33,21 @@ export function bucketStarts(from: number, to: number, bucket: Bucket): number[]
   return Array.from({ length: count }, (_, index) => first + index * size);
 }
 
+/**
+ * [from, to) as the whole UTC days a daily rollup answers for, and the part-days at its ends (empty or not) that
+ * must be read row by row: `days` is [first day, day after the last) or null when no whole day fits.
+ */
+export function splitByWholeDays(from: number, to: number): { days: [number, number] | null; edges: Array<[number, number]> } {
+  const day = BUCKET_MS.day;
+  const first = Math.ceil(from / day) * day;
+  const last = Math.floor(to / day) * day;
+  if (first >= last) return { days: null, edges: [[from, Math.max(from, to)]] };
+  const edges: Array<[number, number]> = [];
+  if (from < first) edges.push([from, first]);
+  if (last < to) edges.push([last, to]);
+  return { days: [first, last], edges };
+}
+
 export type SegmentCounts = Record<SegmentKey, number>;
 
 const zeroCounts = (): SegmentCounts => Object.fromEntries(SEGMENT_KEYS.map((key) => [key, 0])) as SegmentCounts;

@@ -8,6 +8,7 @@ import {
   bucketInterval,
   percentileFromBins,
   rateOf,
+  splitByWholeDays,
   type Bucket,
   type BucketDelta,
   type OpenTrialFacts,
@@ -156,7 +157,8 @@ export const MAX_PATHS = 20;
 /**
  * Conversion of the trials that started in [from, to): by the path of segments each took before
  * its outcome, by the reason of its last move before it (its current one while open), and by the
- * week it started.
+ * week it started. The range's whole UTC days are read from trial_start_counts (a row per day and
+ * path, kept by a trigger on trials), the part-days at its ends from the trials themselves.
  */
 export async function conversionBreakdown(
   em: EntityManager,
@@ -166,28 +168,35 @@ export async function conversionBreakdown(
   kind: TrialKind | null,
 ): Promise<{ byPath: PathRate[]; otherPaths: Rate | null; byReason: ReasonRate[]; byCohort: CohortRate[] }> {
   type Counts = { trials: number; converted: number; expired: number };
-  // The path and reason are kept on each trial by the rollup trigger; the two passes over the
-  // range's trials run side by side (each on its own pooled connection).
-  const [grouped, cohorts] = await Promise.all([
-    sql(em).execute<Array<Counts & { path: string | null; reason: string | null; by_path: boolean }>>(
-      `select path, last_open_reason as reason, grouping(path) = 0 as by_path, count(*)::int as trials,
-            count(*) filter (where segment = 'converted')::int as converted, count(*) filter (where segment = 'expired')::int as expired
-       from trials where app_id = ? and trial_start >= ? and trial_start < ? and ${TRIALS_OF_KIND}
-      group by grouping sets ((path), (last_open_reason)) order by trials desc, path, reason`,
-      [appId, from, to, ...kindParams(kind)],
-    ),
-    sql(em).execute<Array<Counts & { week: Date }>>(
-      `select date_bin('7 days'::interval, trial_start, ?::timestamptz) as week, count(*)::int as trials,
-            count(*) filter (where segment = 'converted')::int as converted, count(*) filter (where segment = 'expired')::int as expired
-       from trials where app_id = ? and trial_start >= ? and trial_start < ? and ${TRIALS_OF_KIND} group by 1 order by 1`,
-      [origin, appId, from, to, ...kindParams(kind)],
-    ),
-  ]);
-  const paths = grouped.filter((row) => row.by_path);
+  const { days, edges } = splitByWholeDays(from.getTime(), to.getTime());
+  const iso = (at: number) => new Date(at).toISOString();
+  const rolledUp = days
+    ? `select path, reason, outcome, start_day::timestamp at time zone 'UTC' as started, trials from trial_start_counts
+        where app_id = ? and start_day >= ?::date and start_day < ?::date and ${MOVES_OF_KIND('kind')}`
+    : null;
+  const rowByRow = edges.length
+    ? `select path, coalesce(last_open_reason, '') as reason, case when segment in ${FINAL} then segment else 'open' end as outcome,
+              trial_start as started, 1 as trials
+         from trials where app_id = ? and (${edges.map(() => '(trial_start >= ? and trial_start < ?)').join(' or ')}) and ${TRIALS_OF_KIND}`
+    : null;
+  const params = [
+    ...(days ? [appId, iso(days[0]), iso(days[1]), ...kindParams(kind)] : []),
+    ...(edges.length ? [appId, ...edges.flatMap(([start, end]) => [iso(start), iso(end)]), ...kindParams(kind)] : []),
+  ];
+  const rows = await sql(em).execute<Array<Counts & { path: string | null; reason: string | null; week: Date | null; grouped: 'path' | 'reason' | 'week' }>>(
+    `with starts as (${[rolledUp, rowByRow].filter(Boolean).join(' union all ')})
+     select path, reason, week, case when grouping(path) = 0 then 'path' when grouping(reason) = 0 then 'reason' else 'week' end as grouped,
+            sum(trials)::int as trials, coalesce(sum(trials) filter (where outcome = 'converted'), 0)::int as converted,
+            coalesce(sum(trials) filter (where outcome = 'expired'), 0)::int as expired
+       from (select *, date_bin('7 days'::interval, started, '${origin}'::timestamptz) as week from starts) s
+      group by grouping sets ((path), (reason), (week)) having sum(trials) > 0 order by trials desc, path, reason, week`,
+    params,
+  );
+  const paths = rows.filter((row) => row.grouped === 'path');
   const shown = paths.slice(0, MAX_PATHS);
   const rest = paths.slice(MAX_PATHS);
-  const sum = (rows: Counts[]) =>
-    rows.reduce((total, row) => ({ trials: total.trials + row.trials, converted: total.converted + row.converted, expired: total.expired + row.expired }), {
+  const sum = (counts: Counts[]) =>
+    counts.reduce((total, row) => ({ trials: total.trials + row.trials, converted: total.converted + row.converted, expired: total.expired + row.expired }), {
       trials: 0,
       converted: 0,
       expired: 0,
@@ -195,8 +204,11 @@ export async function conversionBreakdown(
   return {
     byPath: shown.map((row) => ({ path: (row.path ?? '').split('>').filter(isSegmentKey), ...rateOf(row) })),
     otherPaths: rest.length ? rateOf(sum(rest)) : null,
-    byReason: grouped.filter((row) => !row.by_path).map((row) => ({ reason: row.reason ?? 'none', ...rateOf(row) })),
-    byCohort: cohorts.map((row) => ({ weekStart: new Date(row.week), ...rateOf(row) })),
+    byReason: rows.filter((row) => row.grouped === 'reason').map((row) => ({ reason: row.reason || 'none', ...rateOf(row) })),
+    byCohort: rows
+      .filter((row) => row.grouped === 'week')
+      .map((row) => ({ weekStart: new Date(row.week!), ...rateOf(row) }))
+      .sort((a, b) => a.weekStart.getTime() - b.weekStart.getTime()),
   };
 }
 

@@ -52,3 +52,22 @@ export const DriverDayCount = defineEntity({
   },
 });
 export type IDriverDayCount = InferEntity<typeof DriverDayCount>;
+
+/**
+ * Trials by the UTC day they started, kind, path of open segments, last open reason and outcome (`open`, `converted`
+ * or `expired`). Kept by a trigger on trials (trials/start-rollup.ddl.ts), read by conversion for the range's whole days.
+ */
+export const TrialStartCount = defineEntity({
+  name: 'TrialStartCount',
+  tableName: 'trial_start_counts',
+  properties: {
+    appId: p.string().primary(),
+    kind: p.string().primary(),
+    startDay: p.date().primary(),
+    path: p.text().primary(),
+    /** '' when the trial has no open segment yet. */
+    reason: p.string().primary(),
+    outcome: p.string().primary(),
+    trials: p.integer(),
+  },
+});

@@ -1,5 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { App } from '../apps/app.entity.ts';
+import { TRIAL_START_COUNTS_TRIGGER_DDL } from './start-rollup.ddl.ts';
 
 /**
  * One trial of one app: a person's (userId) or an account's (accountId, a B2B workspace), never
@@ -23,6 +24,15 @@ export const Trial = defineEntity({
     {
       name: 'trials_open_index',
       expression: `create index "trials_open_index" on "trials" ("app_id") where "segment" is null or "segment" not in ('converted', 'expired')`,
+    },
+  ],
+  // Keeps trial_start_counts, what conversion reads (created by the trial_start_counts migration; declared here so the schema check knows it).
+  triggers: [
+    {
+      name: 'trials_start_count',
+      timing: 'after',
+      events: ['insert', 'update', 'delete'],
+      expression: TRIAL_START_COUNTS_TRIGGER_DDL,
     },
   ],
   properties: {

@@ -591,6 +591,20 @@ describe('the rollups the database keeps', () => {
          from trials t left join segment_changes sc on sc.trial_id = t.id group by t.id, t.path having t.path <> coalesce(string_agg(sc.new_segment, '>' order by sc.sequence) filter (where sc.new_segment not in ('converted', 'expired')), '')`,
     );
     expect(paths).toEqual([]);
+    // Conversion's start counts: every trial once, under its start day, kind, path, reason and outcome.
+    const starts = await stack.sql(
+      `select app_id, case when account_id is null then 'user' else 'account' end as kind, (trial_start at time zone 'UTC')::date::text as day, path,
+              coalesce(last_open_reason, '') as reason, case when segment in ('converted', 'expired') then segment else 'open' end as outcome, count(*)::int as trials
+         from trials group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6`,
+    );
+    expect(
+      await stack.sql(
+        `select app_id, kind, start_day::text as day, path, reason, outcome, trials from trial_start_counts where trials <> 0 order by 1, 2, 3, 4, 5, 6`,
+      ),
+    ).toEqual(starts);
+    expect(starts.filter((row: { app_id: string }) => row.app_id === app.app.id).map((row: { outcome: string }) => row.outcome)).toEqual(
+      expect.arrayContaining(['converted', 'open']),
+    );
     // The dwell bins are the moves' own dwells, binned as the pure function bins them.
     const dwells = await stack.sql(
       `select app_id, date_trunc('hour', occurred_at, 'UTC') as hour, trial_kind as kind, old_segment as segment, dwell_seconds from segment_changes where dwell_seconds is not null`,

@@ -214,22 +214,25 @@ export async function conversionBreakdown(
 
 /** The facts each open trial's workflow decides on, as the trials table has them. */
 export async function openTrialFacts(em: EntityManager, appId: string): Promise<OpenTrialFacts[]> {
+  // Times as epoch milliseconds: parsing three timestamps' text for each of thousands of open trials was a third of a
+  // preview's time.
+  const epochMs = (column: string) => `floor(extract(epoch from ${column}) * 1000)::float8`;
   const rows = await sql(em).execute<
     Array<{
       name: string;
       segment: string | null;
       aha: boolean;
       aha_members: number | null;
-      last_activity_at: Date | null;
-      created_at: Date;
-      trial_end: Date;
+      last_activity_ms: number | null;
+      created_ms: number;
+      trial_end_ms: number;
     }>
   >(
     `select coalesce(t.user_id, t.account_id) as name, t.segment, (t.aha_reached_at is not null or t.segment in ${AHA_SEGMENTS}) as aha,
             case when t.account_id is null then null
                  else (select count(*) from account_members m where m.app_id = t.app_id and m.account_id = t.account_id and m.aha_at is not null)::int end
               as aha_members,
-            t.last_activity_at, t.created_at, t.trial_end
+            ${epochMs('t.last_activity_at')} as last_activity_ms, ${epochMs('t.created_at')} as created_ms, ${epochMs('t.trial_end')} as trial_end_ms
        from trials t where t.app_id = ? and (t.segment is null or t.segment not in ${FINAL})`,
     [appId],
   );
@@ -239,7 +242,7 @@ export async function openTrialFacts(em: EntityManager, appId: string): Promise<
     segment: row.segment !== null && isSegmentKey(row.segment) ? row.segment : null,
     ahaReached: row.aha,
     // The workflow counts its own start as activity, and takes the stored activity when it is later.
-    lastActivityAt: Math.max(new Date(row.created_at).getTime(), row.last_activity_at ? new Date(row.last_activity_at).getTime() : 0),
-    trialEnd: new Date(row.trial_end).getTime(),
+    lastActivityAt: Math.max(Number(row.created_ms), row.last_activity_ms === null ? 0 : Number(row.last_activity_ms)),
+    trialEnd: Number(row.trial_end_ms),
   }));
 }

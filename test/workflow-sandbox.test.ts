@@ -1,9 +1,11 @@
 /**
  * The SDK's workflow sandbox as patched (patches/README.md): one deadlock watchdog per activation instead of one per
- * call into the sandbox. A workflow that never yields is still stopped (its task fails with the SDK's own timeout
- * error, the worker keeps running), and a healthy workflow's microtasks still run between the calls.
+ * call into the sandbox, and promise stacks formatted when a query asks instead of as each promise is made. A workflow
+ * that never yields is still stopped (its task fails with the SDK's own timeout error, the worker keeps running), a
+ * healthy workflow's microtasks still run between the calls, and the stack trace queries answer as upstream's do.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +54,7 @@ async function firstTaskFailure(workflowId: string): Promise<string> {
   }, 20_000);
 }
 
-describe('the workflow sandbox, patched to one watchdog per activation', () => {
+describe('the workflow sandbox, patched', () => {
   it('is the patched SDK (the patch applied at install)', () => {
     const vmShared = createRequire(import.meta.url)('@temporalio/worker/lib/workflow/vm-shared.js');
     expect(typeof vmShared.callTimeout).toBe('function');
@@ -66,6 +68,22 @@ describe('the workflow sandbox, patched to one watchdog per activation', () => {
     expect(await firstTaskFailure(workflowId)).toMatch(`Script execution timed out after ${TIMEOUT_MS}ms`);
     expect(Date.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS);
     expect(worker.getState()).toBe('RUNNING');
+    await handle.terminate('test over');
+  });
+
+  it('answers the stack trace queries as upstream does: the workflow source line it is blocked on', async () => {
+    const lines = (await readFile(workflowsPath, 'utf8')).split('\n');
+    const index = lines.findIndex((text) => text.includes('// the line the stack traces name'));
+    // Upstream names the frame by the source map's name at that position (`all`, of Promise.all), its column counted from 0.
+    const at = { file_path: workflowsPath, function_name: 'all', line: index + 1, column: lines[index]!.indexOf('all(') };
+    const handle = await client.workflow.start('blockedInAll', { taskQueue, workflowId: `blocked-${randomBytes(4).toString('hex')}` });
+    const stackTrace = await eventually(async () => {
+      const text: string = await handle.query('__stack_trace');
+      return text.includes(workflowsPath) ? text : undefined;
+    });
+    expect(stackTrace).toBe(`    at ${at.function_name} (${at.file_path}:${at.line}:${at.column})`);
+    const enhanced: { stacks: Array<{ locations: unknown[] }> } = await handle.query('__enhanced_stack_trace');
+    expect(enhanced.stacks).toEqual([{ locations: [{ ...at, internal_code: false }] }]);
     await handle.terminate('test over');
   });
 

@@ -63,10 +63,7 @@ export async function seedHistory(db: pg.Client, appId: string, trials: number):
   // The finished trials' outcome rows, as recording their outcomes writes them.
   await db.query(upsertOutcomes('t.app_id = $1'), [appId]);
   // As autovacuum would in time: the trigger's path updates left a dead version of most trial rows.
-  await db.query('vacuum analyze trials, segment_changes, segment_move_hours, events, trial_outcomes');
-  // The seed writes months of moves in one statement, so each start count was rewritten about ten times before any
-  // vacuum could run (a file eight times its rows' size); over months autovacuum reuses that space as the counts change.
-  await db.query('vacuum full analyze trial_start_counts');
+  await db.query('vacuum analyze trials, segment_changes, segment_move_hours, events, trial_outcomes, finished_trial_counts');
 }
 
 /** An endpoint with a 30 % holdout that every seeded trial was assigned in, as planning its deliveries would have. */

@@ -4,7 +4,7 @@ import { ApiKey } from './apps/api-key.entity.ts';
 import { App } from './apps/app.entity.ts';
 import { Integrations } from './apps/integrations.entity.ts';
 import { Event, EventDayCount, EventRollupWatermark, Identity } from './ingest/event.entity.ts';
-import { DriverDayCount, SegmentDwellHour, SegmentMoveHour, TrialStartCount } from './insights/rollup.entities.ts';
+import { DriverDayCount, SegmentDwellHour, SegmentMoveHour, FinishedTrialCount } from './insights/rollup.entities.ts';
 import { TrialOutcome } from './insights/trial-outcome.entity.ts';
 import { AppSettings } from './trials/app-settings.entity.ts';
 import { SegmentChange } from './trials/segment-change.entity.ts';
@@ -33,7 +33,7 @@ export const ENTITIES = [
   SegmentDwellHour,
   TrialOutcome,
   DriverDayCount,
-  TrialStartCount,
+  FinishedTrialCount,
   HoldoutExperiment,
   HoldoutAssignment,
 ];

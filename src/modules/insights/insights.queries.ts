@@ -157,8 +157,9 @@ export const MAX_PATHS = 20;
 /**
  * Conversion of the trials that started in [from, to): by the path of segments each took before
  * its outcome, by the reason of its last move before it (its current one while open), and by the
- * week it started. The range's whole UTC days are read from trial_start_counts (a row per day and
- * path, kept by a trigger on trials), the part-days at its ends from the trials themselves.
+ * week it started. For the range's whole UTC days the finished trials are read from finished_trial_counts (a row per
+ * day and path, kept by a trigger on trials) and the open ones from the trials (through the open trials' index); the
+ * part-days at its ends from the trials themselves.
  */
 export async function conversionBreakdown(
   em: EntityManager,
@@ -170,27 +171,37 @@ export async function conversionBreakdown(
   type Counts = { trials: number; converted: number; expired: number };
   const { days, edges } = splitByWholeDays(from.getTime(), to.getTime());
   const iso = (at: number) => new Date(at).toISOString();
-  const rolledUp = days
-    ? `select path, reason, outcome, start_day::timestamp at time zone 'UTC' as started, trials from trial_start_counts
-        where app_id = ? and start_day >= ?::date and start_day < ?::date and ${MOVES_OF_KIND('kind')}`
-    : null;
-  const rowByRow = edges.length
-    ? `select path, coalesce(last_open_reason, '') as reason, case when segment in ${FINAL} then segment else 'open' end as outcome,
-              trial_start as started, 1 as trials
-         from trials where app_id = ? and (${edges.map(() => '(trial_start >= ? and trial_start < ?)').join(' or ')}) and ${TRIALS_OF_KIND}`
-    : null;
-  const params = [
-    ...(days ? [appId, iso(days[0]), iso(days[1]), ...kindParams(kind)] : []),
-    ...(edges.length ? [appId, ...edges.flatMap(([start, end]) => [iso(start), iso(end)]), ...kindParams(kind)] : []),
-  ];
+  const outcome = `case when segment in ${FINAL} then segment else 'open' end`;
+  const fromTrials = (where: string) =>
+    `select path, coalesce(last_open_reason, '') as reason, ${outcome} as outcome, trial_start as started, 1 as trials
+       from trials where app_id = ? and ${where} and ${TRIALS_OF_KIND}`;
+  const parts: Array<{ sql: string; params: unknown[] }> = [];
+  if (days) {
+    const whole = [iso(days[0]), iso(days[1])];
+    parts.push({
+      sql: `select path, reason, outcome, start_day::timestamp at time zone 'UTC' as started, trials from finished_trial_counts
+             where app_id = ? and start_day >= ?::date and start_day < ?::date and ${MOVES_OF_KIND('kind')}`,
+      params: [appId, ...whole, ...kindParams(kind)],
+    });
+    parts.push({
+      sql: fromTrials(`(segment is null or segment not in ${FINAL}) and trial_start >= ? and trial_start < ?`),
+      params: [appId, ...whole, ...kindParams(kind)],
+    });
+  }
+  if (edges.length) {
+    parts.push({
+      sql: fromTrials(`(${edges.map(() => '(trial_start >= ? and trial_start < ?)').join(' or ')})`),
+      params: [appId, ...edges.flatMap(([start, end]) => [iso(start), iso(end)]), ...kindParams(kind)],
+    });
+  }
   const rows = await sql(em).execute<Array<Counts & { path: string | null; reason: string | null; week: Date | null; grouped: 'path' | 'reason' | 'week' }>>(
-    `with starts as (${[rolledUp, rowByRow].filter(Boolean).join(' union all ')})
+    `with starts as (${parts.map((part) => part.sql).join(' union all ')})
      select path, reason, week, case when grouping(path) = 0 then 'path' when grouping(reason) = 0 then 'reason' else 'week' end as grouped,
             sum(trials)::int as trials, coalesce(sum(trials) filter (where outcome = 'converted'), 0)::int as converted,
             coalesce(sum(trials) filter (where outcome = 'expired'), 0)::int as expired
        from (select *, date_bin('7 days'::interval, started, '${origin}'::timestamptz) as week from starts) s
       group by grouping sets ((path), (reason), (week)) having sum(trials) > 0 order by trials desc, path, reason, week`,
-    params,
+    parts.flatMap((part) => part.params),
   );
   const paths = rows.filter((row) => row.grouped === 'path');
   const shown = paths.slice(0, MAX_PATHS);

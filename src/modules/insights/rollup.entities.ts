@@ -54,19 +54,20 @@ export const DriverDayCount = defineEntity({
 export type IDriverDayCount = InferEntity<typeof DriverDayCount>;
 
 /**
- * Trials by the UTC day they started, kind, path of open segments, last open reason and outcome (`open`, `converted`
- * or `expired`). Kept by a trigger on trials (trials/start-rollup.ddl.ts), read by conversion for the range's whole days.
+ * Finished trials (converted or expired) by the UTC day they started, kind, path of open segments and last open reason.
+ * Kept by a trigger on trials (trials/finished-rollup.ddl.ts), read by conversion for the range's whole days.
  */
-export const TrialStartCount = defineEntity({
-  name: 'TrialStartCount',
-  tableName: 'trial_start_counts',
+export const FinishedTrialCount = defineEntity({
+  name: 'FinishedTrialCount',
+  tableName: 'finished_trial_counts',
   properties: {
     appId: p.string().primary(),
     kind: p.string().primary(),
     startDay: p.date().primary(),
     path: p.text().primary(),
-    /** '' when the trial has no open segment yet. */
+    /** '' when the trial never had an open segment. */
     reason: p.string().primary(),
+    /** `converted` or `expired`. */
     outcome: p.string().primary(),
     trials: p.integer(),
   },

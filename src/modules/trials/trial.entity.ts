@@ -1,6 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { App } from '../apps/app.entity.ts';
-import { TRIAL_START_COUNTS_TRIGGER_DDL } from './start-rollup.ddl.ts';
+import { FINISHED_TRIAL_COUNTS_TRIGGER_DDL } from './finished-rollup.ddl.ts';
 
 /**
  * One trial of one app: a person's (userId) or an account's (accountId, a B2B workspace), never
@@ -26,13 +26,13 @@ export const Trial = defineEntity({
       expression: `create index "trials_open_index" on "trials" ("app_id") where "segment" is null or "segment" not in ('converted', 'expired')`,
     },
   ],
-  // Keeps trial_start_counts, what conversion reads (created by the trial_start_counts migration; declared here so the schema check knows it).
+  // Keeps finished_trial_counts, what conversion reads (created by the finished_trial_counts migration; declared here so the schema check knows it).
   triggers: [
     {
-      name: 'trials_start_count',
+      name: 'trials_finished_count',
       timing: 'after',
       events: ['insert', 'update', 'delete'],
-      expression: TRIAL_START_COUNTS_TRIGGER_DDL,
+      expression: FINISHED_TRIAL_COUNTS_TRIGGER_DDL,
     },
   ],
   properties: {

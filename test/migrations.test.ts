@@ -50,6 +50,10 @@ describe('migrations', () => {
         { day: expect.any(String), event: '', trials: 1, converted: 1 },
         { day: expect.any(String), event: 'Report Viewed', trials: 1, converted: 1 },
       ]);
+      // ...and conversion's rollup of finished trials: the converted person's, not the account's still open.
+      expect(await sql(`select kind, path, reason, outcome, trials from finished_trial_counts`)).toEqual([
+        { kind: 'user', path: 'exploring>found_value', reason: 'aha_event_received', outcome: 'converted', trials: 1 },
+      ]);
       await sql(`update trial_outcomes set converted = false, events = '{}' where trial_id = 'trl_b'`);
       expect((await driverDays()).map(({ event, trials, converted }) => [event, trials, converted])).toEqual([
         ['', 1, 0],

@@ -225,8 +225,8 @@ export async function conversionBreakdown(
 
 /** The facts each open trial's workflow decides on, as the trials table has them. */
 export async function openTrialFacts(em: EntityManager, appId: string): Promise<OpenTrialFacts[]> {
-  // Times as epoch milliseconds: parsing three timestamps' text for each of thousands of open trials was a third of a
-  // preview's time.
+  // Times as epoch milliseconds: the text of three timestamps for each of thousands of open trials took tens of ms to
+  // parse (35 ms for 46,000).
   const epochMs = (column: string) => `floor(extract(epoch from ${column}) * 1000)::float8`;
   const rows = await sql(em).execute<
     Array<{

@@ -14,6 +14,7 @@ import { assertPortFree } from './infra/net.ts';
 import { migrateUp, openOrm, poolStats, type MikroORM } from './infra/orm.ts';
 import { ENTITIES } from './modules/entities.ts';
 import { ensureEventPartitions } from './modules/ingest/event-partitions.ts';
+import { ensureDeliveryPartitions } from './modules/webhooks/delivery-partitions.ts';
 import { startEmbeddedPostgres } from './infra/postgres.ts';
 import { connectClient, ensureSearchAttributes, startTemporalDevServer } from './infra/temporal.ts';
 import { resolveTemporalExecutable } from './infra/temporal-cli.ts';
@@ -139,8 +140,10 @@ export async function startRuntime({
     // Every role migrates (under an advisory lock): a worker started first on a fresh database finds its schema too.
     const applied = await timed('migrations', () => migrateUp(orm));
     if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
-    // This month's and the next ones' event partitions, before any event arrives (the hourly maintenance keeps them ahead).
+    // This month's and the next ones' event partitions, and this week's and the next ones' delivery partitions, before
+    // anything arrives (the hourly maintenance keeps them ahead).
     await timed('event partitions', () => ensureEventPartitions(orm));
+    await timed('delivery partitions', () => ensureDeliveryPartitions(orm));
 
     const temporal = await connectClient(temporalAddress, config.temporalNamespace, tracing?.clientInterceptors);
     stops.push(() => temporal.connection.close());

@@ -5,7 +5,8 @@
  * numbers after; a GDPR erasure reaching every partition; and the migration keeping an existing install's rows.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { partitionFor, partitionsToCreate, partitionsToDrop, parsePartition } from '../src/core/event-partitions.ts';
+import { EVENT_PARTITIONS, partitionsToDrop } from '../src/core/event-partitions.ts';
+import { partitionsToCreate } from '../src/core/time-partitions.ts';
 import { openOrm } from '../src/infra/orm.ts';
 import { ENTITIES } from '../src/modules/entities.ts';
 import { dropExpiredEventPartitions, ensureEventPartitions, rollUpEvents } from '../src/modules/ingest/event-partitions.ts';
@@ -21,20 +22,20 @@ const DAY = 86_400_000;
 
 describe('event partitions: the decisions', () => {
   it('names a UTC month, across a year boundary, and reads names back', () => {
-    expect(partitionFor(new Date('2026-12-31T23:59:59.999Z'))).toEqual({
+    expect(EVENT_PARTITIONS.partitionFor(new Date('2026-12-31T23:59:59.999Z'))).toEqual({
       name: 'events_y2026m12',
       from: new Date('2026-12-01T00:00:00Z'),
       to: new Date('2027-01-01T00:00:00Z'),
     });
-    expect(partitionFor(new Date('2027-01-01T00:00:00Z')).name).toBe('events_y2027m01');
-    expect(parsePartition('events_y2027m01')).toEqual(partitionFor(new Date('2027-01-15Z')));
-    expect(parsePartition('events_default')).toBeNull();
-    expect(parsePartition('events_y2027m13')).toBeNull();
+    expect(EVENT_PARTITIONS.partitionFor(new Date('2027-01-01T00:00:00Z')).name).toBe('events_y2027m01');
+    expect(EVENT_PARTITIONS.parse('events_y2027m01')).toEqual(EVENT_PARTITIONS.partitionFor(new Date('2027-01-15Z')));
+    expect(EVENT_PARTITIONS.parse('events_default')).toBeNull();
+    expect(EVENT_PARTITIONS.parse('events_y2027m13')).toBeNull();
   });
 
   it('creates the missing months, oldest first, and drops only what is past the retention and rolled up', () => {
     const names = (list: Array<{ name: string }>) => list.map((p) => p.name);
-    expect(names(partitionsToCreate(['events_y2026m12'], new Date('2026-11-20Z'), new Date('2027-02-01Z')))).toEqual([
+    expect(names(partitionsToCreate(EVENT_PARTITIONS, ['events_y2026m12'], new Date('2026-11-20Z'), new Date('2027-02-01Z')))).toEqual([
       'events_y2026m11',
       'events_y2027m01',
       'events_y2027m02',
@@ -84,15 +85,15 @@ describe('event partitions on a database', () => {
   it('has this month and two ahead from the start, and keeps rows outside them in the default partition until their month is made', async () => {
     const now = new Date();
     for (const ahead of [0, 1, 2]) {
-      expect(await partitions()).toContain(partitionFor(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + ahead, 1))).name);
+      expect(await partitions()).toContain(EVENT_PARTITIONS.partitionFor(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + ahead, 1))).name);
     }
     const old = monthsAgo(14);
     await insertAt('old-1', 'Imported', 'u-old', old);
     expect(await stack.count(`select count(*) as n from events_default`)).toBe(1);
     const created = await ensureEventPartitions(stack.runtime.orm);
-    expect(created[0]).toBe(partitionFor(old).name);
+    expect(created[0]).toBe(EVENT_PARTITIONS.partitionFor(old).name);
     expect(await stack.count(`select count(*) as n from events_default`)).toBe(0);
-    expect(await stack.count(`select count(*) as n from "${partitionFor(old).name}"`)).toBe(1);
+    expect(await stack.count(`select count(*) as n from "${EVENT_PARTITIONS.partitionFor(old).name}"`)).toBe(1);
     // The unique index came with it: the same message again is refused there.
     await expect(insertAt('old-1', 'Imported', 'u-old', old)).rejects.toThrow(/duplicate key/);
     // Running again creates nothing.
@@ -101,7 +102,7 @@ describe('event partitions on a database', () => {
 
   it('stores a message re-sent across a month boundary once', async () => {
     const writer = new EventWriter(stack.runtime.orm);
-    const lastMonth = new Date(partitionFor(new Date()).from.getTime() - 1000);
+    const lastMonth = new Date(EVENT_PARTITIONS.partitionFor(new Date()).from.getTime() - 1000);
     const message = (receivedAt: Date) =>
       ingestEvent({ messageId: 'across-the-boundary', userId: 'u-boundary', event: 'Clicked', timestamp: lastMonth, receivedAt });
     const first = await writer.write(app.app.id, [message(lastMonth)]);
@@ -125,7 +126,11 @@ describe('event partitions on a database', () => {
     expect(queueBefore.find((row) => row.event === 'Report Viewed')?.count).toBe(4);
 
     // Not rolled up yet: the old months holding rows stay (empty ones in between may go).
-    const withRows = [partitionFor(monthsAgo(14)).name, partitionFor(monthsAgo(9)).name, partitionFor(monthsAgo(8)).name];
+    const withRows = [
+      EVENT_PARTITIONS.partitionFor(monthsAgo(14)).name,
+      EVENT_PARTITIONS.partitionFor(monthsAgo(9)).name,
+      EVENT_PARTITIONS.partitionFor(monthsAgo(8)).name,
+    ];
     const early = await dropExpiredEventPartitions(stack.runtime.orm, 'P180D');
     expect(early.filter((name) => withRows.includes(name))).toEqual([]);
     expect(await partitions()).toEqual(expect.arrayContaining(withRows));
@@ -134,18 +139,18 @@ describe('event partitions on a database', () => {
     expect(await queue()).toEqual(queueBefore);
     const dropped = await dropExpiredEventPartitions(stack.runtime.orm, 'P180D');
     expect(dropped).toEqual(expect.arrayContaining(withRows));
-    expect(await partitions()).not.toContain(partitionFor(monthsAgo(9)).name);
+    expect(await partitions()).not.toContain(EVENT_PARTITIONS.partitionFor(monthsAgo(9)).name);
     expect(await stack.count(`select count(*) as n from events where app_id = $1 and message_id like 'nine-%'`, [app.app.id])).toBe(0);
     expect(await queue()).toEqual(queueBefore);
     expect(await volume()).toEqual(volumeBefore);
     // This month's partition is never past the retention.
-    expect(await partitions()).toContain(partitionFor(new Date()).name);
+    expect(await partitions()).toContain(EVENT_PARTITIONS.partitionFor(new Date()).name);
     // P0D keeps everything.
     await insertAt('seven-0', 'Invited', 'u9', monthsAgo(7));
     await ensureEventPartitions(stack.runtime.orm);
     await rollUpEvents(stack.runtime.orm);
     expect(await dropExpiredEventPartitions(stack.runtime.orm, 'P0D')).toEqual([]);
-    expect(await partitions()).toContain(partitionFor(monthsAgo(7)).name);
+    expect(await partitions()).toContain(EVENT_PARTITIONS.partitionFor(monthsAgo(7)).name);
   });
 
   it('runs as the hourly maintain-events schedule, through the worker', async () => {

@@ -1,9 +1,9 @@
 /**
  * Webhook operations against a real receiver and the real Temporal: per-trial order,
- * operational events, automatic disabling, replaying an outage, and the delivery filters.
+ * operational events, automatic disabling, replaying an outage, and the delivery filters
+ * (retention: delivery-partitions.test.ts).
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { pruneScheduleId } from '../src/temporal/schedules.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, CREATE_ENDPOINT, START_TRIAL, type CreatedApp } from './support/operations.ts';
 import { Receiver, type Reply } from './support/receiver.ts';
@@ -178,33 +178,5 @@ describe('replaying an outage and the delivery filters', () => {
     // Time filters: nothing was created before `before`, everything before now.
     expect((await stack.gql(DELIVERIES, { endpointId, until: before })).data.deliveries.edges).toHaveLength(0);
     expect((await stack.gql(DELIVERIES, { endpointId, since: before, until: new Date().toISOString() })).data.deliveries.edges).toHaveLength(2);
-  });
-});
-
-describe('retention', () => {
-  it('the hourly schedule deletes finished deliveries past DELIVERY_RETENTION, with their attempts, and keeps pending ones', async () => {
-    const short = await startTestStack({ config: { deliveryRetention: 'PT1S' } });
-    const { Connection, Client } = await import('@temporalio/client');
-    const connection = await Connection.connect({ address: inject('temporalAddress') });
-    try {
-      const app = (await short.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: 'retention' })).data!.createApp;
-      const hook = await receiver();
-      const created = await short.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: hook.url } });
-      const endpointId = created.data.createWebhookEndpoint.endpoint.id;
-      await short.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { errors { message } } }`, { e: endpointId });
-      await short.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { errors { message } } }`, { e: endpointId });
-      const listed = async () => (await short.gql(DELIVERIES, { endpointId })).data.deliveries.edges.length;
-      expect(await listed()).toBe(2);
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-
-      const schedule = new Client({ connection }).schedule.getHandle(pruneScheduleId(short.config.temporalTaskQueue));
-      expect((await schedule.describe()).spec.intervals?.[0]?.every).toBe(3_600_000);
-      await schedule.trigger();
-      await eventually(async () => ((await listed()) === 0 ? true : undefined), 20_000);
-      expect(await short.count('select count(*) as n from delivery_attempts')).toBe(0);
-    } finally {
-      await connection.close();
-      await short.stop();
-    }
   });
 });

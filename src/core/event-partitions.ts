@@ -4,43 +4,9 @@
  * facts read every partition's index (they have no time bound), so 7 partitions for 180 days cost less than 26; and
  * a month is fine-grained enough for a retention counted in months. Pure.
  */
+import { monthlyPartitions, partitionsPastRetention, type TimePartition } from './time-partitions.ts';
 
-export interface EventPartition {
-  name: string;
-  /** Inclusive. */
-  from: Date;
-  /** Exclusive. */
-  to: Date;
-}
-
-const NAME = /^events_y(\d{4})m(\d{2})$/;
-
-/** The month partition holding this instant. */
-export function partitionFor(at: Date): EventPartition {
-  const from = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
-  const to = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1));
-  const month = String(from.getUTCMonth() + 1).padStart(2, '0');
-  return { name: `events_y${from.getUTCFullYear()}m${month}`, from, to };
-}
-
-/** A partition's range from its name; null for any other table (the default partition). */
-export function parsePartition(name: string): EventPartition | null {
-  const match = NAME.exec(name);
-  if (!match) return null;
-  const month = Number(match[2]);
-  if (month < 1 || month > 12) return null;
-  return partitionFor(new Date(Date.UTC(Number(match[1]), month - 1, 1)));
-}
-
-/** The months from `from`'s through `through`'s that have no partition yet, oldest first. */
-export function partitionsToCreate(existing: string[], from: Date, through: Date): EventPartition[] {
-  const have = new Set(existing);
-  const missing: EventPartition[] = [];
-  for (let partition = partitionFor(from); partition.from <= through; partition = partitionFor(partition.to)) {
-    if (!have.has(partition.name)) missing.push(partition);
-  }
-  return missing;
-}
+export const EVENT_PARTITIONS = monthlyPartitions('events');
 
 /**
  * The partitions retention lets go: wholly older than the cutoff (now less the retention), and wholly rolled up
@@ -52,12 +18,10 @@ export function partitionsToDrop(
   now: Date,
   retentionMs: number,
   rolledUpToId: bigint,
-): EventPartition[] {
-  if (retentionMs <= 0) return [];
-  const cutoff = now.getTime() - retentionMs;
-  return existing
-    .map(({ name, maxId }) => ({ partition: parsePartition(name), maxId }))
-    .filter(({ partition, maxId }) => partition !== null && partition.to.getTime() <= cutoff && (maxId === null || maxId <= rolledUpToId))
-    .map(({ partition }) => partition!)
-    .sort((a, b) => a.from.getTime() - b.from.getTime());
+): TimePartition[] {
+  const maxIds = new Map(existing.map(({ name, maxId }) => [name, maxId]));
+  return partitionsPastRetention(EVENT_PARTITIONS, [...maxIds.keys()], now, retentionMs).filter((partition) => {
+    const maxId = maxIds.get(partition.name);
+    return maxId === null || maxId === undefined || maxId <= rolledUpToId;
+  });
 }

@@ -6,7 +6,7 @@ import type { ChangeFacts } from '../modules/webhooks/catalog.ts';
 import { sendFirstAttempts } from '../modules/webhooks/first-attempts.ts';
 import { dispatchable, dispatchDeliveries } from '../modules/webhooks/lanes.ts';
 import { loadChangeSubject, planChangeDeliveries } from '../modules/webhooks/planning.ts';
-import { pruneDeliveries } from '../modules/webhooks/retention.ts';
+import { maintainDeliveries } from '../modules/webhooks/delivery-partitions.ts';
 import { maintainEvents } from '../modules/ingest/event-partitions.ts';
 import { WebhookDelivery } from '../modules/webhooks/webhook-delivery.entity.ts';
 import { SegmentChange } from '../modules/trials/segment-change.entity.ts';
@@ -150,9 +150,9 @@ export function createActivities({
       return maintainEvents(orm, eventRetention);
     },
 
-    /** One batch of the retention sweep; the number deleted. */
+    /** The deliveries' maintenance: weeks made ahead, weeks past the retention dropped; the number of deliveries dropped. */
     async pruneDeliveries(): Promise<number> {
-      return pruneDeliveries(orm, deliveryRetention);
+      return maintainDeliveries(orm, deliveryRetention);
     },
 
     /**

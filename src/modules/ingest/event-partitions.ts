@@ -5,34 +5,20 @@
  * Rows outside every month partition land in `events_default` (nothing fails at a boundary, even if the
  * maintenance did not run); creating their month moves them out of it.
  */
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { partitionFor, partitionsToCreate, partitionsToDrop, type EventPartition } from '../../core/event-partitions.ts';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { EVENT_PARTITIONS, partitionsToDrop } from '../../core/event-partitions.ts';
 import { parseIsoDuration } from '../../core/durations.ts';
+import { partitionsToCreate, type TimePartition } from '../../core/time-partitions.ts';
+import { boundOf, executor, partitionsOf, rangeOf } from '../../infra/partitions.ts';
 
 /** Months created ahead of the current one. */
 const MONTHS_AHEAD = 2;
 /** Rows newer than this are left to the live count: no transaction still writing them can be missed by the rollup. */
 const ROLLUP_LAG = '1 hour';
 
-type Execute = <T = Array<Record<string, unknown>>>(sql: string, params?: unknown[]) => Promise<T>;
-/** Statements on this entity manager (inside its transaction, when it has one). */
-const executor =
-  (em: EntityManager): Execute =>
-  <T>(sql: string, params: unknown[] = []) =>
-    em.execute(sql, params) as Promise<T>;
-
-async function partitionNames(execute: Execute): Promise<string[]> {
-  const rows = await execute<Array<{ name: string }>>(
-    `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'events'::regclass`,
-  );
-  return rows.map((row) => row.name);
-}
-
-const literal = (at: Date) => `'${at.toISOString()}'`;
-
 /** Creates one month's partition, moving any rows the default partition holds for it, in one transaction. */
-async function createPartition(orm: MikroORM, partition: EventPartition): Promise<void> {
-  const range = `received_at >= ${literal(partition.from)} and received_at < ${literal(partition.to)}`;
+async function createPartition(orm: MikroORM, partition: TimePartition): Promise<void> {
+  const range = rangeOf('received_at', partition);
   await orm.em.fork().transactional(async (em) => {
     const execute = executor(em);
     // Serialises maintenance runs (two workers' schedules, or a start beside a run).
@@ -41,7 +27,7 @@ async function createPartition(orm: MikroORM, partition: EventPartition): Promis
     await execute(
       `create temporary table moving_events on commit drop as with moved as (delete from events_default where ${range} returning *) select * from moved`,
     );
-    await execute(`create table "${partition.name}" partition of events for values from (${literal(partition.from)}) to (${literal(partition.to)})`);
+    await execute(`create table "${partition.name}" partition of events ${boundOf(partition)}`);
     // (app, messageId) is unique within a partition (a re-sent message is stored once); across a month's
     // boundary the writer's own check within 7 days does it (event-writer.ts).
     await execute(`create unique index "${partition.name}_app_id_message_id" on "${partition.name}" (app_id, message_id)`);
@@ -58,8 +44,8 @@ export async function ensureEventPartitions(orm: MikroORM, now = new Date(), ear
   // (The ORM's raw rows keep timestamps as text.)
   const [oldest] = await execute<Array<{ at: string | null }>>(`select min(received_at) as at from events_default`);
   const from = new Date(Math.min(earliest.getTime(), now.getTime(), oldest?.at ? Date.parse(oldest.at) : Number.POSITIVE_INFINITY));
-  const through = partitionFor(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + MONTHS_AHEAD, 1))).from;
-  const missing = partitionsToCreate(await partitionNames(execute), from, through);
+  const through = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + MONTHS_AHEAD, 1));
+  const missing = partitionsToCreate(EVENT_PARTITIONS, await partitionsOf(execute, 'events'), from, through);
   for (const partition of missing) await createPartition(orm, partition);
   return missing.map((partition) => partition.name);
 }
@@ -103,7 +89,7 @@ export async function dropExpiredEventPartitions(orm: MikroORM, retention: strin
   if (retentionMs <= 0) return [];
   const [watermark] = await execute<Array<{ rolled_up_to_id: string }>>(`select rolled_up_to_id from event_rollup_watermark`);
   const existing = [];
-  for (const name of await partitionNames(execute)) {
+  for (const name of await partitionsOf(execute, 'events')) {
     const [newest] = await execute<Array<{ max_id: string | null }>>(`select max(id) as max_id from "${name}"`);
     existing.push({ name, maxId: newest!.max_id === null ? null : BigInt(newest!.max_id) });
   }

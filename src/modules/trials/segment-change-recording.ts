@@ -26,7 +26,7 @@ with inserted as (
   select d.id, d.endpoint_id, d.event_type, d.body, $1, $3, $4, d.status, 0, now()
   from jsonb_to_recordset(cast($9 as jsonb)) as d(id text, endpoint_id text, event_type text, body text, status text)
   where exists (select 1 from inserted)
-  on conflict (id) do nothing
+  on conflict do nothing
 ), assigned as (
   insert into holdout_assignments (experiment_id, trial_id, held_out, assigned_at)
   select distinct d.holdout_id, $3, d.status = 'held_out', now()

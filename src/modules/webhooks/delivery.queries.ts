@@ -18,7 +18,7 @@ export async function deliveryCountsByTrial(em: EntityManager, trialIds: string[
 
 /** Each delivery's attempts, oldest first, in one query. */
 export async function attemptsByDelivery(em: EntityManager, deliveryIds: string[]): Promise<Map<string, IDeliveryAttempt[]>> {
-  const attempts = await em.find(DeliveryAttempt, { delivery: { $in: deliveryIds } }, { orderBy: { attemptedAt: 'asc', id: 'asc' } });
+  const attempts = await em.find(DeliveryAttempt, { delivery: { id: { $in: deliveryIds } } }, { orderBy: { attemptedAt: 'asc', id: 'asc' } });
   const byDelivery = new Map<string, IDeliveryAttempt[]>(deliveryIds.map((id) => [id, []]));
   for (const attempt of attempts) byDelivery.get(attempt.delivery.id)!.push(attempt);
   return byDelivery;

@@ -19,7 +19,6 @@ import {
 } from './catalog.ts';
 import { deliveryIdFor } from './delivery-id.ts';
 import { isHeldOut } from './holdouts.ts';
-import { WebhookDelivery } from './webhook-delivery.entity.ts';
 
 export interface DeliveryRow {
   id: string;
@@ -35,27 +34,33 @@ export interface DeliveryRow {
   holdoutId?: string;
 }
 
-/** One INSERT for all of them; a row whose id exists already is left as it is. */
+/**
+ * One INSERT for all of them; a row whose id exists already, in any week's partition, is left as it is (the id is
+ * unique within a week by its partition's index, and across weeks by this check: a retried activity plans again).
+ */
+const INSERT_DELIVERIES = prepareStatement(`
+insert into webhook_deliveries (id, endpoint_id, event_type, body, segment_change_id, trial_id, sequence, status, attempt_count, created_at)
+select d.id, d.endpoint_id, d.event_type, d.body, d.segment_change_id, d.trial_id, d.sequence, 'pending', 0, now()
+from jsonb_to_recordset(cast($1 as jsonb))
+  as d(id text, endpoint_id text, event_type text, body text, segment_change_id text, trial_id text, sequence int)
+where not exists (select 1 from webhook_deliveries planned where planned.id = d.id)
+on conflict do nothing`);
+
 export async function insertDeliveries(em: EntityManager, rows: DeliveryRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const createdAt = new Date();
-  await em
-    .createQueryBuilder(WebhookDelivery)
-    .insert(
-      rows.map(({ endpointId, ...row }) => ({
-        segmentChangeId: null,
-        trialId: null,
-        sequence: null,
-        ...row,
-        endpoint: endpointId,
-        status: 'pending' as const,
-        attemptCount: 0,
-        createdAt,
+  await executeBound(em, INSERT_DELIVERIES, [
+    JSON.stringify(
+      rows.map((row) => ({
+        id: row.id,
+        endpoint_id: row.endpointId,
+        event_type: row.eventType,
+        body: row.body,
+        segment_change_id: row.segmentChangeId ?? null,
+        trial_id: row.trialId ?? null,
+        sequence: row.sequence ?? null,
       })),
-    )
-    .onConflict('id')
-    .ignore()
-    .execute('run');
+    ),
+  ]);
 }
 
 /** An enabled endpoint as planning sees it: what it wants, and its running holdout. */

@@ -43,14 +43,14 @@ export interface AttemptOutcome {
  */
 const RECORD_ATTEMPTS = prepareStatement(`
 with attempts as (
-  insert into delivery_attempts (id, delivery_id, attempted_at, duration_ms, status_code, response_headers, response_body, error)
-  select id, delivery_id, attempted_at, duration_ms, status_code, response_headers, response_body, error
+  insert into delivery_attempts (id, delivery_id, delivery_created_at, attempted_at, duration_ms, status_code, response_headers, response_body, error)
+  select id, delivery_id, delivery_created_at, attempted_at, duration_ms, status_code, response_headers, response_body, error
   from jsonb_to_recordset(cast($1 as jsonb))
-    as a(id text, delivery_id text, attempted_at timestamptz, duration_ms int, status_code int, response_headers jsonb, response_body text, error text)
+    as a(id text, delivery_id text, delivery_created_at timestamptz, attempted_at timestamptz, duration_ms int, status_code int, response_headers jsonb, response_body text, error text)
 ), deliveries as (
   update webhook_deliveries d set status = v.status, attempt_count = v.attempt_count, delivered_at = v.delivered_at
-  from jsonb_to_recordset(cast($2 as jsonb)) as v(id text, status text, attempt_count int, delivered_at timestamptz)
-  where d.id = v.id
+  from jsonb_to_recordset(cast($2 as jsonb)) as v(id text, created_at timestamptz, status text, attempt_count int, delivered_at timestamptz)
+  where d.id = v.id and d.created_at = v.created_at
 ), endpoints as (
   update webhook_endpoints e set failing_since = v.failing_since, enabled = v.enabled, disabled_reason = v.disabled_reason
   from jsonb_to_recordset(cast($3 as jsonb)) as v(id text, failing_since timestamptz, enabled boolean, disabled_reason text)
@@ -72,6 +72,7 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
     attempts.push({
       id: attemptId,
       delivery_id: delivery.id,
+      delivery_created_at: delivery.createdAt.toISOString(),
       attempted_at: attemptedAt.toISOString(),
       duration_ms: result.durationMs,
       status_code: result.statusCode,
@@ -119,6 +120,7 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
       JSON.stringify(
         posted.map(({ delivery }) => ({
           id: delivery.id,
+          created_at: delivery.createdAt.toISOString(),
           status: delivery.status,
           attempt_count: delivery.attemptCount,
           delivered_at: delivery.deliveredAt?.toISOString() ?? null,
@@ -171,6 +173,7 @@ function withoutAnswer(attempt: AttemptRow, error: unknown): AttemptRow {
 interface AttemptRow {
   id: string;
   delivery_id: string;
+  delivery_created_at: string;
   attempted_at: string;
   duration_ms: number;
   status_code: number | null;

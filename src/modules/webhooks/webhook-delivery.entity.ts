@@ -1,7 +1,10 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { WebhookEndpoint } from './webhook-endpoint.entity.ts';
 
-/** One message to one endpoint; its id is the `webhook-id` on every attempt. */
+/**
+ * One message to one endpoint; its id is the `webhook-id` on every attempt. Kept in week partitions of createdAt with
+ * its attempts (the delivery_partitions migration; the maintenance makes and drops them, delivery-partitions.ts).
+ */
 export const WebhookDelivery = defineEntity({
   name: 'WebhookDelivery',
   tableName: 'webhook_deliveries',
@@ -26,7 +29,14 @@ export const WebhookDelivery = defineEntity({
     /** pending | delivered | failed | held_out (its endpoint's holdout kept it from being sent: recorded, never sent) */
     status: p.string().default('pending'),
     attemptCount: p.integer().default(0),
-    createdAt: p.datetime().onCreate(() => new Date()),
+    /**
+     * The partition key (a primary key column, as PostgreSQL requires of one). In milliseconds, as a JavaScript Date
+     * holds it: the key read back must find its row again (an attempt's foreign key, an update by primary key).
+     */
+    createdAt: p
+      .datetime(3)
+      .primary()
+      .onCreate(() => new Date()),
     deliveredAt: p.datetime().nullable(),
   },
 });
@@ -36,10 +46,11 @@ export type IWebhookDelivery = InferEntity<typeof WebhookDelivery>;
 export const DeliveryAttempt = defineEntity({
   name: 'DeliveryAttempt',
   tableName: 'delivery_attempts',
-  indexes: [{ properties: ['delivery', 'attemptedAt'] }],
+  indexes: [{ properties: ['delivery', 'attemptedAt'], name: 'delivery_attempts_delivery_attempted_at_index' }],
   properties: {
     id: p.string().primary(),
-    delivery: () => p.manyToOne(WebhookDelivery).deleteRule('cascade'),
+    /** (delivery_id, delivery_created_at): an attempt lives in its delivery's week partition, so the two go together. */
+    delivery: () => p.manyToOne(WebhookDelivery).primary().deleteRule('cascade'),
     attemptedAt: p.datetime(),
     durationMs: p.integer(),
     statusCode: p.integer().nullable(),

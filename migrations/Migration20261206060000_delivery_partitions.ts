@@ -3,10 +3,11 @@ import { Migration } from '@mikro-orm/migrations';
 const DELIVERY_INDEXES = [
   `create index "webhook_deliveries_endpoint_id_created_at_index" on "webhook_deliveries" ("endpoint_id", "created_at");`,
   `create index "webhook_deliveries_endpoint_id_status_created_at_index" on "webhook_deliveries" ("endpoint_id", "status", "created_at");`,
-  `create index "webhook_deliveries_created_at_index" on "webhook_deliveries" ("created_at");`,
   `create index "webhook_deliveries_trial_id_status_index" on "webhook_deliveries" ("trial_id", "status");`,
   `create index "webhook_deliveries_segment_change_id_index" on "webhook_deliveries" ("segment_change_id");`,
 ];
+/** Only the row-by-row retention read it; the partitions replace it (every index is written by each status change). */
+const CREATED_AT_INDEX = `create index "webhook_deliveries_created_at_index" on "webhook_deliveries" ("created_at");`;
 const ENDPOINT_FOREIGN_KEY = `alter table "webhook_deliveries" add constraint "webhook_deliveries_endpoint_id_foreign" foreign key ("endpoint_id") references "webhook_endpoints" ("id") on delete cascade;`;
 const ATTEMPT_COLUMNS = `"id", "delivery_id", "attempted_at", "duration_ms", "status_code", "response_headers", "response_body", "error"`;
 
@@ -15,8 +16,8 @@ const ATTEMPT_COLUMNS = `"id", "delivery_id", "attempted_at", "duration_ms", "st
  * says why a week): both tables are rebuilt as partitioned ones and every row copied, with partitions from the oldest
  * delivery's week through two weeks ahead and a default partition for anything outside them. An attempt carries its
  * delivery's created_at (the foreign key is on both columns), so a week's attempts are in the same week's partition and
- * the two go together. Each partition's own unique index on id keeps a delivery id once a week (planning inserts only
- * ids it does not find in any week: planning.ts).
+ * the two go together. A delivery id stays unique by how deliveries are planned (each insert guarded: planning.ts,
+ * segment-change-recording.ts), not by an index of its own in every week: each status change writes every index.
  */
 export class Migration20261206060000_delivery_partitions extends Migration {
   override name = 'Migration20261206060000_delivery_partitions';
@@ -44,7 +45,6 @@ export class Migration20261206060000_delivery_partitions extends Migration {
         while week <= last loop
           suffix := '_w' || to_char(week, 'YYYYMMDD');
           execute format('create table %I partition of webhook_deliveries for values from (%L) to (%L)', 'webhook_deliveries' || suffix, week, week + interval '1 week');
-          execute format('create unique index %I on %I (id)', 'webhook_deliveries' || suffix || '_id', 'webhook_deliveries' || suffix);
           execute format('create table %I partition of delivery_attempts for values from (%L) to (%L)', 'delivery_attempts' || suffix, week, week + interval '1 week');
           week := week + interval '1 week';
         end loop;
@@ -81,7 +81,7 @@ export class Migration20261206060000_delivery_partitions extends Migration {
     this.addSql(`drop table "webhook_deliveries_partitioned";`);
     this.addSql(`alter table "webhook_deliveries" alter column "created_at" type timestamptz;`);
     this.addSql(`alter table "webhook_deliveries" add constraint "webhook_deliveries_pkey" primary key ("id");`);
-    for (const statement of DELIVERY_INDEXES) this.addSql(statement);
+    for (const statement of [...DELIVERY_INDEXES, CREATED_AT_INDEX]) this.addSql(statement);
     this.addSql(ENDPOINT_FOREIGN_KEY);
     this.addSql(`alter table "delivery_attempts" add constraint "delivery_attempts_pkey" primary key ("id");`);
     this.addSql(`create index "delivery_attempts_delivery_id_attempted_at_index" on "delivery_attempts" ("delivery_id", "attempted_at");`);

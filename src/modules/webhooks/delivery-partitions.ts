@@ -30,8 +30,6 @@ async function createWeek(orm: MikroORM, deliveries: TimePartition): Promise<voi
       `create temporary table moving_deliveries on commit drop as with moved as (delete from webhook_deliveries_default where ${rangeOf('created_at', deliveries)} returning *) select * from moved`,
     );
     await execute(`create table "${deliveries.name}" partition of webhook_deliveries ${boundOf(deliveries)}`);
-    // A delivery id is kept once a week; planning does not insert one that any week holds (planning.ts).
-    await execute(`create unique index "${deliveries.name}_id" on "${deliveries.name}" (id)`);
     await execute(`create table "${attempts.name}" partition of delivery_attempts ${boundOf(attempts)}`);
     await execute(`insert into webhook_deliveries select * from moving_deliveries`);
     await execute(`insert into delivery_attempts select * from moving_attempts`);

@@ -35,8 +35,8 @@ export interface DeliveryRow {
 }
 
 /**
- * One INSERT for all of them; a row whose id exists already, in any week's partition, is left as it is (the id is
- * unique within a week by its partition's index, and across weeks by this check: a retried activity plans again).
+ * One INSERT for all of them; a row whose id exists already, in any week's partition, is left as it is (a retried
+ * activity plans again). This check is what keeps an id once: the primary key holds (id, created_at).
  */
 const INSERT_DELIVERIES = prepareStatement(`
 insert into webhook_deliveries (id, endpoint_id, event_type, body, segment_change_id, trial_id, sequence, status, attempt_count, created_at)

@@ -11,7 +11,6 @@ export const WebhookDelivery = defineEntity({
   indexes: [
     { properties: ['endpoint', 'createdAt'] },
     { properties: ['endpoint', 'status', 'createdAt'] },
-    { properties: ['createdAt'] },
     { properties: ['trialId', 'status'] },
     { properties: ['segmentChangeId'] },
   ],

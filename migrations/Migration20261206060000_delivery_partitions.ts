@@ -15,8 +15,8 @@ const ATTEMPT_COLUMNS = `"id", "delivery_id", "attempted_at", "duration_ms", "st
  * Webhook deliveries and their attempts in week partitions of the delivery's created_at (src/core/delivery-partitions.ts
  * says why a week): both tables are rebuilt as partitioned ones and every row copied, with partitions from the oldest
  * delivery's week through two weeks ahead and a default partition for anything outside them. An attempt carries its
- * delivery's created_at (the foreign key is on both columns), so a week's attempts are in the same week's partition and
- * the two go together. A delivery id stays unique by how deliveries are planned (each insert guarded: planning.ts,
+ * delivery's created_at, so a week's attempts are in the same week's partition and the two go together; its foreign
+ * key (both columns, on delete cascade) is made between each week's two partitions (webhook-delivery.entity.ts says why). A delivery id stays unique by how deliveries are planned (each insert guarded: planning.ts,
  * segment-change-recording.ts), not by an index of its own in every week: each status change writes every index.
  */
 export class Migration20261206060000_delivery_partitions extends Migration {
@@ -60,9 +60,16 @@ export class Migration20261206060000_delivery_partitions extends Migration {
     this.addSql(ENDPOINT_FOREIGN_KEY);
     this.addSql(`alter table "delivery_attempts" add constraint "delivery_attempts_pkey" primary key ("id", "delivery_id", "delivery_created_at");`);
     this.addSql(`create index "delivery_attempts_delivery_attempted_at_index" on "delivery_attempts" ("delivery_id", "delivery_created_at", "attempted_at");`);
-    this.addSql(
-      `alter table "delivery_attempts" add constraint "delivery_attempts_delivery_id_delivery_created_at_foreign" foreign key ("delivery_id", "delivery_created_at") references "webhook_deliveries" ("id", "created_at") on update cascade on delete cascade;`,
-    );
+    // The attempts' foreign key, week by week: each attempts partition to the same week's deliveries partition.
+    this.addSql(`do $$
+      declare
+        attempts text;
+      begin
+        for attempts in select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'delivery_attempts'::regclass loop
+          execute format('alter table %I add constraint %I foreign key (delivery_id, delivery_created_at) references %I (id, created_at) on delete cascade',
+            attempts, attempts || '_delivery_foreign', replace(attempts, 'delivery_attempts', 'webhook_deliveries'));
+        end loop;
+      end $$;`);
   }
 
   override down(): void | Promise<void> {

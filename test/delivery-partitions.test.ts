@@ -83,12 +83,21 @@ describe('delivery partitions on a database', () => {
   });
 
   it('drops whole weeks past DELIVERY_RETENTION with their attempts, through the hourly schedule, and keeps a week with a delivery pending', async () => {
-    const [old1, old2, stillPending] = [await sendTestWebhook(), await sendTestWebhook(), await sendTestWebhook()];
-    expect([old1, old2, stillPending].map((attempt) => attempt.statusCode)).toEqual([200, 200, 200]);
-    // Two made 60 days ago; one 45 days ago and pending still (its retry window outlasted the retention). Moving a
-    // delivery moves its attempts with it (the foreign key's update cascade): both land in the default partitions.
-    await stack.sql(`update webhook_deliveries set created_at = created_at - interval '60 days' where id = any($1)`, [[old1.deliveryId, old2.deliveryId]]);
-    await stack.sql(`update webhook_deliveries set created_at = created_at - interval '45 days', status = 'pending' where id = $1`, [stillPending.deliveryId]);
+    const current = await sendTestWebhook();
+    expect(current.statusCode).toBe(200);
+    // Two delivered 60 days ago; one planned 45 days ago and pending still (its retry window outlasted the retention);
+    // each with an attempt. No week of theirs exists yet: they land in the default partitions.
+    await stack.sql(
+      `insert into webhook_deliveries (id, endpoint_id, event_type, body, status, attempt_count, created_at) values
+         ('msg_old_1', $1, 'webhook.test', '{}', 'delivered', 1, now() - interval '60 days'),
+         ('msg_old_2', $1, 'webhook.test', '{}', 'delivered', 1, now() - interval '60 days 1 hour'),
+         ('msg_pending', $1, 'webhook.test', '{}', 'pending', 1, now() - interval '45 days')`,
+      [endpointId],
+    );
+    await stack.sql(
+      `insert into delivery_attempts (id, delivery_id, delivery_created_at, attempted_at, duration_ms, status_code)
+       select 'att_' || id, id, created_at, created_at, 5, 500 from webhook_deliveries where id in ('msg_old_1', 'msg_old_2', 'msg_pending')`,
+    );
     expect(await stack.count(`select count(*) as n from webhook_deliveries_default`)).toBe(3);
     expect(await stack.count(`select count(*) as n from delivery_attempts_default`)).toBe(3);
 
@@ -104,28 +113,41 @@ describe('delivery partitions on a database', () => {
       await temporal.connection.close();
     }
 
-    // The old weeks were made (their rows moved out of the default partitions), then the one past the retention dropped.
+    // The old weeks were made (their rows moved out of the default partitions, attempts with their deliveries), then
+    // the one past the retention dropped.
     expect(await stack.count(`select count(*) as n from webhook_deliveries_default`)).toBe(0);
     expect(await stack.count(`select count(*) as n from delivery_attempts_default`)).toBe(0);
     expect(await partitionsOf('webhook_deliveries')).not.toContain(weekOf(60).name);
     expect(await partitionsOf('delivery_attempts')).not.toContain(attemptsPartitionOf(weekOf(60)).name);
     expect(await partitionsOf('webhook_deliveries')).toContain(weekOf(45).name);
+    // The week the maintenance made has the attempts' foreign key: an attempt of no delivery there is refused.
+    await expect(
+      stack.sql(
+        `insert into delivery_attempts (id, delivery_id, delivery_created_at, attempted_at, duration_ms) values ('att_orphan', 'msg_none', now() - interval '45 days', now(), 1)`,
+      ),
+    ).rejects.toThrow(/foreign key/);
     const left = await stack.sql<{ id: string; attempts: number }>(
       `select d.id, (select count(*)::int from delivery_attempts a where a.delivery_id = d.id) as attempts from webhook_deliveries d
-        join webhook_endpoints e on e.id = d.endpoint_id where e.app_id = $1`,
+        join webhook_endpoints e on e.id = d.endpoint_id where e.app_id = $1 order by d.created_at`,
       [app.app.id],
     );
-    expect(left).toEqual([{ id: stillPending.deliveryId, attempts: 1 }]);
+    expect(left).toEqual([
+      { id: 'msg_pending', attempts: 1 },
+      { id: current.deliveryId, attempts: 1 },
+    ]);
     // This week's and the weeks ahead are never past the retention.
     expect(await partitionsOf('webhook_deliveries')).toContain(weekOf(0).name);
   });
 
   it('plans a delivery id once, whichever week holds it', async () => {
-    const plan = () => insertDeliveries(stack.runtime.orm.em.fork(), [{ id: 'msg_planned_once', endpointId, eventType: 'delivery.failing', body: '{}' }]);
-    await plan();
-    await stack.sql(`update webhook_deliveries set created_at = created_at - interval '10 days' where id = 'msg_planned_once'`);
+    await stack.sql(
+      `insert into webhook_deliveries (id, endpoint_id, event_type, body, status, attempt_count, created_at)
+       values ('msg_planned_once', $1, 'delivery.failing', '{}', 'pending', 0, now() - interval '10 days')`,
+      [endpointId],
+    );
     await ensureDeliveryPartitions(stack.runtime.orm);
-    await plan();
+    // Planned again now (a retried activity): this week's partition has no such id, an earlier week has.
+    await insertDeliveries(stack.runtime.orm.em.fork(), [{ id: 'msg_planned_once', endpointId, eventType: 'delivery.failing', body: '{}' }]);
     expect(await stack.sql(`select id from webhook_deliveries where id = 'msg_planned_once'`)).toHaveLength(1);
   });
 });
@@ -162,7 +184,8 @@ describe('the delivery partitions migration', () => {
       expect(await sql(`select (select count(*)::int from webhook_deliveries_default) + (select count(*)::int from delivery_attempts_default) as n`)).toEqual([
         { n: 0 },
       ]);
-      // Each attempt sits in its delivery's week and refers to it by both key columns; an attempt of no delivery is refused.
+      // Each attempt sits in its delivery's week and refers to it by both key columns; an attempt of no delivery is
+      // refused (the week's foreign key, the default partitions' too).
       expect(
         await sql(`select count(*)::int as n from delivery_attempts a join webhook_deliveries d on d.id = a.delivery_id and d.created_at = a.delivery_created_at
                     where substring(a.tableoid::regclass::text from '_w.*$') = substring(d.tableoid::regclass::text from '_w.*$')`),

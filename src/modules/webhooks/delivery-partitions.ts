@@ -14,7 +14,10 @@ import { boundOf, executor, partitionsOf, rangeOf } from '../../infra/partitions
 const WEEKS_AHEAD = 2;
 const WEEK_MS = 7 * 86_400_000;
 
-/** Makes one week's partitions of both tables, moving the rows the default partitions hold for it, in one transaction. */
+/**
+ * Makes one week's partitions of both tables, moving the rows the default partitions hold for it, and the attempts'
+ * foreign key between the two, in one transaction.
+ */
 async function createWeek(orm: MikroORM, deliveries: TimePartition): Promise<void> {
   const attempts = attemptsPartitionOf(deliveries);
   await orm.em.fork().transactional(async (em) => {
@@ -33,6 +36,9 @@ async function createWeek(orm: MikroORM, deliveries: TimePartition): Promise<voi
     await execute(`create table "${attempts.name}" partition of delivery_attempts ${boundOf(attempts)}`);
     await execute(`insert into webhook_deliveries select * from moving_deliveries`);
     await execute(`insert into delivery_attempts select * from moving_attempts`);
+    await execute(
+      `alter table "${attempts.name}" add constraint "${attempts.name}_delivery_foreign" foreign key (delivery_id, delivery_created_at) references "${deliveries.name}" (id, created_at) on delete cascade`,
+    );
   });
 }
 
@@ -70,9 +76,8 @@ export async function dropExpiredDeliveryPartitions(orm: MikroORM, retention: st
         const inTransaction = executor(em);
         await inTransaction(`set local lock_timeout = '2s'`);
         const [counted] = await inTransaction<Array<{ n: string }>>(`select count(*) as n from "${deliveries.name}"`);
+        // The attempts first: their foreign key refers to the week's deliveries.
         await inTransaction(`drop table if exists "${attemptsPartitionOf(deliveries).name}"`);
-        // A partition the attempts' foreign key refers to is detached (which checks no attempt still refers to it), then dropped.
-        await inTransaction(`alter table webhook_deliveries detach partition "${deliveries.name}"`);
         await inTransaction(`drop table "${deliveries.name}"`);
         return Number(counted!.n);
       });

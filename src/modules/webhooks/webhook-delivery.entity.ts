@@ -48,8 +48,13 @@ export const DeliveryAttempt = defineEntity({
   indexes: [{ properties: ['delivery', 'attemptedAt'], name: 'delivery_attempts_delivery_attempted_at_index' }],
   properties: {
     id: p.string().primary(),
-    /** (delivery_id, delivery_created_at): an attempt lives in its delivery's week partition, so the two go together. */
-    delivery: () => p.manyToOne(WebhookDelivery).primary().deleteRule('cascade'),
+    /**
+     * (delivery_id, delivery_created_at): an attempt lives in its delivery's week partition, so the two go together.
+     * Its foreign key (on delete cascade) is made week by week, between the two weeks' partitions (delivery-partitions.ts):
+     * PostgreSQL checks a key against one plain table then, where a key on the partitioned table was checked through
+     * a plan made again for every attempt row.
+     */
+    delivery: () => p.manyToOne(WebhookDelivery).primary().createForeignKeyConstraint(false),
     attemptedAt: p.datetime(),
     durationMs: p.integer(),
     statusCode: p.integer().nullable(),

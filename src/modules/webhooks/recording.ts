@@ -50,7 +50,7 @@ with attempts as (
 ), deliveries as (
   update webhook_deliveries d set status = v.status, attempt_count = v.attempt_count, delivered_at = v.delivered_at
   from jsonb_to_recordset(cast($2 as jsonb)) as v(id text, created_at timestamptz, status text, attempt_count int, delivered_at timestamptz)
-  where d.id = v.id and d.created_at = v.created_at
+  where d.id = v.id and d.created_at = v.created_at and d.id = any(cast($6 as text[]))
 ), endpoints as (
   update webhook_endpoints e set failing_since = v.failing_since, enabled = v.enabled, disabled_reason = v.disabled_reason
   from jsonb_to_recordset(cast($3 as jsonb)) as v(id text, failing_since timestamptz, enabled boolean, disabled_reason text)
@@ -136,6 +136,10 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
       ),
       DELIVERY_ATTEMPT_CHANNEL,
       JSON.stringify(posted.map(({ delivery }, index) => JSON.stringify({ id: outcomes[index]!.attemptId, endpointId: delivery.endpoint.id }))),
+      // The deliveries' ids again, as an array the update is also filtered by: each week's primary key index then finds
+      // them whatever that week's statistics say (a young week's, joined to the recordset alone, led PostgreSQL to scan
+      // the whole week for every recording).
+      posted.map(({ delivery }) => delivery.id),
     ]);
   // One statement is atomic on its own; operational events it causes commit with it.
   const persist = async (rows: object[]): Promise<Dispatchable[]> => {

@@ -8,7 +8,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { attemptsPartitionOf, DELIVERY_PARTITIONS } from '../../core/delivery-partitions.ts';
 import { parseIsoDuration } from '../../core/durations.ts';
 import { partitionsPastRetention, partitionsToCreate, type TimePartition } from '../../core/time-partitions.ts';
-import { boundOf, executor, partitionsOf, rangeOf } from '../../infra/partitions.ts';
+import { boundOf, executor, partitionsOf, rangeOf, type Execute } from '../../infra/partitions.ts';
 
 /** Weeks made ahead of the current one. */
 const WEEKS_AHEAD = 2;
@@ -66,18 +66,23 @@ export async function dropExpiredDeliveryPartitions(orm: MikroORM, retention: st
   const execute = executor(orm.em.fork());
   const expired = partitionsPastRetention(DELIVERY_PARTITIONS, await partitionsOf(execute, 'webhook_deliveries'), now, parseIsoDuration(retention) ?? 0);
   let dropped = 0;
+  const pendingIn = (execute: Execute, week: TimePartition) => execute(`select 1 from "${week.name}" where status = 'pending' limit 1`);
   for (const deliveries of expired) {
-    // Only weeks past the retention are read, once each (a pending delivery there is rare: its window outlasted the retention).
-    if ((await execute(`select 1 from "${deliveries.name}" where status = 'pending' limit 1`)).length) continue;
-    // Dropping takes each table's lock for a moment: waiting at most 2 s for it, so recording never queues behind a
+    // Only weeks past the retention are read (a pending delivery there is rare: its window outlasted the retention).
+    if ((await pendingIn(execute, deliveries)).length) continue;
+    const attempts = attemptsPartitionOf(deliveries);
+    // Dropping takes the tables' locks for a moment: waiting at most 2 s for them, so recording never queues behind a
     // long read for longer; a week that could not be dropped now is dropped by the next hour's run.
     try {
       dropped += await orm.em.fork().transactional(async (em) => {
         const inTransaction = executor(em);
         await inTransaction(`set local lock_timeout = '2s'`);
+        await inTransaction(`lock table "${attempts.name}", "${deliveries.name}" in access exclusive mode`);
+        // Again under the lock: a redelivery may have made one of them pending since.
+        if ((await pendingIn(inTransaction, deliveries)).length) return 0;
         const [counted] = await inTransaction<Array<{ n: string }>>(`select count(*) as n from "${deliveries.name}"`);
         // The attempts first: their foreign key refers to the week's deliveries.
-        await inTransaction(`drop table if exists "${attemptsPartitionOf(deliveries).name}"`);
+        await inTransaction(`drop table "${attempts.name}"`);
         await inTransaction(`drop table "${deliveries.name}"`);
         return Number(counted!.n);
       });

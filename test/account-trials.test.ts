@@ -152,6 +152,12 @@ describe('account trials through the public routes', () => {
 
     await track(s, 'ada', 'Report Viewed', 'acme');
     await segmentOf(s, 'acme', 'found_value');
+    // The account's aha is marked on its trial, found by the account (not the member's own trial, which has none).
+    await eventually(async () =>
+      (await stack.count(`select count(*) as n from trials where app_id = $1 and account_id = 'acme' and aha_reached_at is not null`, [s.app.app.id])) === 1
+        ? true
+        : undefined,
+    );
     const bodies = await eventually(async () => {
       const found = webhooksOf(s, 'acme');
       return found.some((body) => body.new_segment === 'found_value') ? found : undefined;

@@ -162,6 +162,12 @@ describe('events drive segments', () => {
     await post('/v1/track', { userId: 'journey', event: 'Something Else' }, app.writeKey);
     await post('/v1/track', { userId: 'journey', event: 'Report Created' }, app.writeKey);
     await live.next(2);
+    // The aha is marked on the trial once its workflow has it (a retried request then knows it was sent).
+    await eventually(async () =>
+      (await stack.count(`select count(*) as n from trials where app_id = $1 and user_id = 'journey' and aha_reached_at is not null`, [app.app.id])) === 1
+        ? true
+        : undefined,
+    );
     await post('/v1/track', { userId: 'journey', event: 'Subscribed' }, app.writeKey);
     const events = (await live.next(3)).map((event) => [event.segmentChanged.newSegment, event.segmentChanged.reason]);
     expect(events).toEqual([

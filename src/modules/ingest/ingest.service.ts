@@ -212,6 +212,7 @@ export class IngestService {
     for (const candidate of candidatesOf(attributed, result.trials, result.memberships, settings)) {
       decided.push({ ...candidate, aha: await this.#completesAha(appId, candidate, settings.accountAhaMembers) });
     }
+    const trialOf = new Map(decided.map(({ trial }) => [trial.workflowId, trial]));
     await Promise.all(
       [...noticesOf(decided)].map(async ([workflowId, notice]) => {
         // Bounded: with Temporal away the request fails (503) in seconds, and the client's retry signals again.
@@ -221,7 +222,12 @@ export class IngestService {
         // Marked only once the workflow has it: were the mark first and the signal then lost
         // (the process killed between them), the client's retry would find the aha already
         // marked and never signal it. A signal sent twice is harmless.
-        if (notice.aha) await em().nativeUpdate(Trial, { workflowId, ahaReachedAt: null }, { ahaReachedAt: new Date(notice.at) });
+        if (notice.aha) {
+          // Found by its subject's unique key (the workflow id has no index: a lookup by it read every trial of every app).
+          const { appId, userId, accountId } = trialOf.get(workflowId)!;
+          const subject = accountId === null ? { userId } : { accountId };
+          await em().nativeUpdate(Trial, { app: appId, ...subject, ahaReachedAt: null }, { ahaReachedAt: new Date(notice.at) });
+        }
       }),
     );
   }

@@ -8,6 +8,7 @@ import { ingestEvent } from './support/ingest-events.ts';
 const at = new Date('2026-01-02T03:04:05Z');
 const message = (fields: Partial<IngestEvent>): IngestEvent => ingestEvent({ timestamp: at, receivedAt: at, ...fields });
 const trial = (fields: Partial<TouchedTrial>): TouchedTrial => ({
+  id: 'trl_1',
   appId: 'app_1',
   userId: 'u1',
   accountId: null,

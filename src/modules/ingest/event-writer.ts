@@ -11,6 +11,7 @@ import type { IngestEvent } from './segment-message.ts';
 
 /** A trial the write counted activity for (a person's, or an account's), as the write left it. */
 export interface TouchedTrial {
+  id: string;
   appId: string;
   /** A person's trial; null for an account's. */
   userId: string | null;
@@ -52,6 +53,7 @@ interface Pending {
 const key = (appId: string, id: string) => `${appId}\u0000${id}`;
 
 interface TrialRow {
+  id: string;
   app_id: string;
   user_id: string | null;
   account_id: string | null;
@@ -97,7 +99,7 @@ with inserted as (
   from people v
   where trials.app_id = any(array(select distinct a from people)) and trials.user_id = any(array(select u from people))
     and trials.app_id = v.a and trials.user_id = v.u
-  returning trials.app_id, trials.user_id, trials.account_id, trials.segment, trials.workflow_id, trials.aha_reached_at
+  returning trials.id, trials.app_id, trials.user_id, trials.account_id, trials.segment, trials.workflow_id, trials.aha_reached_at
 ), activity as (
   select a, u, g, at, e, f from jsonb_to_recordset(cast($4 as jsonb)) as v(a text, u text, g text, at timestamptz, e text, f boolean)
 ), joined as (
@@ -130,7 +132,7 @@ with inserted as (
   from (select a, g, max(at) as at from attributed group by a, g) x
   where trials.app_id = any(array(select distinct a from attributed)) and trials.account_id = any(array(select distinct g from attributed))
     and trials.app_id = x.a and trials.account_id = x.g
-  returning trials.app_id, trials.user_id, trials.account_id, trials.segment, trials.workflow_id, trials.aha_reached_at
+  returning trials.id, trials.app_id, trials.user_id, trials.account_id, trials.segment, trials.workflow_id, trials.aha_reached_at
 ), described as (
   insert into accounts (app_id, account_id, name, traits, created_at, updated_at)
   select a, g, n, tr, now(), now() from jsonb_to_recordset(cast($5 as jsonb)) as v(a text, g text, n text, tr jsonb)
@@ -139,8 +141,8 @@ with inserted as (
 )
 select (select coalesce(json_agg(inserted), '[]') from inserted) as inserted,
        (select coalesce(json_agg(t), '[]') from (
-         select app_id, user_id, account_id, segment, workflow_id, aha_reached_at from touched
-         union all select app_id, user_id, account_id, segment, workflow_id, aha_reached_at from touched_accounts) t) as trials,
+         select id, app_id, user_id, account_id, segment, workflow_id, aha_reached_at from touched
+         union all select id, app_id, user_id, account_id, segment, workflow_id, aha_reached_at from touched_accounts) t) as trials,
        (select coalesce(json_agg(json_build_object('app_id', x.a, 'user_id', x.u, 'account_id', x.g)), '[]')
           from attributed x where x.untagged and exists (select 1 from touched_accounts t where t.app_id = x.a and t.account_id = x.g)) as memberships,
        (select coalesce(json_agg(json_build_object('a', app_id, 'g', account_id, 'u', user_id)), '[]') from joined where email is null) as unnamed,
@@ -330,6 +332,7 @@ async function writeBatch(em: EntityManager, batch: Pending[], freshMembers: Ttl
     trials: trialRows
       .filter((row) => row.app_id === pending.appId)
       .map((row) => ({
+        id: row.id,
         appId: row.app_id,
         userId: row.user_id,
         accountId: row.account_id,

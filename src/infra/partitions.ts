@@ -1,5 +1,5 @@
 /** Statements the time-partition maintenance shares (events, webhook deliveries): what a table's partitions are, and their bounds in SQL. */
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { TimePartition } from '../core/time-partitions.ts';
 
 export type Execute = <T = Array<Record<string, unknown>>>(sql: string, params?: unknown[]) => Promise<T>;
@@ -25,4 +25,30 @@ const literal = (at: Date) => `'${at.toISOString()}'`;
 export const boundOf = (partition: TimePartition) => `for values from (${literal(partition.from)}) to (${literal(partition.to)})`;
 
 /** The rows of `column` the partition holds, as a condition. */
-export const rangeOf = (column: string, partition: TimePartition) => `${column} >= ${literal(partition.from)} and ${column} < ${literal(partition.to)}`;
+const rangeOf = (column: string, partition: TimePartition) => `${column} >= ${literal(partition.from)} and ${column} < ${literal(partition.to)}`;
+
+/**
+ * Runs `make` in one transaction, under the advisory lock named `lock` (two processes' maintenance, or a start beside
+ * a run), unless a table named `name` exists already.
+ */
+export async function createOnce(orm: MikroORM, lock: string, name: string, make: (execute: Execute) => Promise<void>): Promise<void> {
+  await orm.em.fork().transactional(async (em) => {
+    const execute = executor(em);
+    await execute(`select pg_advisory_xact_lock(hashtext(?))`, [lock]);
+    if ((await execute(`select 1 from pg_class where relname = ?`, [name])).length) return;
+    await make(execute);
+  });
+}
+
+/**
+ * Takes the rows the table's default partition holds for the partition out into a temporary table dropped at commit
+ * (the partition cannot be made while they are there); returns that table's name, to insert them back from once the
+ * partition exists.
+ */
+export async function takeFromDefault(execute: Execute, table: string, column: string, partition: TimePartition): Promise<string> {
+  const moving = `moving_${table}`;
+  await execute(
+    `create temporary table ${moving} on commit drop as with moved as (delete from ${table}_default where ${rangeOf(column, partition)} returning *) select * from moved`,
+  );
+  return moving;
+}

@@ -9,7 +9,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { EVENT_PARTITIONS, partitionsToDrop } from '../../core/event-partitions.ts';
 import { parseIsoDuration } from '../../core/durations.ts';
 import { partitionsToCreate, type TimePartition } from '../../core/time-partitions.ts';
-import { boundOf, executor, partitionsOf, rangeOf } from '../../infra/partitions.ts';
+import { boundOf, createOnce, executor, partitionsOf, takeFromDefault } from '../../infra/partitions.ts';
 
 /** Months created ahead of the current one. */
 const MONTHS_AHEAD = 2;
@@ -18,20 +18,13 @@ const ROLLUP_LAG = '1 hour';
 
 /** Creates one month's partition, moving any rows the default partition holds for it, in one transaction. */
 async function createPartition(orm: MikroORM, partition: TimePartition): Promise<void> {
-  const range = rangeOf('received_at', partition);
-  await orm.em.fork().transactional(async (em) => {
-    const execute = executor(em);
-    // Serialises maintenance runs (two workers' schedules, or a start beside a run).
-    await execute(`select pg_advisory_xact_lock(hashtext('trialcast:event-partitions'))`);
-    if ((await execute(`select 1 from pg_class where relname = ?`, [partition.name])).length) return;
-    await execute(
-      `create temporary table moving_events on commit drop as with moved as (delete from events_default where ${range} returning *) select * from moved`,
-    );
+  await createOnce(orm, 'trialcast:event-partitions', partition.name, async (execute) => {
+    const moving = await takeFromDefault(execute, 'events', 'received_at', partition);
     await execute(`create table "${partition.name}" partition of events ${boundOf(partition)}`);
     // (app, messageId) is unique within a partition (a re-sent message is stored once); across a month's
     // boundary the writer's own check within 7 days does it (event-writer.ts).
     await execute(`create unique index "${partition.name}_app_id_message_id" on "${partition.name}" (app_id, message_id)`);
-    await execute(`insert into events select * from moving_events`);
+    await execute(`insert into events select * from ${moving}`);
   });
 }
 

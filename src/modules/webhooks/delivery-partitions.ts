@@ -8,7 +8,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { attemptsPartitionOf, DELIVERY_PARTITIONS } from '../../core/delivery-partitions.ts';
 import { parseIsoDuration } from '../../core/durations.ts';
 import { partitionsPastRetention, partitionsToCreate, type TimePartition } from '../../core/time-partitions.ts';
-import { boundOf, executor, partitionsOf, rangeOf, type Execute } from '../../infra/partitions.ts';
+import { boundOf, createOnce, executor, partitionsOf, takeFromDefault, type Execute } from '../../infra/partitions.ts';
 
 /** Weeks made ahead of the current one. */
 const WEEKS_AHEAD = 2;
@@ -20,22 +20,14 @@ const WEEK_MS = 7 * 86_400_000;
  */
 async function createWeek(orm: MikroORM, deliveries: TimePartition): Promise<void> {
   const attempts = attemptsPartitionOf(deliveries);
-  await orm.em.fork().transactional(async (em) => {
-    const execute = executor(em);
-    // Serialises maintenance runs (two workers' schedules, or a start beside a run).
-    await execute(`select pg_advisory_xact_lock(hashtext('trialcast:delivery-partitions'))`);
-    if ((await execute(`select 1 from pg_class where relname = ?`, [deliveries.name])).length) return;
+  await createOnce(orm, 'trialcast:delivery-partitions', deliveries.name, async (execute) => {
     // The attempts first: taking their deliveries out of the default partition would delete them (the foreign key's cascade).
-    await execute(
-      `create temporary table moving_attempts on commit drop as with moved as (delete from delivery_attempts_default where ${rangeOf('delivery_created_at', attempts)} returning *) select * from moved`,
-    );
-    await execute(
-      `create temporary table moving_deliveries on commit drop as with moved as (delete from webhook_deliveries_default where ${rangeOf('created_at', deliveries)} returning *) select * from moved`,
-    );
+    const movingAttempts = await takeFromDefault(execute, 'delivery_attempts', 'delivery_created_at', attempts);
+    const movingDeliveries = await takeFromDefault(execute, 'webhook_deliveries', 'created_at', deliveries);
     await execute(`create table "${deliveries.name}" partition of webhook_deliveries ${boundOf(deliveries)}`);
     await execute(`create table "${attempts.name}" partition of delivery_attempts ${boundOf(attempts)}`);
-    await execute(`insert into webhook_deliveries select * from moving_deliveries`);
-    await execute(`insert into delivery_attempts select * from moving_attempts`);
+    await execute(`insert into webhook_deliveries select * from ${movingDeliveries}`);
+    await execute(`insert into delivery_attempts select * from ${movingAttempts}`);
     await execute(
       `alter table "${attempts.name}" add constraint "${attempts.name}_delivery_foreign" foreign key (delivery_id, delivery_created_at) references "${deliveries.name}" (id, created_at) on delete cascade`,
     );
@@ -59,6 +51,18 @@ export async function ensureDeliveryPartitions(orm: MikroORM, now = new Date()):
 }
 
 /**
+ * Whether a week holds a pending delivery: looked for endpoint by endpoint through the (endpoint, status, created_at)
+ * index, so the check costs index probes, not a read of the week.
+ */
+async function holdsPending(execute: Execute, week: TimePartition): Promise<boolean> {
+  const [row] = await execute<Array<{ pending: boolean }>>(
+    `select exists (select 1 from webhook_endpoints e
+                     where exists (select 1 from "${week.name}" d where d.endpoint_id = e.id and d.status = 'pending')) as pending`,
+  );
+  return row!.pending;
+}
+
+/**
  * Drops the weeks wholly past the retention (ISO-8601; P0D keeps everything) with no delivery pending, each with its
  * attempts; returns how many deliveries went.
  */
@@ -66,26 +70,29 @@ export async function dropExpiredDeliveryPartitions(orm: MikroORM, retention: st
   const execute = executor(orm.em.fork());
   const expired = partitionsPastRetention(DELIVERY_PARTITIONS, await partitionsOf(execute, 'webhook_deliveries'), now, parseIsoDuration(retention) ?? 0);
   let dropped = 0;
-  const pendingIn = (execute: Execute, week: TimePartition) => execute(`select 1 from "${week.name}" where status = 'pending' limit 1`);
   for (const deliveries of expired) {
-    // Only weeks past the retention are read (a pending delivery there is rare: its window outlasted the retention).
-    if ((await pendingIn(execute, deliveries)).length) continue;
+    // A pending delivery there is rare: its retry window outlasted the retention.
+    if (await holdsPending(execute, deliveries)) continue;
     const attempts = attemptsPartitionOf(deliveries);
+    // Counted before the lock (a week past the retention gets no new deliveries), so the lock is held only for the drop.
+    const [counted] = await execute<Array<{ n: string }>>(`select count(*) as n from "${deliveries.name}"`);
     // Dropping takes the tables' locks for a moment: waiting at most 2 s for them, so recording never queues behind a
     // long read for longer; a week that could not be dropped now is dropped by the next hour's run.
     try {
-      dropped += await orm.em.fork().transactional(async (em) => {
+      const done = await orm.em.fork().transactional(async (em) => {
         const inTransaction = executor(em);
         await inTransaction(`set local lock_timeout = '2s'`);
-        await inTransaction(`lock table "${attempts.name}", "${deliveries.name}" in access exclusive mode`);
+        // The parents before their partitions, in the order dropping a partition locks them (a query on the parent
+        // holds it while it waits for a partition: the other order could deadlock with it).
+        await inTransaction(`lock table delivery_attempts, webhook_deliveries in access exclusive mode`);
         // Again under the lock: a redelivery may have made one of them pending since.
-        if ((await pendingIn(inTransaction, deliveries)).length) return 0;
-        const [counted] = await inTransaction<Array<{ n: string }>>(`select count(*) as n from "${deliveries.name}"`);
+        if (await holdsPending(inTransaction, deliveries)) return false;
         // The attempts first: their foreign key refers to the week's deliveries.
         await inTransaction(`drop table "${attempts.name}"`);
         await inTransaction(`drop table "${deliveries.name}"`);
-        return Number(counted!.n);
+        return true;
       });
+      if (done) dropped += Number(counted!.n);
     } catch (error) {
       if (!/lock timeout/i.test((error as Error).message)) throw error;
     }

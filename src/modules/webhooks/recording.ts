@@ -47,10 +47,15 @@ with attempts as (
   select id, delivery_id, delivery_created_at, attempted_at, duration_ms, status_code, response_headers, response_body, error
   from jsonb_to_recordset(cast($1 as jsonb))
     as a(id text, delivery_id text, delivery_created_at timestamptz, attempted_at timestamptz, duration_ms int, status_code int, response_headers jsonb, response_body text, error text)
-), deliveries as (
-  update webhook_deliveries d set status = v.status, attempt_count = v.attempt_count, delivered_at = v.delivered_at
+), updates as (
+  select v.id, v.created_at, v.status, v.attempt_count, v.delivered_at
   from jsonb_to_recordset(cast($2 as jsonb)) as v(id text, created_at timestamptz, status text, attempt_count int, delivered_at timestamptz)
-  where d.id = v.id and d.created_at = v.created_at and d.id = any(cast($6 as text[]))
+), deliveries as (
+  -- The = any(array(…)) condition makes the deliveries a lookup by each week's primary key index, whatever a young
+  -- week's statistics say (joined to the row set alone, PostgreSQL scanned the whole week for every recording).
+  update webhook_deliveries d set status = v.status, attempt_count = v.attempt_count, delivered_at = v.delivered_at
+  from updates v
+  where d.id = any(array(select id from updates)) and d.id = v.id and d.created_at = v.created_at
 ), endpoints as (
   update webhook_endpoints e set failing_since = v.failing_since, enabled = v.enabled, disabled_reason = v.disabled_reason
   from jsonb_to_recordset(cast($3 as jsonb)) as v(id text, failing_since timestamptz, enabled boolean, disabled_reason text)
@@ -136,10 +141,6 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
       ),
       DELIVERY_ATTEMPT_CHANNEL,
       JSON.stringify(posted.map(({ delivery }, index) => JSON.stringify({ id: outcomes[index]!.attemptId, endpointId: delivery.endpoint.id }))),
-      // The deliveries' ids again, as an array the update is also filtered by: each week's primary key index then finds
-      // them whatever that week's statistics say (a young week's, joined to the recordset alone, led PostgreSQL to scan
-      // the whole week for every recording).
-      posted.map(({ delivery }) => delivery.id),
     ]);
   // One statement is atomic on its own; operational events it causes commit with it.
   const persist = async (rows: object[]): Promise<Dispatchable[]> => {

@@ -94,6 +94,41 @@ describe('time-driven transitions from durable timers', () => {
     });
     expect(description.searchAttributes.TrialcastSegment).toEqual(['expired']);
   });
+
+  it("an active user's events keep the timer to the threshold: it fires early once, and the user goes quiet at the moved threshold", async () => {
+    const app = await newApp({ inactivityAfter: 'PT2S' });
+    const live = await startWatched(app, 'busy', new Date(Date.now() + 30 * 86_400_000));
+    await live.next(1);
+    const handle = temporal.workflow.getHandle(`trial:${app.app.id}:busy`);
+    let lastActivity = 0;
+    for (const pause of [700, 700]) {
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      lastActivity = Date.now();
+      await handle.signal(activitySignal, { at: new Date(lastActivity).toISOString() });
+    }
+    const [, quiet] = await live.next(2, 10_000);
+    expect(quiet!.segmentChanged).toMatchObject({ newSegment: 'gone_quiet', reason: 'inactivity' });
+    const lateness = Date.parse(quiet!.segmentChanged.occurredAt) - (lastActivity + 2000);
+    expect(lateness).toBeGreaterThanOrEqual(-250);
+    expect(lateness).toBeLessThan(2000);
+    // The signals started and cancelled no timer: the first one fired early and the workflow slept on.
+    const { events } = await handle.fetchHistory();
+    const signals = events!.filter((event) => event.workflowExecutionSignaledEventAttributes).length;
+    expect(signals).toBe(2);
+    expect(events!.filter((event) => event.timerCanceledEventAttributes)).toHaveLength(0);
+  });
+
+  it('a threshold moved earlier (a shorter inactivity setting) replaces the timer', async () => {
+    const app = await newApp({ inactivityAfter: 'PT1H' });
+    const start = Date.now();
+    const live = await startWatched(app, 'sooner', new Date(start + 30 * 86_400_000));
+    await live.next(1);
+    expect((await stack.gql(UPDATE_SETTINGS, { input: { appId: app.app.id, inactivityAfter: 'PT5S' } })).data.updateSegmentSettings.errors).toEqual([]);
+    const [, quiet] = await live.next(2, 15_000);
+    expect(quiet!.segmentChanged).toMatchObject({ newSegment: 'gone_quiet', reason: 'inactivity' });
+    const { events } = await temporal.workflow.getHandle(`trial:${app.app.id}:sooner`).fetchHistory();
+    expect(events!.filter((event) => event.timerCanceledEventAttributes)).toHaveLength(1);
+  });
 });
 
 describe('event-driven transitions', () => {

@@ -5,12 +5,15 @@
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
+  isCancellation,
   patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -84,6 +87,12 @@ class TrialLifecycle {
   // webhooks leave in order) without holding up the next transition or timer.
   readonly #firstAttemptsByWorkflow = patched('webhook-first-attempts');
   #webhooks: Promise<void> = Promise.resolve();
+  // The timer to the next threshold is kept while the threshold only moves later (each event moves an
+  // active user's inactivity window): it then fires early once and the workflow sleeps on, instead of
+  // cancelling a timer and starting another at every message (two of a transition's history events and
+  // their server-side work). Runs started before keep a timer per wait.
+  readonly #keepsThresholdTimer = patched('threshold-timer-kept');
+  #thresholdTimer: ThresholdTimer | null = null;
 
   constructor(input: TrialLifecycleInput) {
     this.#input = input;
@@ -169,11 +178,13 @@ class TrialLifecycle {
   /** Sleeps until the next threshold or message, then decides what it asked for. */
   async step(): Promise<void> {
     const threshold = nextThresholdAt(this.state, Date.now(), this.state.settings);
-    const woken = await condition(
-      () => this.#pending !== null || workflowInfo().continueAsNewSuggested,
-      threshold === null ? undefined : Math.max(1, threshold - Date.now()),
-    );
-    if (!woken) {
+    const thresholdReached = this.#keepsThresholdTimer
+      ? await this.#sleepUntil(threshold)
+      : !(await condition(
+          () => this.#pending !== null || workflowInfo().continueAsNewSuggested,
+          threshold === null ? undefined : Math.max(1, threshold - Date.now()),
+        ));
+    if (thresholdReached) {
       // Most events only touch the activity record (no signal per event); read it before
       // deciding a user went quiet. (The read also measures how late the timer fired.)
       await this.#readStoredActivity(threshold ?? undefined);
@@ -202,6 +213,19 @@ class TrialLifecycle {
   async settle(): Promise<void> {
     await condition(allHandlersFinished);
     await this.#webhooks;
+  }
+
+  /** Waits for a message or the threshold; true when the threshold came first. */
+  async #sleepUntil(threshold: number | null): Promise<boolean> {
+    if (threshold !== null && (this.#thresholdTimer === null || this.#thresholdTimer.at > threshold)) {
+      this.#thresholdTimer?.scope.cancel();
+      this.#thresholdTimer = startThresholdTimer(threshold);
+    }
+    await condition(() => this.#pending !== null || this.#thresholdTimer?.fired === true || workflowInfo().continueAsNewSuggested);
+    const timer = this.#thresholdTimer;
+    if (timer?.fired) this.#thresholdTimer = null;
+    // A timer kept from an earlier threshold fires early: the next step sleeps on to the current one.
+    return this.#pending === null && timer?.fired === true && timer.at === threshold;
   }
 
   async #readStoredActivity(dueAt?: number): Promise<void> {
@@ -252,6 +276,26 @@ class TrialLifecycle {
     upsertSearchAttributes([{ key: SEGMENT_ATTRIBUTE, value: state.segment }]);
     if (adopted) this.wake('timer');
   }
+}
+
+interface ThresholdTimer {
+  readonly at: number;
+  readonly scope: CancellationScope;
+  fired: boolean;
+}
+
+function startThresholdTimer(at: number): ThresholdTimer {
+  const timer: ThresholdTimer = { at, scope: new CancellationScope(), fired: false };
+  void timer.scope
+    .run(() => sleep(Math.max(1, at - Date.now())))
+    .then(
+      () => (timer.fired = true),
+      (error: unknown) => {
+        // Cancelled when an earlier threshold replaced it (or with the workflow, whose main loop's wait says so).
+        if (!isCancellation(error)) throw error;
+      },
+    );
+  return timer;
 }
 
 export async function trialLifecycle(input: TrialLifecycleInput): Promise<TrialState> {

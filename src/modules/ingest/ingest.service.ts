@@ -10,12 +10,11 @@ import { App } from '../apps/app.entity.ts';
 import { loadSettings, type SettingsView } from '../trials/settings.service.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import type { Trials } from '../trials/trials.service.ts';
-import { Trial } from '../trials/trial.entity.ts';
 import { EventWriter, type WriteResult } from './event-writer.ts';
 import { requiredCount } from '../../core/aha-rules.ts';
 import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES, type IngestEvent, type MessageCheck } from './segment-message.ts';
 import { candidatesOf, noticesOf, trialStartOf, type AttributedEvent, type Candidate } from './effects.ts';
-import { eventsMeetRule } from '../trials/aha-facts.ts';
+import { eventsMeetRule, markAhaReached } from '../trials/aha-facts.ts';
 import { markMemberAha } from '../accounts/account-aha.ts';
 import { eraseMemberFromDeliveries } from '../webhooks/erasure.ts';
 import { accountReachedAha } from '../../core/account-rules.ts';
@@ -222,9 +221,7 @@ export class IngestService {
         // Marked only once the workflow has it: were the mark first and the signal then lost
         // (the process killed between them), the client's retry would find the aha already
         // marked and never signal it. A signal sent twice is harmless.
-        // Found by its primary key: the workflow id has no index (a lookup by it read every trial of every app), and
-        // by (app, subject) a young table's statistics led PostgreSQL to read all of the app's trials.
-        if (notice.aha) await em().nativeUpdate(Trial, { id: trialOf.get(workflowId)!.id, ahaReachedAt: null }, { ahaReachedAt: new Date(notice.at) });
+        if (notice.aha) await markAhaReached(em(), trialOf.get(workflowId)!.id, new Date(notice.at));
       }),
     );
   }

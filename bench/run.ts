@@ -45,10 +45,11 @@ async function main(): Promise<void> {
     if (only.has('delivery')) results.push(...(await deliveryThroughput(product)));
     if (only.has('delivery-formats')) results.push(...(await deliveryFormats(product)));
     if (only.has('first-attempt')) {
-      // Temporal's floor first, in the same run on the same server: the transitions' baselines.
+      // Temporal's floor first, in the same run on the same server: the transitions' baselines (signalled, and from an ingested event).
       const floor = await transitionFloor(product);
-      const firstAttempts = await firstAttemptLatency(product, floor);
-      results.push(...floor.results, ...firstAttempts.results);
+      const floorWithIngest = await transitionFloor(product, { ingest: true });
+      const firstAttempts = await firstAttemptLatency(product, floor, floorWithIngest);
+      results.push(...floor.results, ...floorWithIngest.results, ...firstAttempts.results);
       if (only.has('latency')) results.push(...(await eventToSubscriptionAtHalfCapacity(product, firstAttempts.capacity)));
     }
     if (only.has('trials')) results.push(...(await openTrialsAndTimers(product)));

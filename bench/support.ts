@@ -254,3 +254,35 @@ export function trackMessages(prefix: string, count: number, at: number, users =
     timestamp: new Date().toISOString(),
   }));
 }
+
+/**
+ * What each program spends with no load offered, in CPU ms a second over `ms`: the background that
+ * every figure per transition or request also carries (timers, pollers, autovacuum), shown beside them.
+ */
+export async function idleCpu(labels: Map<number, string>, ms = 3000): Promise<string> {
+  const before = cpuSecondsByProgram(labels);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = cpuSecondsByProgram(labels);
+  return [...after]
+    .map(([program, seconds]) => ({ program, perSecond: ((seconds - (before.get(program) ?? 0)) * 1e6) / ms }))
+    .filter(({ perSecond }) => perSecond >= 1)
+    .sort((a, b) => b.perSecond - a.perSecond)
+    .map(({ program, perSecond }) => `${program} ${perSecond.toFixed(0)}`)
+    .join(', ');
+}
+
+/**
+ * Waits until `program` spends less than `msPerSecond` of CPU a second (sampled each second, up to `timeoutMs`): a
+ * backlog it was working through (workflows' first tasks after their starts) is done.
+ */
+export async function waitForQuiet(labels: Map<number, string>, program: string, msPerSecond = 50, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = cpuSecondsByProgram(labels).get(program) ?? 0;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const now = cpuSecondsByProgram(labels).get(program) ?? 0;
+    if ((now - last) * 1000 < msPerSecond) return;
+    last = now;
+  }
+  throw new Error(`${program} did not go quiet within ${timeoutMs / 1000} s`);
+}

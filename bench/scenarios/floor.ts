@@ -4,13 +4,18 @@
  * worker in a process of its own, signalled at the rate the product's first-attempt bench offers,
  * each move POSTed to the same kind of loopback receiver. The product's transitions are then
  * reported against it (delivery.first_attempt.*'s baselines).
+ *
+ * With `ingest`, the signals come the way the product's do, from an event received over HTTP: a
+ * bare ingest process (bench/floor/ingest.ts) stores each event in one INSERT and signals its
+ * workflow (`transition.floor_with_ingest.*`). The product's transition starts at an event
+ * received too, and that request and its row are work the signal-only floor does not have.
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { FLOOR_TASK_QUEUE, moveSignal } from '../floor/workflow.ts';
-import { ask, cpuSecondsByProgram, nextMessage, type Product, type Result } from '../support.ts';
+import { ask, cpuSecondsByProgram, idleCpu, nextMessage, waitForQuiet, type Product, type Result } from '../support.ts';
 import { describeShape, historyShape, type HistoryShape } from '../history-shape.ts';
 
 export interface Floor {
@@ -21,14 +26,18 @@ export interface Floor {
   byProgram: string;
   /** What one bare transition asks of the server (from a history). */
   shape: HistoryShape;
+  /** CPU ms a second by program just before the load (idleCpu). */
+  idle: string;
 }
 
-export async function transitionFloor({ databaseUrl, temporalAddress, labels: productLabels }: Product): Promise<Floor> {
+export async function transitionFloor({ databaseUrl, temporalAddress, labels: productLabels }: Product, { ingest = false } = {}): Promise<Floor> {
+  const prefix = ingest ? 'transition.floor_with_ingest' : 'transition.floor';
   const transitions = Number(process.env.BENCH_FIRST_ATTEMPT_TRIALS ?? 1500);
   const rate = Number(process.env.BENCH_FLOOR_RATE ?? 200);
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   await db.query('create table if not exists bench_floor_moves (workflow_id text, segment text, occurred_at timestamptz)');
+  await db.query('create table if not exists bench_floor_events (workflow_id text, body jsonb, received_at timestamptz)');
   const receiver = fork(new URL('../delivery-receiver.ts', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { port } = await nextMessage<{ port: number }>(receiver, 'receiver port');
   const worker = fork(new URL('../floor/worker.ts', import.meta.url), [], {
@@ -36,10 +45,22 @@ export async function transitionFloor({ databaseUrl, temporalAddress, labels: pr
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   await nextMessage<string>(worker, 'floor worker ready');
+  const ingestProcess = ingest
+    ? fork(new URL('../floor/ingest.ts', import.meta.url), [], {
+        env: { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      })
+    : null;
+  const ingestUrl = ingestProcess && `http://127.0.0.1:${(await nextMessage<{ port: number }>(ingestProcess, 'floor ingest port')).port}/track`;
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
   try {
-    const labels = new Map([...productLabels, [receiver.pid!, 'receiver'], [worker.pid!, 'floor worker']]);
+    const labels = new Map([
+      ...productLabels,
+      [receiver.pid!, 'receiver'],
+      [worker.pid!, 'floor worker'],
+      ...(ingestProcess ? [[ingestProcess.pid!, 'floor ingest'] as const] : []),
+    ]);
     // Entities first, as the product's trials are started before their aha events: each waits for its signal.
     const run = Date.now().toString(36);
     for (let index = 0; index < transitions; index += 100) {
@@ -49,14 +70,22 @@ export async function transitionFloor({ databaseUrl, temporalAddress, labels: pr
         ),
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Their first workflow tasks run behind the starts (tens of seconds for 1,500 here): measured from when the floor's
+    // worker is done with them, as the product's transitions are measured once every trial's start is recorded.
+    await waitForQuiet(labels, 'floor worker');
+    const idle = await idleCpu(labels);
     const before = cpuSecondsByProgram(labels);
     const started = Date.now();
     for (let sent = 0; sent < transitions;) {
       const due = Math.min(transitions, Math.floor(((Date.now() - started) / 1000) * rate) + 1);
       const batch: Array<Promise<unknown>> = [];
       for (; sent < due; sent++) {
-        batch.push(client.workflow.getHandle(`floor:${run}:${sent}`).signal(moveSignal, 'found_value'));
+        const workflowId = `floor:${run}:${sent}`;
+        batch.push(
+          ingestUrl
+            ? fetch(ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ workflowId, event: 'Aha' }) })
+            : client.workflow.getHandle(workflowId).signal(moveSignal, 'found_value'),
+        );
       }
       await Promise.all(batch);
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -78,19 +107,21 @@ export async function transitionFloor({ databaseUrl, temporalAddress, labels: pr
     const byProgram = shares.map(({ program, ms }) => `${program} ${ms.toFixed(1)}`).join(', ');
     const perSecond = Math.round(arrivals.length / seconds);
     const shape = await historyShape(temporalAddress, `floor:${run}:0`);
-    const describe = `${arrivals.length} of ${transitions} bare transitions of running entity workflows (a signal; a local activity with one INSERT; a search-attribute upsert; a local activity with one POST) offered at ${rate}/s, the same dev server, ${seconds.toFixed(1)} s`;
+    const signalled = ingestUrl ? 'an event POSTed to a bare ingest process that INSERTs it and signals' : 'a signal';
+    const describe = `${arrivals.length} of ${transitions} bare transitions of running entity workflows (${signalled}; a local activity with one INSERT; a search-attribute upsert; a local activity with one POST) offered at ${rate}/s, the same dev server, ${seconds.toFixed(1)} s`;
     return {
       perSecond,
       cpuMs,
       byProgram,
       shape,
+      idle,
       results: [
-        { name: 'transition.floor.transitions_per_s', value: perSecond, unit: 'transitions/s', note: describe },
+        { name: `${prefix}.transitions_per_s`, value: perSecond, unit: 'transitions/s', note: describe },
         {
-          name: 'transition.floor.cpu_ms_per_transition',
+          name: `${prefix}.cpu_ms_per_transition`,
           value: Math.round(cpuMs * 10) / 10,
           unit: 'ms',
-          note: `CPU by program: ${byProgram}; one transition's history: ${describeShape(shape)}`,
+          note: `CPU by program: ${byProgram}; one transition's history: ${describeShape(shape)}; idle before the load, CPU ms a second: ${idle}`,
         },
       ],
     };
@@ -98,8 +129,12 @@ export async function transitionFloor({ databaseUrl, temporalAddress, labels: pr
     await connection.close();
     worker.send('stop');
     await once(worker, 'exit');
+    if (ingestProcess) {
+      ingestProcess.send('stop');
+      await once(ingestProcess, 'exit');
+    }
     receiver.kill();
-    await db.query('drop table if exists bench_floor_moves');
+    await db.query('drop table if exists bench_floor_moves, bench_floor_events');
     await db.end();
   }
 }

@@ -61,7 +61,8 @@ export async function transitionFloor({ databaseUrl, temporalAddress, labels: pr
       [worker.pid!, 'floor worker'],
       ...(ingestProcess ? [[ingestProcess.pid!, 'floor ingest'] as const] : []),
     ]);
-    // Entities first, as the product's trials are started before their aha events: each waits for its signal.
+    // Entities first, as the product's trials are started before their aha events: each waits for its signal (and
+    // stays open after its move, as a trial does, until the bench's dev server goes).
     const run = Date.now().toString(36);
     for (let index = 0; index < transitions; index += 100) {
       await Promise.all(

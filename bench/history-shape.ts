@@ -9,6 +9,8 @@ import type { temporal } from '@temporalio/proto';
 export interface HistoryShape {
   events: number;
   workflowTasks: number;
+  /** Workflow tasks that timed out: on a sticky queue, not picked up within its schedule-to-start timeout. */
+  workflowTaskTimeouts: number;
   timersStarted: number;
   timersCancelled: number;
   localActivities: number;
@@ -22,6 +24,7 @@ export function shapeAfterLastSignal(history: temporal.api.history.v1.IHistoryEv
   return {
     events: tail.length,
     workflowTasks: count((event) => event.workflowTaskCompletedEventAttributes),
+    workflowTaskTimeouts: count((event) => event.workflowTaskTimedOutEventAttributes),
     timersStarted: count((event) => event.timerStartedEventAttributes),
     timersCancelled: count((event) => event.timerCanceledEventAttributes),
     localActivities: tail.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
@@ -30,7 +33,7 @@ export function shapeAfterLastSignal(history: temporal.api.history.v1.IHistoryEv
 }
 
 export const describeShape = (shape: HistoryShape) =>
-  `${shape.events} history events, ${shape.workflowTasks} workflow tasks, ${shape.timersStarted} timers started, ${shape.timersCancelled} cancelled, ${shape.localActivities} local activities, ${shape.upserts} search-attribute upserts`;
+  `${shape.events} history events, ${shape.workflowTasks} workflow tasks (${shape.workflowTaskTimeouts} timed out), ${shape.timersStarted} timers started, ${shape.timersCancelled} cancelled, ${shape.localActivities} local activities, ${shape.upserts} search-attribute upserts`;
 
 /** The shape of one workflow's last transition, fetched from the server. */
 export async function historyShape(address: string, workflowId: string): Promise<HistoryShape> {

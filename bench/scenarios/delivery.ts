@@ -25,8 +25,8 @@ interface DeliveryRun {
   latencies: number[];
   /** CPU milliseconds per transition, by program. */
   cpuPerTransition: Array<{ program: string; ms: number }>;
-  /** One of the run's trial workflows (after its start and its aha transition). */
-  sampleWorkflowId: string;
+  /** The run's first and last trial workflows (after their start and aha transition). */
+  sampleWorkflowIds: [string, string];
   /** CPU ms a second by program just before the load (idleCpu). */
   idle: string;
 }
@@ -109,7 +109,7 @@ async function runDeliveryLoad({ url, databaseUrl, labels: productLabels }: Prod
       seconds: (Math.max(...arrivals.map((arrival) => arrival.at)) - started) / 1000,
       latencies: arrivals.map((arrival) => arrival.latency),
       cpuPerTransition: [...cpuAfter].map(([program, seconds]) => ({ program, ms: ((seconds - (cpuBefore.get(program) ?? 0)) * 1000) / trials })),
-      sampleWorkflowId: `trial:${app.appId}:${ids[0]}`,
+      sampleWorkflowIds: [`trial:${app.appId}:${ids[0]}`, `trial:${app.appId}:${ids.at(-1)}`],
       idle,
     };
   } finally {
@@ -167,7 +167,7 @@ export async function deliveryThroughput(product: Product): Promise<Result[]> {
   const connection = await Connection.connect({ address: product.temporalAddress });
   const client = new Client({ connection });
   const lanes = (await client.workflow.count('WorkflowType = "webhookLane"')).count;
-  const events = (await client.workflow.getHandle(run.sampleWorkflowId).fetchHistory()).events ?? [];
+  const events = (await client.workflow.getHandle(run.sampleWorkflowIds[0]).fetchHistory()).events ?? [];
   await connection.close();
   const markers = events.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
   return [
@@ -202,7 +202,8 @@ export async function firstAttemptLatency(product: Product, floor?: Floor, floor
       .map(({ program, ms }) => `${program} ${ms.toFixed(1)}`)
       .join(', ');
     const prefix = `delivery.first_attempt.at_${rate}_per_s`;
-    const shape = await historyShape(product.temporalAddress, run.sampleWorkflowId);
+    const shape = await historyShape(product.temporalAddress, run.sampleWorkflowIds[0]);
+    const lastShape = await historyShape(product.temporalAddress, run.sampleWorkflowIds[1]);
     const [p50, p99] = [percentile(run.latencies, 50), percentile(run.latencies, 99)];
     // The contract's names carry the highest offered rate (the issue's target is at 200/s).
     if (rate === Math.max(...rates)) {
@@ -238,7 +239,7 @@ export async function firstAttemptLatency(product: Product, floor?: Floor, floor
         value: Math.round(cpuTotal),
         unit: 'ms',
         ...(against ? { baseline: Math.round(against.cpuMs * 10) / 10 } : {}),
-        note: `CPU time (user + system) per transition, all processes but the receiver: ${cpuByProgram}; ${availableParallelism()} cores give at most ${Math.round((availableParallelism() * 1000) / cpuTotal)} transitions/s; one aha transition's history: ${describeShape(shape)}; idle before the load, CPU ms a second: ${run.idle}${against ? `; baseline: transition.floor.cpu_ms_per_transition (${against.byProgram}; its history: ${describeShape(against.shape)}; idle before its load: ${against.idle}; goal ≤ 1.3× of it)` : ''}${withIngest}`,
+        note: `CPU time (user + system) per transition, all processes but the receiver: ${cpuByProgram}; ${availableParallelism()} cores give at most ${Math.round((availableParallelism() * 1000) / cpuTotal)} transitions/s; one aha transition's history: ${describeShape(shape)} (the last one offered: ${describeShape(lastShape)}); idle before the load, CPU ms a second: ${run.idle}${against ? `; baseline: transition.floor.cpu_ms_per_transition (${against.byProgram}; its history: ${describeShape(against.shape)}; idle before its load: ${against.idle}; goal ≤ 1.3× of it)` : ''}${withIngest}`,
       },
     );
   }

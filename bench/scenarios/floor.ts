@@ -108,6 +108,7 @@ export async function transitionFloor({ databaseUrl, temporalAddress, labels: pr
     const byProgram = shares.map(({ program, ms }) => `${program} ${ms.toFixed(1)}`).join(', ');
     const perSecond = Math.round(arrivals.length / seconds);
     const shape = await historyShape(temporalAddress, `floor:${run}:0`);
+    const lastShape = await historyShape(temporalAddress, `floor:${run}:${transitions - 1}`);
     const signalled = ingestUrl ? 'an event POSTed to a bare ingest process that INSERTs it and signals' : 'a signal';
     const describe = `${arrivals.length} of ${transitions} bare transitions of running entity workflows (${signalled}; a local activity with one INSERT; a search-attribute upsert; a local activity with one POST) offered at ${rate}/s, the same dev server, ${seconds.toFixed(1)} s`;
     return {
@@ -122,7 +123,7 @@ export async function transitionFloor({ databaseUrl, temporalAddress, labels: pr
           name: `${prefix}.cpu_ms_per_transition`,
           value: Math.round(cpuMs * 10) / 10,
           unit: 'ms',
-          note: `CPU by program: ${byProgram}; one transition's history: ${describeShape(shape)}; idle before the load, CPU ms a second: ${idle}`,
+          note: `CPU by program: ${byProgram}; one transition's history: ${describeShape(shape)} (the last one offered: ${describeShape(lastShape)}); idle before the load, CPU ms a second: ${idle}`,
         },
       ],
     };

@@ -32,6 +32,16 @@ export interface WorkerOptions extends ActivityDependencies {
   workflowCacheSize: number;
 }
 
+/**
+ * How long a workflow task waits on this worker's sticky queue (where its workflows are cached) before the server
+ * gives it to any worker with the whole history. The SDK's 10 s was reached under a burst (1,500 aha events at 200/s
+ * against ~55 moves/s here: about half the moves waited longer), and each timed-out task then cost the server a
+ * timeout, a task rescheduled and a full history sent, and the worker a replay: dearer moves, so a longer queue.
+ * A worker that stops says so, and its tasks go elsewhere at once; one that crashes leaves the tasks already on its
+ * sticky queue waiting up to this long (the server sends new ones elsewhere once the queue has had no poller for 10 s).
+ */
+const STICKY_QUEUE_SCHEDULE_TO_START = '30 seconds';
+
 export interface RunningWorker {
   /** Resolves when the worker has stopped. */
   done: Promise<void>;
@@ -46,6 +56,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     workflowBundle: options.workflowBundle ?? (await bundleWorkflows({ tracing: Boolean(options.tracing) })),
     activities: createActivities(options),
     maxCachedWorkflows: options.workflowCacheSize,
+    stickyQueueScheduleToStartTimeout: STICKY_QUEUE_SCHEDULE_TO_START,
     shutdownGraceTime: '10 seconds',
     ...(options.tracing ? { interceptors: { activity: options.tracing.activityInterceptors }, sinks: options.tracing.sinks } : {}),
   });

@@ -198,6 +198,11 @@ export function cpuSecondsByProgram(labels: Map<number, string>): Map<string, nu
   return byProgram;
 }
 
+/** CPU seconds each program spent since the reading `before` (cpuSecondsByProgram's). */
+export function cpuSince(labels: Map<number, string>, before: Map<string, number>): Array<{ program: string; seconds: number }> {
+  return [...cpuSecondsByProgram(labels)].map(([program, seconds]) => ({ program, seconds: seconds - (before.get(program) ?? 0) }));
+}
+
 /**
  * `work`'s CPU by program (cpuSecondsByProgram's programs), in microseconds per unit of what
  * it did (requests, events), formatted for a note: "api 140, postgres 60, …; load generator 40".
@@ -205,10 +210,10 @@ export function cpuSecondsByProgram(labels: Map<number, string>): Map<string, nu
 export async function cpuPerUnit<T>(labels: Map<number, string>, work: () => Promise<T>, units: (result: T) => number): Promise<{ result: T; cpu: string }> {
   const before = cpuSecondsByProgram(labels);
   const result = await work();
-  const after = cpuSecondsByProgram(labels);
+  const spent = cpuSince(labels, before);
   const count = units(result);
-  const perUnit = [...after]
-    .map(([program, seconds]) => ({ program, us: Math.round(((seconds - (before.get(program) ?? 0)) * 1e6) / count) }))
+  const perUnit = spent
+    .map(({ program, seconds }) => ({ program, us: Math.round((seconds * 1e6) / count) }))
     .filter(({ us }) => us > 0)
     .sort((x, y) => Number(x.program === 'load generator') - Number(y.program === 'load generator') || y.us - x.us);
   return { result, cpu: perUnit.map(({ program, us }) => `${program} ${us}`).join(', ') };
@@ -262,9 +267,8 @@ export function trackMessages(prefix: string, count: number, at: number, users =
 export async function idleCpu(labels: Map<number, string>, ms = 3000): Promise<string> {
   const before = cpuSecondsByProgram(labels);
   await new Promise((resolve) => setTimeout(resolve, ms));
-  const after = cpuSecondsByProgram(labels);
-  return [...after]
-    .map(([program, seconds]) => ({ program, perSecond: ((seconds - (before.get(program) ?? 0)) * 1e6) / ms }))
+  return cpuSince(labels, before)
+    .map(({ program, seconds }) => ({ program, perSecond: (seconds * 1e6) / ms }))
     .filter(({ perSecond }) => perSecond >= 1)
     .sort((a, b) => b.perSecond - a.perSecond)
     .map(({ program, perSecond }) => `${program} ${perSecond.toFixed(0)}`)

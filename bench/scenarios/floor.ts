@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { FLOOR_TASK_QUEUE, moveSignal } from '../floor/workflow.ts';
-import { ask, cpuSecondsByProgram, idleCpu, nextMessage, waitForQuiet, type Product, type Result } from '../support.ts';
+import { ask, cpuSecondsByProgram, cpuSince, idleCpu, nextMessage, waitForQuiet, type Product, type Result } from '../support.ts';
 import { describeShape, historyShape, type HistoryShape } from '../history-shape.ts';
 
 export interface Floor {
@@ -96,12 +96,12 @@ export async function transitionFloor({ databaseUrl, temporalAddress, labels: pr
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const { arrivals } = await ask<{ arrivals: Array<{ at: number }> }>(receiver, 'report');
-    const after = cpuSecondsByProgram(labels);
+    const spent = cpuSince(labels, before);
     const seconds = (Math.max(...arrivals.map(({ at }) => at)) - started) / 1000;
     // The floor's own programs: not the receiver, nor the product's idle API and worker.
-    const shares = [...after]
-      .filter(([program]) => !['receiver', 'api', 'worker'].includes(program))
-      .map(([program, total]) => ({ program, ms: ((total - (before.get(program) ?? 0)) * 1000) / arrivals.length }))
+    const shares = spent
+      .filter(({ program }) => !['receiver', 'api', 'worker'].includes(program))
+      .map(({ program, seconds }) => ({ program, ms: (seconds * 1000) / arrivals.length }))
       .filter(({ ms }) => ms >= 0.1)
       .sort((a, b) => b.ms - a.ms);
     const cpuMs = shares.reduce((sum, { ms }) => sum + ms, 0);

@@ -56,7 +56,8 @@ async function startDevServerOnce(options: DevServerOptions): Promise<TemporalDe
         // created at run time is visible at once; ours are all given above, at start. Each workflow task's history
         // with a search-attribute upsert in it paid that read: ~0.6 ms of the server's CPU a transition here (its
         // profile, README "Measured here"), which a Temporal cluster, caching them, does not pay.
-        ...['--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=false'],
+        '--dynamic-config-value',
+        'system.forceSearchAttributesCacheRefreshOnRead=false',
         // A file database in WAL mode, synced at checkpoints: commits no longer wait for an
         // fsync each, which is what limits the dev server's task throughput on a small disk.
         // Still crash-safe for the process (not for a power cut on the host).

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { SecretBox } from '../src/secret-box.ts';
 import pg from 'pg';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { connectClient } from '../src/infra/temporal.ts';
 import { createActivities } from '../src/temporal/activities.ts';
@@ -246,9 +247,8 @@ describe('delivery', () => {
 });
 
 describe('cost', () => {
-  it('records a transition in two prepared SQL statements (the trial and its endpoints read, then one write), for 30 deliveries (10 endpoints × 3 event types) as for 3', async () => {
-    const temporal = await connectClient(inject('temporalAddress'), 'default');
-    const activities = createActivities({
+  const activitiesOf = (temporal: Client) =>
+    createActivities({
       orm: stack.runtime.orm,
       temporal,
       taskQueue: stack.config.temporalTaskQueue,
@@ -258,44 +258,61 @@ describe('cost', () => {
       secrets: new SecretBox(randomBytes(32)),
       publicUrl: null,
     });
+
+  /** Every statement this process sends while `run` runs, whichever way it is built: each goes through pg's Client.query. */
+  const statementsDuring = async (run: () => Promise<unknown>) => {
+    const spy = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      await run();
+      return spy.mock.calls.map(([config]) => config);
+    } finally {
+      spy.mockRestore();
+    }
+  };
+
+  /** An app with `endpoints` endpoints taking every event, and one trial whose first segment's webhooks were all delivered. */
+  const trialWithEndpoints = async (name: string, endpoints: number, hookUrl: string) => {
+    const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name })).data!.createApp;
+    for (let index = 0; index < endpoints; index++)
+      await stack.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: `${hookUrl}/${index}`, eventTypes: ['*'] } });
+    await startTrial(app, name);
+    const trial = (await stack.gql(TRIAL, { appId: app.app.id, userId: name })).data.trial;
+    // Nothing else of this process touches the database once the first segment's webhooks are recorded.
+    await eventually(async () =>
+      (await stack.count(
+        `select count(*) as n from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where e.app_id = $1 and d.status = 'delivered'`,
+        [app.app.id],
+      )) ===
+      endpoints * 3
+        ? true
+        : undefined,
+    );
+    return { appId: app.app.id as string, trialId: trial.id as string };
+  };
+
+  const ahaChange = (id: string, appId: string, trialId: string) => ({
+    id,
+    appId,
+    trialId,
+    sequence: 2,
+    oldSegment: 'exploring',
+    newSegment: 'found_value',
+    reason: 'aha_event_received',
+    occurredAt: new Date().toISOString(),
+    firstAttemptsByWorkflow: true,
+  });
+
+  it('records a transition in two prepared SQL statements (the trial and its endpoints read, then one write), for 30 deliveries (10 endpoints × 3 event types) as for 3', async () => {
+    const temporal = await connectClient(inject('temporalAddress'), 'default');
+    const activities = activitiesOf(temporal);
     const hook = await receiver();
     const statementsToRecord = async (endpoints: number) => {
-      const app = (await stack.gql<{ createApp: CreatedApp }>(CREATE_APP, { name: `cost-${endpoints}` })).data!.createApp;
-      for (let index = 0; index < endpoints; index++)
-        await stack.gql(CREATE_ENDPOINT, { input: { appId: app.app.id, url: `${hook.url}/${index}`, eventTypes: ['*'] } });
-      await startTrial(app, 'cost');
-      const trial = (await stack.gql(TRIAL, { appId: app.app.id, userId: 'cost' })).data.trial;
-      // Nothing else of this process touches the database once the first segment's webhooks are recorded.
-      await eventually(async () =>
-        (await stack.count(
-          `select count(*) as n from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id where e.app_id = $1 and d.status = 'delivered'`,
-          [app.app.id],
-        )) ===
-        endpoints * 3
-          ? true
-          : undefined,
+      const { appId, trialId } = await trialWithEndpoints(`cost-${endpoints}`, endpoints, hook.url);
+      const change = ahaChange(`sgc_cost${endpoints}`, appId, trialId);
+      const sent = await statementsDuring(async () =>
+        expect(await activities.recordSegmentChange(change)).toEqual({ id: change.id, newSegment: 'found_value' }),
       );
-      // Every statement this process sends, whichever way it is built, goes through pg's Client.query.
-      const spy = vi.spyOn(pg.Client.prototype, 'query');
-      let sent: unknown[] = [];
-      try {
-        const change = {
-          id: `sgc_cost${endpoints}`,
-          appId: app.app.id,
-          trialId: trial.id,
-          sequence: 2,
-          oldSegment: 'exploring',
-          newSegment: 'found_value',
-          reason: 'aha_event_received',
-          occurredAt: new Date().toISOString(),
-          firstAttemptsByWorkflow: true,
-        };
-        expect(await activities.recordSegmentChange(change)).toEqual({ id: change.id, newSegment: 'found_value' });
-      } finally {
-        sent = spy.mock.calls.map(([config]) => config);
-        spy.mockRestore();
-      }
-      expect(await stack.count(`select count(*) as n from webhook_deliveries where segment_change_id = $1`, [`sgc_cost${endpoints}`])).toBe(endpoints * 3);
+      expect(await stack.count(`select count(*) as n from webhook_deliveries where segment_change_id = $1`, [change.id])).toBe(endpoints * 3);
       // Sent by name: PostgreSQL parses and plans each text once per connection.
       expect(sent.filter((config) => typeof config !== 'object' || config === null || !('name' in config))).toEqual([]);
       return sent.length;
@@ -304,6 +321,34 @@ describe('cost', () => {
       const forOne = await statementsToRecord(1);
       expect(forOne).toBe(2);
       expect(await statementsToRecord(10)).toBe(forOne);
+    } finally {
+      await temporal.connection.close();
+    }
+  });
+
+  it("sends a change's first attempts from what its recording returned, in one statement more (their recording); another worker, or a second try, reads them", async () => {
+    const temporal = await connectClient(inject('temporalAddress'), 'default');
+    const hook = await receiver();
+    const delivered = (changeId: string) =>
+      stack.count(`select count(*) as n from webhook_deliveries where segment_change_id = $1 and status = 'delivered' and attempt_count = 1`, [changeId]);
+    try {
+      const recording = activitiesOf(temporal);
+      const handed = await trialWithEndpoints('handover', 2, hook.url);
+      const change = ahaChange('sgc_handover', handed.appId, handed.trialId);
+      await recording.recordSegmentChange(change);
+      const sent = await statementsDuring(() => recording.sendFirstAttempts(change.id));
+      expect(sent).toHaveLength(1);
+      expect(await delivered(change.id)).toBe(6);
+      // Taken once: a second try reads the deliveries, finds none pending, and sends nothing again.
+      expect(await statementsDuring(() => recording.sendFirstAttempts(change.id))).toHaveLength(1);
+      expect(await delivered(change.id)).toBe(6);
+
+      // Recorded by one worker, sent by another (the first one gone in between): read, then sent.
+      const read = await trialWithEndpoints('read-back', 2, hook.url);
+      const other = ahaChange('sgc_read_back', read.appId, read.trialId);
+      await recording.recordSegmentChange(other);
+      expect(await statementsDuring(() => activitiesOf(temporal).sendFirstAttempts(other.id))).toHaveLength(2);
+      expect(await delivered(other.id)).toBe(6);
     } finally {
       await temporal.connection.close();
     }

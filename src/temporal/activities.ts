@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { attemptDelivery, markDeliveryExhausted } from '../modules/webhooks/attempts.ts';
 import type { ChangeFacts } from '../modules/webhooks/catalog.ts';
-import { sendFirstAttempts } from '../modules/webhooks/first-attempts.ts';
+import { DeliveryHandover, sendFirstAttempts } from '../modules/webhooks/first-attempts.ts';
 import { dispatchable, dispatchDeliveries } from '../modules/webhooks/lanes.ts';
 import { loadChangeSubject, planChangeDeliveries } from '../modules/webhooks/planning.ts';
 import { maintainDeliveries } from '../modules/webhooks/delivery-partitions.ts';
@@ -89,6 +89,7 @@ export function createActivities({
     publicUrl,
     ...(metrics ? { observer: attemptObserver(metrics) } : {}),
   };
+  const handover = new DeliveryHandover();
   return {
     /**
      * Records a transition once: a retry or replay with the same (trial, sequence) is a no-op.
@@ -101,7 +102,8 @@ export function createActivities({
       const em = orm.em.fork();
       const subject = await loadChangeSubject(em, change.trialId);
       const planned = planChangeDeliveries(change, subject);
-      const inserted = await recordChangeOnce(em, change, planned);
+      const { inserted, toAttempt } = await recordChangeOnce(em, change, planned);
+      if (change.firstAttemptsByWorkflow) handover.hand(change.id, toAttempt);
       if (inserted) metrics?.transitions.inc({ from: change.oldSegment ?? 'none', to: change.newSegment, reason: change.reason });
       const heldOut = planned.filter((delivery) => delivery.status === 'held_out').length;
       if (inserted && heldOut) metrics?.deliveriesFinished.inc({ status: 'held_out' }, heldOut);
@@ -122,7 +124,7 @@ export function createActivities({
 
     /** The change's webhooks, first attempts straight away; what must be retried goes to its lane. */
     async sendFirstAttempts(changeId: string): Promise<void> {
-      await sendFirstAttempts(deliveryDeps, changeId);
+      await sendFirstAttempts(deliveryDeps, changeId, handover);
     },
 
     /**

@@ -4,12 +4,15 @@
  * holdout assignments), and the live notice. A retry or replay with the same (trial, sequence) inserts nothing, and every other
  * part is guarded on that insert, so it changes nothing either. This runs for every transition:
  * the ORM's unit of work took eight round trips and most of the worker's CPU for the same rows.
+ * The statement answers with the deliveries to attempt, as their first attempts need them, so
+ * those need not read back what was just written.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeBound } from '../../infra/bound-statement.ts';
 import { prepareStatement } from '../../infra/prepared-statements.ts';
 import type { ChangeFacts } from '../webhooks/catalog.ts';
 import type { DeliveryRow } from '../webhooks/planning.ts';
+import type { PendingDeliveryRow } from '../webhooks/pending-deliveries.ts';
 import { SEGMENT_CHANGE_CHANNEL } from './segment-change-feed.ts';
 
 const RECORD_CHANGE = prepareStatement(`
@@ -27,6 +30,7 @@ with inserted as (
   from jsonb_to_recordset(cast($9 as jsonb)) as d(id text, endpoint_id text, event_type text, body text, status text)
   where exists (select 1 from inserted)
   on conflict do nothing
+  returning id, endpoint_id, trial_id, sequence, status, to_jsonb(webhook_deliveries) as delivery_row
 ), assigned as (
   insert into holdout_assignments (experiment_id, trial_id, held_out, assigned_at)
   select distinct d.holdout_id, $3, d.status = 'held_out', now()
@@ -34,11 +38,27 @@ with inserted as (
   where d.holdout_id is not null and exists (select 1 from inserted)
   on conflict (experiment_id, trial_id) do nothing
 )
-select pg_notify($10, $11) from inserted`);
+-- The statement's snapshot does not hold the rows it inserts: "earlier" finds only earlier changes' deliveries.
+select pg_notify($10, $11),
+       (select coalesce(json_agg(json_build_object(
+                 'delivery_row', p.delivery_row, 'endpoint_row', to_jsonb(e),
+                 'behind_earlier', exists (select 1 from webhook_deliveries earlier
+                                           where earlier.trial_id = p.trial_id and earlier.endpoint_id = p.endpoint_id
+                                             and earlier.status = 'pending' and earlier.sequence < p.sequence))), '[]')
+          from planned p join webhook_endpoints e on e.id = p.endpoint_id
+         where p.status = 'pending') as to_attempt
+from inserted`);
 
-/** Whether this call recorded the change (false: a change was already recorded under its sequence number). */
-export async function recordChangeOnce(em: EntityManager, change: ChangeFacts, deliveries: DeliveryRow[]): Promise<boolean> {
-  const rows = await executeBound(em, RECORD_CHANGE, [
+/** What recording a change did: whether this call stored it, and if so the deliveries it planned to attempt now. */
+export interface RecordedOnce {
+  /** False: a change was already recorded under its sequence number. */
+  inserted: boolean;
+  /** The pending deliveries this call planned, with their endpoints (none when nothing was inserted). */
+  toAttempt: PendingDeliveryRow[];
+}
+
+export async function recordChangeOnce(em: EntityManager, change: ChangeFacts, deliveries: DeliveryRow[]): Promise<RecordedOnce> {
+  const [row] = await executeBound<{ to_attempt: PendingDeliveryRow[] }>(em, RECORD_CHANGE, [
     change.id,
     change.appId,
     change.trialId,
@@ -60,5 +80,5 @@ export async function recordChangeOnce(em: EntityManager, change: ChangeFacts, d
     SEGMENT_CHANGE_CHANNEL,
     JSON.stringify({ id: change.id, appId: change.appId, trialId: change.trialId }),
   ]);
-  return rows.length > 0;
+  return row ? { inserted: true, toAttempt: row.to_attempt } : { inserted: false, toAttempt: [] };
 }

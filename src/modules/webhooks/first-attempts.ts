@@ -1,8 +1,9 @@
 /**
  * A change's first attempts, made straight away (from a local activity of the trial's
  * workflow, no workflow of their own): most webhooks cost Temporal nothing beyond the change
- * itself. The change's deliveries are loaded together, posted (endpoints in parallel, each
- * endpoint's in order) and recorded in one transaction. Only a delivery that must be retried,
+ * itself. The change's deliveries are loaded together (handed over by the change's recording
+ * in the same worker, else read), posted (endpoints in parallel, each endpoint's in order) and
+ * recorded in one transaction. Only a delivery that must be retried,
  * or that must wait behind an earlier one of the same trial still being retried, is handed to
  * its lane. Re-run after a crash, it hands over what an earlier run attempted (the lane skips
  * what is no longer pending). A delivery its endpoint's throttle holds back goes to its lane
@@ -16,13 +17,40 @@ import type { DeliveryDeps } from './delivery-deps.ts';
 import { dispatchable, dispatchDeliveries, type Dispatchable } from './lanes.ts';
 import { recordAttempts, type Posted } from './recording.ts';
 import { sendAttempt } from './sending.ts';
-import { pendingDeliveriesOfChange } from './pending-deliveries.ts';
+import { TtlCache } from '../../infra/ttl-cache.ts';
+import { pendingDeliveriesFrom, pendingDeliveriesOfChange, type PendingDeliveryRow } from './pending-deliveries.ts';
 import { claimSendSlot } from './throttle.ts';
 import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
 
-export async function sendFirstAttempts(deps: DeliveryDeps, changeId: string): Promise<void> {
+/** How long a change's recorded deliveries may stand for a fresh read: an endpoint edited since is read afresh after it. */
+const HANDOVER_MS = 5_000;
+
+/**
+ * The deliveries a change's recording planned, handed to its first attempts: the workflow's next
+ * local activity, which runs in the same worker as the recording but for a worker gone between
+ * them. Each is taken once (a retried attempt reads what the first try left); one not taken (its
+ * workflow task failed after the recording) expires. The read is kept where the recording saw an
+ * earlier change's delivery still pending: the workflow sends that change's first attempts just
+ * before this one's, and the read sees how they went.
+ */
+export class DeliveryHandover {
+  readonly #planned = new TtlCache<string, PendingDeliveryRow[]>(HANDOVER_MS);
+
+  hand(changeId: string, rows: PendingDeliveryRow[]): void {
+    if (rows.length > 0 && rows.every((row) => !row.behind_earlier)) this.#planned.set(changeId, rows);
+  }
+
+  take(changeId: string): PendingDeliveryRow[] | undefined {
+    const rows = this.#planned.get(changeId);
+    this.#planned.delete(changeId);
+    return rows;
+  }
+}
+
+export async function sendFirstAttempts(deps: DeliveryDeps, changeId: string, handover?: DeliveryHandover): Promise<void> {
   const em = deps.orm.em.fork();
-  const pending = await pendingDeliveriesOfChange(em, changeId);
+  const handed = handover?.take(changeId);
+  const pending = handed ? pendingDeliveriesFrom(em, handed) : await pendingDeliveriesOfChange(em, changeId);
   if (pending.length === 0) return;
   const deliveries = pending.map(({ delivery }) => delivery);
   const blocked = new Set(pending.filter(({ behindEarlier }) => behindEarlier).map(({ delivery }) => delivery.endpoint.id));

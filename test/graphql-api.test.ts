@@ -94,6 +94,37 @@ describe('trials connection', () => {
     expect((await stack.gql(TRIALS, { a: app.app.id }, other.apiKey)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
+  it('the trial query (read without the ORM) answers every field as the list (entities) does, for a person and an account', async () => {
+    const app = await newApp('one-trial');
+    const FIELDS =
+      'id appId kind userId accountId email stripeCustomerId workflowId workflowUrl trialStart trialEnd segment createdAt latestChange { sequence } deliveryCounts { pending }';
+    await stack.gql(START_TRIAL, {
+      input: {
+        appId: app.app.id,
+        userId: 'u-one',
+        email: 'one@example.com',
+        stripeCustomerId: 'cus_1',
+        trialStart: '2026-11-30T10:11:12.345Z',
+        trialEnd: '2099-01-01T00:00:00Z',
+      },
+    });
+    await stack.gql(START_TRIAL, { input: { appId: app.app.id, accountId: 'acme', trialEnd: '2099-01-01T00:00:00Z' } });
+    const listed = (await stack.gql(`query($a: ID!) { trials(appId: $a) { edges { node { ${FIELDS} } } } }`, { a: app.app.id })).data.trials.edges.map(
+      (edge: { node: unknown }) => edge.node,
+    );
+    const person = (await stack.gql(`query($a: ID!) { trial(appId: $a, userId: "u-one") { ${FIELDS} } }`, { a: app.app.id })).data.trial;
+    const account = (await stack.gql(`query($a: ID!) { trial(appId: $a, accountId: "acme") { ${FIELDS} } }`, { a: app.app.id })).data.trial;
+    expect(person).toMatchObject({
+      userId: 'u-one',
+      email: 'one@example.com',
+      stripeCustomerId: 'cus_1',
+      trialStart: '2026-11-30T10:11:12.345Z',
+      kind: 'user',
+    });
+    expect(account).toMatchObject({ accountId: 'acme', userId: null, kind: 'account', trialEnd: '2099-01-01T00:00:00.000Z' });
+    expect([account, person]).toEqual(listed);
+  });
+
   it('a loader batches the loads of one turn into one call', async () => {
     const calls: string[][] = [];
     const scope = {};

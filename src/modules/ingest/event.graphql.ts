@@ -8,7 +8,7 @@ import { builder } from '../../graphql/builder.ts';
 import { loaderFor } from '../../graphql/batch-loader.ts';
 import { connectionOf, decodeCursor, pageSize, toPage } from '../../graphql/connection.ts';
 import { SegmentChangeRef, TrialRef } from '../trials/trial.graphql.ts';
-import type { ITrial } from '../trials/trial.entity.ts';
+import type { TrialView } from '../trials/trial.entity.ts';
 
 interface TrialEvent {
   id: string;
@@ -52,7 +52,7 @@ const COUNTED_FOR = {
             and (e.group_id is null or e.group_id = ?)`,
 };
 
-async function eventsPage(em: EntityManager, trial: ITrial, first: number, after: string | null | undefined) {
+async function eventsPage(em: EntityManager, trial: TrialView, first: number, after: string | null | undefined) {
   const cursor = after ? decodeCursor(after) : null;
   const [where, subject] = trial.accountId != null ? [COUNTED_FOR.account, [trial.accountId, trial.accountId]] : [COUNTED_FOR.person, [trial.userId]];
   const rows = await em

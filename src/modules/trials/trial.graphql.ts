@@ -10,7 +10,7 @@ import { after, connectionOf, pageSize, toPage } from '../../graphql/connection.
 import { loaderFor } from '../../graphql/batch-loader.ts';
 import { requireApp, type GraphQLContext } from '../../graphql/context.ts';
 import { SEGMENT_KEYS, type SegmentKey } from '../../core/segments.ts';
-import { Trial, type ITrial } from './trial.entity.ts';
+import { Trial, type ITrial, type TrialView } from './trial.entity.ts';
 import { SegmentChange, type ISegmentChange } from './segment-change.entity.ts';
 import { exactlyOneSubject, startTrialRules, subjectOf, type TrialCommand } from './trials.service.ts';
 import { z } from 'zod';
@@ -26,7 +26,7 @@ export const TrialKindEnum = builder.enumType('TrialKind', {
   values: ['user', 'account'] as const,
 });
 
-export const TrialRef = builder.objectRef<ITrial>('Trial').implement({
+export const TrialRef = builder.objectRef<TrialView>('Trial').implement({
   interfaces: [NodeRef],
   description: "One trial of one app (a person's or an account's), in one lifecycle segment",
   fields: (t) => ({
@@ -78,7 +78,7 @@ export const SegmentChangeRef = builder.objectRef<ISegmentChange>('SegmentChange
 });
 
 /** A trial's changes, oldest first; batched across the trials of one request. */
-const changesOf = (trial: ITrial, ctx: GraphQLContext) =>
+const changesOf = (trial: TrialView, ctx: GraphQLContext) =>
   loaderFor<string, ISegmentChange[]>(ctx, 'segmentChangesByTrial', async (trialIds) => {
     const rows = await ctx.em.find(SegmentChange, { trial: { $in: trialIds } }, { orderBy: { sequence: 'asc' } });
     const byTrial = new Map<string, ISegmentChange[]>(trialIds.map((id) => [id, []]));

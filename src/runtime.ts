@@ -26,6 +26,7 @@ import { keyRevocationChannel } from './modules/apps/api-key-revocations.ts';
 import { Credentials } from './graphql/credentials.ts';
 import { buildApp } from './server.ts';
 import { loadSecretBox } from './secret-box.ts';
+import { sealPlainSigningSecrets } from './modules/webhooks/signing-secrets.ts';
 import { IngestService } from './modules/ingest/ingest.service.ts';
 import { createIntegrations } from './modules/apps/integrations.service.ts';
 import { createSettings } from './modules/trials/settings.service.ts';
@@ -149,8 +150,11 @@ export async function startRuntime({
     stops.push(() => temporal.connection.close());
     await ensureSearchAttributes(temporal, config.temporalNamespace);
 
-    // Destinations' credentials are sealed by the API and opened by the worker: both need the same key.
+    // Destinations' credentials and endpoints' signing secrets are sealed by the API and opened by the worker: both
+    // need the same key. Signing secrets stored before they were sealed are sealed now (by whichever process starts).
     const secrets = await loadSecretBox(config.secretKey, config.dataDir);
+    const sealed = await timed('signing secrets', () => sealPlainSigningSecrets(orm, secrets));
+    if (sealed) logger.info({ endpoints: sealed }, 'sealed signing secrets stored before sealing');
     const workerMetrics = role === 'api' ? null : createWorkerMetrics(() => poolStats(orm));
     if (workerMetrics && config.workerMetricsPort !== null) {
       const served = await serveMetrics(workerMetrics.registry, config.host, config.workerMetricsPort);

@@ -3,7 +3,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { SecretBox } from '../src/secret-box.ts';
+import { loadSecretBox } from '../src/secret-box.ts';
+import { sealPlainSigningSecrets } from '../src/modules/webhooks/signing-secrets.ts';
 import pg from 'pg';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -247,7 +248,8 @@ describe('delivery', () => {
 });
 
 describe('cost', () => {
-  const activitiesOf = (temporal: Client) =>
+  // The stack's own key: endpoints' signing secrets are sealed with it.
+  const activitiesOf = async (temporal: Client) =>
     createActivities({
       orm: stack.runtime.orm,
       temporal,
@@ -255,7 +257,7 @@ describe('cost', () => {
       webhookAllowPrivateTargets: true,
       deliveryRetention: 'P30D',
       eventRetention: 'P180D',
-      secrets: new SecretBox(randomBytes(32)),
+      secrets: await loadSecretBox(stack.config.secretKey, stack.config.dataDir),
       publicUrl: null,
     });
 
@@ -304,7 +306,7 @@ describe('cost', () => {
 
   it('records a transition in two prepared SQL statements (the trial and its endpoints read, then one write), for 30 deliveries (10 endpoints × 3 event types) as for 3', async () => {
     const temporal = await connectClient(inject('temporalAddress'), 'default');
-    const activities = activitiesOf(temporal);
+    const activities = await activitiesOf(temporal);
     const hook = await receiver();
     const statementsToRecord = async (endpoints: number) => {
       const { appId, trialId } = await trialWithEndpoints(`cost-${endpoints}`, endpoints, hook.url);
@@ -332,7 +334,7 @@ describe('cost', () => {
     const delivered = (changeId: string) =>
       stack.count(`select count(*) as n from webhook_deliveries where segment_change_id = $1 and status = 'delivered' and attempt_count = 1`, [changeId]);
     try {
-      const recording = activitiesOf(temporal);
+      const recording = await activitiesOf(temporal);
       const handed = await trialWithEndpoints('handover', 2, hook.url);
       const change = ahaChange('sgc_handover', handed.appId, handed.trialId);
       await recording.recordSegmentChange(change);
@@ -347,7 +349,7 @@ describe('cost', () => {
       const read = await trialWithEndpoints('read-back', 2, hook.url);
       const other = ahaChange('sgc_read_back', read.appId, read.trialId);
       await recording.recordSegmentChange(other);
-      expect(await statementsDuring(() => activitiesOf(temporal).sendFirstAttempts(other.id))).toHaveLength(2);
+      expect(await statementsDuring(async () => (await activitiesOf(temporal)).sendFirstAttempts(other.id))).toHaveLength(2);
       expect(await delivered(other.id)).toBe(6);
     } finally {
       await temporal.connection.close();
@@ -386,6 +388,13 @@ describe('tester, rotation, redelivery and paging', () => {
     };
     expect(() => new Webhook(newSecret).verify(afterRotation!.body, headers)).not.toThrow();
     expect(() => new Webhook(endpoint.secret).verify(afterRotation!.body, headers)).not.toThrow();
+    // At rest both are sealed with the server's key: the database alone holds neither.
+    const box = await loadSecretBox(stack.config.secretKey, stack.config.dataDir);
+    const [stored] = await stack.sql<{ secret: string; previous_secret: string }>(`select secret, previous_secret from webhook_endpoints where id = $1`, [
+      endpoint.id,
+    ]);
+    expect(JSON.stringify(stored)).not.toMatch(/whsec_/);
+    expect([box.open(stored!.secret), box.open(stored!.previous_secret)]).toEqual([newSecret, endpoint.secret]);
 
     const { data } = await stack.gql(DELIVERIES, { endpointId: endpoint.id, first: 1 });
     expect(data.deliveries.pageInfo.hasNextPage).toBe(true);
@@ -398,6 +407,38 @@ describe('tester, rotation, redelivery and paging', () => {
     expect(redelivered.data.redeliver.errors).toEqual([]);
     const [, , resent] = await hook.waitFor(3);
     expect(resent!.headers['webhook-id']).toBe(deliveryId);
+  });
+});
+
+describe('signing secrets stored before sealing', () => {
+  it('are sealed when a process starts (once, however many start), shown and used as before', async () => {
+    const hook = await receiver();
+    const { endpoint } = await appWithEndpoint(hook.url);
+    const legacy = `whsec_${randomBytes(24).toString('base64')}`;
+    await stack.sql(`update webhook_endpoints set secret = $2, previous_secret = null where id = $1`, [endpoint.id, legacy]);
+    const shown = async () => (await stack.gql(`query($e: ID!) { node(id: $e) { ... on WebhookEndpoint { secret } } }`, { e: endpoint.id })).data.node.secret;
+    // Until it is sealed (a process of the earlier version still running), the stored value is the secret.
+    expect(await shown()).toBe(legacy);
+
+    const box = await loadSecretBox(stack.config.secretKey, stack.config.dataDir);
+    expect(await Promise.all([sealPlainSigningSecrets(stack.runtime.orm, box), sealPlainSigningSecrets(stack.runtime.orm, box)])).toSatisfy(
+      (counts: number[]) => counts.sort().join() === '0,1',
+    );
+    const [stored] = await stack.sql<{ secret: string }>(`select secret from webhook_endpoints where id = $1`, [endpoint.id]);
+    expect(stored!.secret).not.toContain('whsec_');
+    expect(box.open(stored!.secret)).toBe(legacy);
+    expect(await shown()).toBe(legacy);
+    expect(await sealPlainSigningSecrets(stack.runtime.orm, box)).toBe(0);
+
+    await stack.gql(`mutation($e: ID!) { sendTestWebhook(endpointId: $e) { errors { message } } }`, { e: endpoint.id });
+    const [request] = await hook.waitFor(1);
+    expect(() =>
+      new Webhook(legacy).verify(request!.body, {
+        'webhook-id': String(request!.headers['webhook-id']),
+        'webhook-timestamp': String(request!.headers['webhook-timestamp']),
+        'webhook-signature': String(request!.headers['webhook-signature']),
+      }),
+    ).not.toThrow();
   });
 });
 

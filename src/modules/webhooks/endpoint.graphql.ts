@@ -62,7 +62,10 @@ export const EndpointRef = builder.objectRef<IWebhookEndpoint>('WebhookEndpoint'
     description: t.exposeString('description', { nullable: true }),
     eventTypes: t.exposeStringList('eventTypes'),
     headers: t.field({ type: [HttpHeader], resolve: (endpoint) => asHeaders(endpoint.headers) }),
-    secret: t.exposeString('secret', { description: 'whsec_… signing secret' }),
+    secret: t.string({
+      description: 'whsec_… signing secret (stored sealed with SECRET_KEY)',
+      resolve: (endpoint, _args, { services }) => services.webhooks.signingSecret(endpoint),
+    }),
     previousSecretExpiresAt: t.field({
       type: 'DateTime',
       nullable: true,

@@ -185,7 +185,7 @@ export async function createEndpoint(
     description: fields.description ?? null,
     eventTypes: fields.eventTypes ?? ['trial.segment_changed'],
     headers: fields.headers ?? {},
-    secret: newWebhookSecret(),
+    secret: deps.secrets.seal(newWebhookSecret()),
     timeoutMs: fields.timeoutMs ?? 15_000,
     maxPerSecond: fields.maxPerSecond ?? null,
     retrySchedule: fields.retrySchedule ?? DEFAULT_RETRY_SCHEDULE,
@@ -227,10 +227,10 @@ export function draftTarget(input: EndpointInput, current: IWebhookEndpoint | nu
   return { format, url, headers, credentials, signingSecrets };
 }
 
-export async function rotateSecret(em: EntityManager, endpoint: IWebhookEndpoint): Promise<IWebhookEndpoint> {
+export async function rotateSecret(em: EntityManager, endpoint: IWebhookEndpoint, secrets: SecretBox): Promise<IWebhookEndpoint> {
   endpoint.previousSecret = endpoint.secret;
   endpoint.previousSecretExpiresAt = new Date(Date.now() + ROTATION_OVERLAP_MS);
-  endpoint.secret = newWebhookSecret();
+  endpoint.secret = secrets.seal(newWebhookSecret());
   await em.flush();
   return endpoint;
 }

@@ -8,6 +8,7 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { attemptClass, requestOnce, type AttemptResult } from './http-attempt.ts';
 import { classify } from '../../core/retry-policy.ts';
 import { signatureHeaders } from './signing.ts';
+import { openSigningSecret } from './signing-secrets.ts';
 import { resolveTarget } from './ssrf.ts';
 import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
 import type { IWebhookEndpoint } from './webhook-endpoint.entity.ts';
@@ -41,7 +42,7 @@ export function targetOf(endpoint: IWebhookEndpoint, secrets: SecretBox, at: Dat
     url: endpoint.url,
     headers: endpoint.headers,
     credentials: endpoint.destination ? (JSON.parse(secrets.open(endpoint.destination)) as DestinationCredentials) : {},
-    signingSecrets: overlap ? [endpoint.secret, endpoint.previousSecret!] : [endpoint.secret],
+    signingSecrets: (overlap ? [endpoint.secret, endpoint.previousSecret!] : [endpoint.secret]).map((stored) => openSigningSecret(stored, secrets)),
   };
 }
 

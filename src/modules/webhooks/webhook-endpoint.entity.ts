@@ -20,9 +20,9 @@ export const WebhookEndpoint = defineEntity({
     segments: p.json<string[]>().nullable(),
     /** Static headers added to every request, as Segment's destination allows. */
     headers: p.json<Record<string, string>>(),
-    /** `whsec_…` signing secret; never logged. */
+    /** The `whsec_…` signing secret, sealed with the server's key (signing-secrets.ts); never logged. */
     secret: p.string(),
-    /** The secret before the last rotation: it keeps signing until previousSecretExpiresAt. */
+    /** The secret before the last rotation, sealed too: it keeps signing until previousSecretExpiresAt. */
     previousSecret: p.string().nullable(),
     previousSecretExpiresAt: p.datetime().nullable(),
     /** One attempt's time limit, 1 to 30 s. */

@@ -8,6 +8,7 @@ import { createEndpoint, draftTarget, rotateSecret, updateEndpoint, type Endpoin
 import { redeliver, redeliverFailed } from './redelivery.ts';
 import { sendTestWebhook } from './tester.ts';
 import { previewRequest, targetOf } from './sending.ts';
+import { openSigningSecret } from './signing-secrets.ts';
 import { sampleChangeBody } from './catalog.ts';
 import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
 import type { IWebhookEndpoint } from './webhook-endpoint.entity.ts';
@@ -16,7 +17,9 @@ export function createWebhooks(deps: DeliveryDeps) {
   return {
     createEndpoint: (em: EntityManager, appId: string, input: EndpointInput) => createEndpoint(em, appId, input, deps),
     updateEndpoint: (em: EntityManager, endpoint: IWebhookEndpoint, input: EndpointInput) => updateEndpoint(em, endpoint, input, deps),
-    rotateSecret: (em: EntityManager, endpoint: IWebhookEndpoint) => rotateSecret(em, endpoint),
+    rotateSecret: (em: EntityManager, endpoint: IWebhookEndpoint) => rotateSecret(em, endpoint, deps.secrets),
+    /** The endpoint's current signing secret, opened (shown to the app's owner). */
+    signingSecret: (endpoint: IWebhookEndpoint) => openSigningSecret(endpoint.secret, deps.secrets),
     /** The request a sample move of this type would make (rendered, nothing sent). */
     previewRequest: (endpoint: IWebhookEndpoint, eventType: string) =>
       previewRequest(targetOf(endpoint, deps.secrets, new Date()), sampleChangeBody(endpoint.app.id, eventType), deps.publicUrl, new Date()),

@@ -22,8 +22,13 @@ import { pendingDeliveriesFrom, pendingDeliveriesOfChange, type PendingDeliveryR
 import { claimSendSlot } from './throttle.ts';
 import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
 
-/** How long a change's recorded deliveries may stand for a fresh read: an endpoint edited since is read afresh after it. */
-const HANDOVER_MS = 5_000;
+/**
+ * How long a change's recorded deliveries may stand for a fresh read. The next local activity takes them within
+ * milliseconds, or within the worker's backlog under a burst (first attempts' p99 at capacity: under a second); an
+ * endpoint disabled or edited in between is sent to as it was, for at most this long (a read has the same window,
+ * from the read to the POST, only shorter).
+ */
+const HANDOVER_MS = 1_000;
 
 /**
  * The deliveries a change's recording planned, handed to its first attempts: the workflow's next

@@ -11,7 +11,7 @@ import { createLogger } from '../src/logger.ts';
 import { startEmbeddedPostgres } from '../src/infra/postgres.ts';
 import { startTemporalDevServer } from '../src/infra/temporal.ts';
 import { resolveTemporalExecutable } from '../src/infra/temporal-cli.ts';
-import { deliveryFormats, deliveryThroughput, firstAttemptLatency } from './scenarios/delivery.ts';
+import { againstFloors, deliveryFormats, deliveryThroughput, firstAttemptAtHalfCapacity, firstAttemptLatency } from './scenarios/delivery.ts';
 import { subscriptionFanout } from './scenarios/fanout.ts';
 import { trialQueryThroughput } from './scenarios/graphql.ts';
 import { ingestThroughput } from './scenarios/ingest.ts';
@@ -50,6 +50,20 @@ async function main(): Promise<void> {
       const floorWithIngest = await transitionFloor(product, { ingest: true });
       const firstAttempts = await firstAttemptLatency(product, floor, floorWithIngest);
       results.push(...floor.results, ...floorWithIngest.results, ...firstAttempts.results);
+      if (firstAttempts.top) {
+        // And again right after the load, before anything else runs: the ratios are against both.
+        const floorAfter = await transitionFloor(product, { after: true });
+        const floorWithIngestAfter = await transitionFloor(product, { ingest: true, after: true });
+        results.push(
+          ...floorAfter.results,
+          ...floorWithIngestAfter.results,
+          ...againstFloors(firstAttempts.top, [
+            { name: 'transition.floor', before: floor, after: floorAfter },
+            { name: 'transition.floor_with_ingest', before: floorWithIngest, after: floorWithIngestAfter },
+          ]),
+        );
+      }
+      results.push(...(await firstAttemptAtHalfCapacity(product, firstAttempts.capacity)));
       if (only.has('latency')) results.push(...(await eventToSubscriptionAtHalfCapacity(product, firstAttempts.capacity)));
     }
     if (only.has('trials')) results.push(...(await openTrialsAndTimers(product)));

@@ -199,10 +199,26 @@ export async function deliveryThroughput(product: Product): Promise<Result[]> {
  * BENCH_FIRST_ATTEMPT_RATES; with the CPU a transition costs end to end (ingest, signal,
  * workflow task, recording, attempt), which bounds the rate this machine can sustain.
  */
-export async function firstAttemptLatency(product: Product, floor?: Floor, floorWithIngest?: Floor): Promise<{ results: Result[]; capacity: number }> {
+/** The rates first attempts are offered at (BENCH_FIRST_ATTEMPT_RATES); the figures' names carry the highest. */
+const firstAttemptRates = () => (process.env.BENCH_FIRST_ATTEMPT_RATES ?? '30,200').split(',').map(Number);
+
+/** The highest rate's figures, for judging them against floors measured after the load too. */
+export interface TopRate {
+  /** The results' name prefix, `delivery.first_attempt.at_<rate>_per_s`. */
+  prefix: string;
+  perSecond: number;
+  cpuMs: number;
+}
+
+export async function firstAttemptLatency(
+  product: Product,
+  floor?: Floor,
+  floorWithIngest?: Floor,
+): Promise<{ results: Result[]; capacity: number; top: TopRate | null }> {
   const results: Result[] = [];
   let capacity = 0;
-  const rates = (process.env.BENCH_FIRST_ATTEMPT_RATES ?? '30,200').split(',').map(Number);
+  let top: TopRate | null = null;
+  const rates = firstAttemptRates();
   for (const rate of rates) {
     const load: DeliveryLoad = { trials: Number(process.env.BENCH_FIRST_ATTEMPT_TRIALS ?? 1500), rate, endpoints: 1, eventTypes: ['trial.segment_changed'] };
     const run = await runDeliveryLoad(product, load);
@@ -221,6 +237,7 @@ export async function firstAttemptLatency(product: Product, floor?: Floor, floor
     // The contract's names carry the highest offered rate (the issue's target is at 200/s).
     if (rate === Math.max(...rates)) {
       capacity = Math.round(load.trials / run.seconds);
+      top = { prefix, perSecond: load.trials / run.seconds, cpuMs: cpuTotal };
       results.push(
         {
           name: 'delivery.first_attempt.p50_ms',
@@ -256,20 +273,58 @@ export async function firstAttemptLatency(product: Product, floor?: Floor, floor
       },
     );
   }
-  // Latency below capacity: half the transitions/s the highest rate reached.
-  if (capacity > 0) {
-    const rate = Math.max(1, Math.floor(capacity / 2));
-    const run = await runDeliveryLoad(product, {
-      trials: Math.min(Number(process.env.BENCH_FIRST_ATTEMPT_TRIALS ?? 1500), rate * 30),
-      rate,
-      endpoints: 1,
-      eventTypes: ['trial.segment_changed'],
-    });
-    const note = `offered ${rate} transitions/s, half of this run's capacity of ${capacity}/s (delivery.first_attempt at ${Math.max(...rates)}/s offered); goal p50 ≤ 250 ms`;
-    results.push(
-      { name: 'delivery.first_attempt.at_half_capacity.p50_ms', value: percentile(run.latencies, 50), unit: 'ms', note },
-      { name: 'delivery.first_attempt.at_half_capacity.p99_ms', value: percentile(run.latencies, 99), unit: 'ms', note },
-    );
-  }
-  return { results, capacity };
+  return { results, capacity, top };
+}
+
+/** Latency below capacity: first attempts offered at half the transitions/s the highest rate reached. */
+export async function firstAttemptAtHalfCapacity(product: Product, capacity: number): Promise<Result[]> {
+  if (capacity <= 0) return [];
+  const rate = Math.max(1, Math.floor(capacity / 2));
+  const run = await runDeliveryLoad(product, {
+    trials: Math.min(Number(process.env.BENCH_FIRST_ATTEMPT_TRIALS ?? 1500), rate * 30),
+    rate,
+    endpoints: 1,
+    eventTypes: ['trial.segment_changed'],
+  });
+  const note = `offered ${rate} transitions/s, half of this run's capacity of ${capacity}/s (delivery.first_attempt at ${Math.max(...firstAttemptRates())}/s offered); goal p50 ≤ 250 ms`;
+  return [
+    { name: 'delivery.first_attempt.at_half_capacity.p50_ms', value: percentile(run.latencies, 50), unit: 'ms', note },
+    { name: 'delivery.first_attempt.at_half_capacity.p99_ms', value: percentile(run.latencies, 99), unit: 'ms', note },
+  ];
+}
+
+/**
+ * The highest rate's transitions/s and CPU against each floor measured before the load and again
+ * right after it: this machine's speed drifts by a fifth within minutes, so one floor read before
+ * the load can flatter or wrong the product by as much. Each ratio is against the two floors' mean.
+ */
+export function againstFloors(top: TopRate, floors: Array<{ name: string; before: Floor; after: Floor }>): Result[] {
+  const mean = (a: number, b: number) => (a + b) / 2;
+  const ratios = floors.map(({ name, before, after }) => ({
+    name,
+    perSecond: top.perSecond / mean(before.perSecond, after.perSecond),
+    cpu: top.cpuMs / mean(before.cpuMs, after.cpuMs),
+    describe: (pick: (floor: Floor) => number, digits: number) =>
+      `${name} ${pick(before).toFixed(digits)} before the load, ${pick(after).toFixed(digits)} after it`,
+  }));
+  const [main, ...others] = ratios;
+  if (!main) return [];
+  const rest = (value: (ratio: (typeof ratios)[number]) => number) =>
+    others.map((ratio) => `; against ${ratio.name}'s mean: ${value(ratio).toFixed(2)}×`).join('');
+  return [
+    {
+      name: `${top.prefix}.transitions_ratio_to_floor`,
+      value: Math.round(main.perSecond * 100) / 100,
+      unit: '×',
+      baseline: 0.8,
+      note: `${top.perSecond.toFixed(0)} transitions/s ÷ the mean of ${ratios.map((ratio) => ratio.describe((floor) => floor.perSecond, 0)).join('; ')}${rest((ratio) => ratio.perSecond)}; goal ≥ 0.8×`,
+    },
+    {
+      name: `${top.prefix}.cpu_ratio_to_floor`,
+      value: Math.round(main.cpu * 100) / 100,
+      unit: '×',
+      baseline: 1.3,
+      note: `${top.cpuMs.toFixed(1)} ms a transition ÷ the mean of ${ratios.map((ratio) => ratio.describe((floor) => floor.cpuMs, 1)).join('; ')}${rest((ratio) => ratio.cpu)}; goal ≤ 1.3×`,
+    },
+  ];
 }

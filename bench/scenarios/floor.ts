@@ -30,8 +30,12 @@ export interface Floor {
   idle: string;
 }
 
-export async function transitionFloor({ databaseUrl, temporalAddress, labels: productLabels }: Product, { ingest = false } = {}): Promise<Floor> {
-  const prefix = ingest ? 'transition.floor_with_ingest' : 'transition.floor';
+export async function transitionFloor(
+  { databaseUrl, temporalAddress, labels: productLabels }: Product,
+  { ingest = false, after = false } = {},
+): Promise<Floor> {
+  // `after`: the same floor measured again once the product's load is done (its figures under `.after_load`).
+  const prefix = `${ingest ? 'transition.floor_with_ingest' : 'transition.floor'}${after ? '.after_load' : ''}`;
   const transitions = Number(process.env.BENCH_FIRST_ATTEMPT_TRIALS ?? 1500);
   const rate = Number(process.env.BENCH_FLOOR_RATE ?? 200);
   const db = new pg.Client({ connectionString: databaseUrl });

@@ -96,6 +96,8 @@ describe('trials connection', () => {
 
   it('the trial query (read without the ORM) answers every field as the list (entities) does, for a person and an account', async () => {
     const app = await newApp('one-trial');
+    // A start a minute ago, to the millisecond: no threshold is near, so nothing moves the trials while they are compared.
+    const trialStart = new Date(Date.now() - 60_000).toISOString();
     const FIELDS =
       'id appId kind userId accountId email stripeCustomerId workflowId workflowUrl trialStart trialEnd segment createdAt latestChange { sequence } deliveryCounts { pending }';
     await stack.gql(START_TRIAL, {
@@ -104,11 +106,15 @@ describe('trials connection', () => {
         userId: 'u-one',
         email: 'one@example.com',
         stripeCustomerId: 'cus_1',
-        trialStart: '2026-11-30T10:11:12.345Z',
+        trialStart,
         trialEnd: '2099-01-01T00:00:00Z',
       },
     });
     await stack.gql(START_TRIAL, { input: { appId: app.app.id, accountId: 'acme', trialEnd: '2099-01-01T00:00:00Z' } });
+    // Compared once both workflows have recorded their first segment: nothing changes them after that.
+    await eventually(async () =>
+      (await stack.count(`select count(*) as n from trials where app_id = $1 and segment is not null`, [app.app.id])) === 2 ? true : undefined,
+    );
     const listed = (await stack.gql(`query($a: ID!) { trials(appId: $a) { edges { node { ${FIELDS} } } } }`, { a: app.app.id })).data.trials.edges.map(
       (edge: { node: unknown }) => edge.node,
     );
@@ -118,7 +124,7 @@ describe('trials connection', () => {
       userId: 'u-one',
       email: 'one@example.com',
       stripeCustomerId: 'cus_1',
-      trialStart: '2026-11-30T10:11:12.345Z',
+      trialStart,
       kind: 'user',
     });
     expect(account).toMatchObject({ accountId: 'acme', userId: null, kind: 'account', trialEnd: '2099-01-01T00:00:00.000Z' });

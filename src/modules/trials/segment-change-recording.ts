@@ -12,7 +12,7 @@ import { executeBound } from '../../infra/bound-statement.ts';
 import { prepareStatement } from '../../infra/prepared-statements.ts';
 import type { ChangeFacts } from '../webhooks/catalog.ts';
 import type { DeliveryRow } from '../webhooks/planning.ts';
-import type { PendingDeliveryRow } from '../webhooks/pending-deliveries.ts';
+import { behindEarlierSql, type PendingDeliveryRow } from '../webhooks/pending-deliveries.ts';
 import { SEGMENT_CHANGE_CHANNEL } from './segment-change-feed.ts';
 
 const RECORD_CHANGE = prepareStatement(`
@@ -38,13 +38,10 @@ with inserted as (
   where d.holdout_id is not null and exists (select 1 from inserted)
   on conflict (experiment_id, trial_id) do nothing
 )
--- The statement's snapshot does not hold the rows it inserts: "earlier" finds only earlier changes' deliveries.
+-- The statement's snapshot does not hold the rows it inserts: only earlier changes' deliveries count as pending.
 select pg_notify($10, $11),
        (select coalesce(json_agg(json_build_object(
-                 'delivery_row', p.delivery_row, 'endpoint_row', to_jsonb(e),
-                 'behind_earlier', exists (select 1 from webhook_deliveries earlier
-                                           where earlier.trial_id = p.trial_id and earlier.endpoint_id = p.endpoint_id
-                                             and earlier.status = 'pending' and earlier.sequence < p.sequence))), '[]')
+                 'delivery_row', p.delivery_row, 'endpoint_row', to_jsonb(e), 'behind_earlier', ${behindEarlierSql('p')})), '[]')
           from planned p join webhook_endpoints e on e.id = p.endpoint_id
          where p.status = 'pending') as to_attempt
 from inserted`);

@@ -70,8 +70,8 @@ export type ITrial = InferEntity<typeof Trial>;
 
 /**
  * A trial as the API answers with it: an entity is one, and so is a row read without the ORM
- * (trialOfSubject, the API's most frequent read, builds it from its row for a fifth of the CPU
- * an entity's hydration took).
+ * (trialOfSubject, the API's most frequent read, builds it from its row: hydrating an entity was
+ * 6.6 % of the API's CPU under that query).
  */
 export interface TrialView {
   id: string;

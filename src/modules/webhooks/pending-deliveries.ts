@@ -23,12 +23,15 @@ export interface PendingDeliveryRow {
   behind_earlier: boolean;
 }
 
+/** SQL: whether an earlier change of the delivery `d`'s trial still has a delivery to its endpoint pending. */
+export const behindEarlierSql = (d: string) =>
+  `exists (select 1 from webhook_deliveries earlier
+           where earlier.trial_id = ${d}.trial_id and earlier.endpoint_id = ${d}.endpoint_id
+             and earlier.status = 'pending' and earlier.sequence < ${d}.sequence)`;
+
 /** Rows as JSON objects: the statement stays prepared across migrations that add columns. */
 const PENDING_OF_CHANGE = prepareStatement(`
-select to_jsonb(d) as delivery_row, to_jsonb(e) as endpoint_row,
-       exists (select 1 from webhook_deliveries earlier
-               where earlier.trial_id = d.trial_id and earlier.endpoint_id = d.endpoint_id
-                 and earlier.status = 'pending' and earlier.sequence < d.sequence) as behind_earlier
+select to_jsonb(d) as delivery_row, to_jsonb(e) as endpoint_row, ${behindEarlierSql('d')} as behind_earlier
 from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
 where d.segment_change_id = $1 and d.status = 'pending'`);
 

@@ -25,9 +25,9 @@ export async function sealPlainSigningSecrets(orm: MikroORM, secrets: SecretBox)
     `select id, secret, previous_secret from webhook_endpoints where starts_with(secret, ?) or starts_with(previous_secret, ?)`,
     [PLAIN_PREFIX, PLAIN_PREFIX],
   );
+  const seal = (value: string) => (value.startsWith(PLAIN_PREFIX) ? secrets.seal(value) : value);
   let sealed = 0;
   for (const { id, secret, previous_secret: previous } of rows) {
-    const seal = (value: string) => (value.startsWith(PLAIN_PREFIX) ? secrets.seal(value) : value);
     const result = await connection.execute(
       `update webhook_endpoints set secret = ?, previous_secret = ? where id = ? and secret = ? and previous_secret is not distinct from ?`,
       [seal(secret), previous === null ? null : seal(previous), id, secret, previous],

@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { loadSecretBox } from '../src/secret-box.ts';
 import { sealPlainSigningSecrets } from '../src/modules/webhooks/signing-secrets.ts';
+import { pendingDeliveriesOfChange } from '../src/modules/webhooks/pending-deliveries.ts';
+import { WebhookDelivery } from '../src/modules/webhooks/webhook-delivery.entity.ts';
 import pg from 'pg';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -351,6 +353,40 @@ describe('cost', () => {
       await recording.recordSegmentChange(other);
       expect(await statementsDuring(async () => (await activitiesOf(temporal)).sendFirstAttempts(other.id))).toHaveLength(2);
       expect(await delivered(other.id)).toBe(6);
+    } finally {
+      await temporal.connection.close();
+    }
+  });
+
+  it("reads a change's pending deliveries as plain objects holding what their entities hold, one endpoint object for its deliveries", async () => {
+    const temporal = await connectClient(inject('temporalAddress'), 'default');
+    const hook = await receiver();
+    try {
+      const { appId, trialId } = await trialWithEndpoints('plain-rows', 2, hook.url);
+      // Every nullable column of one endpoint set, so each one's mapping is compared with a value.
+      await stack.sql(
+        `update webhook_endpoints set description = 'crm', segments = '["found_value"]', previous_secret = secret,
+                previous_secret_expires_at = now() + interval '1 day', failing_since = now() - interval '1 hour', max_per_second = 50,
+                disabled_reason = 'none', destination = null, headers = '{"x-team":"growth"}'
+          where id = (select min(id) from webhook_endpoints where app_id = $1)`,
+        [appId],
+      );
+      const change = ahaChange('sgc_plain_rows', appId, trialId);
+      await (await activitiesOf(temporal)).recordSegmentChange(change);
+      const pending = await pendingDeliveriesOfChange(stack.runtime.orm.em.fork(), change.id);
+      const entities = await stack.runtime.orm.em.fork().find(WebhookDelivery, { segmentChangeId: change.id }, { populate: ['endpoint'] });
+      expect(pending).toHaveLength(6);
+      expect(pending.map(({ delivery }) => delivery.id).sort()).toEqual(entities.map((delivery) => delivery.id).sort());
+      for (const { delivery } of pending) {
+        const entity = entities.find((candidate) => candidate.id === delivery.id)!;
+        const { endpoint, ...fields } = delivery;
+        for (const [key, value] of Object.entries(fields)) expect([key, value]).toEqual([key, entity[key as keyof typeof entity]]);
+        const { app, ...endpointFields } = endpoint;
+        expect(app.id).toBe(appId);
+        for (const [key, value] of Object.entries(endpointFields)) expect([key, value]).toEqual([key, entity.endpoint[key as keyof typeof entity.endpoint]]);
+        // An attempt's health change reaches the endpoint's next delivery of the change.
+        expect(pending.filter((other) => other.delivery.endpoint.id === endpoint.id).every((other) => other.delivery.endpoint === endpoint)).toBe(true);
+      }
     } finally {
       await temporal.connection.close();
     }

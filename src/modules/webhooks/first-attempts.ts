@@ -20,7 +20,7 @@ import { sendAttempt } from './sending.ts';
 import { TtlCache } from '../../infra/ttl-cache.ts';
 import { pendingDeliveriesFrom, pendingDeliveriesOfChange, type PendingDeliveryRow } from './pending-deliveries.ts';
 import { claimSendSlot } from './throttle.ts';
-import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
+import type { DeliveryView } from './webhook-delivery.entity.ts';
 
 /**
  * How long a change's recorded deliveries may stand for a fresh read. The next local activity takes them within
@@ -55,11 +55,11 @@ export class DeliveryHandover {
 export async function sendFirstAttempts(deps: DeliveryDeps, changeId: string, handover?: DeliveryHandover): Promise<void> {
   const em = deps.orm.em.fork();
   const handed = handover?.take(changeId);
-  const pending = handed ? pendingDeliveriesFrom(em, handed) : await pendingDeliveriesOfChange(em, changeId);
+  const pending = handed ? pendingDeliveriesFrom(handed) : await pendingDeliveriesOfChange(em, changeId);
   if (pending.length === 0) return;
   const deliveries = pending.map(({ delivery }) => delivery);
   const blocked = new Set(pending.filter(({ behindEarlier }) => behindEarlier).map(({ delivery }) => delivery.endpoint.id));
-  const byEndpoint = new Map<string, IWebhookDelivery[]>();
+  const byEndpoint = new Map<string, DeliveryView[]>();
   for (const delivery of deliveries.sort((a, b) => sendingRank(a.eventType) - sendingRank(b.eventType))) {
     byEndpoint.set(delivery.endpoint.id, [...(byEndpoint.get(delivery.endpoint.id) ?? []), delivery]);
   }

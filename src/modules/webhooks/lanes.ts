@@ -5,7 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { enqueueDeliveriesSignal, type LaneItem } from '../../core/webhook-lane.messages.ts';
-import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
+import type { DeliveryView } from './webhook-delivery.entity.ts';
 
 /** A delivery to be handed to a lane. */
 export interface Dispatchable {
@@ -19,7 +19,7 @@ export interface Dispatchable {
   slotHeld?: boolean;
 }
 
-export const dispatchable = (delivery: IWebhookDelivery): Dispatchable => ({
+export const dispatchable = (delivery: DeliveryView): Dispatchable => ({
   id: delivery.id,
   endpointId: delivery.endpoint.id,
   trialId: delivery.trialId ?? null,

@@ -16,11 +16,11 @@ import { answerOf, DELETED_WHEN_DISABLED, type EndpointFormat } from './formats.
 import { attemptClass, type AttemptResult } from './http-attempt.ts';
 import { dispatchDeliveries, type Dispatchable } from './lanes.ts';
 import { FAILING_AFTER_ATTEMPTS, raiseOperationalEvent } from './operational-events.ts';
-import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
-import { WebhookEndpoint, type IWebhookEndpoint } from './webhook-endpoint.entity.ts';
+import type { DeliveryView } from './webhook-delivery.entity.ts';
+import { WebhookEndpoint, type EndpointView } from './webhook-endpoint.entity.ts';
 
 export interface Posted {
-  delivery: IWebhookDelivery;
+  delivery: DeliveryView;
   attemptedAt: Date;
   result: AttemptResult;
 }
@@ -68,7 +68,7 @@ export async function recordAttempts(deps: DeliveryDeps, em: EntityManager, post
   const attempts: AttemptRow[] = [];
   const causes: AttemptFacts[] = [];
   // An endpoint's row is written only when its health changed, once, as its last attempt left it.
-  const changedEndpoints = new Map<string, IWebhookEndpoint>();
+  const changedEndpoints = new Map<string, EndpointView>();
   for (const { delivery, attemptedAt, result } of posted) {
     const endpoint = delivery.endpoint;
     const answer = answerOf(endpoint.format as EndpointFormat, result);
@@ -188,7 +188,7 @@ interface AttemptRow {
 }
 
 interface AttemptFacts {
-  delivery: IWebhookDelivery;
+  delivery: DeliveryView;
   attemptId: string;
   result: AttemptResult;
   /** Why the attempt disabled its endpoint, if it did. */

@@ -10,8 +10,8 @@ import { classify } from '../../core/retry-policy.ts';
 import { signatureHeaders } from './signing.ts';
 import { openSigningSecret } from './signing-secrets.ts';
 import { resolveTarget } from './ssrf.ts';
-import type { IWebhookDelivery } from './webhook-delivery.entity.ts';
-import type { IWebhookEndpoint } from './webhook-endpoint.entity.ts';
+import type { DeliveryView } from './webhook-delivery.entity.ts';
+import type { EndpointView } from './webhook-endpoint.entity.ts';
 import type { DeliveryDeps } from './delivery-deps.ts';
 import { renderRequest, type DestinationCredentials, type EndpointFormat, type RenderedCall } from './formats.ts';
 import { TemplateError } from './template.ts';
@@ -35,7 +35,7 @@ export interface RenderTarget {
 }
 
 /** A saved endpoint's target: its settings, its sealed credentials opened. */
-export function targetOf(endpoint: IWebhookEndpoint, secrets: SecretBox, at: Date): RenderTarget {
+export function targetOf(endpoint: EndpointView, secrets: SecretBox, at: Date): RenderTarget {
   const overlap = endpoint.previousSecret && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > at;
   return {
     format: endpoint.format as EndpointFormat,
@@ -63,7 +63,7 @@ async function renderCalls(target: RenderTarget, delivery: { id: string; body: s
  * call's address is checked against SSRF; only the standard format is signed.
  */
 export async function sendAttempt(
-  delivery: IWebhookDelivery,
+  delivery: DeliveryView,
   deps: Pick<DeliveryDeps, 'allowPrivate' | 'secrets' | 'publicUrl'>,
   attemptedAt: Date,
 ): Promise<AttemptResult> {
@@ -87,7 +87,7 @@ export async function sendAttempt(
 }
 
 async function attemptCalls(
-  delivery: IWebhookDelivery,
+  delivery: DeliveryView,
   deps: Pick<DeliveryDeps, 'allowPrivate' | 'secrets' | 'publicUrl'>,
   attemptedAt: Date,
 ): Promise<AttemptResult> {

@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { WebhookEndpoint } from './webhook-endpoint.entity.ts';
+import { WebhookEndpoint, type EndpointView } from './webhook-endpoint.entity.ts';
 
 /**
  * One message to one endpoint; its id is the `webhook-id` on every attempt. Kept in week partitions of createdAt with
@@ -40,6 +40,9 @@ export const WebhookDelivery = defineEntity({
   },
 });
 export type IWebhookDelivery = InferEntity<typeof WebhookDelivery>;
+
+/** A delivery as an attempt is made and recorded with it: a loaded entity, or a plain object made from its row. */
+export type DeliveryView = Omit<IWebhookDelivery, 'endpoint'> & { endpoint: EndpointView };
 
 /** One HTTP attempt of a delivery, whatever its outcome. */
 export const DeliveryAttempt = defineEntity({

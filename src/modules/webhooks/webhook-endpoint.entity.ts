@@ -46,3 +46,9 @@ export const WebhookEndpoint = defineEntity({
   },
 });
 export type IWebhookEndpoint = InferEntity<typeof WebhookEndpoint>;
+
+/**
+ * An endpoint as an attempt is made and recorded with it: a loaded entity, or a plain object made from its row
+ * (pending-deliveries.ts: mapping a change's rows into entities was 6 % of the worker's busy time under load).
+ */
+export type EndpointView = Omit<IWebhookEndpoint, 'app' | 'throttleLastSentAt' | 'throttleReservedUntil'> & { app: { id: string } };

@@ -1,7 +1,8 @@
 /**
  * A transition recorded once, in one statement (one round trip, atomic without BEGIN and
- * COMMIT): the change row, the trial's segment, its planned webhook deliveries (and the trial's
- * holdout assignments), and the live notice. A retry or replay with the same (trial, sequence) inserts nothing, and every other
+ * COMMIT): the change row (whose roll-up trigger moves the trial's row at commit: its segment,
+ * path and rollups), its planned webhook deliveries (and the trial's holdout assignments), and
+ * the live notice. A retry or replay with the same (trial, sequence) inserts nothing, and every other
  * part is guarded on that insert, so it changes nothing either. This runs for every transition:
  * the ORM's unit of work took eight round trips and most of the worker's CPU for the same rows.
  * The statement answers with the deliveries to attempt, as their first attempts need them, so
@@ -21,9 +22,6 @@ with inserted as (
   values ($1, $2, $3, $4, $5, $6, $7, $8)
   on conflict (trial_id, sequence) do nothing
   returning id
-), moved as (
-  update trials set segment = $6, last_sequence = $4
-  where id = $3 and last_sequence < $4 and exists (select 1 from inserted)
 ), planned as (
   insert into webhook_deliveries (id, endpoint_id, event_type, body, segment_change_id, trial_id, sequence, status, attempt_count, created_at)
   select d.id, d.endpoint_id, d.event_type, d.body, $1, $3, $4, d.status, 0, now()

@@ -6,6 +6,7 @@ import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, eventually, startTestStack, type TestStack } from './support/harness.ts';
 import { CREATE_APP, SEGMENT_CHANGED, TRIAL, type CreatedApp } from './support/operations.ts';
+import { STORE_EVENTS } from '../src/modules/ingest/event-writer.ts';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -324,3 +325,38 @@ describe('aha rules with a property and a count', () => {
 });
 
 const TRIAL_STARTED = 'Trial Started';
+
+describe('what a write reads', () => {
+  /** The relations a plan (EXPLAIN's JSON) reads whole. */
+  const wholeReads = (node: { 'Node Type': string; 'Relation Name'?: string; Plans?: unknown[] }): string[] => [
+    ...(node['Node Type'] === 'Seq Scan' ? [node['Relation Name']!] : []),
+    ...((node.Plans ?? []) as Array<typeof node>).flatMap(wholeReads),
+  ];
+
+  it("checks a batch's messageIds against what the app stored by index, reading none of its other events, however many", async () => {
+    const app = await newApp();
+    await stack.sql(
+      `insert into events (app_id, message_id, type, event, user_id, properties, traits, context, timestamp, received_at)
+       select $1, 'stored-' || n, 'track', 'Viewed', 'reader-' || (n % 50), '{}', '{}', '{}', now(), now() - (n % 5) * interval '1 day'
+         from generate_series(1, 5000) n`,
+      [app.app.id],
+    );
+    await stack.sql('analyze events');
+    // The plan a prepared statement settles on (its generic plan, for any batch).
+    const [
+      {
+        'QUERY PLAN': [{ Plan: plan }],
+      },
+    ] = await stack.sql(`explain (generic_plan, format json) ${STORE_EVENTS}`);
+    // (An empty partition, next month's, may be read whole: there is nothing to read.)
+    const holding = (await stack.sql(`select distinct tableoid::regclass::text as relation from events where app_id = $1`, [app.app.id])).map(
+      (row: { relation: string }) => row.relation,
+    );
+    expect(holding.length).toBeGreaterThan(0);
+    expect(wholeReads(plan).filter((relation) => holding.includes(relation))).toEqual([]);
+    // And a message among them is still known when it comes again.
+    const again = await post('/v1/track', { messageId: 'stored-7', userId: 'reader-7', event: 'Viewed' }, app.writeKey);
+    expect(again.status).toBe(200);
+    expect(await stack.count(`select count(*) as n from events where app_id = $1 and message_id = 'stored-7'`, [app.app.id])).toBe(1);
+  });
+});

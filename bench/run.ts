@@ -16,7 +16,7 @@ import { subscriptionFanout } from './scenarios/fanout.ts';
 import { trialQueryThroughput } from './scenarios/graphql.ts';
 import { ingestThroughput } from './scenarios/ingest.ts';
 import { insightQueries } from './scenarios/insights.ts';
-import { transitionFloor } from './scenarios/floor.ts';
+import { noticePaths, transitionFloor } from './scenarios/floor.ts';
 import { eventToSubscription, eventToSubscriptionAtHalfCapacity } from './scenarios/latency.ts';
 import { openTrialsAndTimers } from './scenarios/trials.ts';
 import { scaleFigures } from './scenarios/scale.ts';
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const product = await startProduct({ DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: temporal.address, DATA_DIR: dataDir });
   const results: Result[] = [];
   try {
-    // BENCH_ONLY=ingest,graphql,latency,fanout,delivery,delivery-formats,first-attempt,trials,insights,scale runs a subset.
+    // BENCH_ONLY=ingest,graphql,latency,fanout,delivery,delivery-formats,first-attempt,notice-paths,trials,insights,scale runs a subset.
     const only = new Set((process.env.BENCH_ONLY ?? 'graphql,ingest,latency,fanout,delivery,delivery-formats,first-attempt,trials,insights,scale').split(','));
     if (only.has('ingest')) results.push(...(await ingestThroughput(product)));
     if (only.has('graphql')) results.push(...(await trialQueryThroughput(product)));
@@ -66,6 +66,8 @@ async function main(): Promise<void> {
       results.push(...(await firstAttemptAtHalfCapacity(product, firstAttempts.capacity)));
       if (only.has('latency')) results.push(...(await eventToSubscriptionAtHalfCapacity(product, firstAttempts.capacity)));
     }
+    // Not in the default run: the floor by signal against the same floor by workflow Update (issue 31's question).
+    if (only.has('notice-paths')) results.push(...(await noticePaths(product)));
     if (only.has('trials')) results.push(...(await openTrialsAndTimers(product)));
     if (only.has('insights')) results.push(...(await insightQueries(product)));
     // Last: it leaves 10 million events behind.

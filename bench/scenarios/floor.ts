@@ -9,13 +9,17 @@
  * bare ingest process (bench/floor/ingest.ts) stores each event in one INSERT and signals its
  * workflow (`transition.floor_with_ingest.*`). The product's transition starts at an event
  * received too, and that request and its row are work the signal-only floor does not have.
+ *
+ * With `notice: 'update'`, each move comes as a workflow Update instead of a signal
+ * (`transition.floor_by_update.*`, `BENCH_ONLY=notice-paths`): whether the server's share of a
+ * transition is smaller when the notice is persisted with the task that handles it.
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
-import { FLOOR_TASK_QUEUE, moveSignal } from '../floor/workflow.ts';
-import { ask, cpuSecondsByProgram, cpuSince, idleCpu, nextMessage, waitForQuiet, type Product, type Result } from '../support.ts';
+import { FLOOR_TASK_QUEUE, moveSignal, moveUpdate } from '../floor/workflow.ts';
+import { ask, cpuSecondsByProgram, cpuSince, idleCpu, nextMessage, percentile, waitForQuiet, type Product, type Result } from '../support.ts';
 import { describeShape, historyShape, type HistoryShape } from '../history-shape.ts';
 
 export interface Floor {
@@ -24,6 +28,8 @@ export interface Floor {
   cpuMs: number;
   /** CPU a transition by program, for notes: "temporal 25.1, floor worker 20.3, …". */
   byProgram: string;
+  /** The Temporal server's share of cpuMs. */
+  temporalMs: number;
   /** What one bare transition asks of the server (from a history). */
   shape: HistoryShape;
   /** CPU ms a second by program just before the load (idleCpu). */
@@ -32,10 +38,11 @@ export interface Floor {
 
 export async function transitionFloor(
   { databaseUrl, temporalAddress, labels: productLabels }: Product,
-  { ingest = false, after = false } = {},
+  { ingest = false, after = false, notice = 'signal' }: { ingest?: boolean; after?: boolean; notice?: 'signal' | 'update' } = {},
 ): Promise<Floor> {
   // `after`: the same floor measured again once the product's load is done (its figures under `.after_load`).
-  const prefix = `${ingest ? 'transition.floor_with_ingest' : 'transition.floor'}${after ? '.after_load' : ''}`;
+  const kind = ingest ? 'transition.floor_with_ingest' : notice === 'update' ? 'transition.floor_by_update' : 'transition.floor';
+  const prefix = `${kind}${after ? '.after_load' : ''}`;
   const transitions = Number(process.env.BENCH_FIRST_ATTEMPT_TRIALS ?? 1500);
   const rate = Number(process.env.BENCH_FLOOR_RATE ?? 200);
   const db = new pg.Client({ connectionString: databaseUrl });
@@ -81,20 +88,30 @@ export async function transitionFloor(
     const idle = await idleCpu(labels);
     const before = cpuSecondsByProgram(labels);
     const started = Date.now();
+    // How long the sender waits for each notice's answer. An Update answers once the task that took it completes, the
+    // move done: those are not awaited at the pace of the offer.
+    const answers: number[] = [];
+    const answered = (sending: Promise<unknown>, at = Date.now()) => sending.then(() => void answers.push(Date.now() - at));
+    const updates: Array<Promise<unknown>> = [];
     for (let sent = 0; sent < transitions;) {
       const due = Math.min(transitions, Math.floor(((Date.now() - started) / 1000) * rate) + 1);
       const batch: Array<Promise<unknown>> = [];
       for (; sent < due; sent++) {
         const workflowId = `floor:${run}:${sent}`;
-        batch.push(
-          ingestUrl
-            ? fetch(ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ workflowId, event: 'Aha' }) })
-            : client.workflow.getHandle(workflowId).signal(moveSignal, 'found_value'),
-        );
+        if (notice === 'update') updates.push(answered(client.workflow.getHandle(workflowId).executeUpdate(moveUpdate, { args: ['found_value'] })));
+        else
+          batch.push(
+            answered(
+              ingestUrl
+                ? fetch(ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ workflowId, event: 'Aha' }) })
+                : client.workflow.getHandle(workflowId).signal(moveSignal, 'found_value'),
+            ),
+          );
       }
       await Promise.all(batch);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+    await Promise.all(updates);
     const deadline = Date.now() + 600_000;
     while ((await ask<{ received: number }>(receiver, 'progress')).received < transitions && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -113,16 +130,27 @@ export async function transitionFloor(
     const perSecond = Math.round(arrivals.length / seconds);
     const shape = await historyShape(temporalAddress, `floor:${run}:0`);
     const lastShape = await historyShape(temporalAddress, `floor:${run}:${transitions - 1}`);
-    const signalled = ingestUrl ? 'an event POSTed to a bare ingest process that INSERTs it and signals' : 'a signal';
+    const signalled = ingestUrl
+      ? 'an event POSTed to a bare ingest process that INSERTs it and signals'
+      : notice === 'update'
+        ? 'a workflow Update whose handler takes the notice'
+        : 'a signal';
     const describe = `${arrivals.length} of ${transitions} bare transitions of running entity workflows (${signalled}; a local activity with one INSERT; a search-attribute upsert; a local activity with one POST) offered at ${rate}/s, the same dev server, ${seconds.toFixed(1)} s`;
     return {
       perSecond,
       cpuMs,
       byProgram,
+      temporalMs: shares.find(({ program }) => program === 'temporal')?.ms ?? 0,
       shape,
       idle,
       results: [
         { name: `${prefix}.transitions_per_s`, value: perSecond, unit: 'transitions/s', note: describe },
+        {
+          name: `${prefix}.answer_p50_ms`,
+          value: percentile(answers, 50),
+          unit: 'ms',
+          note: `how long the sender waited for each notice's answer: p99 ${percentile(answers, 99)} ms`,
+        },
         {
           name: `${prefix}.cpu_ms_per_transition`,
           value: Math.round(cpuMs * 10) / 10,
@@ -143,4 +171,34 @@ export async function transitionFloor(
     await db.query('drop table if exists bench_floor_moves, bench_floor_events');
     await db.end();
   }
+}
+
+/**
+ * The notice as a signal or as an Update, on the same server in the same run, alternating (signal, update, update,
+ * signal) since this machine's speed drifts within minutes: each run's figures, then the Update's CPU a transition and
+ * Temporal's share of it over the signal's (means of two runs each).
+ */
+export async function noticePaths(product: Product): Promise<Result[]> {
+  const runs: Array<{ notice: 'signal' | 'update'; floor: Floor }> = [];
+  for (const notice of ['signal', 'update', 'update', 'signal'] as const) runs.push({ notice, floor: await transitionFloor(product, { notice }) });
+  const mean = (notice: 'signal' | 'update', pick: (floor: Floor) => number) => {
+    const picked = runs.filter((run) => run.notice === notice).map((run) => pick(run.floor));
+    return picked.reduce((sum, value) => sum + value, 0) / picked.length;
+  };
+  const ratio = (pick: (floor: Floor) => number, what: string, unit: string): Result => {
+    const [update, signal] = [mean('update', pick), mean('signal', pick)];
+    return {
+      name: `transition.floor_by_update.${what}_ratio_to_signal`,
+      value: Math.round((update / signal) * 100) / 100,
+      unit: '×',
+      baseline: 1,
+      note: `${update.toFixed(1)} ${unit} by Update ÷ ${signal.toFixed(1)} by signal (means of two runs each, alternating)`,
+    };
+  };
+  return [
+    ...runs.flatMap(({ floor }, index) => floor.results.map((result) => ({ ...result, name: `${result.name}.run_${index + 1}` }))),
+    ratio((floor) => floor.cpuMs, 'cpu_ms_per_transition', 'ms'),
+    ratio((floor) => floor.temporalMs, 'temporal_cpu_ms_per_transition', 'ms'),
+    ratio((floor) => floor.perSecond, 'transitions_per_s', 'transitions/s'),
+  ];
 }

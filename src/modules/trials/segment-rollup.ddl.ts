@@ -52,36 +52,11 @@ create trigger "segment_changes_dwell" before insert on "segment_changes" for ea
  * (`user` or `account`, set as it is stored), and the rollups count per kind, so the insights
  * can be read for people's trials, accounts' or both.
  */
-export const ROLL_UP_BY_KIND_TRIGGER_DDL = `
-create function segment_changes_segment_changes_roll_up_fn() returns trigger language plpgsql as $$
-begin
-  if tg_op = 'INSERT' then
-    insert into segment_move_hours (app_id, hour, kind, old_segment, new_segment, moves)
-    values (new.app_id, date_trunc('hour', new.occurred_at, 'UTC'), new.trial_kind, coalesce(new.old_segment, ''), new.new_segment, 1)
-    on conflict (app_id, hour, kind, old_segment, new_segment) do update set moves = segment_move_hours.moves + 1;
-    if new.dwell_seconds is not null then
-      insert into segment_dwell_hours (app_id, hour, kind, segment, bin, departures)
-      values (new.app_id, date_trunc('hour', new.occurred_at, 'UTC'), new.trial_kind, new.old_segment, floor(4 * ln(1 + greatest(new.dwell_seconds, 0)) / ln(2))::int, 1)
-      on conflict (app_id, hour, kind, segment, bin) do update set departures = segment_dwell_hours.departures + 1;
-    end if;
+export const ROLL_UP_BY_KIND_TRIGGER_DDL = rollUpByKind(`
     if new.new_segment not in ('converted', 'expired') then
       update trials set path = case when path = '' then new.new_segment else path || '>' || new.new_segment end, last_open_reason = new.reason
        where id = new.trial_id;
-    end if;
-    return new;
-  end if;
-  update segment_move_hours set moves = moves - 1
-   where app_id = old.app_id and hour = date_trunc('hour', old.occurred_at, 'UTC') and kind = old.trial_kind
-     and old_segment = coalesce(old.old_segment, '') and new_segment = old.new_segment;
-  if old.dwell_seconds is not null then
-    update segment_dwell_hours set departures = departures - 1
-     where app_id = old.app_id and hour = date_trunc('hour', old.occurred_at, 'UTC') and kind = old.trial_kind and segment = old.old_segment
-       and bin = floor(4 * ln(1 + greatest(old.dwell_seconds, 0)) / ln(2))::int;
-  end if;
-  return old;
-end $$;
-create constraint trigger "segment_changes_roll_up" after insert or delete on "segment_changes"
-deferrable initially deferred for each row execute function segment_changes_segment_changes_roll_up_fn();`;
+    end if;`);
 
 export const DWELL_AND_KIND_TRIGGER_DDL = `
 create function segment_changes_segment_changes_dwell_fn() returns trigger language plpgsql as $$
@@ -102,16 +77,24 @@ create trigger "segment_changes_dwell" before insert on "segment_changes" for ea
  * out of order (or seeded under a trial already at a later sequence) still add to the path and leave the segment.
  * The trial's row is written before the hour's count, whose row every concurrent move of the app waits for.
  */
-export const ROLL_UP_WITH_TRIAL_TRIGGER_DDL = `
-create function segment_changes_segment_changes_roll_up_fn() returns trigger language plpgsql as $$
-begin
-  if tg_op = 'INSERT' then
+export const ROLL_UP_WITH_TRIAL_TRIGGER_DDL = rollUpByKind(
+  `
     update trials set
       segment = case when last_sequence < new.sequence then new.new_segment else segment end,
       last_sequence = greatest(last_sequence, new.sequence),
       path = case when new.new_segment in ('converted', 'expired') then path when path = '' then new.new_segment else path || '>' || new.new_segment end,
       last_open_reason = case when new.new_segment in ('converted', 'expired') then last_open_reason else new.reason end
-     where id = new.trial_id;
+     where id = new.trial_id;`,
+  'first',
+);
+
+/**
+ * The roll-up trigger since account_insights, counting each move by kind, with what it does to the trial's row
+ * (`trialUpdate`), after the counts or, since move_writes, before them. Both migrations' triggers are made by it, so it
+ * is frozen with them as the constants are: a change to a trigger is a new constant and a new migration.
+ */
+function rollUpByKind(trialUpdate: string, order: 'first' | 'last' = 'last'): string {
+  const count = `
     insert into segment_move_hours (app_id, hour, kind, old_segment, new_segment, moves)
     values (new.app_id, date_trunc('hour', new.occurred_at, 'UTC'), new.trial_kind, coalesce(new.old_segment, ''), new.new_segment, 1)
     on conflict (app_id, hour, kind, old_segment, new_segment) do update set moves = segment_move_hours.moves + 1;
@@ -119,7 +102,11 @@ begin
       insert into segment_dwell_hours (app_id, hour, kind, segment, bin, departures)
       values (new.app_id, date_trunc('hour', new.occurred_at, 'UTC'), new.trial_kind, new.old_segment, floor(4 * ln(1 + greatest(new.dwell_seconds, 0)) / ln(2))::int, 1)
       on conflict (app_id, hour, kind, segment, bin) do update set departures = segment_dwell_hours.departures + 1;
-    end if;
+    end if;`;
+  return `
+create function segment_changes_segment_changes_roll_up_fn() returns trigger language plpgsql as $$
+begin
+  if tg_op = 'INSERT' then${order === 'first' ? trialUpdate + count : count + trialUpdate}
     return new;
   end if;
   update segment_move_hours set moves = moves - 1
@@ -134,3 +121,4 @@ begin
 end $$;
 create constraint trigger "segment_changes_roll_up" after insert or delete on "segment_changes"
 deferrable initially deferred for each row execute function segment_changes_segment_changes_roll_up_fn();`;
+}

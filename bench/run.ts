@@ -47,13 +47,13 @@ async function main(): Promise<void> {
     if (only.has('first-attempt')) {
       // Temporal's floor first, in the same run on the same server: the transitions' baselines (signalled, and from an ingested event).
       const floor = await transitionFloor(product);
-      const floorWithIngest = await transitionFloor(product, { ingest: true });
+      const floorWithIngest = await transitionFloor(product, { notice: 'ingest' });
       const firstAttempts = await firstAttemptLatency(product, floor, floorWithIngest);
       results.push(...floor.results, ...floorWithIngest.results, ...firstAttempts.results);
       if (firstAttempts.top) {
         // And again right after the load, before anything else runs: the ratios are against both.
         const floorAfter = await transitionFloor(product, { after: true });
-        const floorWithIngestAfter = await transitionFloor(product, { ingest: true, after: true });
+        const floorWithIngestAfter = await transitionFloor(product, { notice: 'ingest', after: true });
         results.push(
           ...floorAfter.results,
           ...floorWithIngestAfter.results,

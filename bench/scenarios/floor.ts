@@ -5,7 +5,7 @@
  * each move POSTed to the same kind of loopback receiver. The product's transitions are then
  * reported against it (delivery.first_attempt.*'s baselines).
  *
- * With `ingest`, the signals come the way the product's do, from an event received over HTTP: a
+ * With `notice: 'ingest'`, the signals come the way the product's do, from an event received over HTTP: a
  * bare ingest process (bench/floor/ingest.ts) stores each event in one INSERT and signals its
  * workflow (`transition.floor_with_ingest.*`). The product's transition starts at an event
  * received too, and that request and its row are work the signal-only floor does not have.
@@ -36,13 +36,19 @@ export interface Floor {
   idle: string;
 }
 
+/** How each move reaches the floor's workflow, with the figures' name and the words that describe it. */
+const NOTICES = {
+  signal: { name: 'transition.floor', words: 'a signal' },
+  ingest: { name: 'transition.floor_with_ingest', words: 'an event POSTed to a bare ingest process that INSERTs it and signals' },
+  update: { name: 'transition.floor_by_update', words: 'a workflow Update whose handler takes the notice' },
+} as const;
+
 export async function transitionFloor(
   { databaseUrl, temporalAddress, labels: productLabels }: Product,
-  { ingest = false, after = false, notice = 'signal' }: { ingest?: boolean; after?: boolean; notice?: 'signal' | 'update' } = {},
+  { notice = 'signal', after = false }: { notice?: keyof typeof NOTICES; after?: boolean } = {},
 ): Promise<Floor> {
   // `after`: the same floor measured again once the product's load is done (its figures under `.after_load`).
-  const kind = ingest ? 'transition.floor_with_ingest' : notice === 'update' ? 'transition.floor_by_update' : 'transition.floor';
-  const prefix = `${kind}${after ? '.after_load' : ''}`;
+  const prefix = `${NOTICES[notice].name}${after ? '.after_load' : ''}`;
   const transitions = Number(process.env.BENCH_FIRST_ATTEMPT_TRIALS ?? 1500);
   const rate = Number(process.env.BENCH_FLOOR_RATE ?? 200);
   const db = new pg.Client({ connectionString: databaseUrl });
@@ -56,12 +62,13 @@ export async function transitionFloor(
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   await nextMessage<string>(worker, 'floor worker ready');
-  const ingestProcess = ingest
-    ? fork(new URL('../floor/ingest.ts', import.meta.url), [], {
-        env: { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      })
-    : null;
+  const ingestProcess =
+    notice === 'ingest'
+      ? fork(new URL('../floor/ingest.ts', import.meta.url), [], {
+          env: { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress },
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        })
+      : null;
   const ingestUrl = ingestProcess && `http://127.0.0.1:${(await nextMessage<{ port: number }>(ingestProcess, 'floor ingest port')).port}/track`;
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
@@ -130,12 +137,7 @@ export async function transitionFloor(
     const perSecond = Math.round(arrivals.length / seconds);
     const shape = await historyShape(temporalAddress, `floor:${run}:0`);
     const lastShape = await historyShape(temporalAddress, `floor:${run}:${transitions - 1}`);
-    const signalled = ingestUrl
-      ? 'an event POSTed to a bare ingest process that INSERTs it and signals'
-      : notice === 'update'
-        ? 'a workflow Update whose handler takes the notice'
-        : 'a signal';
-    const describe = `${arrivals.length} of ${transitions} bare transitions of running entity workflows (${signalled}; a local activity with one INSERT; a search-attribute upsert; a local activity with one POST) offered at ${rate}/s, the same dev server, ${seconds.toFixed(1)} s`;
+    const describe = `${arrivals.length} of ${transitions} bare transitions of running entity workflows (${NOTICES[notice].words}; a local activity with one INSERT; a search-attribute upsert; a local activity with one POST) offered at ${rate}/s, the same dev server, ${seconds.toFixed(1)} s`;
     return {
       perSecond,
       cpuMs,

@@ -84,8 +84,9 @@ export async function pendingDeliveriesOfChange(em: EntityManager, changeId: str
 export function pendingDeliveriesFrom(rows: readonly PendingDeliveryRow[]): PendingDelivery[] {
   const endpoints = new Map<string, EndpointView>();
   return rows.map(({ delivery_row: delivery, endpoint_row: endpoint, behind_earlier: behindEarlier }) => {
-    if (!endpoints.has(endpoint.id)) endpoints.set(endpoint.id, endpointOf(endpoint));
-    return { delivery: deliveryOf(delivery, endpoints.get(endpoint.id)!), behindEarlier };
+    let view = endpoints.get(endpoint.id);
+    if (!view) endpoints.set(endpoint.id, (view = endpointOf(endpoint)));
+    return { delivery: deliveryOf(delivery, view), behindEarlier };
   });
 }
 

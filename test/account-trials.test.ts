@@ -10,6 +10,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountReachedAha, accountsOfEvent, trialWorkflowId } from '../src/core/account-rules.ts';
 import { eventually, startTestStack, type TestStack } from './support/harness.ts';
+import { holdMessageId } from './support/held-write.ts';
 import { CREATE_APP, CREATE_ENDPOINT, type CreatedApp } from './support/operations.ts';
 import { Receiver } from './support/receiver.ts';
 
@@ -261,6 +262,29 @@ describe('account trials through the public routes', () => {
       i: { appId: s.app.app.id, accountId: 'api-co' },
     });
     expect(converted.data.convertTrial).toEqual({ trial: { segment: 'converted' }, errors: [] });
+  });
+
+  it("a member's aha whose write straddled the account trial's start still counts for the account", async () => {
+    // The member's event and the call starting the account's trial in flight together: see ingest.test.ts.
+    const s = await b2bApp();
+    const held = await holdMessageId(stack.databaseUrl, s.app.app.id, 'straddling-member-aha');
+    try {
+      const viewed = sent((done) =>
+        s.analytics.track({ userId: 'jo', event: 'Report Viewed', context: { groupId: 'straddle-co' }, messageId: 'straddling-member-aha' }, done),
+      );
+      await held.waiting();
+      const START = `mutation($i: StartTrialInput!) { startTrial(input: $i) { errors { message } } }`;
+      const started = await stack.gql(START, { i: { appId: s.app.app.id, accountId: 'straddle-co', trialEnd: '2099-01-01T00:00:00Z' } });
+      expect(started.data.startTrial.errors).toEqual([]);
+      await segmentOf(s, 'straddle-co', 'exploring');
+      await held.release();
+      await viewed;
+    } finally {
+      await held.release();
+    }
+    await segmentOf(s, 'straddle-co', 'found_value');
+    const trial = await accountTrial(s, 'straddle-co');
+    expect(trial.account.members.edges.map((edge: { node: unknown }) => edge.node)).toEqual([{ userId: 'jo', email: null, aha: true }]);
   });
 
   it('Usermaven s2s company joins the account, and a conversion event from any member converts it', async () => {

@@ -1,6 +1,6 @@
 /** The pure decisions of ingest (src/modules/ingest/effects.ts): which trials events start, and which workflows hear of them. */
 import { describe, expect, it } from 'vitest';
-import { candidatesOf, noticesOf, trialStartOf, type AttributedEvent } from '../src/modules/ingest/effects.ts';
+import { candidatesOf, noticesOf, trialStartOf, unseenTrialSubjects, type AttributedEvent } from '../src/modules/ingest/effects.ts';
 import type { IngestEvent } from '../src/modules/ingest/segment-message.ts';
 import type { TouchedTrial } from '../src/modules/ingest/event-writer.ts';
 import { ingestEvent } from './support/ingest-events.ts';
@@ -73,5 +73,28 @@ describe('candidatesOf and noticesOf', () => {
     const candidates = candidatesOf([event({ name: 'Report Viewed' }), event({ name: 'Paid', at: later })], [trial({})], [], settings);
     const notices = noticesOf(candidates.map((candidate) => ({ ...candidate, aha: candidate.ahaRules.length > 0 })));
     expect([...notices]).toEqual([['trial:app_1:u1', { at: later.toISOString(), aha: true, conversion: true }]]);
+  });
+});
+
+describe('unseenTrialSubjects', () => {
+  it('names the people (and the account their event names) of aha events whose trial the write did not see, once each', () => {
+    const aha = event({ name: 'Report Viewed' });
+    expect(unseenTrialSubjects([aha, { ...aha }, event({ name: 'Invited', userId: 'u2' })], [], settings)).toEqual([
+      { userId: 'u1', groupId: null },
+      { userId: 'u2', groupId: null },
+    ]);
+    // Seen: the person's own trial; and for an event naming an account, that account's trial too.
+    expect(unseenTrialSubjects([aha], [trial({})], settings)).toEqual([]);
+    expect(unseenTrialSubjects([event({ name: 'Report Viewed', groupId: 'acme' })], [trial({})], settings)).toEqual([{ userId: 'u1', groupId: 'acme' }]);
+    expect(
+      unseenTrialSubjects([event({ name: 'Report Viewed', groupId: 'acme' })], [trial({}), trial({ id: 'trl_2', userId: null, accountId: 'acme' })], settings),
+    ).toEqual([]);
+  });
+
+  it('leaves out what no first look at stored events would count: other events, anonymous ones, deletes, events outside the allow-list', () => {
+    expect(unseenTrialSubjects([event({ name: 'Clicked' }), event({ name: 'Paid' })], [], settings)).toEqual([]);
+    expect(unseenTrialSubjects([event({ name: 'Report Viewed', userId: null })], [], settings)).toEqual([]);
+    expect(unseenTrialSubjects([event({ name: 'Report Viewed', type: 'delete' })], [], settings)).toEqual([]);
+    expect(unseenTrialSubjects([event({ name: 'Report Viewed' })], [], { ...settings, eventAllowList: ['Paid'] })).toEqual([]);
   });
 });

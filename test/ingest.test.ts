@@ -5,7 +5,8 @@
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, eventually, startTestStack, type TestStack } from './support/harness.ts';
-import { CREATE_APP, SEGMENT_CHANGED, TRIAL, type CreatedApp } from './support/operations.ts';
+import { CREATE_APP, SEGMENT_CHANGED, START_TRIAL, TRIAL, type CreatedApp } from './support/operations.ts';
+import { holdMessageId } from './support/held-write.ts';
 import { STORE_EVENTS } from '../src/modules/ingest/event-writer.ts';
 
 let stack: TestStack;
@@ -243,6 +244,33 @@ describe('events before the trial', () => {
       return rows[0];
     });
     expect(first).toEqual({ new_segment: 'found_value', reason: 'trial_started' });
+  });
+
+  it('an aha event whose write began before the trial was stored, and committed after the workflow first looked, still counts', async () => {
+    // Identify and track come as concurrent requests from RudderStack and browsers: the track's statement can take its
+    // snapshot before the trial's row is committed (so it finds no trial to tell) and commit after the new workflow
+    // read the stored events (so that read missed it too). A transaction here holding the event's messageId makes the
+    // track's statement wait between the two, and the trial starts meanwhile.
+    const app = await newApp({ ahaEvents: ['Report Shared'] });
+    const held = await holdMessageId(stack.databaseUrl, app.app.id, 'straddling-aha');
+    try {
+      const track = post('/v1/track', { userId: 'straddler', event: 'Report Shared', messageId: 'straddling-aha' }, app.writeKey);
+      await held.waiting();
+      const { data } = await stack.gql(START_TRIAL, { input: { appId: app.app.id, userId: 'straddler', trialEnd: '2099-01-01T00:00:00Z' } });
+      expect(data.startTrial.errors).toEqual([]);
+      await eventually(async () =>
+        (await stack.gql(TRIAL, { appId: app.app.id, userId: 'straddler' })).data.trial?.segment === 'exploring' ? true : undefined,
+      );
+      await held.release();
+      expect((await track).status).toBe(200);
+    } finally {
+      await held.release();
+    }
+    const trial = await eventually(async () => {
+      const { data } = await stack.gql(TRIAL, { appId: app.app.id, userId: 'straddler' });
+      return data.trial?.segment === 'found_value' ? data.trial : undefined;
+    });
+    expect(trial.segment).toBe('found_value');
   });
 });
 

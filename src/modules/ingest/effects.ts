@@ -94,6 +94,46 @@ function trialsOfEvents(trials: TouchedTrial[], memberships: ReadonlyArray<{ use
   };
 }
 
+/** Events outside the allow-list are stored and counted, but not used for segments (nor is a deletion). */
+function usedForSegments(event: AttributedEvent, settings: EffectSettings): boolean {
+  if (event.type === 'delete') return false;
+  return event.type === 'identify' || settings.eventAllowList === null || (event.name !== null && settings.eventAllowList.includes(event.name));
+}
+
+/** The aha rules an event matches (before any count). */
+function ahaRulesMatched(settings: EffectSettings): (event: AttributedEvent) => AhaRule[] {
+  const rules = rulesFrom(settings.ahaEvents, settings.ahaRules);
+  return (event) => rules.filter((rule) => matchesRule(rule, event.name, event.properties));
+}
+
+/** Whose trial a write may have missed: a person, and the account their event names (none: all of theirs). */
+export interface TrialSubjects {
+  userId: string;
+  groupId: string | null;
+}
+
+/**
+ * Step zero: the subjects of aha events whose trial the write did not see. A trial started by a concurrent
+ * request (identify and track sent together) is invisible to a write whose statement began before its row was
+ * committed; if that write then commits after the new workflow's one look at stored events, neither sees the
+ * other's aha. Looking for these subjects' trials again once the write has committed closes the gap: a trial
+ * committed before that look is found and told; one committed after it started its workflow after the events
+ * were stored, and its first look counts them. Only aha events matter here (the workflow's look is for an aha);
+ * a person who has a trial of their own is looked up again only for an account their event names.
+ */
+export function unseenTrialSubjects(events: AttributedEvent[], trials: TouchedTrial[], settings: EffectSettings): TrialSubjects[] {
+  const people = new Set(trials.flatMap((trial) => (trial.userId === null ? [] : [trial.userId])));
+  const accounts = new Set(trials.flatMap((trial) => (trial.accountId === null ? [] : [trial.accountId])));
+  const ahaRulesOf = ahaRulesMatched(settings);
+  const subjects = new Map<string, TrialSubjects>();
+  for (const event of events) {
+    if (!event.userId || !usedForSegments(event, settings) || ahaRulesOf(event).length === 0) continue;
+    const seen = people.has(event.userId) && (event.groupId === null || accounts.has(event.groupId));
+    if (!seen) subjects.set(`${event.userId}\u0000${event.groupId ?? ''}`, { userId: event.userId, groupId: event.groupId });
+  }
+  return [...subjects.values()];
+}
+
 /** Step one: the events that may change an open trial's segment (a person's or an account's). */
 export function candidatesOf(
   events: AttributedEvent[],
@@ -103,17 +143,14 @@ export function candidatesOf(
 ): Candidate[] {
   if (trials.length === 0) return [];
   const trialsOf = trialsOfEvents(trials, memberships);
-  // Events outside the allow-list are stored and counted, but not used for segments.
-  const allowed = (name: string | null, type: string) =>
-    type === 'identify' || settings.eventAllowList === null || (name !== null && settings.eventAllowList.includes(name));
-  const rules = rulesFrom(settings.ahaEvents, settings.ahaRules);
+  const ahaRulesOf = ahaRulesMatched(settings);
   const candidates: Candidate[] = [];
   for (const event of events) {
-    if (event.type === 'delete' || !allowed(event.name, event.type)) continue;
+    if (!usedForSegments(event, settings)) continue;
     for (const trial of trialsOf(event)) {
       // A member's aha is worth knowing after the account's (the team in every webhook shows who found value).
       const stillCounting = trial.ahaReachedAt === null || trial.accountId !== null;
-      const ahaRules = stillCounting ? rules.filter((rule) => matchesRule(rule, event.name, event.properties)) : [];
+      const ahaRules = stillCounting ? ahaRulesOf(event) : [];
       const conversion = event.name !== null && settings.conversionEvents.includes(event.name);
       if (ahaRules.length === 0 && !conversion && !QUIET_SEGMENTS.has(trial.segment ?? '')) continue;
       candidates.push({ trial, userId: event.userId!, at: event.at, conversion, ahaRules });

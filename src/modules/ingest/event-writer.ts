@@ -331,20 +331,55 @@ async function writeBatch(em: EntityManager, batch: Pending[], freshMembers: Ttl
     stitched: stitchedRows
       .filter((row) => row.app_id === pending.appId)
       .map((row) => ({ appId: row.app_id, userId: row.user_id, groupId: row.group_id, event: row.event, type: row.type, properties: row.properties })),
-    trials: trialRows
-      .filter((row) => row.app_id === pending.appId)
-      .map((row) => ({
-        id: row.id,
-        appId: row.app_id,
-        userId: row.user_id,
-        accountId: row.account_id,
-        segment: row.segment,
-        workflowId: row.workflow_id,
-        ahaReachedAt: row.aha_reached_at === null ? null : new Date(row.aha_reached_at),
-      })),
+    trials: trialRows.filter((row) => row.app_id === pending.appId).map(touchedTrial),
     memberships: memberships.filter((row) => row.app_id === pending.appId).map((row) => ({ userId: row.user_id, accountId: row.account_id })),
     settingsRevision: revisions[pending.appId] ?? null,
   }));
+}
+
+const touchedTrial = (row: TrialRow): TouchedTrial => ({
+  id: row.id,
+  appId: row.app_id,
+  userId: row.user_id,
+  accountId: row.account_id,
+  segment: row.segment,
+  workflowId: row.workflow_id,
+  ahaReachedAt: row.aha_reached_at === null ? null : new Date(row.aha_reached_at),
+});
+
+/**
+ * The trials of people as they are now: each one's own, the account their event named, or (naming none) those of
+ * every account they are a member of, with the memberships that led there. Each branch is one index lookup.
+ */
+const TRIALS_OF_SUBJECTS = prepareStatement(`
+select distinct on (t.id, t.member) t.id, t.app_id, t.user_id, t.account_id, t.segment, t.workflow_id, t.aha_reached_at, t.member
+from jsonb_to_recordset(cast($2 as jsonb)) as v(u text, g text)
+cross join lateral (
+  select id, app_id, user_id, account_id, segment, workflow_id, aha_reached_at, null::text as member
+    from trials where app_id = $1 and user_id = v.u
+  union all
+  select id, app_id, user_id, account_id, segment, workflow_id, aha_reached_at, null
+    from trials where app_id = $1 and account_id = v.g
+  union all
+  select x.id, x.app_id, x.user_id, x.account_id, x.segment, x.workflow_id, x.aha_reached_at, m.user_id
+    from account_members m join trials x on x.app_id = m.app_id and x.account_id = m.account_id
+   where v.g is null and m.app_id = $1 and m.user_id = v.u
+) t`);
+
+/** Trials of an app's people read after a write (see unseenTrialSubjects in effects.ts), with the memberships that count. */
+export async function trialsOfSubjects(
+  em: EntityManager,
+  appId: string,
+  subjects: Array<{ userId: string; groupId: string | null }>,
+): Promise<{ trials: TouchedTrial[]; memberships: Array<{ userId: string; accountId: string }> }> {
+  const rows = await executeBound<TrialRow & { member: string | null }>(em, TRIALS_OF_SUBJECTS, [
+    appId,
+    rowsParam(subjects.map((subject) => ({ u: subject.userId, g: subject.groupId }))),
+  ]);
+  return {
+    trials: [...new Map(rows.map((row) => [row.id, touchedTrial(row)])).values()],
+    memberships: rows.flatMap((row) => (row.member === null ? [] : [{ userId: row.member, accountId: row.account_id! }])),
+  };
 }
 
 interface StitchedRow {

@@ -10,10 +10,10 @@ import { App } from '../apps/app.entity.ts';
 import { loadSettings, type SettingsView } from '../trials/settings.service.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import type { Trials } from '../trials/trials.service.ts';
-import { EventWriter, type WriteResult } from './event-writer.ts';
+import { EventWriter, trialsOfSubjects, type WriteResult } from './event-writer.ts';
 import { requiredCount } from '../../core/aha-rules.ts';
 import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES, type IngestEvent, type MessageCheck } from './segment-message.ts';
-import { candidatesOf, noticesOf, trialStartOf, type AttributedEvent, type Candidate } from './effects.ts';
+import { candidatesOf, noticesOf, trialStartOf, unseenTrialSubjects, type AttributedEvent, type Candidate, type EffectSettings } from './effects.ts';
 import { eventsMeetRule, markAhaReached } from '../trials/aha-facts.ts';
 import { markMemberAha } from '../accounts/account-aha.ts';
 import { eraseMemberFromDeliveries } from '../webhooks/erasure.ts';
@@ -187,7 +187,6 @@ export class IngestService {
       const started = await trials.start(em(), { appId, ...start });
       if (started.errors.length) logger.warn({ appId, errors: started.errors }, 'event could not start a trial');
     }
-    if (result.trials.length === 0) return;
     const attributed: AttributedEvent[] = [
       ...result.events.map(({ event }) => ({
         userId: event.userId,
@@ -206,9 +205,11 @@ export class IngestService {
         at: new Date(),
       })),
     ];
+    if (!attributed.some((event) => event.userId !== null)) return;
     const settings = await this.#settingsAsOfWrite(appId, result.settingsRevision);
+    const { trials: seen, memberships } = await this.#withTrialsStartedMeanwhile(em, appId, attributed, result, settings);
     const decided = [];
-    for (const candidate of candidatesOf(attributed, result.trials, result.memberships, settings)) {
+    for (const candidate of candidatesOf(attributed, seen, memberships, settings)) {
       decided.push({ ...candidate, aha: await this.#completesAha(appId, candidate, settings.accountAhaMembers) });
     }
     const trialOf = new Map(decided.map(({ trial }) => [trial.workflowId, trial]));
@@ -224,6 +225,18 @@ export class IngestService {
         if (notice.aha) await markAhaReached(em(), trialOf.get(workflowId)!.id, new Date(notice.at));
       }),
     );
+  }
+
+  /** The trials the write saw, and those of its aha events' people that it could not see: started by a request in flight beside it. */
+  async #withTrialsStartedMeanwhile(em: () => EntityManager, appId: string, attributed: AttributedEvent[], result: WriteResult, settings: EffectSettings) {
+    const unseen = unseenTrialSubjects(attributed, result.trials, settings);
+    if (unseen.length === 0) return { trials: result.trials, memberships: result.memberships };
+    const found = await trialsOfSubjects(em(), appId, unseen);
+    const known = new Set(result.trials.map((trial) => trial.id));
+    return {
+      trials: [...result.trials, ...found.trials.filter((trial) => !known.has(trial.id))],
+      memberships: [...result.memberships, ...found.memberships],
+    };
   }
 
   /**

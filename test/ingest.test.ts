@@ -164,7 +164,7 @@ describe('events drive segments', () => {
     await post('/v1/track', { userId: 'journey', event: 'Something Else' }, app.writeKey);
     await post('/v1/track', { userId: 'journey', event: 'Report Created' }, app.writeKey);
     await live.next(2);
-    // The aha is marked on the trial once its workflow has it (a retried request then knows it was sent).
+    // The aha is marked on the trial by the move it brought (ingest then stops telling the workflow of aha events).
     await eventually(async () =>
       (await stack.count(`select count(*) as n from trials where app_id = $1 and user_id = 'journey' and aha_reached_at is not null`, [app.app.id])) === 1
         ? true

@@ -15,6 +15,33 @@ describe('migrations', () => {
     }
   });
 
+  it("a move into a segment only an aha reaches marks its trial's first aha, at the first such move", async () => {
+    const orm = await openOrm(await createTestDatabase(), ENTITIES);
+    try {
+      const sql = (text: string) => orm.em.getConnection().execute(text);
+      await sql(`insert into apps (id, name, write_key_hash, server_token_hash, created_at) values ('app_m', 'm', 'w', 's', now())`);
+      for (const trial of ['plain', 'nudged', 'bought'])
+        await sql(`insert into trials (id, app_id, user_id, trial_start, trial_end, workflow_id, created_at, updated_at)
+                   values ('trl_${trial}', 'app_m', '${trial}', now(), now() + interval '1 day', 'w_${trial}', now(), now())`);
+      const move = (trial: string, sequence: number, from: string | null, to: string, at: string) =>
+        sql(`insert into segment_changes (id, app_id, trial_id, sequence, old_segment, new_segment, reason, occurred_at)
+             values ('${trial}_${sequence}', 'app_m', 'trl_${trial}', ${sequence}, ${from === null ? 'null' : `'${from}'`}, '${to}', 'r', '${at}')`);
+      await move('plain', 1, null, 'exploring', '2026-11-01T10:00:00Z');
+      await move('plain', 2, 'exploring', 'gone_quiet', '2026-11-01T11:00:00Z');
+      await move('nudged', 1, null, 'needs_nudge', '2026-11-01T10:00:00Z');
+      await move('nudged', 2, 'needs_nudge', 'found_value', '2026-11-01T12:00:00Z');
+      await move('bought', 1, null, 'exploring', '2026-11-01T10:00:00Z');
+      await move('bought', 2, 'exploring', 'converted', '2026-11-01T13:00:00Z');
+      expect(await sql(`select id, segment, to_char(aha_reached_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI') as aha from trials order by id`)).toEqual([
+        { id: 'trl_bought', segment: 'converted', aha: null },
+        { id: 'trl_nudged', segment: 'found_value', aha: '2026-11-01 10:00' },
+        { id: 'trl_plain', segment: 'gone_quiet', aha: null },
+      ]);
+    } finally {
+      await orm.close(true);
+    }
+  });
+
   it('the insight rollups are backfilled from the moves recorded before them, counted per kind of trial since account trials, and finished trials get their outcome rows', async () => {
     // An empty database, migrated up to the migration before the rollups.
     const orm = await openOrm(await createEmptyDatabase(), ENTITIES);

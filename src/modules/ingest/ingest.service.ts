@@ -14,7 +14,7 @@ import { EventWriter, trialsOfSubjects, type WriteResult } from './event-writer.
 import { requiredCount } from '../../core/aha-rules.ts';
 import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES, type IngestEvent, type MessageCheck } from './segment-message.ts';
 import { candidatesOf, noticesOf, trialStartOf, unseenTrialSubjects, type AttributedEvent, type Candidate, type EffectSettings } from './effects.ts';
-import { eventsMeetRule, markAhaReached } from '../trials/aha-facts.ts';
+import { eventsMeetRule } from '../trials/aha-facts.ts';
 import { markMemberAha } from '../accounts/account-aha.ts';
 import { eraseMemberFromDeliveries } from '../webhooks/erasure.ts';
 import { accountReachedAha } from '../../core/account-rules.ts';
@@ -212,18 +212,15 @@ export class IngestService {
     for (const candidate of candidatesOf(attributed, seen, memberships, settings)) {
       decided.push({ ...candidate, aha: await this.#completesAha(appId, candidate, settings.accountAhaMembers) });
     }
-    const trialOf = new Map(decided.map(({ trial }) => [trial.workflowId, trial]));
+    // The trial's aha is marked by the move it brings (the roll-up trigger), so only once the workflow has it: until
+    // then another aha event tells it again, which is harmless.
     await Promise.all(
-      [...noticesOf(decided)].map(async ([workflowId, notice]) => {
+      [...noticesOf(decided)].map(([workflowId, notice]) =>
         // Bounded: with Temporal away the request fails (503) in seconds, and the client's retry signals again.
-        await withCallDeadline(temporal, () => temporal.workflow.getHandle(workflowId).signal(activitySignal, { ...notice, sentAt: new Date().toISOString() }))
+        withCallDeadline(temporal, () => temporal.workflow.getHandle(workflowId).signal(activitySignal, { ...notice, sentAt: new Date().toISOString() }))
           // The trial may have ended between the write and the signal: nothing left to move.
-          .catch(unlessWorkflowEnded);
-        // Marked only once the workflow has it: were the mark first and the signal then lost
-        // (the process killed between them), the client's retry would find the aha already
-        // marked and never signal it. A signal sent twice is harmless.
-        if (notice.aha) await markAhaReached(em(), trialOf.get(workflowId)!.id, new Date(notice.at));
-      }),
+          .catch(unlessWorkflowEnded),
+      ),
     );
   }
 

@@ -1,12 +1,9 @@
 /**
  * Whether a user's stored events meet the app's aha rules. Ingestion asks it of counted
  * rules as events arrive; a new trial's workflow asks it once, before its first segment,
- * so events that came before the trial (or whose signal was lost) still count. And the
- * trial's mark of its first aha.
+ * so events that came before the trial (or whose signal was lost) still count.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { executeBound } from '../../infra/bound-statement.ts';
-import { prepareStatement } from '../../infra/prepared-statements.ts';
 import { requiredCount, rulesFrom, type AhaRule } from '../../core/aha-rules.ts';
 import { FINAL_SEGMENTS } from '../../core/segments.ts';
 import { loadSettings, type SettingsView } from './settings.service.ts';
@@ -73,14 +70,4 @@ export async function openTrialUsersMeetingRules(em: EntityManager, appId: strin
     for (const row of rows) found.add(row.user_id);
   }
   return found;
-}
-
-// By the trial's primary key: the workflow id has no index (a lookup by it read every trial of every app), and by
-// (app, subject) a young table's statistics led PostgreSQL to read all of the app's trials. Prepared: it runs for
-// every aha, and built by the ORM it was planned again each time (as long as it ran).
-const MARK_AHA = prepareStatement('update trials set aha_reached_at = $2 where id = $1 and aha_reached_at is null');
-
-/** Marks the trial's first aha (a later one leaves the first mark). */
-export async function markAhaReached(em: EntityManager, trialId: string, at: Date): Promise<void> {
-  await executeBound(em, MARK_AHA, [trialId, at]);
 }

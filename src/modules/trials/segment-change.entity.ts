@@ -1,7 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { App } from '../apps/app.entity.ts';
 import { Trial } from './trial.entity.ts';
-import { DWELL_AND_KIND_TRIGGER_DDL, ROLL_UP_WITH_TRIAL_TRIGGER_DDL } from './segment-rollup.ddl.ts';
+import { DWELL_AND_KIND_TRIGGER_DDL, ROLL_UP_MARKING_AHA_TRIGGER_DDL } from './segment-rollup.ddl.ts';
 
 /**
  * One recorded segment transition. (trial, sequence) is unique, which is what makes
@@ -15,9 +15,9 @@ export const SegmentChange = defineEntity({
   // The insights' rollups (segment_move_hours, a trial's path), kept by the database on every
   // move recorded or deleted; deferred to commit so a count's row is locked only for that instant.
   // Created by the insight_rollups migration, counted by kind since account_insights, moving the trial's segment too since
-  // move_writes; declared here so the schema check knows it.
+  // move_writes, marking its aha since aha_marked_by_move; declared here so the schema check knows it.
   triggers: [
-    { name: 'segment_changes_roll_up', timing: 'after', events: ['insert', 'delete'], expression: ROLL_UP_WITH_TRIAL_TRIGGER_DDL },
+    { name: 'segment_changes_roll_up', timing: 'after', events: ['insert', 'delete'], expression: ROLL_UP_MARKING_AHA_TRIGGER_DDL },
     { name: 'segment_changes_dwell', timing: 'before', events: ['insert'], expression: DWELL_AND_KIND_TRIGGER_DDL },
   ],
   properties: {

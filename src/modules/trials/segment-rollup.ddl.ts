@@ -89,6 +89,24 @@ export const ROLL_UP_WITH_TRIAL_TRIGGER_DDL = rollUpByKind(
 );
 
 /**
+ * Since aha_marked_by_move: a move into a segment that only an aha reaches (found value, on track to convert, needs a
+ * nudge) marks the trial's first aha in the same update. Ingest marked it in a statement of its own after telling the
+ * workflow (one more statement and commit for every aha); the mark only keeps ingest from telling it again, and the
+ * move is where the workflow has taken the aha for certain.
+ */
+export const ROLL_UP_MARKING_AHA_TRIGGER_DDL = rollUpByKind(
+  `
+    update trials set
+      segment = case when last_sequence < new.sequence then new.new_segment else segment end,
+      last_sequence = greatest(last_sequence, new.sequence),
+      path = case when new.new_segment in ('converted', 'expired') then path when path = '' then new.new_segment else path || '>' || new.new_segment end,
+      last_open_reason = case when new.new_segment in ('converted', 'expired') then last_open_reason else new.reason end,
+      aha_reached_at = case when new.new_segment in ('found_value', 'on_track_to_convert', 'needs_nudge') then coalesce(aha_reached_at, new.occurred_at) else aha_reached_at end
+     where id = new.trial_id;`,
+  'first',
+);
+
+/**
  * The roll-up trigger since account_insights, counting each move by kind, with what it does to the trial's row
  * (`trialUpdate`), after the counts or, since move_writes, before them. Both migrations' triggers are made by it, so it
  * is frozen with them as the constants are: a change to a trigger is a new constant and a new migration.

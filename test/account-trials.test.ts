@@ -264,28 +264,39 @@ describe('account trials through the public routes', () => {
     expect(converted.data.convertTrial).toEqual({ trial: { segment: 'converted' }, errors: [] });
   });
 
-  it("a member's aha whose write straddled the account trial's start still counts for the account", async () => {
-    // The member's event and the call starting the account's trial in flight together: see ingest.test.ts.
-    const s = await b2bApp();
-    const held = await holdMessageId(stack.databaseUrl, s.app.app.id, 'straddling-member-aha');
-    try {
-      const viewed = sent((done) =>
-        s.analytics.track({ userId: 'jo', event: 'Report Viewed', context: { groupId: 'straddle-co' }, messageId: 'straddling-member-aha' }, done),
-      );
-      await held.waiting();
-      const START = `mutation($i: StartTrialInput!) { startTrial(input: $i) { errors { message } } }`;
-      const started = await stack.gql(START, { i: { appId: s.app.app.id, accountId: 'straddle-co', trialEnd: '2099-01-01T00:00:00Z' } });
-      expect(started.data.startTrial.errors).toEqual([]);
-      await segmentOf(s, 'straddle-co', 'exploring');
-      await held.release();
-      await viewed;
-    } finally {
-      await held.release();
-    }
-    await segmentOf(s, 'straddle-co', 'found_value');
-    const trial = await accountTrial(s, 'straddle-co');
-    expect(trial.account.members.edges.map((edge: { node: unknown }) => edge.node)).toEqual([{ userId: 'jo', email: null, aha: true }]);
-  });
+  it.each([
+    { tagged: true, accountId: 'straddle-co' },
+    { tagged: false, accountId: 'straddle-untagged-co' },
+  ])(
+    "a member's aha whose write straddled the account trial's start still counts for the account (event naming it: $tagged)",
+    async ({ tagged, accountId }) => {
+      // The member's event and the call starting the account's trial in flight together: see ingest.test.ts. An event
+      // naming no account counts for the accounts its sender is a member of (here by an earlier group call).
+      const s = await b2bApp();
+      if (!tagged) await group(s, 'jo', accountId, { name: 'Untagged' });
+      const held = await holdMessageId(stack.databaseUrl, s.app.app.id, `straddling-${accountId}`);
+      try {
+        const viewed = sent((done) =>
+          s.analytics.track(
+            { userId: 'jo', event: 'Report Viewed', ...(tagged ? { context: { groupId: accountId } } : {}), messageId: `straddling-${accountId}` },
+            done,
+          ),
+        );
+        await held.waiting();
+        const START = `mutation($i: StartTrialInput!) { startTrial(input: $i) { errors { message } } }`;
+        const started = await stack.gql(START, { i: { appId: s.app.app.id, accountId, trialEnd: '2099-01-01T00:00:00Z' } });
+        expect(started.data.startTrial.errors).toEqual([]);
+        await segmentOf(s, accountId, 'exploring');
+        await held.release();
+        await viewed;
+      } finally {
+        await held.release();
+      }
+      await segmentOf(s, accountId, 'found_value');
+      const trial = await accountTrial(s, accountId);
+      expect(trial.account.members.edges.map((edge: { node: unknown }) => edge.node)).toEqual([{ userId: 'jo', email: null, aha: true }]);
+    },
+  );
 
   it('Usermaven s2s company joins the account, and a conversion event from any member converts it', async () => {
     const s = await b2bApp();

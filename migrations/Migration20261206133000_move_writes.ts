@@ -1,5 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
-import { ROLL_UP_BY_KIND_TRIGGER_DDL, ROLL_UP_WITH_TRIAL_TRIGGER_DDL } from '../src/modules/trials/segment-rollup.ddl.ts';
+import { replacingRollUpTrigger, ROLL_UP_BY_KIND_TRIGGER_DDL, ROLL_UP_WITH_TRIAL_TRIGGER_DDL } from '../src/modules/trials/segment-rollup.ddl.ts';
 
 /**
  * What a move writes, once each. The roll-up trigger moves the trial's segment and sequence with its path and last open
@@ -12,9 +12,7 @@ export class Migration20261206133000_move_writes extends Migration {
   override name = 'Migration20261206133000_move_writes';
 
   override up(): void | Promise<void> {
-    this.addSql(`drop trigger "segment_changes_roll_up" on "segment_changes";`);
-    this.addSql(`drop function segment_changes_segment_changes_roll_up_fn();`);
-    this.addSql(ROLL_UP_WITH_TRIAL_TRIGGER_DDL);
+    for (const sql of replacingRollUpTrigger(ROLL_UP_WITH_TRIAL_TRIGGER_DDL)) this.addSql(sql);
     this.addSql(`alter table "segment_changes" drop constraint "segment_changes_app_id_foreign";`);
   }
 
@@ -22,8 +20,6 @@ export class Migration20261206133000_move_writes extends Migration {
     this.addSql(
       `alter table "segment_changes" add constraint "segment_changes_app_id_foreign" foreign key ("app_id") references "apps" ("id") on delete cascade;`,
     );
-    this.addSql(`drop trigger "segment_changes_roll_up" on "segment_changes";`);
-    this.addSql(`drop function segment_changes_segment_changes_roll_up_fn();`);
-    this.addSql(ROLL_UP_BY_KIND_TRIGGER_DDL);
+    for (const sql of replacingRollUpTrigger(ROLL_UP_BY_KIND_TRIGGER_DDL)) this.addSql(sql);
   }
 }

@@ -1,5 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
-import { ROLL_UP_MARKING_AHA_TRIGGER_DDL, ROLL_UP_WITH_TRIAL_TRIGGER_DDL } from '../src/modules/trials/segment-rollup.ddl.ts';
+import { replacingRollUpTrigger, ROLL_UP_MARKING_AHA_TRIGGER_DDL, ROLL_UP_WITH_TRIAL_TRIGGER_DDL } from '../src/modules/trials/segment-rollup.ddl.ts';
 
 /**
  * A move into a segment only an aha reaches marks its trial's first aha, in the roll-up trigger's one update of the
@@ -10,14 +10,10 @@ export class Migration20261206170000_aha_marked_by_move extends Migration {
   override name = 'Migration20261206170000_aha_marked_by_move';
 
   override up(): void | Promise<void> {
-    this.addSql(`drop trigger "segment_changes_roll_up" on "segment_changes";`);
-    this.addSql(`drop function segment_changes_segment_changes_roll_up_fn();`);
-    this.addSql(ROLL_UP_MARKING_AHA_TRIGGER_DDL);
+    for (const sql of replacingRollUpTrigger(ROLL_UP_MARKING_AHA_TRIGGER_DDL)) this.addSql(sql);
   }
 
   override down(): void | Promise<void> {
-    this.addSql(`drop trigger "segment_changes_roll_up" on "segment_changes";`);
-    this.addSql(`drop function segment_changes_segment_changes_roll_up_fn();`);
-    this.addSql(ROLL_UP_WITH_TRIAL_TRIGGER_DDL);
+    for (const sql of replacingRollUpTrigger(ROLL_UP_WITH_TRIAL_TRIGGER_DDL)) this.addSql(sql);
   }
 }

@@ -127,9 +127,11 @@ export function unseenTrialSubjects(events: AttributedEvent[], trials: TouchedTr
   const ahaRulesOf = ahaRulesMatched(settings);
   const subjects = new Map<string, TrialSubjects>();
   for (const event of events) {
-    if (!event.userId || !usedForSegments(event, settings) || ahaRulesOf(event).length === 0) continue;
+    if (!event.userId) continue;
+    // Seen first: on the hot path every event's trial was, and no rule is matched at all.
     const seen = people.has(event.userId) && (event.groupId === null || accounts.has(event.groupId));
-    if (!seen) subjects.set(`${event.userId}\u0000${event.groupId ?? ''}`, { userId: event.userId, groupId: event.groupId });
+    if (!seen && usedForSegments(event, settings) && ahaRulesOf(event).length > 0)
+      subjects.set(`${event.userId}\u0000${event.groupId ?? ''}`, { userId: event.userId, groupId: event.groupId });
   }
   return [...subjects.values()];
 }

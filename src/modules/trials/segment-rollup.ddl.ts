@@ -77,16 +77,7 @@ create trigger "segment_changes_dwell" before insert on "segment_changes" for ea
  * out of order (or seeded under a trial already at a later sequence) still add to the path and leave the segment.
  * The trial's row is written before the hour's count, whose row every concurrent move of the app waits for.
  */
-export const ROLL_UP_WITH_TRIAL_TRIGGER_DDL = rollUpByKind(
-  `
-    update trials set
-      segment = case when last_sequence < new.sequence then new.new_segment else segment end,
-      last_sequence = greatest(last_sequence, new.sequence),
-      path = case when new.new_segment in ('converted', 'expired') then path when path = '' then new.new_segment else path || '>' || new.new_segment end,
-      last_open_reason = case when new.new_segment in ('converted', 'expired') then last_open_reason else new.reason end
-     where id = new.trial_id;`,
-  'first',
-);
+export const ROLL_UP_WITH_TRIAL_TRIGGER_DDL = rollUpByKind(trialFollowsMove(), 'first');
 
 /**
  * Since aha_marked_by_move: a move into a segment that only an aha reaches (found value, on track to convert, needs a
@@ -95,21 +86,39 @@ export const ROLL_UP_WITH_TRIAL_TRIGGER_DDL = rollUpByKind(
  * move is where the workflow has taken the aha for certain.
  */
 export const ROLL_UP_MARKING_AHA_TRIGGER_DDL = rollUpByKind(
-  `
-    update trials set
-      segment = case when last_sequence < new.sequence then new.new_segment else segment end,
-      last_sequence = greatest(last_sequence, new.sequence),
-      path = case when new.new_segment in ('converted', 'expired') then path when path = '' then new.new_segment else path || '>' || new.new_segment end,
-      last_open_reason = case when new.new_segment in ('converted', 'expired') then last_open_reason else new.reason end,
-      aha_reached_at = case when new.new_segment in ('found_value', 'on_track_to_convert', 'needs_nudge') then coalesce(aha_reached_at, new.occurred_at) else aha_reached_at end
-     where id = new.trial_id;`,
+  trialFollowsMove(
+    `aha_reached_at = case when new.new_segment in ('found_value', 'on_track_to_convert', 'needs_nudge') then coalesce(aha_reached_at, new.occurred_at) else aha_reached_at end`,
+  ),
   'first',
 );
 
+/** The trial's one update for a move since move_writes (segment, sequence, path, last open reason), with what a later trigger adds. */
+function trialFollowsMove(...more: string[]): string {
+  const sets = [
+    'segment = case when last_sequence < new.sequence then new.new_segment else segment end',
+    'last_sequence = greatest(last_sequence, new.sequence)',
+    "path = case when new.new_segment in ('converted', 'expired') then path when path = '' then new.new_segment else path || '>' || new.new_segment end",
+    "last_open_reason = case when new.new_segment in ('converted', 'expired') then last_open_reason else new.reason end",
+    ...more,
+  ];
+  return `
+    update trials set
+      ${sets.join(',\n      ')}
+     where id = new.trial_id;`;
+}
+
+/** A migration's statements putting `ddl` in place of the roll-up trigger it finds. */
+export const replacingRollUpTrigger = (ddl: string): string[] => [
+  `drop trigger "segment_changes_roll_up" on "segment_changes";`,
+  `drop function segment_changes_segment_changes_roll_up_fn();`,
+  ddl,
+];
+
 /**
  * The roll-up trigger since account_insights, counting each move by kind, with what it does to the trial's row
- * (`trialUpdate`), after the counts or, since move_writes, before them. Both migrations' triggers are made by it, so it
- * is frozen with them as the constants are: a change to a trigger is a new constant and a new migration.
+ * (`trialUpdate`), after the counts or, since move_writes, before them. Every migration's trigger since is made by it (and
+ * the trial's update by trialFollowsMove), so both are frozen with them as the constants are: a change to a trigger is a
+ * new constant and a new migration.
  */
 function rollUpByKind(trialUpdate: string, order: 'first' | 'last' = 'last'): string {
   const count = `

@@ -265,15 +265,23 @@ describe('account trials through the public routes', () => {
   });
 
   it.each([
-    { tagged: true, accountId: 'straddle-co' },
-    { tagged: false, accountId: 'straddle-untagged-co' },
+    { tagged: true, ownTrial: false, accountId: 'straddle-co' },
+    { tagged: false, ownTrial: false, accountId: 'straddle-untagged-co' },
+    { tagged: false, ownTrial: true, accountId: 'straddle-own-trial-co' },
   ])(
-    "a member's aha whose write straddled the account trial's start still counts for the account (event naming it: $tagged)",
-    async ({ tagged, accountId }) => {
+    "a member's aha whose write straddled the account trial's start still counts for the account (event naming it: $tagged, the member's own trial: $ownTrial)",
+    async ({ tagged, ownTrial, accountId }) => {
       // The member's event and the call starting the account's trial in flight together: see ingest.test.ts. An event
-      // naming no account counts for the accounts its sender is a member of (here by an earlier group call).
+      // naming no account counts for the accounts its sender is a member of (here by an earlier group call). A member
+      // with a trial of their own: the write sees that trial, and not the account's.
       const s = await b2bApp();
       if (!tagged) await group(s, 'jo', accountId, { name: 'Untagged' });
+      if (ownTrial) {
+        const own = await stack.gql(`mutation($i: StartTrialInput!) { startTrial(input: $i) { errors { message } } }`, {
+          i: { appId: s.app.app.id, userId: 'jo', trialEnd: '2099-01-01T00:00:00Z' },
+        });
+        expect(own.data.startTrial.errors).toEqual([]);
+      }
       const held = await holdMessageId(stack.databaseUrl, s.app.app.id, `straddling-${accountId}`);
       try {
         const viewed = sent((done) =>

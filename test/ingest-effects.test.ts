@@ -76,25 +76,38 @@ describe('candidatesOf and noticesOf', () => {
   });
 });
 
+/** What a write saw: its trials, and the accounts without one that its untagged events' senders are members of. */
+const written = (trials: TouchedTrial[], accountsWithoutTrial: Array<{ userId: string }> = []) => ({ trials, accountsWithoutTrial });
+
 describe('unseenTrialSubjects', () => {
   it('names the people (and the account their event names) of aha events whose trial the write did not see, once each', () => {
     const aha = event({ name: 'Report Viewed' });
-    expect(unseenTrialSubjects([aha, { ...aha }, event({ name: 'Invited', userId: 'u2' })], [], settings)).toEqual([
+    expect(unseenTrialSubjects([aha, { ...aha }, event({ name: 'Invited', userId: 'u2' })], written([]), settings)).toEqual([
       { userId: 'u1', groupId: null },
       { userId: 'u2', groupId: null },
     ]);
     // Seen: the person's own trial; and for an event naming an account, that account's trial too.
-    expect(unseenTrialSubjects([aha], [trial({})], settings)).toEqual([]);
-    expect(unseenTrialSubjects([event({ name: 'Report Viewed', groupId: 'acme' })], [trial({})], settings)).toEqual([{ userId: 'u1', groupId: 'acme' }]);
+    expect(unseenTrialSubjects([aha], written([trial({})]), settings)).toEqual([]);
+    expect(unseenTrialSubjects([event({ name: 'Report Viewed', groupId: 'acme' })], written([trial({})]), settings)).toEqual([
+      { userId: 'u1', groupId: 'acme' },
+    ]);
     expect(
-      unseenTrialSubjects([event({ name: 'Report Viewed', groupId: 'acme' })], [trial({}), trial({ id: 'trl_2', userId: null, accountId: 'acme' })], settings),
+      unseenTrialSubjects(
+        [event({ name: 'Report Viewed', groupId: 'acme' })],
+        written([trial({}), trial({ id: 'trl_2', userId: null, accountId: 'acme' })]),
+        settings,
+      ),
     ).toEqual([]);
+    // An event naming no account, from a person with a trial: looked up again when they are a member of an account the
+    // write saw no trial for (another person's membership changes nothing).
+    expect(unseenTrialSubjects([aha], written([trial({})], [{ userId: 'u1' }]), settings)).toEqual([{ userId: 'u1', groupId: null }]);
+    expect(unseenTrialSubjects([aha], written([trial({})], [{ userId: 'u2' }]), settings)).toEqual([]);
   });
 
   it('leaves out what no first look at stored events would count: other events, anonymous ones, deletes, events outside the allow-list', () => {
-    expect(unseenTrialSubjects([event({ name: 'Clicked' }), event({ name: 'Paid' })], [], settings)).toEqual([]);
-    expect(unseenTrialSubjects([event({ name: 'Report Viewed', userId: null })], [], settings)).toEqual([]);
-    expect(unseenTrialSubjects([event({ name: 'Report Viewed', type: 'delete' })], [], settings)).toEqual([]);
-    expect(unseenTrialSubjects([event({ name: 'Report Viewed' })], [], { ...settings, eventAllowList: ['Paid'] })).toEqual([]);
+    expect(unseenTrialSubjects([event({ name: 'Clicked' }), event({ name: 'Paid' })], written([]), settings)).toEqual([]);
+    expect(unseenTrialSubjects([event({ name: 'Report Viewed', userId: null })], written([]), settings)).toEqual([]);
+    expect(unseenTrialSubjects([event({ name: 'Report Viewed', type: 'delete' })], written([]), settings)).toEqual([]);
+    expect(unseenTrialSubjects([event({ name: 'Report Viewed' })], written([]), { ...settings, eventAllowList: ['Paid'] })).toEqual([]);
   });
 });

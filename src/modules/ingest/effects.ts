@@ -119,17 +119,23 @@ export interface TrialSubjects {
  * other's aha. Looking for these subjects' trials again once the write has committed closes the gap: a trial
  * committed before that look is found and told; one committed after it started its workflow after the events
  * were stored, and its first look counts them. Only aha events matter here (the workflow's look is for an aha);
- * a person who has a trial of their own is looked up again only for an account their event names.
+ * a person who has a trial of their own is looked up again only for an account their event names, or, for an
+ * event naming none, when they are a member of an account the write saw no trial for.
  */
-export function unseenTrialSubjects(events: AttributedEvent[], trials: TouchedTrial[], settings: EffectSettings): TrialSubjects[] {
+export function unseenTrialSubjects(
+  events: AttributedEvent[],
+  { trials, accountsWithoutTrial }: { trials: TouchedTrial[]; accountsWithoutTrial: ReadonlyArray<{ userId: string }> },
+  settings: EffectSettings,
+): TrialSubjects[] {
   const people = new Set(trials.flatMap((trial) => (trial.userId === null ? [] : [trial.userId])));
   const accounts = new Set(trials.flatMap((trial) => (trial.accountId === null ? [] : [trial.accountId])));
+  const membersOfAccountsWithoutTrial = new Set(accountsWithoutTrial.map((membership) => membership.userId));
   const ahaRulesOf = ahaRulesMatched(settings);
   const subjects = new Map<string, TrialSubjects>();
   for (const event of events) {
     if (!event.userId) continue;
     // Seen first: on the hot path every event's trial was, and no rule is matched at all.
-    const seen = people.has(event.userId) && (event.groupId === null || accounts.has(event.groupId));
+    const seen = people.has(event.userId) && (event.groupId === null ? !membersOfAccountsWithoutTrial.has(event.userId) : accounts.has(event.groupId));
     if (!seen && usedForSegments(event, settings) && ahaRulesOf(event).length > 0)
       subjects.set(`${event.userId}\u0000${event.groupId ?? ''}`, { userId: event.userId, groupId: event.groupId });
   }

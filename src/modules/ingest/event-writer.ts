@@ -37,6 +37,11 @@ export interface WriteResult {
   /** Which accounts with a trial each user's events without a groupId count for (their memberships). */
   memberships: Array<{ userId: string; accountId: string }>;
   /**
+   * The other memberships of those users: accounts the write saw no trial for. One may be starting beside the
+   * write, unseen by it (see unseenTrialSubjects in effects.ts).
+   */
+  accountsWithoutTrial: Array<{ userId: string; accountId: string }>;
+  /**
    * The app's settings revision as the write's statement saw it: settings saved (by any
    * process) before the events were stored apply to them, so a cached copy that differs is stale.
    */
@@ -145,8 +150,9 @@ select (select coalesce(json_agg(inserted), '[]') from inserted) as inserted,
        (select coalesce(json_agg(t), '[]') from (
          select id, app_id, user_id, account_id, segment, workflow_id, aha_reached_at from touched
          union all select id, app_id, user_id, account_id, segment, workflow_id, aha_reached_at from touched_accounts) t) as trials,
-       (select coalesce(json_agg(json_build_object('app_id', x.a, 'user_id', x.u, 'account_id', x.g)), '[]')
-          from attributed x where x.untagged and exists (select 1 from touched_accounts t where t.app_id = x.a and t.account_id = x.g)) as memberships,
+       (select coalesce(json_agg(json_build_object('app_id', x.a, 'user_id', x.u, 'account_id', x.g,
+                 'trial', exists (select 1 from touched_accounts t where t.app_id = x.a and t.account_id = x.g))), '[]')
+          from attributed x where x.untagged) as memberships,
        (select coalesce(json_agg(json_build_object('a', app_id, 'g', account_id, 'u', user_id)), '[]') from joined where email is null) as unnamed,
        (select coalesce(json_object_agg(app_id, revision), '{}') from app_settings where app_id = any(cast($3 as text[]))) as revisions`);
 
@@ -280,7 +286,7 @@ async function writeBatch(em: EntityManager, batch: Pending[], freshMembers: Ttl
     const [written] = await executeBound<{
       inserted: Array<{ app_id: string; message_id: string }>;
       trials: TrialRow[];
-      memberships: Array<{ app_id: string; user_id: string; account_id: string }>;
+      memberships: Array<{ app_id: string; user_id: string; account_id: string; trial: boolean }>;
       unnamed: Array<{ a: string; g: string; u: string }>;
       revisions: Record<string, string | null>;
     }>(tx, STORE_EVENTS, [
@@ -326,13 +332,16 @@ async function writeBatch(em: EntityManager, batch: Pending[], freshMembers: Ttl
   // Committed: the memberships of this write exist, their activity at most a minute behind.
   for (const row of activity) if (row.g !== null && !row.f) freshMembers.set(memberKey(row.a, row.g, row.u), row.e);
 
+  const membershipsOf = (appId: string, trial: boolean) =>
+    memberships.filter((row) => row.app_id === appId && row.trial === trial).map((row) => ({ userId: row.user_id, accountId: row.account_id }));
   return batch.map((pending) => ({
     events: pending.events.map((event) => ({ appId: pending.appId, event, fresh: insertedKeys.has(key(pending.appId, event.messageId)) })),
     stitched: stitchedRows
       .filter((row) => row.app_id === pending.appId)
       .map((row) => ({ appId: row.app_id, userId: row.user_id, groupId: row.group_id, event: row.event, type: row.type, properties: row.properties })),
     trials: trialRows.filter((row) => row.app_id === pending.appId).map(touchedTrial),
-    memberships: memberships.filter((row) => row.app_id === pending.appId).map((row) => ({ userId: row.user_id, accountId: row.account_id })),
+    memberships: membershipsOf(pending.appId, true),
+    accountsWithoutTrial: membershipsOf(pending.appId, false),
     settingsRevision: revisions[pending.appId] ?? null,
   }));
 }

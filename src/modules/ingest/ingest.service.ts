@@ -226,7 +226,7 @@ export class IngestService {
 
   /** The trials the write saw, and those of its aha events' people that it could not see: started by a request in flight beside it. */
   async #withTrialsStartedMeanwhile(em: () => EntityManager, appId: string, attributed: AttributedEvent[], result: WriteResult, settings: EffectSettings) {
-    const unseen = unseenTrialSubjects(attributed, result.trials, settings);
+    const unseen = unseenTrialSubjects(attributed, result, settings);
     if (unseen.length === 0) return { trials: result.trials, memberships: result.memberships };
     const found = await trialsOfSubjects(em(), appId, unseen);
     const known = new Set(result.trials.map((trial) => trial.id));

@@ -276,10 +276,9 @@ describe('account trials through the public routes', () => {
       // with a trial of their own: the write sees that trial, and not the account's.
       const s = await b2bApp();
       if (!tagged) await group(s, 'jo', accountId, { name: 'Untagged' });
+      const START = `mutation($i: StartTrialInput!) { startTrial(input: $i) { errors { message } } }`;
       if (ownTrial) {
-        const own = await stack.gql(`mutation($i: StartTrialInput!) { startTrial(input: $i) { errors { message } } }`, {
-          i: { appId: s.app.app.id, userId: 'jo', trialEnd: '2099-01-01T00:00:00Z' },
-        });
+        const own = await stack.gql(START, { i: { appId: s.app.app.id, userId: 'jo', trialEnd: '2099-01-01T00:00:00Z' } });
         expect(own.data.startTrial.errors).toEqual([]);
       }
       const held = await holdMessageId(stack.databaseUrl, s.app.app.id, `straddling-${accountId}`);
@@ -291,7 +290,6 @@ describe('account trials through the public routes', () => {
           ),
         );
         await held.waiting();
-        const START = `mutation($i: StartTrialInput!) { startTrial(input: $i) { errors { message } } }`;
         const started = await stack.gql(START, { i: { appId: s.app.app.id, accountId, trialEnd: '2099-01-01T00:00:00Z' } });
         expect(started.data.startTrial.errors).toEqual([]);
         await segmentOf(s, accountId, 'exploring');
